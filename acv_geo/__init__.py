@@ -1,0 +1,61 @@
+"""acv-geo: risk, biodiversity and open-data diagnostics for the Action Cœur de Ville towns.
+
+The public API is flat: ``acv_geo.read_acv()``, ``acv_geo.overlay_indicators(...)``, ...
+Names are imported lazily so that ``import acv_geo`` stays cheap (no matplotlib, rasterio or
+esda until a function that needs them is called): the QGIS plugin imports this package inside
+QGIS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module of acv_geo that defines it. One line per name; keep sorted by module.
+_EXPORTS: dict[str, str] = {
+    "normalize_insee": "codes",
+    "normalize_siren": "codes",
+    "DATASETS": "datasets",
+    "get_path": "datasets",
+    "list_datasets": "datasets",
+    "InputError": "errors",
+    "read_acv": "io",
+    "read_communes": "io",
+    "read_epci": "io",
+    "repair_report": "io",
+    "indicator_metadata": "metadata",
+    "opendata_status": "opendata",
+    "read_observatory": "opendata",
+    "TERRITORIES": "territories",
+    "local_crs": "territories",
+    "territory_of": "territories",
+    "write_table": "writers",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'acv_geo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .codes import normalize_insee, normalize_siren  # noqa: F401
+    from .datasets import DATASETS, get_path, list_datasets  # noqa: F401
+    from .errors import InputError  # noqa: F401
+    from .io import read_acv, read_communes, read_epci, repair_report  # noqa: F401
+    from .metadata import indicator_metadata  # noqa: F401
+    from .opendata import opendata_status, read_observatory  # noqa: F401
+    from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401
+    from .writers import write_table  # noqa: F401

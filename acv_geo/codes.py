@@ -1,0 +1,183 @@
+"""INSEE commune codes and SIREN numbers: normalisation and validation.
+
+French open data often exports codes as numbers: ``01053`` becomes ``1053`` (or ``1053.0``),
+a SIREN ``200070993`` becomes ``200070993.0`` or ``2.00070993E8``. Every reader and table
+loader of acv-geo goes through :func:`normalize_insee` and :func:`normalize_siren` so that codes
+are 5- and 9-character text everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["clean_text", "insee_department", "normalize_insee", "normalize_siren", "slugify"]
+
+_INSEE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+_FLOAT_RE = re.compile(r"^(\d+)\.0*$")
+_SCI_RE = re.compile(r"^\d+(?:\.\d+)?[eE]\+?\d+$")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\ufeff\u00a0\u2060"), None)
+
+
+def clean_text(value: object) -> object:
+    """Strip invisible marks (U+200E, BOM, NBSP…) and surrounding blanks from a text value.
+
+    Parameters
+    ----------
+    value : object
+        Any cell value; non-strings are returned unchanged.
+
+    Returns
+    -------
+    object
+        The cleaned string, or ``value`` itself.
+
+    Examples
+    --------
+    >>> clean_text("\u200e213500010 ")
+    '213500010'
+    """
+    if isinstance(value, str):
+        return value.translate(_INVISIBLE).strip()
+    return value
+
+
+def _as_digits(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    text = clean_text(str(value))
+    if text == "":
+        return None
+    m = _FLOAT_RE.match(text)
+    if m:
+        return m.group(1)
+    if _SCI_RE.match(text):
+        f = float(text)
+        return str(int(f)) if f.is_integer() else text
+    return text
+
+
+def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
+    """Normalise INSEE commune codes to 5-character text.
+
+    Repairs codes exported as numbers (``1053`` or ``1053.0`` → ``01053``), upper-cases Corsica
+    (``2a004`` → ``2A004``) and strips invisible characters. Codes that cannot be repaired come
+    back as ``<NA>`` (for a Series) or ``None`` (for a scalar); callers report them.
+
+    Parameters
+    ----------
+    values : pandas.Series or scalar
+        Raw codes.
+
+    Returns
+    -------
+    pandas.Series or str or None
+        Normalised codes, same index as the input (dtype ``object``).
+
+    Examples
+    --------
+    >>> normalize_insee("1053")
+    '01053'
+    >>> normalize_insee(2004.0) is None
+    True
+    >>> normalize_insee("2b033")
+    '2B033'
+    """
+    if isinstance(values, pd.Series):
+        out = values.map(normalize_insee)
+        return out.astype(object).where(out.notna(), None)
+    text = _as_digits(values)
+    if text is None:
+        return None
+    text = text.upper()
+    if text.isdigit() and len(text) == 4:
+        text = "0" + text
+    return text if _INSEE_RE.match(text) else None
+
+
+def normalize_siren(values: pd.Series | object) -> pd.Series | str | None:
+    """Normalise SIREN numbers to 9-character text.
+
+    Repairs SIRENs exported as numbers (``200070993.0``, ``2.00070993E8``), leading zeros lost
+    (8 digits) and invisible characters (the ODATER 2022 export has one U+200E prefix).
+
+    Parameters
+    ----------
+    values : pandas.Series or scalar
+        Raw SIRENs.
+
+    Returns
+    -------
+    pandas.Series or str or None
+        Normalised SIRENs (``None`` where not repairable).
+
+    Examples
+    --------
+    >>> normalize_siren(200070993.0)
+    '200070993'
+    >>> normalize_siren("\u200e213500010")
+    '213500010'
+    """
+    if isinstance(values, pd.Series):
+        out = values.map(normalize_siren)
+        return out.astype(object).where(out.notna(), None)
+    text = _as_digits(values)
+    if text is None:
+        return None
+    text = text.replace(" ", "")
+    if not text.isdigit():
+        return None
+    if len(text) < 9:
+        text = text.zfill(9)
+    return text if len(text) == 9 else None
+
+
+def insee_department(insee_com: str) -> str:
+    """Department code of a normalised INSEE commune code.
+
+    Parameters
+    ----------
+    insee_com : str
+        5-character INSEE code.
+
+    Returns
+    -------
+    str
+        ``"971"``…``"976"`` overseas, ``"2A"``/``"2B"`` in Corsica, else the first two characters.
+
+    Examples
+    --------
+    >>> insee_department("97105"), insee_department("2A004"), insee_department("01053")
+    ('971', '2A', '01')
+    """
+    return insee_com[:3] if insee_com.startswith("97") else insee_com[:2]
+
+
+def slugify(text: str) -> str:
+    """ASCII, lowercase, underscore-separated form of a label, for column names.
+
+    Parameters
+    ----------
+    text : str
+        Any label (``"Inondation - débordement"``).
+
+    Returns
+    -------
+    str
+        ``"inondation_debordement"``; ``"x"`` if nothing is left.
+
+    Examples
+    --------
+    >>> slugify("Zones Naturelles d'Intérêt (type 1)")
+    'zones_naturelles_d_interet_type_1'
+    """
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    return slug or "x"

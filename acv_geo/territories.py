@@ -1,0 +1,158 @@
+"""Territories of France that host ACV towns, and the projected CRS of each.
+
+One concept lives here: *which territory does an INSEE code belong to, and in which
+projected CRS are its areas and distances measured*. Every module that measures
+anything asks this module; none hard-codes an EPSG code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "TERRITORIES",
+    "Territory",
+    "local_crs",
+    "territory_of",
+    "territory_of_department",
+]
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A territory with its own projected CRS.
+
+    Attributes
+    ----------
+    name : str
+        Stable lowercase identifier (``"metropole"``, ``"guadeloupe"``, ...).
+    label : str
+        Human-readable French name.
+    epsg : int
+        EPSG code of the official projected CRS used for areas and distances.
+    departments : tuple of str
+        INSEE department codes that belong to the territory (empty for the mainland,
+        which is "every department not listed elsewhere").
+    bounds : tuple of float
+        ``(min_lon, min_lat, max_lon, max_lat)`` in WGS84 covering the territory, used to
+        detect positions that are not in it (map insets, swapped coordinates).
+    """
+
+    name: str
+    label: str
+    epsg: int
+    departments: tuple[str, ...]
+    bounds: tuple[float, float, float, float]
+
+
+TERRITORIES: dict[str, Territory] = {
+    t.name: t
+    for t in (
+        # Mainland and Corsica: RGF93 v1 / Lambert-93.
+        Territory("metropole", "France métropolitaine", 2154, (), (-5.3, 41.2, 9.7, 51.2)),
+        # Antilles: RGAF09 / UTM zone 20N.
+        Territory("guadeloupe", "Guadeloupe", 5490, ("971",), (-61.9, 15.8, -60.9, 16.6)),
+        Territory("martinique", "Martinique", 5490, ("972",), (-61.3, 14.3, -60.8, 14.9)),
+        # Guyane: RGFG95 / UTM zone 22N.
+        Territory("guyane", "Guyane", 2972, ("973",), (-54.7, 2.0, -51.5, 5.9)),
+        # Réunion: RGR92 / UTM zone 40S.
+        Territory("reunion", "La Réunion", 2975, ("974",), (55.2, -21.45, 55.9, -20.85)),
+        # Mayotte: RGM04 / UTM zone 38S.
+        Territory("mayotte", "Mayotte", 4471, ("976",), (44.9, -13.1, 45.35, -12.6)),
+    )
+}
+
+_DEP_TO_TERRITORY = {dep: t.name for t in TERRITORIES.values() for dep in t.departments}
+
+
+def territory_of_department(dep: str) -> str:
+    """Territory name of an INSEE department code.
+
+    Parameters
+    ----------
+    dep : str
+        Department code as text (``"01"``, ``"2A"``, ``"971"``).
+
+    Returns
+    -------
+    str
+        One of the keys of :data:`TERRITORIES`.
+
+    Examples
+    --------
+    >>> territory_of_department("974")
+    'reunion'
+    >>> territory_of_department("2B")
+    'metropole'
+    """
+    return _DEP_TO_TERRITORY.get(str(dep), "metropole")
+
+
+def territory_of(insee_com: str) -> str:
+    """Territory name of a 5-character INSEE commune code.
+
+    Parameters
+    ----------
+    insee_com : str
+        INSEE commune code as text, already normalised (``"01053"``, ``"2A004"``, ``"97105"``).
+
+    Returns
+    -------
+    str
+        One of the keys of :data:`TERRITORIES`.
+
+    Raises
+    ------
+    ValueError
+        If the code is not a 5-character string.
+
+    Examples
+    --------
+    >>> territory_of("97105")
+    'guadeloupe'
+    >>> territory_of("2A004")
+    'metropole'
+    """
+    code = str(insee_com)
+    if len(code) != 5:
+        raise ValueError(
+            f"INSEE commune code {insee_com!r} is not 5 characters long; "
+            "normalise it first (acv_geo.normalize_insee)."
+        )
+    if code.startswith("97"):
+        return territory_of_department(code[:3])
+    return "metropole"
+
+
+def local_crs(territory: str) -> int:
+    """EPSG code of the projected CRS in which a territory's areas and distances are measured.
+
+    Parameters
+    ----------
+    territory : str
+        A territory name: ``metropole``, ``guadeloupe``, ``martinique``, ``guyane``,
+        ``reunion`` or ``mayotte``.
+
+    Returns
+    -------
+    int
+        2154, 5490, 5490, 2972, 2975 or 4471.
+
+    Raises
+    ------
+    ValueError
+        If ``territory`` is not a known name.
+
+    Examples
+    --------
+    >>> local_crs("metropole")
+    2154
+    >>> local_crs("mayotte")
+    4471
+    """
+    try:
+        return TERRITORIES[territory].epsg
+    except KeyError:
+        raise ValueError(
+            f"unknown territory {territory!r}; expected one of {sorted(TERRITORIES)}"
+        ) from None

@@ -1,0 +1,151 @@
+"""Atomic writers: every output file is written to a temporary file, then renamed.
+
+A run that fails or is interrupted leaves either the previous file or nothing, never half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from .metadata import indicator_metadata
+
+__all__ = ["FORMATS", "atomic_path", "write_table"]
+
+FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".csv": "CSV", ".parquet": "Parquet"}
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Final destination. Its folder must exist.
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write. It is removed if the block raises.
+
+    Raises
+    ------
+    IsADirectoryError
+        If ``path`` is an existing folder.
+    FileNotFoundError
+        If the destination folder does not exist.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a file name such as {path / 'cities.gpkg'}")
+    if not path.parent.exists():
+        raise FileNotFoundError(f"{path}: folder {path.parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # drivers such as GPKG refuse to open an existing empty file
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _to_writable(df: pd.DataFrame) -> pd.DataFrame:
+    """Index into a column, attrs dropped (drivers do not understand them)."""
+    out = df.reset_index() if df.index.name is not None and df.index.name not in df.columns else df
+    out = out.copy()
+    out.attrs = {}
+    return out
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    metadata: bool = True,
+) -> Path:
+    """Write a (Geo)DataFrame atomically, in the format given by the file extension.
+
+    ``.gpkg`` (GeoPackage 1.3, readable by QGIS 3.22), ``.geojson``, ``.csv`` (UTF-8, geometry as
+    WKT if any) or ``.parquet`` (GeoParquet if geometry). The index (``insee_com``) becomes a
+    column. With ``metadata=True`` and indicator metadata attached, a
+    ``<stem>.metadata.csv`` is written beside it, also atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or geopandas.GeoDataFrame
+        Table to write.
+    path : str or path-like
+        Destination; its extension chooses the format.
+    layer : str, optional
+        Layer name inside a GeoPackage (default: file stem). Other layers of an existing
+        GeoPackage are kept.
+    metadata : bool, default True
+        Write the indicator metadata sidecar when there is any.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        If the extension is not one of ``.gpkg, .geojson, .csv, .parquet``, or GeoJSON is asked
+        for a table without geometry.
+    """
+    import geopandas as gpd
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in FORMATS:
+        raise ValueError(
+            f"{path}: unknown output format {ext or '(no extension)'!r}; use one of {', '.join(FORMATS)}"
+        )
+    out = _to_writable(df)
+    is_geo = isinstance(out, gpd.GeoDataFrame) and out.geometry.name in out.columns
+    with atomic_path(path) as tmp:
+        if ext == ".gpkg":
+            if is_geo:
+                if path.exists():
+                    import shutil
+
+                    shutil.copyfile(path, tmp)
+                out.to_file(tmp, layer=layer or path.stem, driver="GPKG", VERSION="1.3")
+            else:
+                import pyogrio
+
+                if path.exists():
+                    import shutil
+
+                    shutil.copyfile(path, tmp)
+                pyogrio.write_dataframe(
+                    pd.DataFrame(out), tmp, layer=layer or path.stem, driver="GPKG", VERSION="1.3"
+                )
+        elif ext == ".geojson":
+            if not is_geo:
+                raise ValueError(f"{path}: GeoJSON needs geometry; write .csv or .parquet instead")
+            out.to_crs(4326).to_file(tmp, driver="GeoJSON")
+        elif ext == ".csv":
+            if is_geo:
+                out = pd.DataFrame(out.assign(**{out.geometry.name: out.geometry.to_wkt()}))
+            out.to_csv(tmp, index=False, encoding="utf-8")
+        else:
+            if is_geo:
+                out.to_parquet(tmp)
+            else:
+                pd.DataFrame(out).to_parquet(tmp, index=False)
+    meta = indicator_metadata(df)
+    if metadata and len(meta):
+        with atomic_path(path.with_name(f"{path.stem}.metadata.csv")) as tmp:
+            meta.to_csv(tmp, index=False, encoding="utf-8")
+    return path
