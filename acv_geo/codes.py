@@ -85,7 +85,9 @@ def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
     --------
     >>> normalize_insee("1053")
     '01053'
-    >>> normalize_insee(2004.0) is None
+    >>> normalize_insee(2004.0)
+    '02004'
+    >>> normalize_insee("75-056") is None
     True
     >>> normalize_insee("2b033")
     '2B033'

@@ -324,7 +324,7 @@ def _canonical_columns(df: pd.DataFrame, path: Path, report: _Report) -> pd.Data
     for col in df.columns:
         base = re.sub(r"\.\d+$", "", str(col))  # pandas renames a repeated header 'X' to 'X.1'
         slug = slugify(base)
-        canon = _SLUG_TO_CANON.get(slug, slug if slug.startswith("_geom") else None)
+        canon = base if base.startswith("_geom") else _SLUG_TO_CANON.get(slug)
         if canon is None:
             canon = f"extra_{slug}"
         groups.setdefault(canon, []).append(col)
@@ -421,8 +421,8 @@ def _positions(df: pd.DataFrame, path: Path, report: _Report, ref: pd.DataFrame)
     lat = np.full(n, np.nan)
     source = np.array(["file"] * n, dtype=object)
     if "_geom_lon" in df:
-        lon = pd.to_numeric(df["_geom_lon"], errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(df["_geom_lat"], errors="coerce").to_numpy(float)
+        lon = pd.to_numeric(df["_geom_lon"], errors="coerce").to_numpy(float, copy=True)
+        lat = pd.to_numeric(df["_geom_lat"], errors="coerce").to_numpy(float, copy=True)
     if "lat" in df and "lon" in df:
         flat = pd.to_numeric(df["lat"].astype(str).str.replace(",", "."), errors="coerce").to_numpy(float)
         flon = pd.to_numeric(df["lon"].astype(str).str.replace(",", "."), errors="coerce").to_numpy(float)
@@ -914,7 +914,7 @@ def read_epci(source: str | os.PathLike | None = None, *, layer: str | None = No
     >>> import acv_geo
     >>> epci = acv_geo.read_epci()
     >>> len(epci), epci.loc["245701362", "nom_epci"]
-    (1255, "CA Portes de France-Thionville")
+    (1255, 'CA Portes de France-Thionville')
     """
     import shapely
 

@@ -107,6 +107,8 @@ def write_table(
 
     path = Path(path)
     ext = path.suffix.lower()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a file name such as {path / 'cities.gpkg'}")
     if ext not in FORMATS:
         raise ValueError(
             f"{path}: unknown output format {ext or '(no extension)'!r}; use one of {', '.join(FORMATS)}"
@@ -137,7 +139,9 @@ def write_table(
             out.to_crs(4326).to_file(tmp, driver="GeoJSON")
         elif ext == ".csv":
             if is_geo:
-                out = pd.DataFrame(out.assign(**{out.geometry.name: out.geometry.to_wkt()}))
+                wkt = out.geometry.to_wkt()
+                out = pd.DataFrame(out)
+                out[wkt.name] = wkt
             out.to_csv(tmp, index=False, encoding="utf-8")
         else:
             if is_geo:
