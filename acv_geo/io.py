@@ -185,7 +185,9 @@ def _decode(path: Path, raw: bytes, encoding: str | None, report: _Report) -> st
         try:
             return raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(f"{path}: cannot decode the file as {encoding!r} ({exc}); give the right encoding")
+            raise InputError(
+                f"{path}: cannot decode the file as {encoding!r} ({exc}); give the right encoding"
+            ) from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         report.add("encoding", "*", None, "decoded as UTF-16 (byte-order mark found)")
         return raw.decode("utf-16")
@@ -544,7 +546,7 @@ def _normalise_cities(df: pd.DataFrame, path: Path, report: _Report) -> pd.DataF
             "identical rows repeated in the file; one kept",
         )
         keep = ~exact.to_numpy()
-        rows = [r for r, k in zip(df.attrs.get("_rows", []), keep) if k]
+        rows = [r for r, k in zip(df.attrs.get("_rows", []), keep, strict=False) if k]
         df = df[keep]
         df.attrs["_rows"] = rows
     return df

@@ -151,7 +151,8 @@ def _read_observatory_cached(path: str, mtime: float, label: str) -> pd.DataFram
     repairs = []
     bad = raw["siren"].isna()
     if bad.any():
-        repairs.append(f"{int(bad.sum())} rows without a valid SIREN ignored (rows {list(np.flatnonzero(bad)[:5] + 2)})")
+        lines = list(np.flatnonzero(bad)[:5] + 2)
+        repairs.append(f"{int(bad.sum())} rows without a valid SIREN ignored (lines {lines})")
     fixed = ~bad & (raw["siren"] != raw["siren_raw"].astype(str))
     if fixed.any():
         repairs.append(f"{int(fixed.sum())} SIRENs repaired (invisible characters or numeric export)")

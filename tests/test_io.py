@@ -78,7 +78,7 @@ def test_overseas_towns_at_true_positions(cities, shared_data):
     # each point lies inside its own commune polygon (independent source: the shared national layer)
     poly = gpd.read_file(
         shared_data / "boundaries" / "communes_cog2025.gpkg",
-        where="insee_com IN (%s)" % ",".join(f"'{c}'" for c in overseas.index),
+        where="insee_com IN ({})".format(",".join(f"'{c}'" for c in overseas.index)),
     ).set_index("insee_com")
     assert shapely.covers(poly.geometry.reindex(overseas.index).values, overseas.geometry.values).all()
     # the ANCT file had Basse-Terre in a map inset at (-4.42, 45.06): repaired and reported
