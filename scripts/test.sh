@@ -31,6 +31,6 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 chmod 700 "$XDG_RUNTIME_DIR"
 
 echo "== ruff"
-"$VENV/bin/python" -m ruff check acv_geo qgis_plugin tests scripts benchmarks
+"$VENV/bin/python" -m ruff check .
 echo "== pytest"
 "$VENV/bin/python" -m pytest "$@"
