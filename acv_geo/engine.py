@@ -1,0 +1,246 @@
+"""Execution engines: run a per-zone indicator function over spatial chunks of zones.
+
+The indicator functions (:func:`acv_geo.overlay_indicators`, :func:`acv_geo.zonal_indicators`)
+compute each city's values from its own zone only, and read only the part of a layer or raster
+that their zones cover (bbox/mask reads, windowed raster reads). So a large set of zones (all
+~35,000 communes) can be cut into **spatially compact chunks** — zones sorted by territory, then by
+the Hilbert distance of their centre — and each chunk processed on its own:
+
+- ``engine="local"``: chunks one after the other in this process. Peak memory is bounded by one
+  chunk and the part of the layer its bounding box covers, not by the whole national layer.
+- ``engine="dask"``: the chunks become the partitions of a ``dask_geopandas.GeoDataFrame`` and run
+  on a ``dask.distributed`` cluster — a local one (``n_workers`` processes) by default, or any
+  existing cluster given its scheduler address. Install with ``pip install acv-geo[dask]``.
+
+Both engines give the same table as calling the function once on all zones: rows are put back in
+the input order and columns unified (a per-category column missing from a chunk is filled with the
+function's own "no overlap" value, computed by calling it on that chunk's zones).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .metadata import merge_metadata
+
+__all__ = ["ENGINES", "map_zones", "spatial_chunks"]
+
+log = logging.getLogger("acv_geo")
+
+ENGINES = ("local", "dask")
+
+
+def spatial_chunks(zones, *, chunk_size: int = 2000) -> list[np.ndarray]:
+    """Cut zones into spatially compact chunks of at most ``chunk_size`` zones.
+
+    Zones are grouped by ``territory`` (when the column exists) so that no chunk mixes the mainland
+    and an overseas territory, then ordered by the Hilbert distance of their bounding-box centre
+    (within the territory's extent) and cut into consecutive runs.
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        Zones, any CRS.
+    chunk_size : int, default 2000
+        Maximum number of zones per chunk (≥ 1).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Positional indices into ``zones``, one array per chunk; together they cover every row once.
+
+    Raises
+    ------
+    ValueError
+        If ``chunk_size`` < 1.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> z = gpd.GeoDataFrame(geometry=[box(i, 0, i + 1, 1) for i in range(5)], crs=2154)
+    >>> [c.tolist() for c in spatial_chunks(z, chunk_size=2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a whole number ≥ 1, got {chunk_size!r}")
+    n = len(zones)
+    if n == 0:
+        return []
+    groups = zones["territory"].to_numpy() if "territory" in zones.columns else np.zeros(n)
+    chunks: list[np.ndarray] = []
+    for g in pd.unique(groups):
+        pos = np.flatnonzero(groups == g)
+        sub = zones.geometry.iloc[pos]
+        empty = (sub.isna() | sub.is_empty).to_numpy()
+        order = np.zeros(len(pos), dtype=np.int64)
+        if (~empty).any():
+            # centre points: hilbert_distance on points is well defined for any geometry type
+            b = sub[~empty].bounds
+            cx = ((b["minx"] + b["maxx"]) / 2).to_numpy()
+            cy = ((b["miny"] + b["maxy"]) / 2).to_numpy()
+            order[~empty] = _hilbert(cx, cy)
+        order[empty] = np.iinfo(np.int64).max  # zones without geometry go last, still present
+        pos = pos[np.argsort(order, kind="stable")]
+        k = math.ceil(len(pos) / chunk_size)
+        chunks.extend(np.array_split(pos, k))
+    return chunks
+
+
+def _hilbert(x: np.ndarray, y: np.ndarray, level: int = 16) -> np.ndarray:
+    """Hilbert curve index of points on a 2**level grid over their own extent."""
+    side = (1 << level) - 1
+    x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
+    xi = np.zeros(len(x), dtype=np.int64) if x1 == x0 else ((x - x0) / (x1 - x0) * side).astype(np.int64)
+    yi = np.zeros(len(y), dtype=np.int64) if y1 == y0 else ((y - y0) / (y1 - y0) * side).astype(np.int64)
+    d = np.zeros(len(x), dtype=np.int64)
+    s = 1 << (level - 1)
+    while s > 0:
+        rx = (xi & s) > 0
+        ry = (yi & s) > 0
+        d += s * s * ((3 * rx) ^ ry)
+        # rotate
+        flip = ~ry
+        swap_x = np.where(flip & rx, s - 1 - xi, xi)
+        swap_y = np.where(flip & rx, s - 1 - yi, yi)
+        xi, yi = np.where(flip, swap_y, swap_x), np.where(flip, swap_x, swap_y)
+        s >>= 1
+    return d
+
+
+def _assemble(parts: list[pd.DataFrame], zones) -> pd.DataFrame:
+    columns: list[str] = []
+    for p in parts:
+        columns.extend(c for c in p.columns if c not in columns)
+    out = pd.concat([p.reindex(columns=columns) for p in parts])
+    out = out.reindex(zones.index)
+    out.index.name = zones.index.name
+    out.attrs = {}
+    merge_metadata(out, *parts)
+    for key, value in parts[0].attrs.items():
+        if key != "acv_geo_metadata":
+            out.attrs.setdefault(key, value)
+    return out
+
+
+def _fill_missing_columns(parts: list[pd.DataFrame], fill: dict[str, Any]) -> list[pd.DataFrame]:
+    """Give every chunk the union of columns, with the given fill value (per column)."""
+    allcols = [c for p in parts for c in p.columns]
+    allcols = list(dict.fromkeys(allcols))
+    fixed = []
+    for p in parts:
+        missing = [c for c in allcols if c not in p.columns]
+        if missing:
+            p = p.copy()
+            for c in missing:
+                p[c] = fill.get(c, np.nan)
+        fixed.append(p)
+    return fixed
+
+
+def map_zones(
+    func: Callable[..., pd.DataFrame],
+    zones,
+    *args: Any,
+    engine: str = "local",
+    chunk_size: int = 2000,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    fill_values: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Run ``func(zones_chunk, *args, **kwargs)`` over spatial chunks and reassemble the result.
+
+    Parameters
+    ----------
+    func : callable
+        A per-zone indicator function returning a DataFrame indexed like its zones argument
+        (such as :func:`acv_geo.overlay_indicators` or :func:`acv_geo.zonal_indicators`).
+    zones : geopandas.GeoDataFrame
+        All zones.
+    *args, **kwargs
+        Passed to ``func`` (pass layers and rasters as *paths*, so each chunk reads only its part).
+    engine : {"local", "dask"}, default "local"
+        See the module docstring.
+    chunk_size : int, default 2000
+        Zones per chunk.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``"tcp://host:8786"``); default a local cluster.
+    n_workers : int, optional
+        Worker processes of the local Dask cluster (default: the number of cores).
+    fill_values : dict, optional
+        Value for a column that a chunk did not produce (e.g. a category absent from the chunk's
+        area): ``{column: value}``; columns not listed get NaN.
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk (local engine).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed exactly like ``zones`` (same order), metadata merged.
+
+    Raises
+    ------
+    ValueError
+        Unknown engine or bad chunk size.
+    ImportError
+        ``engine="dask"`` without the ``dask`` extra installed (the message says what to install).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
+    chunks = spatial_chunks(zones, chunk_size=chunk_size)
+    if not chunks:
+        return func(zones, *args, **kwargs)
+    if engine == "local":
+        parts = []
+        for i, idx in enumerate(chunks, 1):
+            parts.append(func(zones.iloc[idx], *args, **kwargs))
+            if progress is not None:
+                progress(i, len(chunks))
+    else:
+        parts = _run_dask(func, zones, chunks, args, kwargs, scheduler=scheduler, n_workers=n_workers)
+    parts = _fill_missing_columns(parts, fill_values or {})
+    return _assemble(parts, zones)
+
+
+def _run_dask(func, zones, chunks, args, kwargs, *, scheduler, n_workers) -> list[pd.DataFrame]:
+    try:
+        import dask
+        import dask_geopandas
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError(
+            f"engine='dask' needs dask-geopandas and distributed ({exc}); install them with "
+            "pip install 'acv-geo[dask]'"
+        ) from None
+    import dask.dataframe as dd
+
+    # a dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks
+    pieces = [dask.delayed(zones.iloc[idx]) for idx in chunks]
+    ddf = dask_geopandas.from_dask_dataframe(dd.from_delayed(pieces, meta=zones.iloc[:0], verify_meta=False))
+    tasks = [dask.delayed(func)(part, *args, **kwargs) for part in ddf.to_delayed()]
+    own_cluster = None
+    if scheduler is None:
+        import os
+
+        own_cluster = LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+            dashboard_address=None,
+        )
+        client = Client(own_cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        results = list(client.compute(tasks, sync=True))
+    finally:
+        client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+    return results
