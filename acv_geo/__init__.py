@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "list_datasets": "datasets",
     "InputError": "errors",
     "read_acv": "io",
+    "read_all_communes": "io",
     "read_communes": "io",
     "read_epci": "io",
     "repair_report": "io",
@@ -54,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .codes import normalize_insee, normalize_siren  # noqa: F401
     from .datasets import DATASETS, get_path, list_datasets  # noqa: F401
     from .errors import InputError  # noqa: F401
-    from .io import read_acv, read_communes, read_epci, repair_report  # noqa: F401
+    from .io import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
     from .metadata import indicator_metadata  # noqa: F401
     from .opendata import opendata_status, read_observatory  # noqa: F401
     from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401

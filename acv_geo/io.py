@@ -28,7 +28,7 @@ from .datasets import get_path
 from .errors import InputError
 from .territories import TERRITORIES, territory_of
 
-__all__ = ["read_acv", "read_communes", "read_epci", "repair_report", "CITY_COLUMNS"]
+__all__ = ["CITY_COLUMNS", "read_acv", "read_all_communes", "read_communes", "read_epci", "repair_report"]
 
 log = logging.getLogger("acv_geo")
 
@@ -936,4 +936,59 @@ def read_epci(source: str | os.PathLike | None = None, *, layer: str | None = No
         terr[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = name
     gdf["territory"] = terr
     gdf.attrs[_REPAIRS] = list(report.rows)
+    return gdf
+
+
+def read_all_communes(*, observatory: str | os.PathLike | None = "odater_2022", previous=None):
+    """Every French commune (34,867, COG 2025) as points, shaped like :func:`read_acv`.
+
+    Use it to compare the ACV towns with all communes: the indicator and cluster functions take it
+    as ``cities`` (commune zones then need a national commune polygon layer, e.g.
+    ``acv_geo.read_communes("COMMUNE.shp")`` from IGN ADMIN EXPRESS, see ``acv-geo fetch``).
+
+    Parameters
+    ----------
+    observatory : str or path-like or None, default ``"odater_2022"``
+        Observatory export for the open-data columns (see :func:`acv_geo.opendata_status`);
+        ``None`` leaves them NA.
+    previous : str or path-like or None, default None
+        Earlier export for the change columns.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index ``insee_com``; EPSG:4326 representative points (inside each commune polygon);
+        columns ``commune, siren_epci, epci, region, departement, code_dep, code_reg, territory,
+        population, siren_com, acv`` (True for the 244 ACV towns) and the open-data columns.
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> allc = acv_geo.read_all_communes()
+    >>> len(allc), int(allc["acv"].sum()), allc.loc["2B033", "territory"]
+    (34867, 244, 'metropole')
+    """
+    import geopandas as gpd
+
+    ref = _reference_communes()
+    deps = _departements()
+    out = pd.DataFrame(index=ref.index.copy())
+    out.index.name = "insee_com"
+    out["commune"] = ref["nom_com"]
+    out["siren_epci"] = ref["siren_epci"]
+    out["epci"] = out["siren_epci"].map(_epci_names())
+    out["code_dep"] = ref["insee_dep"]
+    out["code_reg"] = ref["insee_reg"]
+    out["departement"] = out["code_dep"].map(deps["departement"])
+    out["region"] = out["code_reg"].map(deps.drop_duplicates("code_reg").set_index("code_reg")["region"])
+    out["territory"] = [territory_of(c) for c in out.index]
+    out["population"] = pd.to_numeric(ref["population_municipale"]).round().astype("Int64")
+    out["siren_com"] = ref["siren_com"]
+    acv = pd.read_csv(get_path("acv_communes"), dtype=str)["insee_com"]
+    out["acv"] = out.index.isin(set(acv))
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(ref["lon"], ref["lat"]), crs=4326)
+    if observatory is not None:
+        from .opendata import opendata_status
+
+        gdf = opendata_status(gdf, observatory=observatory, previous=previous)
     return gdf

@@ -382,3 +382,17 @@ def test_points_never_lost_against_polygons(cities):
     inside = shapely.covers(com.geometry.reindex(cities.index).values, cities.geometry.values)
     # every ANCT point (and every repaired overseas point) is inside its commune polygon
     assert np.asarray(inside).sum() >= 240
+
+
+def test_read_all_communes_national_scope(cities):
+    allc = acv_geo.read_all_communes()
+    assert len(allc) == 34867 and allc.index.is_unique and allc.crs.to_epsg() == 4326
+    assert int(allc["acv"].sum()) == 244
+    # the same status rule gives the same answer for the ACV towns as read_acv()
+    sub = allc.loc[cities.index]
+    assert sub["opendata"].tolist() == cities["opendata"].tolist()
+    # 4 island communes belong to no EPCI; 7 communes have no SIREN in DGCL 2023 -> NA with a reason
+    assert int(allc["siren_epci"].isna().sum()) == 4
+    na = allc["opendata_com"].isna()
+    assert int(na.sum()) == 7 and allc.loc[na, "opendata_reason"].str.startswith("commune SIREN unknown").all()
+    assert allc["territory"].value_counts()["reunion"] == 24
