@@ -33,6 +33,12 @@ _EXPORTS: dict[str, str] = {
     "local_crs": "territories",
     "territory_of": "territories",
     "write_table": "writers",
+    "zonal_indicators": "zonal",
+    "radon_indicators": "tables",
+    "catnat_indicators": "tables",
+    "join_commune_table": "tables",
+    "exposure_profile": "profile",
+    "rank_candidates": "profile",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -58,5 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .io import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
     from .metadata import indicator_metadata  # noqa: F401
     from .opendata import opendata_status, read_observatory  # noqa: F401
+    from .profile import exposure_profile, rank_candidates  # noqa: F401
+    from .tables import catnat_indicators, join_commune_table, radon_indicators  # noqa: F401
     from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401
     from .writers import write_table  # noqa: F401
+    from .zonal import zonal_indicators  # noqa: F401

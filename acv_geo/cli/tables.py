@@ -1,0 +1,64 @@
+"""``acv-geo tables``: per-commune tables (radon, CatNat, any table) joined onto the cities."""
+
+from __future__ import annotations
+
+import argparse
+
+_EMBEDDED = "embedded"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tables`` subcommand."""
+    p = sub.add_parser(
+        "tables",
+        help="join radon, CatNat and other per-commune tables onto the cities",
+        description="Join per-commune tables by INSEE code onto the cities (one row per city, a reason "
+        "where a value is missing): IRSN radon class, CatNat decree counts per peril group, any table.",
+    )
+    p.add_argument("--radon", nargs="?", const=_EMBEDDED, metavar="FILE",
+                   help="radon class (embedded IRSN table, or the raw IRSN CSV given)")
+    p.add_argument("--catnat", nargs="?", const=_EMBEDDED, metavar="FILE",
+                   help="CatNat decree counts (embedded ACV extract, or the full CCR CSV/Parquet given)")
+    p.add_argument("--since", type=int, metavar="YEAR", help="CatNat: only events from this year on")
+    p.add_argument("--all-decisions", action="store_true",
+                   help="CatNat: count refused decrees too (default: recognised only)")
+    p.add_argument("--table", metavar="FILE", action="append", help="any CSV/XLSX/Parquet with an INSEE column "
+                   "(repeatable)")
+    p.add_argument("--insee-column", metavar="C", help="INSEE code column of --table (default: detected)")
+    p.add_argument("--prefix", metavar="P", help="prefix of the --table columns")
+    p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
+    p.add_argument("--out", metavar="FILE", required=True, help="output file; format from extension")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``acv-geo tables``."""
+    import pandas as pd
+
+    from ..io import read_acv
+    from ..metadata import merge_metadata
+    from ..tables import catnat_indicators, join_commune_table, radon_indicators
+    from ..writers import write_table
+
+    if args.radon is None and args.catnat is None and not args.table:
+        raise ValueError("nothing to join: give --radon, --catnat and/or --table FILE")
+    if args.insee_column and not args.table:
+        raise ValueError("--insee-column applies to --table; give --table FILE too")
+    cities = read_acv(args.cities)
+    parts = []
+    if args.radon is not None:
+        parts.append(radon_indicators(cities, None if args.radon == _EMBEDDED else args.radon))
+    if args.catnat is not None:
+        parts.append(catnat_indicators(cities, None if args.catnat == _EMBEDDED else args.catnat,
+                                       since=args.since, recognised_only=not args.all_decisions))
+    for t in args.table or []:
+        parts.append(join_commune_table(cities, t, insee_column=args.insee_column, prefix=args.prefix))
+    base = cities[[c for c in ("commune", "territory") if c in cities.columns]]
+    out = pd.concat([pd.DataFrame(base), *parts], axis=1)
+    merge_metadata(out, *parts)
+    repairs = [r for p in parts for r in p.attrs.get("acv_geo_repairs", [])]
+    out.attrs["acv_geo_repairs"] = repairs
+    write_table(out, args.out, layer="tables")
+    print(f"acv-geo: {len(out)} cities × {len(out.columns)} columns written to {args.out} "
+          f"({len(repairs)} repairs of the input tables reported; run with -v to see them)")
+    return 0

@@ -1,0 +1,273 @@
+"""Composite exposure profile of the cities: risk, nature and open-data readiness.
+
+:func:`exposure_profile` turns indicator tables (CatNat counts, radon class, zonal shares of
+low-lying land, nature-area shares, open-data status…) into three sub-scores in [0, 1] and one
+weighted composite score, then ranks the cities; :func:`rank_candidates` lists the best ranked.
+
+How the scores are made
+-----------------------
+1. **Contributing columns.** Each sub-score takes the columns listed in :data:`PROFILE_COLUMNS`
+   (exact names or regular expressions) that exist in ``cities`` or in the indicator tables;
+   ``columns=`` overrides the list.
+2. **Normalisation, per column.** A numeric column becomes its *percentile rank* in [0, 1] among
+   the cities that have a value: ``(rank - 1) / (n - 1)`` with average ranks for ties (lowest value
+   0, highest 1, every value equal → 0.5, a single city → 0.5). A boolean column counts as 0/1;
+   ``opendata_level`` counts ``commune`` 1, ``epci`` 0.5, ``none`` 0.
+3. **Sub-score** = mean of the city's normalised columns that are not missing; ``<NA>`` when all
+   are missing (reported in ``profile_reason``).
+4. **Composite** ``exposure_score`` = ``Σ wₛ·scoreₛ / Σ wₛ`` over the sub-scores the city has
+   (weights renormalised over available sub-scores; the missing ones are named in
+   ``profile_reason``). Default weights: :data:`DEFAULT_WEIGHTS`.
+5. **rank**: 1 = highest composite (ties share the best rank); ``<NA>`` without composite.
+
+A high composite marks a city where a risk/biodiversity diagnostic matters most *and* can be
+fed by open data: high past disaster exposure, large nature stakes, open-data publishing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .metadata import attach_metadata
+
+__all__ = ["DEFAULT_WEIGHTS", "PROFILE_COLUMNS", "SUBSCORES", "exposure_profile", "rank_candidates"]
+
+#: Sub-scores, in output order.
+SUBSCORES: tuple[str, ...] = ("risk", "nature", "opendata")
+
+#: Default weights of the sub-scores in the composite (renormalised to sum to 1).
+DEFAULT_WEIGHTS: dict[str, float] = {"risk": 0.5, "nature": 0.3, "opendata": 0.2}
+
+#: Columns contributing to each sub-score: exact names, or regular expressions (``re.fullmatch``).
+#: Higher values always mean more exposure / more nature / more readiness.
+PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "risk": (
+        "catnat_total_count",  # acv_geo.tables.catnat_indicators
+        "radon_class",  # acv_geo.tables.radon_indicators
+        r".+_below_.+_pct",  # acv_geo.zonal.zonal_indicators(threshold=...): low-lying share
+        r"(flood|inond|submersion|ppr|pprn|tri|azi|pac|alea|risk|risque)[a-z0-9_]*_(pct|share)",
+    ),
+    "nature": (
+        r"(znieff|natura|natura2000|n2000|nature|protected|apb|pnr|parc|park|reserve|biodiv|green|"
+        r"forest|foret|tree|wetland)[a-z0-9_]*_(pct|share|count|area_m2|area_ha)",
+    ),
+    "opendata": ("opendata_level", "opendata"),
+}
+
+_LEVEL = {"commune": 1.0, "epci": 0.5, "none": 0.0}
+
+
+def _check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    merged = dict(DEFAULT_WEIGHTS)
+    if weights is None:
+        return merged
+    if not isinstance(weights, Mapping):
+        raise ValueError(f"weights must be a dict such as {DEFAULT_WEIGHTS}, got {type(weights).__name__}")
+    unknown = sorted(set(weights) - set(SUBSCORES))
+    if unknown:
+        raise ValueError(f"unknown weight key(s) {unknown}; allowed: {list(SUBSCORES)}")
+    for k, v in weights.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v) or v < 0:
+            raise ValueError(f"weight {k!r} must be a finite number >= 0, got {v!r}")
+        merged[k] = float(v)
+    if sum(merged.values()) <= 0:
+        raise ValueError(f"weights {merged} sum to 0; give at least one positive weight")
+    return merged
+
+
+def _percentile_rank(values: pd.Series) -> pd.Series:
+    """``(rank - 1) / (n - 1)`` with average ranks; 0.5 when n is 1 or all values tie."""
+    x = pd.to_numeric(values, errors="coerce").astype("float64")
+    n = int(x.notna().sum())
+    r = x.rank(method="average")
+    if n <= 1:
+        return r.where(r.isna(), 0.5)
+    return (r - 1) / (n - 1)
+
+
+def _normalise(name: str, values: pd.Series) -> pd.Series:
+    if name == "opendata_level":
+        return values.astype(object).map(lambda v: _LEVEL.get(str(v).lower()) if isinstance(v, str) else np.nan)\
+            .astype("float64")
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("Float64").astype("float64")
+    return _percentile_rank(values)
+
+
+def _match(patterns: Sequence[str], columns: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for p in patterns:
+        for c in columns:
+            if c not in out and (c == p or re.fullmatch(p, c)) and not c.endswith("_reason"):
+                out.append(c)
+    return out
+
+
+def exposure_profile(
+    cities: pd.DataFrame,
+    *indicator_tables: pd.DataFrame,
+    weights: Mapping[str, float] | None = None,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Risk, nature and open-data sub-scores, weighted composite and rank of every city.
+
+    See the module documentation for the exact normalisation.
+
+    Parameters
+    ----------
+    cities : pandas.DataFrame
+        Cities indexed by ``insee_com``; their own columns (e.g. ``opendata_level``) contribute.
+    *indicator_tables : pandas.DataFrame
+        Indicator tables indexed by ``insee_com`` (from :mod:`acv_geo.tables`,
+        :mod:`acv_geo.zonal`…). Cities missing from a table count as missing values.
+    weights : dict, optional
+        Weights of ``risk``, ``nature``, ``opendata`` (non-negative); keys not given keep their
+        :data:`DEFAULT_WEIGHTS`. Unknown keys raise ``ValueError``.
+    columns : dict, optional
+        Contributing columns (names or regular expressions) per sub-score, replacing
+        :data:`PROFILE_COLUMNS` for the sub-scores given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``cities``: ``risk_score``, ``nature_score``, ``opendata_score``,
+        ``exposure_score`` (floats in [0, 1] or NaN), ``rank`` (``Int64``) and
+        ``profile_reason``. ``attrs["acv_geo_profile"]`` records the columns used and the
+        weights.
+
+    Raises
+    ------
+    ValueError
+        Unknown weight or sub-score key, negative weights, a table not indexed like the cities
+        (duplicate codes), or no contributing column at all.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["01004", "38053", "73065"], name="insee_com")
+    >>> t = pd.DataFrame({"catnat_total_count": [9, 3, 10]}, index=idx)
+    >>> p = exposure_profile(pd.DataFrame(index=idx), t, weights={"nature": 0, "opendata": 0})
+    >>> p["risk_score"].tolist(), p["rank"].tolist()
+    ([0.5, 0.0, 1.0], [2, 3, 1])
+    """
+    w = _check_weights(weights)
+    spec = dict(PROFILE_COLUMNS)
+    if columns is not None:
+        unknown = sorted(set(columns) - set(SUBSCORES))
+        if unknown:
+            raise ValueError(f"unknown sub-score(s) {unknown} in columns=; allowed: {list(SUBSCORES)}")
+        spec.update({k: tuple([v] if isinstance(v, str) else v) for k, v in columns.items()})
+    if not isinstance(cities, pd.DataFrame):
+        raise ValueError(f"cities must be a DataFrame indexed by insee_com, not {type(cities).__name__}")
+    idx = cities.index
+    geom = getattr(cities, "_geometry_column_name", None)
+    data: dict[str, pd.Series] = {c: cities[c] for c in cities.columns if c != geom}
+    for k, t in enumerate(indicator_tables):
+        if not isinstance(t, pd.DataFrame):
+            raise ValueError(f"indicator table #{k + 1} is a {type(t).__name__}, not a DataFrame")
+        if t.index.has_duplicates:
+            raise ValueError(f"indicator table #{k + 1} has duplicate index codes; one row per city expected")
+        aligned = t.reindex(idx)
+        for c in t.columns:
+            if c in data and c in cities.columns:
+                data[c] = aligned[c]  # a table overrides a city column of the same name
+            else:
+                data.setdefault(c, aligned[c])
+    names = list(data)
+    used: dict[str, list[str]] = {}
+    scores: dict[str, pd.Series] = {}
+    for s in SUBSCORES:
+        cols = _match(spec[s], names)
+        if s == "opendata" and "opendata_level" in cols and "opendata" in cols and columns is None:
+            cols.remove("opendata")  # the level already says whether the city publishes
+        used[s] = cols
+        if cols:
+            norm = pd.concat([_normalise(c, data[c]).rename(c) for c in cols], axis=1)
+            scores[s] = norm.mean(axis=1, skipna=True)
+        else:
+            scores[s] = pd.Series(np.nan, index=idx)
+    if not any(used.values()):
+        raise ValueError(
+            "no contributing column found for any sub-score; give tables such as "
+            "catnat_indicators(cities) or cities with opendata_level (see acv_geo.profile.PROFILE_COLUMNS)"
+        )
+    sub = pd.DataFrame({f"{s}_score": scores[s].astype("float64") for s in SUBSCORES}, index=idx)
+    wv = np.array([w[s] for s in SUBSCORES])
+    vals = sub.to_numpy()
+    avail = ~np.isnan(vals)
+    wsum = (avail * wv).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        comp = np.where(wsum > 0, np.nansum(np.nan_to_num(vals) * wv, axis=1) / np.where(wsum > 0, wsum, 1), np.nan)
+    out = sub.copy()
+    out["exposure_score"] = comp
+    out["rank"] = out["exposure_score"].rank(method="min", ascending=False).astype("Float64").astype("Int64")
+    reasons: list[str | None] = []
+    for i in range(len(idx)):
+        missing = [s for j, s in enumerate(SUBSCORES) if not avail[i, j] and w[s] > 0]
+        if not missing:
+            reasons.append(None)
+        elif len(missing) == sum(1 for s in SUBSCORES if w[s] > 0):
+            reasons.append("no value for any weighted sub-score: no rank")
+        else:
+            why = [f"{s} (no contributing column)" if not used[s] else f"{s} (all its values missing)" for s in missing]
+            reasons.append("composite without " + ", ".join(why) + "; weights renormalised over the others")
+    out["profile_reason"] = pd.array(reasons, dtype="string")
+    desc = {
+        f"{s}_score": (f"{s.capitalize()} sub-score: mean percentile rank (0-1) of "
+                       f"{', '.join(used[s]) or 'no column'}")
+        for s in SUBSCORES
+    }
+    attach_metadata(out, [
+        *({"column": c, "unit": "0-1", "source": "acv-geo", "date": "", "description": d} for c, d in desc.items()),
+        {"column": "exposure_score", "unit": "0-1", "source": "acv-geo", "date": "",
+         "description": "Weighted mean of the sub-scores (" + ", ".join(f"{s} {w[s]:g}" for s in SUBSCORES) + ")"},
+        {"column": "rank", "unit": "rank", "source": "acv-geo", "date": "",
+         "description": "Rank of the composite score, 1 = highest"},
+        {"column": "profile_reason", "unit": "", "source": "acv-geo", "date": "",
+         "description": "Which sub-scores are missing from the composite"},
+    ])
+    out.attrs["acv_geo_profile"] = {"columns": used, "weights": w}
+    return out
+
+
+def rank_candidates(profile: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
+    """Cities sorted by rank (best first), unranked cities last.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        Output of :func:`exposure_profile`.
+    top : int, optional
+        Keep only the ``top`` first rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The profile rows, sorted by ``rank`` then by INSEE code (ties).
+
+    Raises
+    ------
+    ValueError
+        If ``profile`` has no ``rank`` column or ``top`` is not a positive integer.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["01004", "38053"], name="insee_com")
+    >>> p = exposure_profile(pd.DataFrame(index=idx), pd.DataFrame({"radon_class": [2, 3]}, index=idx))
+    >>> rank_candidates(p, top=1).index.tolist()
+    ['38053']
+    """
+    if not isinstance(profile, pd.DataFrame) or "rank" not in profile.columns:
+        raise ValueError("profile must be the table returned by exposure_profile (it has a 'rank' column)")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+    order = pd.DataFrame({"r": profile["rank"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+                          "c": np.asarray(profile.index, dtype=object).astype(str)})
+    pos = order.sort_values(["r", "c"], na_position="last", kind="mergesort").index.to_numpy()
+    out = profile.iloc[pos]
+    out.attrs = dict(profile.attrs)
+    return out if top is None else out.iloc[: int(top)]
+

@@ -1,0 +1,620 @@
+"""Raster zonal statistics per city zone, with exact partial-pixel coverage.
+
+:func:`zonal_indicators` summarises one band of a raster (a DEM, a land-cover map, a hazard
+grid…) inside each city's zone (commune polygon, EPCI, buffer: see :mod:`acv_geo.zones`).
+
+What a pixel counts
+-------------------
+Every pixel counts **by the fraction of it that the zone covers** (exact polygon/pixel
+intersection computed by `exactextract <https://isciences.github.io/exactextract/>`_): a pixel
+half inside the zone weighs 0.5. Pixels equal to the raster's nodata value and NaN pixels are
+masked (they weigh 0). So:
+
+* ``count`` is the sum of the coverage fractions of valid pixels (a pixel count, not an integer);
+* ``sum``, ``mean`` and ``std`` are coverage-weighted (``std`` is the population standard
+  deviation), ``median`` and ``pNN`` are coverage-weighted quantiles;
+* ``min``, ``max`` are over pixels with a non-zero coverage fraction;
+* ``below_<t>_pct`` is the share (0–100 %) of the zone's valid area whose value is strictly
+  below ``t``: ``100 × Σ cᵢ·[vᵢ < t] / Σ cᵢ`` over valid pixels ``i`` with coverage ``cᵢ``
+  (e.g. the share of the commune below 5 m of elevation, for submersion exposure);
+* categorical rasters give ``{name}_class_{value}_pct``: the share (0–100 %) of the zone's valid
+  area in each class, coverage-weighted the same way;
+* ``coverage_pct`` is the share (0–100 %) of the zone's area that falls on valid pixels
+  (less than 100 when the zone runs off the raster or over nodata).
+
+Shares are shares of pixel area: on a raster in a projected CRS every pixel has the same ground
+area; on a geographic (EPSG:4326) raster pixels shrink northwards by ``cos(latitude)``, which
+changes a share by less than 0.1 % over a commune.
+
+An empty zone or a zone outside the raster gives ``count`` 0 and NaN statistics (never an
+error), with the reason in ``{name}_reason``. Zones are reprojected to the raster's CRS; the
+raster is never resampled.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .codes import slugify
+from .errors import InputError
+from .metadata import attach_metadata
+
+__all__ = ["ALLOWED_STATS", "zonal_indicators"]
+
+log = logging.getLogger(__name__)
+
+#: Statistic names accepted in ``stats`` (plus ``pNN`` percentiles such as ``p10``, ``p2.5``).
+ALLOWED_STATS: tuple[str, ...] = (
+    "count",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "std",
+    "median",
+    "majority",
+    "minority",
+    "variety",
+    "coverage_pct",
+)
+
+_EE_OP = {
+    "count": "count",
+    "sum": "sum",
+    "mean": "mean",
+    "min": "min",
+    "max": "max",
+    "std": "stdev",
+    "median": "median",
+    "majority": "majority",
+    "minority": "minority",
+    "variety": "variety",
+}
+_PCT_RE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+_DEFAULT_STATS = ("count", "mean", "min", "max")
+_DEFAULT_CATEGORICAL_STATS = ("count", "majority")
+#: Largest window (in pixels) read at once; larger extents are read zone by zone.
+_MAX_WINDOW_CELLS = 25_000_000
+_META_KEY = "acv_geo_zonal"
+
+
+def _parse_stats(stats: Iterable[str] | str | None, percentiles: Iterable[float], categorical: bool) -> list[str]:
+    if stats is None:
+        stats = _DEFAULT_CATEGORICAL_STATS if categorical else _DEFAULT_STATS
+    if isinstance(stats, str):
+        stats = [s.strip() for s in stats.split(",") if s.strip()]
+    out: list[str] = []
+    bad: list[str] = []
+    for s in stats:
+        s = str(s).strip().lower()
+        if s in ALLOWED_STATS or _valid_percentile(s):
+            if s not in out:
+                out.append(s)
+        else:
+            bad.append(s)
+    if bad:
+        raise ValueError(
+            f"unknown zonal statistic(s) {bad}; allowed: {', '.join(ALLOWED_STATS)} and percentiles "
+            "'pNN' with 0 < NN < 100 (e.g. 'p10', 'p90'); thresholds go in threshold=, classes in "
+            "categorical=True"
+        )
+    for q in percentiles:
+        q = float(q)
+        if not 0 < q < 100:
+            raise ValueError(f"percentile {q} is outside (0, 100); give e.g. percentiles=(10, 90)")
+        s = f"p{_fmt_number(q)}".replace("_", ".")
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def _valid_percentile(s: str) -> bool:
+    m = _PCT_RE.match(s)
+    return bool(m) and 0 < float(m.group(1)) < 100
+
+
+def _fmt_number(x: float) -> str:
+    """Column-safe text of a number: 5 → '5', 2.5 → '2_5', -3 → 'm3'."""
+    text = f"{x:g}" if float(x).is_integer() is False else str(int(x))
+    return text.replace("-", "m").replace(".", "_")
+
+
+def _stat_column(name: str, stat: str) -> str:
+    return f"{name}_{stat.replace('.', '_')}"
+
+
+def _open(raster: Any) -> tuple[Any, bool, str]:
+    """Open ``raster`` (path or rasterio dataset) → (dataset, must_close, label)."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    if isinstance(raster, (str, os.PathLike)):
+        path = Path(raster)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: raster file not found")
+        try:
+            ds = rasterio.open(path)
+        except RasterioIOError as exc:
+            raise InputError(
+                f"{path}: not a raster GDAL can read ({exc}); give a GeoTIFF or another GDAL raster "
+                "format (DEM, land cover, hazard grid)"
+            ) from None
+        return ds, True, str(path)
+    if isinstance(raster, rasterio.io.DatasetReaderBase):
+        if raster.closed:
+            raise InputError(f"{raster.name}: the rasterio dataset is closed; pass an open dataset or a path")
+        return raster, False, str(raster.name)
+    raise InputError(
+        f"raster must be a file path or an open rasterio dataset, not {type(raster).__name__}"
+    )
+
+
+def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.ndarray, np.ndarray, list]:
+    """Zones reprojected to the raster CRS → (geometries, usable mask, reasons)."""
+    import geopandas as gpd
+    import shapely
+
+    if isinstance(zones, gpd.GeoSeries):
+        zones = gpd.GeoDataFrame(geometry=zones)
+    if not isinstance(zones, gpd.GeoDataFrame):
+        raise InputError(
+            f"zones must be a GeoDataFrame of polygons (e.g. acv_geo.zones.make_zones(cities)), "
+            f"not {type(zones).__name__}"
+        )
+    if zones.crs is None:
+        raise InputError(
+            "zones have no CRS; set it (zones.set_crs(4326) for longitude/latitude) before zonal statistics"
+        )
+    geoms = zones.geometry
+    if zones.crs != ds.crs:
+        report["zones_reprojected_from"] = zones.crs.to_string()
+        geoms = geoms.to_crs(ds.crs)
+    arr = np.asarray(geoms.values, dtype=object)
+    missing = shapely.is_missing(arr)
+    empty = missing | shapely.is_empty(np.where(missing, None, arr))
+    kinds = shapely.get_type_id(arr)
+    polygonal = np.isin(kinds, [3, 6]) | empty  # Polygon, MultiPolygon (7: collections handled below)
+    collections = kinds == 7
+    if collections.any():
+        arr = arr.copy()
+        arr[collections] = [shapely.union_all(shapely.get_parts(g)[np.isin(
+            shapely.get_type_id(shapely.get_parts(g)), [3, 6])]) for g in arr[collections]]
+        polygonal |= collections
+        empty |= shapely.is_empty(arr)
+    if not polygonal.all():
+        pos = int(np.flatnonzero(~polygonal)[0])
+        raise InputError(
+            f"zone {zones.index[pos]!r} is a {arr[pos].geom_type}, not a "
+            "polygon; zonal statistics need areas: build zones with "
+            "acv_geo.zones.make_zones(cities, kind='commune' | 'epci' | 'buffer', radius=...)"
+        )
+    invalid = ~empty & ~shapely.is_valid(np.where(empty, None, arr))
+    if invalid.any():
+        arr = arr.copy()
+        arr[invalid] = shapely.make_valid(arr[invalid])
+        report["invalid_geometries_repaired"] = int(invalid.sum())
+        log.info("%d invalid zone geometries repaired with make_valid", int(invalid.sum()))
+    zone_reason = zones["zone_reason"] if "zone_reason" in zones.columns else None
+    reasons: list = [None] * len(arr)
+    for i in np.flatnonzero(empty):
+        extra = zone_reason.iloc[i] if zone_reason is not None else None
+        reasons[i] = "no zone geometry" + (f": {extra}" if isinstance(extra, str) and extra else "")
+    return arr, ~empty, reasons
+
+
+def _window(ds: Any, geoms: np.ndarray) -> Any | None:
+    """Smallest pixel window of ``ds`` holding every geometry's bounds (None if none overlaps)."""
+    import shapely
+    from rasterio.windows import Window, from_bounds
+
+    b = shapely.bounds(geoms)
+    left, bottom, right, top = ds.bounds
+    xmin, ymin = np.nanmin(b[:, 0]), np.nanmin(b[:, 1])
+    xmax, ymax = np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
+    xmin, ymin, xmax, ymax = max(xmin, left), max(ymin, bottom), min(xmax, right), min(ymax, top)
+    if xmin >= xmax or ymin >= ymax:
+        return None
+    win = from_bounds(xmin, ymin, xmax, ymax, transform=ds.transform)
+    col0 = max(int(math.floor(win.col_off)) - 1, 0)
+    row0 = max(int(math.floor(win.row_off)) - 1, 0)
+    col1 = min(int(math.ceil(win.col_off + win.width)) + 1, ds.width)
+    row1 = min(int(math.ceil(win.row_off + win.height)) + 1, ds.height)
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _raster_source(ds: Any, band: int, win: Any) -> Any:
+    """An exactextract raster source: one windowed read if small enough, else reads per zone."""
+    from exactextract.raster import NumPyRasterSource, RasterioRasterSource
+
+    if win is None or win.width * win.height > _MAX_WINDOW_CELLS:
+        return RasterioRasterSource(ds, band)
+    scale, offset = ds.scales[band - 1], ds.offsets[band - 1]
+    left, bottom, right, top = ds.window_bounds(win)
+    wkt = ds.crs.wkt
+    if scale != 1.0 or offset != 0.0:
+        arr = ds.read(band, window=win, masked=True).astype(np.float64) * scale + offset
+        return NumPyRasterSource(arr, left, bottom, right, top, srs_wkt=wkt)
+    nodata = ds.nodata
+    if nodata is not None and not ds.dtypes[band - 1].startswith("float"):
+        nodata = int(nodata)
+    arr = ds.read(band, window=win)
+    return NumPyRasterSource(arr, left, bottom, right, top, nodata=nodata, srs_wkt=wkt)
+
+
+def _wkb_source_class():
+    """A FeatureSource of WKB geometries: much cheaper than GeoJSON round trips of big polygons."""
+    from exactextract._exactextract import Feature
+    from exactextract.feature import FeatureSource
+
+    class _WKBFeature(Feature):
+        def __init__(self, pos: int, wkb: bytes) -> None:
+            Feature.__init__(self)
+            self.pos, self.wkb = pos, wkb
+
+        def geometry(self) -> bytes:
+            return self.wkb
+
+        def get(self, name: str) -> int:
+            return self.pos
+
+        def fields(self) -> list[str]:
+            return ["_pos"]
+
+        def set_geometry_format(self) -> str:
+            return "wkb"
+
+    class _Source(FeatureSource):
+        def __init__(self, positions: np.ndarray, wkbs: np.ndarray, wkt: str) -> None:
+            super().__init__()
+            self.items = list(zip((int(p) for p in positions), wkbs, strict=True))
+            self.wkt = wkt
+
+        def count(self) -> int:
+            return len(self.items)
+
+        def __iter__(self):
+            for pos, wkb in self.items:
+                yield _WKBFeature(pos, wkb)
+
+        def srs_wkt(self) -> str:
+            return self.wkt
+
+    return _Source
+
+
+def _WKBSource(positions: np.ndarray, wkbs: np.ndarray, wkt: str) -> Any:  # noqa: N802
+    return _wkb_source_class()(positions, wkbs, wkt)
+
+
+def _below_op(t: float):
+    def below(values, coverage):  # exactextract passes masked arrays (nodata, NaN masked)
+        v = np.ma.asarray(values)
+        valid = ~np.ma.getmaskarray(v)
+        c = np.asarray(coverage, dtype=float)[valid]
+        total = c.sum()
+        if total <= 0:
+            return float("nan")
+        return float(100.0 * c[np.asarray(v.data)[valid] < t].sum() / total)
+
+    below.__name__ = f"below_{_fmt_number(t)}"
+    return below
+
+
+def _class_label(v: Any) -> str:
+    f = float(v)
+    return str(int(f)) if f.is_integer() else _fmt_number(f)
+
+
+def zonal_indicators(
+    zones: Any,
+    raster: Any,
+    *,
+    stats: Sequence[str] | str | None = None,
+    categorical: bool = False,
+    name: str | None = None,
+    threshold: float | Sequence[float] | None = None,
+    percentiles: Sequence[float] = (),
+    band: int = 1,
+    unit: str | None = None,
+    source: str | None = None,
+    date: str | None = None,
+) -> pd.DataFrame:
+    """Zonal statistics of one raster band in every zone, with exact partial-pixel coverage.
+
+    Pixels count by the fraction of them each zone covers (exactextract); nodata and NaN pixels
+    are masked. See the module documentation for the exact definition of every statistic.
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        One (multi)polygon per city, any CRS (reprojected to the raster's), typically from
+        :func:`acv_geo.zones.make_zones`. Empty geometries are allowed (count 0, NaN); a
+        ``zone_reason`` column, if present, explains them in the output.
+    raster : str, path-like or rasterio dataset
+        A raster file GDAL can read, or an open ``rasterio`` dataset (left open).
+    stats : sequence of str or str, optional
+        Statistics among :data:`ALLOWED_STATS` and percentiles ``"pNN"`` (``"p10"``, ``"p90"``),
+        as a list or a comma-separated string. Default ``("count", "mean", "min", "max")``, or
+        ``("count", "majority")`` with ``categorical=True``.
+    categorical : bool, default False
+        Add the share of each class value (``{name}_class_{value}_pct``, 0–100 %) — for land
+        cover and other class rasters.
+    name : str, optional
+        Column prefix (default: the raster file name, slugified).
+    threshold : float or sequence of float, optional
+        Add ``{name}_below_{t}_pct``: the coverage-weighted share of the zone's valid area with a
+        value strictly below ``t`` (``2.5`` is written ``2_5``, ``-3`` is written ``m3``).
+    percentiles : sequence of float, default ()
+        Extra coverage-weighted percentiles, same as adding ``"pNN"`` to ``stats``.
+    band : int, default 1
+        1-based band number.
+    unit : str, optional
+        Unit of the raster values for the metadata (default: the band's ``units`` tag, e.g.
+        ``"m"`` for a DEM, else empty).
+    source, date : str, optional
+        Provenance for the metadata (default: the raster file name and its ``TIFFTAG_DATETIME``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed exactly like ``zones`` (same order, one row per zone). Columns
+        ``{name}_{stat}`` in the order asked, then ``{name}_below_*_pct``, then class shares, then
+        ``{name}_reason`` (``<NA>`` when the whole zone lies on valid pixels; otherwise why
+        values are missing or partial). ``attrs["acv_geo_zonal"]`` records the raster, band, CRS,
+        nodata and warnings; column metadata is attached (:func:`acv_geo.indicator_metadata`).
+
+    Raises
+    ------
+    ValueError
+        Unknown statistic, percentile outside (0, 100), bad band.
+    InputError
+        Not a raster file, raster without CRS, rotated raster, zones without CRS or not polygons.
+
+    Warns
+    -----
+    UserWarning
+        The raster has no nodata value (every non-NaN pixel then counts as data), or it overlaps
+        no zone.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> from acv_geo import get_path
+    >>> z = gpd.GeoDataFrame(geometry=[box(5.90, 45.55, 5.95, 45.60)], crs=4326,
+    ...                      index=pd.Index(["73065"], name="insee_com"))
+    >>> out = zonal_indicators(z, get_path("dem_n45e005"), name="dem", threshold=300)
+    >>> list(out.columns)
+    ['dem_count', 'dem_mean', 'dem_min', 'dem_max', 'dem_below_300_pct', 'dem_reason']
+    >>> round(float(out.loc["73065", "dem_count"]))
+    625
+    """
+    stat_list = _parse_stats(stats, percentiles, categorical)
+    if threshold is None:
+        thresholds: list[float] = []
+    elif isinstance(threshold, (int, float, np.number)):
+        thresholds = [float(threshold)]
+    else:
+        thresholds = [float(t) for t in threshold]
+    if any(not math.isfinite(t) for t in thresholds):
+        raise ValueError(f"threshold must be finite numbers, got {threshold!r}")
+    if not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band < 1:
+        raise ValueError(f"band must be a 1-based integer, got {band!r}")
+
+    ds, must_close, label = _open(raster)
+    try:
+        return _zonal(ds, label, zones, stat_list, thresholds, categorical, name, int(band), unit, source, date)
+    finally:
+        if must_close:
+            ds.close()
+
+
+def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, unit, source, date) -> pd.DataFrame:
+    import shapely
+    from exactextract import exact_extract
+
+    if band > ds.count:
+        raise ValueError(f"{label}: band {band} asked, the raster has {ds.count} band(s)")
+    if ds.crs is None:
+        raise InputError(
+            f"{label}: raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:2154 {Path(label).name}) "
+            "so zones can be placed on it"
+        )
+    gt = ds.transform
+    if gt.b != 0 or gt.d != 0:
+        raise InputError(f"{label}: rotated raster grids are not supported; warp it to a north-up grid first")
+    if name is None:
+        name = slugify(Path(label).stem)
+    elif not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    report: dict[str, Any] = {
+        "raster": label,
+        "band": band,
+        "crs": ds.crs.to_string(),
+        "nodata": ds.nodata,
+        "warnings": [],
+    }
+
+    def _warn(msg: str) -> None:
+        report["warnings"].append(msg)
+        warnings.warn(msg, UserWarning, stacklevel=4)
+
+    if ds.nodata is None:
+        _warn(
+            f"{label}: raster has no nodata value; every pixel except NaN counts as data "
+            "(set one with gdal_edit.py -a_nodata if some value means 'no data')"
+        )
+
+    geoms, usable, reasons = _prepare_zones(zones, ds, label, report)
+    n = len(geoms)
+    index = zones.index
+
+    # Which zones touch the raster at all.
+    left, bottom, right, top = ds.bounds
+    raster_box = shapely.box(left, bottom, right, top)
+    b = shapely.bounds(np.where(usable, geoms, None))
+    touches = usable & ~(
+        (b[:, 0] >= right) | (b[:, 2] <= left) | (b[:, 1] >= top) | (b[:, 3] <= bottom)
+    )
+    touches &= np.array([bool(g is not None and usable[i] and shapely.intersects(g, raster_box))
+                         if touches[i] else False for i, g in enumerate(geoms)], dtype=bool)
+    for i in np.flatnonzero(usable & ~touches):
+        reasons[i] = "zone outside the raster"
+    if not touches.any():
+        _warn(f"{label}: the raster overlaps none of the {n} zones; every statistic is count 0 / NaN")
+
+    results: dict[str, np.ndarray] = {}
+    idx = np.flatnonzero(touches)
+    if len(idx):
+        from exactextract.operation import Operation
+
+        src = _raster_source(ds, band, _window(ds, geoms[idx]))
+        # Operations named by our own keys (no guessing of exactextract's field names).
+        # Operations get neutral field names op0, op1, …; exactextract may decorate them (quantiles
+        # get a "_10" suffix) and does not keep their order, so fields are matched by that name.
+        specs: list[tuple[str, Any]] = [("count", ("count", None))]
+        for s in stat_list:
+            if s in _EE_OP and s != "count":
+                specs.append((s, (_EE_OP[s], None)))
+            elif _valid_percentile(s):
+                specs.append((s, ("quantile", {"q": float(s[1:]) / 100})))
+        specs += [(f"below_{_fmt_number(t)}", _below_op(t)) for t in thresholds]
+        if categorical:
+            specs += [("unique", ("unique", None)), ("frac", ("frac", None))]
+        ops: list[Any] = []
+        op_keys = [k for k, _ in specs]
+        for i, (_, spec) in enumerate(specs):
+            if callable(spec):
+                spec.__name__ = f"op{i}"
+                ops.append(spec)
+            else:
+                ops.append(Operation(spec[0], f"op{i}", src, None, spec[1]))
+        feats = _WKBSource(idx, shapely.to_wkb(geoms[idx]), ds.crs.wkt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = exact_extract(src, feats, ops, include_cols=["_pos"], output="geojson")
+        rows = [f["properties"] for f in res]
+        pos = np.array([r["_pos"] for r in rows], dtype=int)
+        order = np.argsort(pos)
+        if not np.array_equal(pos[order], idx):  # pragma: no cover - exactextract contract
+            raise RuntimeError("exactextract did not return one row per zone")
+        fields = [k for k in (rows[0] if rows else {}) if k != "_pos"]
+        for i, key in enumerate(op_keys):
+            field = next((f for f in fields if f == f"op{i}" or f.startswith(f"op{i}_")), None)
+            if field is None:  # pragma: no cover - exactextract contract
+                raise RuntimeError(f"exactextract returned no field for {key!r} (fields {fields})")
+            vals = [rows[j][field] for j in order]
+            results[key] = vals if key in ("unique", "frac") else np.array(vals, dtype=float)
+
+    columns: dict[str, Any] = {}
+    count = np.zeros(n)
+    if len(idx):
+        count[idx] = results["count"].astype(float)
+
+    def _full(values: np.ndarray | None, dtype=float) -> np.ndarray:
+        arr = np.full(n, np.nan)
+        if values is not None and len(idx):
+            arr[idx] = np.asarray(values, dtype=float)
+        return arr
+
+    # Zone area in pixel units, for coverage_pct and partial-coverage reasons.
+    px_area = abs(gt.a * gt.e)
+    zone_px = np.zeros(n)
+    zone_px[usable] = shapely.area(geoms[usable]) / px_area
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = np.where(zone_px > 0, np.minimum(100.0 * count / np.where(zone_px > 0, zone_px, 1), 100.0),
+                            np.nan)
+
+    value_unit = unit if unit is not None else (ds.units[band - 1] or "" if ds.units else "")
+    if source is None:
+        source = Path(label).name
+    if date is None:
+        date = (ds.tags() or {}).get("TIFFTAG_DATETIME", "")
+    meta: list[dict] = []
+
+    def _add(col: str, values: np.ndarray, unit_: str, desc: str) -> None:
+        columns[col] = values
+        meta.append({"column": col, "unit": unit_, "source": source, "date": date, "description": desc})
+
+    band_txt = f"band {band} of {Path(label).name}"
+    for s in stat_list:
+        col = _stat_column(name, s)
+        if s == "count":
+            _add(col, count, "pixels",
+                 f"Valid pixels of {band_txt} in the zone, each weighted by the fraction the zone covers")
+        elif s == "coverage_pct":
+            _add(col, np.where(usable, np.nan_to_num(coverage, nan=0.0), np.nan), "%",
+                 f"Share of the zone's area on valid pixels of {band_txt}")
+        elif s == "variety":
+            v = _full(results.get("variety"))
+            v[usable & (count == 0)] = 0
+            _add(col, v, "classes", f"Number of distinct values of {band_txt} in the zone")
+        else:
+            vals = results.get(s)
+            desc = {
+                "sum": "Coverage-weighted sum",
+                "mean": "Coverage-weighted mean",
+                "min": "Minimum",
+                "max": "Maximum",
+                "std": "Coverage-weighted population standard deviation",
+                "median": "Coverage-weighted median",
+                "majority": "Most common value (coverage-weighted)",
+                "minority": "Least common value (coverage-weighted)",
+            }.get(s, f"Coverage-weighted {s[1:]}th percentile")
+            arr = _full(vals)
+            if s == "sum":
+                arr[usable & (count == 0)] = np.nan
+            _add(col, arr, value_unit, f"{desc} of {band_txt} over valid pixels of the zone")
+    for t in thresholds:
+        col = f"{name}_below_{_fmt_number(t)}_pct"
+        _add(col, _full(results.get(f"below_{_fmt_number(t)}")), "%",
+             f"Share of the zone's valid area where {band_txt} is below {t:g} {value_unit}".rstrip()
+             + " (coverage-weighted)")
+    if categorical:
+        shares: dict[str, np.ndarray] = {}
+        classes: list[float] = []
+        if len(idx):
+            for u in results["unique"]:
+                classes.extend(float(x) for x in np.asarray(u).ravel())
+        classes = sorted(set(classes))
+        if len(classes) > 255:
+            _warn(
+                f"{label}: {len(classes)} distinct values found with categorical=True; is this raster "
+                "really a class raster (land cover)? One column per value is written"
+            )
+        for c in classes:
+            shares[_class_label(c)] = np.where(usable & (count > 0), 0.0, np.nan)
+        for k, pos in enumerate(idx):
+            uniq = np.asarray(results["unique"][k]).ravel()
+            for u, f in zip(uniq, np.asarray(results["frac"][k]).ravel(), strict=True):
+                shares[_class_label(u)][pos] = 100.0 * float(f)
+        for lab, arr in shares.items():
+            _add(f"{name}_class_{lab}_pct", arr, "%",
+                 f"Share of the zone's valid area in class {lab} of {band_txt} (coverage-weighted)")
+
+    for i in range(n):
+        if reasons[i] is None and usable[i]:
+            if count[i] == 0:
+                reasons[i] = "only nodata pixels in the zone"
+            elif coverage[i] < 99.5:
+                reasons[i] = f"only {coverage[i]:.1f}% of the zone lies on valid pixels (raster edge or nodata)"
+    reason_col = f"{name}_reason"
+    columns[reason_col] = pd.array(reasons, dtype="string")
+    out = pd.DataFrame(columns, index=index.copy())
+    meta.append({"column": reason_col, "unit": "", "source": "acv-geo", "date": "",
+                 "description": "Why statistics are missing or cover only part of the zone"})
+    attach_metadata(out, meta)
+    out.attrs[_META_KEY] = report
+    return out

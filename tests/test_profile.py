@@ -1,0 +1,105 @@
+"""Composite exposure profile: hand-computed scores and ranks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from acv_geo.metadata import indicator_metadata
+from acv_geo.profile import DEFAULT_WEIGHTS, exposure_profile, rank_candidates
+
+IDX = pd.Index(["01004", "38053", "73065", "74225"], name="insee_com")
+
+
+@pytest.fixture()
+def cities():
+    return pd.DataFrame({"commune": ["A", "B", "C", "D"],
+                         "opendata_level": ["commune", "epci", "none", pd.NA],
+                         "opendata": pd.array([True, True, False, pd.NA], dtype="boolean")}, index=IDX)
+
+
+@pytest.fixture()
+def tables():
+    catnat = pd.DataFrame({"catnat_total_count": [9, 3, 10, 3], "catnat_reason": [None] * 4}, index=IDX)
+    radon = pd.DataFrame({"radon_class": [2, 1, 2, pd.NA]}, index=IDX).astype("Int64")
+    zonal = pd.DataFrame({"dem_below_300_pct": [44.0, 72.7, 54.8, 0.0], "dem_mean": [384.0, 264.0, 309.0, 394.0]},
+                         index=IDX)
+    nature = pd.DataFrame({"znieff_share": [0.1, np.nan, 0.3]}, index=IDX.drop("74225"))
+    return catnat, radon, zonal, nature
+
+
+def test_hand_computed_scores(cities, tables):
+    out = exposure_profile(cities, *tables)
+    assert list(out.index) == list(IDX)
+    assert list(out.columns) == ["risk_score", "nature_score", "opendata_score", "exposure_score", "rank",
+                                 "profile_reason"]
+    used = out.attrs["acv_geo_profile"]["columns"]
+    assert used == {"risk": ["catnat_total_count", "radon_class", "dem_below_300_pct"],
+                    "nature": ["znieff_share"], "opendata": ["opendata_level"]}
+    # catnat 9,3,10,3 -> ranks 3, 1.5, 4, 1.5 -> (r-1)/3 = 2/3, 1/6, 1, 1/6
+    # radon 2,1,2,NA -> ranks 2.5, 1, 2.5 -> (r-1)/2 = 0.75, 0, 0.75, NA
+    # below 44, 72.7, 54.8, 0 -> ranks 2, 4, 3, 1 -> 1/3, 1, 2/3, 0
+    risk = [(2 / 3 + 0.75 + 1 / 3) / 3, (1 / 6 + 0 + 1) / 3, (1 + 0.75 + 2 / 3) / 3, (1 / 6 + 0) / 2]
+    np.testing.assert_allclose(out["risk_score"], risk)
+    # znieff 0.1, NaN, 0.3 (74225 absent from the table) -> 0, NaN, 1, NaN
+    np.testing.assert_allclose(out["nature_score"], [0.0, np.nan, 1.0, np.nan])
+    np.testing.assert_allclose(out["opendata_score"], [1.0, 0.5, 0.0, np.nan])
+    w = DEFAULT_WEIGHTS
+    comp = [
+        w["risk"] * risk[0] + w["nature"] * 0 + w["opendata"] * 1,
+        (w["risk"] * risk[1] + w["opendata"] * 0.5) / (w["risk"] + w["opendata"]),
+        w["risk"] * risk[2] + w["nature"] * 1 + w["opendata"] * 0,
+        risk[3],
+    ]
+    np.testing.assert_allclose(out["exposure_score"], comp)
+    assert out["rank"].tolist() == [2, 3, 1, 4]
+    assert pd.isna(out.loc["01004", "profile_reason"])
+    assert out.loc["38053", "profile_reason"] == (
+        "composite without nature (all its values missing); weights renormalised over the others")
+    assert indicator_metadata(out).set_index("column").loc["exposure_score", "unit"] == "0-1"
+
+
+def test_weights(cities, tables):
+    only_open = exposure_profile(cities, *tables, weights={"risk": 0, "nature": 0, "opendata": 1})
+    np.testing.assert_allclose(only_open["exposure_score"], [1.0, 0.5, 0.0, np.nan])
+    assert only_open["rank"].tolist()[:3] == [1, 2, 3] and pd.isna(only_open["rank"].iloc[3])
+    assert only_open.loc["74225", "profile_reason"] == "no value for any weighted sub-score: no rank"
+    with pytest.raises(ValueError, match=r"unknown weight key\(s\) \['biodiversity'\]; allowed: \['risk', 'nature'"):
+        exposure_profile(cities, *tables, weights={"biodiversity": 1})
+    with pytest.raises(ValueError, match="weight 'risk' must be a finite number >= 0"):
+        exposure_profile(cities, *tables, weights={"risk": -1})
+    with pytest.raises(ValueError, match="sum to 0"):
+        exposure_profile(cities, *tables, weights={"risk": 0, "nature": 0, "opendata": 0})
+
+
+def test_ties_percentile_rank_and_columns_override(cities):
+    t = pd.DataFrame({"x": [5, 5, 5, 5], "y": [1, 2, 3, 4]}, index=IDX)
+    out = exposure_profile(cities, t, columns={"risk": ["x"], "nature": ["y"], "opendata": []})
+    assert out["risk_score"].tolist() == [0.5] * 4
+    np.testing.assert_allclose(out["nature_score"], [0, 1 / 3, 2 / 3, 1])
+    assert out["opendata_score"].isna().all()
+    assert out.loc["01004", "profile_reason"].startswith("composite without opendata (no contributing column)")
+    with pytest.raises(ValueError, match=r"unknown sub-score\(s\) \['bio'\]"):
+        exposure_profile(cities, t, columns={"bio": ["y"]})
+
+
+def test_rank_candidates(cities, tables):
+    out = exposure_profile(cities, *tables)
+    top = rank_candidates(out, top=2)
+    assert top.index.tolist() == ["73065", "01004"]
+    assert rank_candidates(out).index.tolist() == ["73065", "01004", "38053", "74225"]
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        rank_candidates(out, top=0)
+    with pytest.raises(ValueError, match="'rank' column"):
+        rank_candidates(cities)
+
+
+def test_no_column_at_all_and_inputs_kept(cities):
+    with pytest.raises(ValueError, match="no contributing column found"):
+        exposure_profile(cities[["commune"]])
+    before = cities.copy()
+    exposure_profile(cities)
+    pd.testing.assert_frame_equal(cities, before)
+    with pytest.raises(ValueError, match="duplicate index codes"):
+        exposure_profile(cities, pd.DataFrame({"radon_class": [1, 2]}, index=["01004", "01004"]))
