@@ -33,6 +33,22 @@ _EXPORTS: dict[str, str] = {
     "local_crs": "territories",
     "territory_of": "territories",
     "write_table": "writers",
+    "fetch": "fetch",
+    "list_sources": "fetch",
+    "source_path": "fetch",
+    "resolve_source": "fetch",
+    "source_info": "fetch",
+    "spatial_weights": "weights",
+    "join_counts": "clusters",
+    "morans_i": "clusters",
+    "local_clusters": "clusters",
+    "france_communes": "clusters",
+    "plot_map": "maps",
+    "cluster_map": "maps",
+    "make_zones": "zones",
+    "list_presets": "overlay",
+    "overlay_indicators": "overlay",
+    "parse_zone_spec": "zones",
     "zonal_indicators": "zonal",
     "radon_indicators": "tables",
     "catnat_indicators": "tables",
@@ -58,14 +74,20 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
     from .codes import normalize_insee, normalize_siren  # noqa: F401
     from .datasets import DATASETS, get_path, list_datasets  # noqa: F401
     from .errors import InputError  # noqa: F401
+    from .fetch import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
     from .io import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
+    from .maps import cluster_map, plot_map  # noqa: F401
     from .metadata import indicator_metadata  # noqa: F401
     from .opendata import opendata_status, read_observatory  # noqa: F401
+    from .overlay import list_presets, overlay_indicators  # noqa: F401
     from .profile import exposure_profile, rank_candidates  # noqa: F401
     from .tables import catnat_indicators, join_commune_table, radon_indicators  # noqa: F401
     from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401
+    from .weights import spatial_weights  # noqa: F401
     from .writers import write_table  # noqa: F401
     from .zonal import zonal_indicators  # noqa: F401
+    from .zones import make_zones, parse_zone_spec  # noqa: F401

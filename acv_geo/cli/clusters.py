@@ -1,0 +1,151 @@
+"""``acv-geo clusters``: spatial clusters of open-data coverage, or of any indicator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``clusters`` subcommand."""
+    p = sub.add_parser(
+        "clusters",
+        help="find spatial clusters (LISA, Gi*, join counts) of open data or any indicator",
+        description="Local cluster statistics with FDR-adjusted labels, one row per city (or EPCI), "
+        "plus global join counts / Moran's I written as JSON beside the table (<stem>.json). "
+        "Weights never link two territories.",
+    )
+    p.add_argument("--variable", default="opendata", help="column to analyse (default: opendata)")
+    p.add_argument("--level", default="commune", choices=["commune", "epci"])
+    p.add_argument("--weights", default="knn:6", metavar="SPEC", help="knn:K, distance:METERS, queen or rook")
+    p.add_argument("--method", default="lisa", choices=["lisa", "gi_star", "join_count"])
+    p.add_argument("--permutations", type=int, default=9999)
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument(
+        "--alternative", default="two-sided", choices=["two-sided", "greater", "lesser", "directed", "folded"]
+    )
+    p.add_argument("--no-fdr", action="store_true", help="label with raw p_sim instead of BH-adjusted p_fdr")
+    p.add_argument("--weights-out", metavar="FILE", help="also write the weights (.gal or .csv)")
+    p.add_argument(
+        "--cities",
+        metavar="FILE",
+        help="table of cities with an insee_com column and the variable (.gpkg, .geojson, .parquet, .csv, "
+        "e.g. the output of `acv-geo cities`); default: the embedded ACV cities",
+    )
+    p.add_argument("--all-communes", action="store_true", help="analyse every French commune (34,867)")
+    p.add_argument("--polygons", metavar="FILE", help="commune polygons (insee_com) for queen/rook")
+    p.add_argument("--map", metavar="FILE.png", help="also draw the cluster map")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes for the permutations (default 1)")
+    p.add_argument("--out", metavar="FILE", required=True, help="output table; format from extension")
+    p.set_defaults(func=run)
+
+
+def _read_cities(path: str):
+    import geopandas as gpd
+    import pandas as pd
+
+    from ..codes import normalize_insee
+    from ..errors import InputError
+    from ..territories import territory_of
+
+    src = Path(path)
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: file not found")
+    if src.suffix.lower() == ".csv":
+        df = pd.read_csv(src, dtype={"insee_com": str})
+    elif src.suffix.lower() == ".parquet":
+        try:
+            df = gpd.read_parquet(src)
+        except ValueError:
+            df = pd.read_parquet(src)
+    else:
+        df = gpd.read_file(src)
+    if "insee_com" not in df.columns:
+        raise InputError(f"{src}: no 'insee_com' column; give a table keyed by INSEE commune code")
+    codes = normalize_insee(df["insee_com"].astype(object))
+    if codes.isna().any():
+        rows = ", ".join(str(i + 2) for i in list(codes.index[codes.isna()])[:10])
+        raise InputError(f"{src}: column 'insee_com' has invalid codes on rows {rows}; fix or drop them")
+    df = df.assign(insee_com=codes.to_numpy()).set_index("insee_com")
+    if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
+        from ..clusters import france_communes
+
+        ref = france_communes(opendata=False)
+        missing = [c for c in df.index if c not in ref.index]
+        if missing:
+            raise InputError(f"{src}: unknown INSEE codes {', '.join(missing[:10])}; fix column 'insee_com'")
+        df = gpd.GeoDataFrame(pd.DataFrame(df), geometry=ref.geometry.reindex(df.index).to_numpy(), crs=4326)
+    if "territory" not in df.columns:
+        df["territory"] = [territory_of(c) for c in df.index]
+    return df
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``acv-geo clusters``."""
+    import geopandas as gpd
+
+    from ..clusters import france_communes, join_counts, local_clusters, morans_i
+    from ..writers import atomic_path, write_table
+
+    out = Path(args.out)
+    if args.weights_out and Path(args.weights_out).suffix.lower() not in (".gal", ".csv"):
+        raise ValueError(f"{args.weights_out}: --weights-out must end with .gal or .csv")
+    if args.all_communes:
+        cities = france_communes(polygons=args.polygons)
+    elif args.cities:
+        cities = _read_cities(args.cities)
+    else:
+        from ..io import read_acv
+
+        cities = read_acv()
+    common = dict(weights=args.weights, level=args.level, polygons=args.polygons if not args.all_communes else None)
+    res = local_clusters(
+        cities, args.variable, method=args.method, permutations=args.permutations, seed=args.seed,
+        alpha=args.alpha, alternative=args.alternative, fdr=not args.no_fdr, n_jobs=args.n_jobs, **common,
+    )
+    frame = res.to_frame()
+    if args.level == "epci":
+        from ..io import read_epci
+
+        geoms = read_epci()
+    else:
+        geoms = cities
+    geo = geoms.geometry.reindex(frame.index)
+    table = gpd.GeoDataFrame(frame, geometry=geo.to_numpy(), crs=geoms.crs)
+    table.attrs = frame.attrs
+    write_table(table, out, layer="clusters")
+    weights = res.weights_result
+    summary = {"local": res.to_dict()}
+    glob_perm = args.permutations
+    w_arg = weights if weights is not None else args.weights
+    common["weights"] = w_arg
+    summary["morans_i"] = morans_i(cities, args.variable, permutations=glob_perm, seed=args.seed, **common).to_dict()
+    vals = frame["value"].dropna()
+    if set(vals.unique().tolist()) <= {0.0, 1.0}:
+        summary["join_counts"] = join_counts(
+            cities, args.variable, permutations=glob_perm, seed=args.seed, **common
+        ).to_dict()
+    json_path = out.with_name(f"{out.stem}.json")
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    if args.weights_out and weights is not None:
+        wpath = Path(args.weights_out)
+        if wpath.suffix.lower() == ".gal":
+            weights.to_gal(wpath)
+        elif wpath.suffix.lower() == ".csv":
+            weights.to_csv(wpath)
+        else:
+            raise ValueError(f"{wpath}: --weights-out must end with .gal or .csv")
+    if args.map:
+        from ..maps import cluster_map
+
+        cluster_map(
+            frame, geoms, args.map,
+            title=f"{args.method} clusters of {args.variable} ({args.level}, {res.weights})",
+            source_note="ANCT ACV list 2025; OpenDataFrance ODATER; IGN ADMIN EXPRESS",
+        )
+    counts = ", ".join(f"{k}: {v}" for k, v in res.counts.items())
+    print(f"acv-geo: {res.n} rows written to {out} and global results to {json_path} ({counts})")
+    return 0

@@ -1,0 +1,955 @@
+"""The main job: ``acv-geo diagnose`` — every indicator, clusters, maps and a report, in one folder.
+
+:func:`diagnose` runs the whole pipeline on the ACV cities (the embedded default needs no input
+and no network) and writes, **atomically**, into ``out_dir``:
+
+``cities.gpkg``
+    layer ``cities`` (one point per city: open-data status, every indicator, cluster labels,
+    exposure profile) and layer ``epci`` (the EPCI polygons of the cities with their status);
+``indicators.csv``, ``indicators.parquet``
+    the same per-city table without geometry (``lon``, ``lat`` columns);
+``indicator_metadata.csv``
+    unit, source, date and description of every column (:func:`acv_geo.indicator_metadata`);
+``clusters.json``
+    global statistics (join counts, Moran's I) and per-city cluster labels, with their settings;
+``maps/*.png``
+    open-data status, LISA clusters and one choropleth per risk and nature indicator;
+``report.html``
+    a self-contained report: national summary and one page per city.
+
+Everything is first built in a temporary folder beside ``out_dir`` and then swapped in: a run
+that fails or is interrupted leaves the previous outputs untouched and no half-written file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import DiagnoseConfig, LayerSpec, RasterSpec, load_config
+from .errors import InputError
+from .metadata import attach_metadata, indicator_metadata
+
+__all__ = ["OUTPUT_FILES", "DiagnoseResult", "diagnose"]
+
+log = logging.getLogger("acv_geo")
+
+#: Files every run writes in ``out_dir`` (plus ``maps/*.png``).
+OUTPUT_FILES = (
+    "cities.gpkg",
+    "indicators.csv",
+    "indicators.parquet",
+    "indicator_metadata.csv",
+    "clusters.json",
+    "report.html",
+)
+_MARKER = ".acv-geo-diagnose.json"
+
+_OPENDATA_META = {
+    "opendata": ("bool", "True when the commune or its EPCI publishes open data (in the observatory)"),
+    "opendata_com": ("bool", "True when the commune itself publishes open data"),
+    "opendata_epci": ("bool", "True when the commune's EPCI publishes open data"),
+    "opendata_level": ("class", "Who publishes: commune, epci (only the EPCI) or none"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# result
+
+
+@dataclass(frozen=True)
+class DiagnoseResult:
+    """What :func:`diagnose` produced.
+
+    Attributes
+    ----------
+    out_dir : pathlib.Path
+        Output folder.
+    files : tuple of pathlib.Path
+        Every file written (maps included).
+    cities : geopandas.GeoDataFrame
+        The cities with every indicator (the ``cities`` layer of ``cities.gpkg``).
+    metadata : pandas.DataFrame
+        Indicator metadata (``indicator_metadata.csv``).
+    clusters : dict
+        Content of ``clusters.json``.
+    ranking : pandas.DataFrame
+        The exposure profile sorted by rank.
+    config : DiagnoseConfig
+        The validated configuration used.
+    timings : dict
+        Seconds spent per step.
+    warnings : tuple of str
+        Non-fatal problems met (e.g. a layer that covers no city).
+    """
+
+    out_dir: Path
+    files: tuple[Path, ...]
+    cities: Any
+    metadata: pd.DataFrame
+    clusters: dict
+    ranking: pd.DataFrame
+    config: DiagnoseConfig
+    timings: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-city indicator table (no geometry), indexed by ``insee_com``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same content as ``indicators.csv``.
+        """
+        return _plain(self.cities)
+
+    def summary(self) -> str:
+        """Short text summary: coverage figures, clusters, top of the ranking, files.
+
+        Returns
+        -------
+        str
+            Several lines of text.
+        """
+        c = self.cities
+        n = len(c)
+        lines = [f"acv-geo diagnose: {n} cities → {self.out_dir}"]
+        if "opendata_level" in c.columns:
+            lv = c["opendata_level"].astype(object).fillna("unknown").value_counts()
+            lines.append(
+                "  open data: "
+                + ", ".join(f"{lv.get(k, 0)} {k}" for k in ("commune", "epci", "none", "unknown") if lv.get(k, 0))
+            )
+        for var, st in self.clusters.get("global", {}).items():
+            parts = []
+            jc = st.get("join_counts")
+            if isinstance(jc, dict) and jc.get("p_sim_bb") is not None:
+                parts.append(f"join counts BB={jc.get('bb'):g} (expected {jc.get('expected_bb', float('nan')):.1f}, "
+                             f"p_sim={jc['p_sim_bb']:.4g})")
+            mi = st.get("morans_i")
+            if isinstance(mi, dict) and mi.get("p_sim") is not None:
+                parts.append(f"Moran's I={mi.get('I', float('nan')):.4f} (p_sim={mi['p_sim']:.4g})")
+            if parts:
+                lines.append(f"  clusters of {var}: " + "; ".join(parts))
+        for var, counts in self.clusters.get("labels", {}).items():
+            lines.append(f"  LISA labels of {var}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if len(self.ranking):
+            top = self.ranking.head(5)
+            names = c["commune"] if "commune" in c.columns else pd.Series(c.index, index=c.index)
+            lines.append(
+                "  top of the ranking: "
+                + ", ".join(f"{int(r)}. {names.get(i, i)}" for i, r in top["rank"].dropna().items())
+            )
+        lines.append(f"  {len(self.files)} files written in {sum(self.timings.values()):.1f} s")
+        for w in self.warnings:
+            lines.append(f"  warning: {w}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# progress
+
+
+class _Progress:
+    """A tiny stderr progress bar (no dependency)."""
+
+    def __init__(self, total: int, enabled: bool, stream: Any = None) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.width = 30
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+        self._label = ""
+
+    def step(self, label: str) -> None:
+        now = time.perf_counter()
+        if self._label:
+            self.timings[self._label] = self.timings.get(self._label, 0.0) + now - self._t
+            self.done += 1
+        self._t, self._label = now, label
+        self._draw(label)
+
+    def _draw(self, label: str) -> None:
+        if not self.enabled:
+            return
+        frac = min(self.done / self.total, 1.0)
+        fill = int(round(frac * self.width))
+        text = f"\r[{'#' * fill}{'.' * (self.width - fill)}] {self.done}/{self.total} {label[:60]:<60}"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.step("")
+        self.done = self.total
+        if self.enabled:
+            self._draw("done")
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _plain(gdf: Any) -> pd.DataFrame:
+    """Drop geometry; add lon/lat of the city points."""
+    df = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name])) if hasattr(gdf, "geometry") else pd.DataFrame(gdf)
+    if hasattr(gdf, "geometry"):
+        pts = gdf.geometry.to_crs(4326)
+        df.insert(0, "lat", pts.y.round(6).to_numpy())
+        df.insert(0, "lon", pts.x.round(6).to_numpy())
+    df.attrs = dict(gdf.attrs)
+    return df
+
+
+def _zone_tag(spec: str) -> str:
+    """Column-name tag of a zone spec: '' for commune, 'epci', 'b2000' for buffer:2000."""
+    if spec == "commune":
+        return ""
+    if spec == "epci":
+        return "epci"
+    radius = float(spec.split(":", 1)[1])
+    return f"b{radius:g}".replace(".", "_")
+
+
+def _zone_name(name: str, spec: str) -> str:
+    tag = _zone_tag(spec)
+    return f"{name}_{tag}" if tag else name
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(
+            f"{out_dir}: is a file, not a folder; give --out a folder name (it is created if needed)"
+        )
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / _MARKER).exists():
+        raise InputError(
+            f"{out_dir}: the folder exists, is not empty and was not written by acv-geo diagnose; its content "
+            "would be replaced: give a new or empty folder"
+        )
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    """Replace ``out_dir`` by ``tmp`` (both in the same folder)."""
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(out_dir, old)
+        try:
+            os.replace(tmp, out_dir)
+        except BaseException:
+            os.replace(old, out_dir)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+
+
+def _clean_stale(out_dir: Path) -> None:
+    """Remove temporary folders left by an earlier run killed hard (SIGKILL, power loss)."""
+    for p in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+    for p in out_dir.parent.glob(f".{out_dir.name}.old-*"):
+        if p.is_dir() and out_dir.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.is_dir() and not out_dir.exists():  # killed between the two renames: restore
+            os.replace(p, out_dir)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if not math.isfinite(float(o)) else float(o)
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (Path, _dt.date)):
+        return str(o)
+    if o is pd.NA or o is pd.NaT:
+        return None
+    if isinstance(o, (tuple, set, frozenset)):
+        return list(o)
+    return str(o)
+
+
+def _clean_json(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {str(k): _clean_json(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean_json(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
+# --------------------------------------------------------------------------------------------
+# steps
+
+
+def _read_cities(cities: Any, cfg: DiagnoseConfig) -> Any:
+    import geopandas as gpd
+
+    from .io import read_acv
+
+    if cities is None:
+        src = cfg.cities_source
+        if cfg.observatory is None:
+            return read_acv(src, observatory=None)
+        return read_acv(src, observatory=cfg.observatory)
+    if isinstance(cities, (str, os.PathLike)):
+        if cfg.observatory is None:
+            return read_acv(cities, observatory=None)
+        return read_acv(cities, observatory=cfg.observatory)
+    if not isinstance(cities, gpd.GeoDataFrame):
+        raise InputError(
+            f"cities must be a GeoDataFrame indexed by insee_com (e.g. acv_geo.read_acv()) or a file path, "
+            f"not {type(cities).__name__}"
+        )
+    if cities.index.name != "insee_com" or not cities.index.is_unique:
+        raise InputError("cities must be indexed by a unique insee_com index, as acv_geo.read_acv() returns it")
+    out = cities.copy()
+    if "opendata" not in out.columns and cfg.observatory is not None:
+        from .opendata import opendata_status
+
+        out = opendata_status(out, observatory=cfg.observatory)
+    return out
+
+
+def _zones_for(specs: set[str], cities: Any, communes: Any, epci: Any) -> dict[str, Any]:
+    from .zones import make_zones, parse_zone_spec
+
+    out = {}
+    for spec in sorted(specs):
+        kind, radius = parse_zone_spec(spec)
+        kw: dict[str, Any] = {"kind": kind}
+        if radius is not None:
+            kw["radius"] = radius
+        if kind == "commune":
+            kw["communes"] = communes
+        if kind == "epci":
+            kw["epci"] = epci
+        out[spec] = make_zones(cities, **kw)
+    return out
+
+
+def _overlay(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
+    from .overlay import overlay_indicators
+
+    kw: dict[str, Any] = {"name": _zone_name(spec.name, zone_spec)}
+    for key, value in (("preset", spec.preset), ("category", spec.category), ("layer_name", spec.layer),
+                       ("source", spec.provenance or None), ("date", spec.date or None)):
+        if value is not None:
+            kw[key] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = overlay_indicators(zones, spec.path, **kw)
+    # descriptions name the layer file by its absolute path: name it by its label instead
+    rows = [{**m, "description": m["description"].replace(str(spec.path), f"« {spec.label} »")}
+            for m in out.attrs.get("acv_geo_metadata", [])]
+    if rows:
+        attach_metadata(out, rows)
+    return out
+
+
+#: Above this many features, a layer's extent is its bounding box instead of its convex hull.
+_HULL_MAX_FEATURES = 50_000
+
+
+def _layer_extent(spec: LayerSpec) -> Any:
+    """The area a layer covers: convex hull of its features (bounding box for huge layers), EPSG:4326."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    kw = {"layer": spec.layer} if spec.layer else {}
+    info = pyogrio.read_info(spec.path, **kw)
+    if info["features"] == 0:
+        return gpd.GeoSeries([shapely.Polygon()], crs=4326)
+    if 0 < info["features"] <= _HULL_MAX_FEATURES:
+        geo = pyogrio.read_dataframe(spec.path, columns=[], **kw).geometry
+        coords = shapely.get_coordinates(geo.dropna().to_numpy())
+        extent = shapely.convex_hull(shapely.multipoints(coords)) if len(coords) else shapely.Polygon()
+        crs = geo.crs
+    else:
+        bounds = pyogrio.read_info(spec.path, force_total_bounds=True, **kw)["total_bounds"]
+        extent = shapely.box(*bounds)
+        crs = info["crs"]
+    return gpd.GeoSeries([extent], crs=crs).to_crs(4326)
+
+
+def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
+    """``{name}_covered``: does the city's zone meet the layer's extent (see :func:`_layer_extent`)."""
+    extent = _layer_extent(spec).iloc[0]
+    geoms = zones.geometry.to_crs(4326)
+    empty = geoms.isna() | geoms.is_empty
+    hit = geoms.intersects(extent) & ~empty
+    col = f"{_zone_name(spec.name, zone_spec)}_covered"
+    out = pd.DataFrame({col: pd.array([None if e else bool(h) for h, e in zip(hit, empty, strict=True)],
+                                      dtype="boolean")}, index=zones.index)
+    attach_metadata(out, [{
+        "column": col, "unit": "bool", "source": spec.provenance or spec.path.name, "date": spec.date,
+        "description": f"True when the city's {zone_spec} zone meets the extent of {spec.label} (convex hull of "
+                       "its features): the layer surveyed this place, so 0 means 'nothing found', not 'no data'",
+    }])
+    return out
+
+
+def _zonal(zones: Any, spec: RasterSpec, zone_spec: str) -> pd.DataFrame:
+    from .zonal import zonal_indicators
+
+    kw: dict[str, Any] = {
+        "name": _zone_name(spec.name, zone_spec),
+        "categorical": spec.categorical,
+        "band": spec.band,
+    }
+    if spec.stats:
+        kw["stats"] = list(spec.stats)
+    if spec.threshold:
+        kw["threshold"] = list(spec.threshold)
+    if spec.unit:
+        kw["unit"] = spec.unit
+    if spec.provenance:
+        kw["source"] = spec.provenance
+    if spec.date:
+        kw["date"] = spec.date
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return zonal_indicators(zones, spec.path, **kw)
+
+
+def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
+    from .tables import catnat_indicators, join_commune_table, radon_indicators
+
+    out = []
+    for t in cfg.tables:
+        if t.kind == "radon":
+            out.append(radon_indicators(cities, t.path))
+        elif t.kind == "catnat":
+            kw = {} if t.since is None else {"since": t.since}
+            out.append(catnat_indicators(cities, t.path, **kw))
+        else:
+            kw = {k: v for k, v in (("insee_column", t.insee_column), ("prefix", t.prefix)) if v is not None}
+            if t.columns is not None:
+                kw["columns"] = list(t.columns)
+            out.append(join_commune_table(cities, t.path, **kw))
+    return out
+
+
+def _cluster_input(cities: Any, indicators: pd.DataFrame, variable: str) -> Any:
+    """Cities with the variable as a column (from the cities or the indicator tables)."""
+    if variable in cities.columns:
+        return cities
+    if variable in indicators.columns:
+        out = cities.copy()
+        out[variable] = indicators[variable]
+        return out
+    raise InputError(
+        f"clusters.variables: {variable!r} is neither a city column nor an indicator; available: "
+        f"{', '.join(sorted(set(cities.columns) | set(indicators.columns)))}"
+    )
+
+
+def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tuple[pd.DataFrame, dict]:
+    from . import clusters as cl
+
+    cs = cfg.clusters
+    frames = []
+    doc: dict[str, Any] = {
+        "settings": {
+            "method": cs.method,
+            "weights": cs.weights,
+            "permutations": cs.permutations,
+            "seed": cs.seed,
+            "alpha": cs.alpha,
+        },
+        "global": {},
+        "labels": {},
+        "cities": {},
+    }
+    for var in cs.variables:
+        data = _cluster_input(cities, indicators, var)
+        res = cl.local_clusters(
+            data, var, method=cs.method, weights=cs.weights, permutations=cs.permutations, seed=cs.seed,
+            alpha=cs.alpha,
+        )
+        fr = res.to_frame().reindex(cities.index)
+        fr = fr.rename(columns={c: f"cluster_{var}_{c}" for c in fr.columns})
+        meta = []
+        for c in fr.columns:
+            what = c.removeprefix(f"cluster_{var}_")
+            meta.append({
+                "column": c,
+                "unit": {"p_sim": "p-value", "p_fdr": "p-value"}.get(what, ""),
+                "source": f"acv-geo local clusters ({cs.method}, {cs.weights}, {cs.permutations} permutations, "
+                          f"seed {cs.seed})",
+                "date": "",
+                "description": f"Local cluster analysis of {var}: {what}"
+                               + (" (HH, LL, HL, LH or not significant at alpha "
+                                  f"{cs.alpha:g} after FDR)" if what == "label" else ""),
+            })
+        attach_metadata(fr, meta)
+        frames.append(fr)
+        label_col = f"cluster_{var}_label"
+        if label_col in fr.columns:
+            doc["labels"][var] = {str(k): int(v) for k, v in fr[label_col].astype(object).fillna("NA")
+                                  .value_counts().items()}
+            doc["cities"][var] = {
+                str(i): _clean_json({k.removeprefix(f"cluster_{var}_"): (None if pd.isna(v) else v)
+                                     for k, v in row.items()})
+                for i, row in fr.astype(object).iterrows()
+            }
+        glob: dict[str, Any] = {}
+        if hasattr(res, "to_dict"):
+            try:
+                glob["local"] = {k: v for k, v in res.to_dict().items() if not isinstance(v, (list, dict))}
+            except (TypeError, ValueError):
+                pass
+        is_bool = str(data[var].dtype) in ("bool", "boolean") or set(pd.unique(data[var].dropna())) <= {0, 1}
+        if cs.join_counts and is_bool and hasattr(cl, "join_counts"):
+            glob["join_counts"] = cl.join_counts(
+                data, var, weights=cs.weights, permutations=cs.permutations, seed=cs.seed
+            ).to_dict()
+        if cs.morans_i and hasattr(cl, "morans_i"):
+            glob["morans_i"] = cl.morans_i(
+                data, var, weights=cs.weights, permutations=cs.permutations, seed=cs.seed
+            ).to_dict()
+        doc["global"][var] = _clean_json(json.loads(json.dumps(glob, default=_json_default)))
+    if frames:
+        table = pd.concat(frames, axis=1)
+        table.attrs["acv_geo_metadata"] = [m for f in frames for m in f.attrs.get("acv_geo_metadata", [])]
+    else:
+        table = pd.DataFrame(index=cities.index)
+    return table, doc
+
+
+def _epci_layer(cities: Any, epci: Any) -> Any:
+    import geopandas as gpd
+
+    c = cities[cities["siren_epci"].notna()] if "siren_epci" in cities.columns else cities.iloc[:0]
+    sirens = list(dict.fromkeys(c["siren_epci"].astype(str)))
+    sub = epci.loc[[s for s in sirens if s in epci.index]].copy()
+    g = c.groupby(c["siren_epci"].astype(str))
+    sub["acv_communes"] = g.apply(lambda d: ", ".join(d.index)).reindex(sub.index)
+    sub["acv_names"] = g["commune"].agg(lambda s: ", ".join(map(str, s))).reindex(sub.index) \
+        if "commune" in c.columns else None
+    sub["n_acv"] = g.size().reindex(sub.index).astype("Int64")
+    if "opendata_epci" in c.columns:
+        sub["opendata_epci"] = g["opendata_epci"].first().reindex(sub.index).astype("boolean")
+    for col in ("url_portail_epci", "url_datagouv_epci", "techno_epci", "themes_epci"):
+        if col in c.columns:
+            sub[col] = g[col].first().reindex(sub.index).astype(object)
+    keep = [x for x in ("nom_epci", "type_epci", "territory") if x in sub.columns]
+    cols = keep + [x for x in sub.columns if x not in keep and x != sub.geometry.name]
+    out = gpd.GeoDataFrame(sub[cols], geometry=sub.geometry, crs=epci.crs)
+    out.index.name = "siren_epci"
+    return out
+
+
+def _opendata_metadata(cities: Any, observatory: str | None) -> list[dict]:
+    src = {
+        "odater_2022": ("OpenDataFrance observatory ODATER 2022 · ODbL", "2022-12-31"),
+        "odater_2020": ("OpenDataFrance observatory ODATER v2 · ODbL", "2020-10-21"),
+    }.get(str(observatory), (str(observatory or "city list"), ""))
+    rows = []
+    for col, (unit, desc) in _OPENDATA_META.items():
+        if col in cities.columns:
+            rows.append({"column": col, "unit": unit, "source": src[0], "date": src[1], "description": desc})
+    return rows
+
+
+def _assemble(cities: Any, tables: list[pd.DataFrame]) -> Any:
+    """Cities + indicator tables, side by side; duplicated columns are an error."""
+    import geopandas as gpd
+
+    seen = set(cities.columns)
+    meta: list[dict] = list(cities.attrs.get("acv_geo_metadata", []))
+    parts = []
+    for t in tables:
+        t = t.reindex(cities.index)
+        dup = seen & set(t.columns)
+        if dup:
+            raise InputError(
+                f"indicator column(s) {sorted(dup)} produced twice; give each layer/raster/table a distinct "
+                "name or prefix in the config"
+            )
+        seen |= set(t.columns)
+        parts.append(t)
+        meta.extend(t.attrs.get("acv_geo_metadata", []))
+    body = pd.concat([pd.DataFrame(cities.drop(columns=[cities.geometry.name])), *parts], axis=1)
+    out = gpd.GeoDataFrame(body, geometry=cities.geometry.to_numpy(), crs=cities.crs)
+    out.index.name = "insee_com"
+    rows = {m["column"]: m for m in meta if m["column"] in out.columns}
+    attach_metadata(out, rows.values())
+    out.attrs["acv_geo_repairs"] = list(cities.attrs.get("acv_geo_repairs", []))
+    return out
+
+
+def _writable(gdf: Any) -> Any:
+    """Columns the GPKG/Parquet drivers accept (object columns of mixed types as text)."""
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        s = out[c]
+        if s.dtype == object:
+            vals = s.dropna()
+            if len(vals) and not all(isinstance(v, str) for v in vals):
+                out[c] = s.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# main entry
+
+
+def diagnose(
+    cities: Any = None,
+    *,
+    config: Any = None,
+    out_dir: str | os.PathLike,
+    progress: bool = True,
+    quiet: bool = False,
+) -> DiagnoseResult:
+    """Run the whole diagnostic and write every output into ``out_dir``, atomically.
+
+    With no argument but ``out_dir`` it runs on the embedded default (no network): the 244 ACV
+    cities with their open-data status; commune zones; the Hérault PAC risk zones (preset
+    ``pac_risques``), the Hérault flood marks (count in the commune and within 2 km of the town
+    centre), the Scie PPR perimeter; elevation statistics of the embedded DEM (mean, min, max,
+    coverage, share below 300 m); IRSN radon class; CatNat decrees; LISA clusters and join counts of
+    ``opendata`` (k = 6 nearest neighbours, 9,999 permutations, fixed seed); the exposure profile
+    and ranking; maps; ``report.html``. See :mod:`acv_geo.config` for what a TOML config can change.
+
+    Parameters
+    ----------
+    cities : geopandas.GeoDataFrame or str or path-like, optional
+        The cities (as :func:`acv_geo.read_acv` returns them; never modified) or a city-list file
+        for :func:`acv_geo.read_acv`. Default: the config's ``cities.source`` (embedded ANCT list).
+    config : str, path-like, dict or DiagnoseConfig, optional
+        TOML config file, parsed dict or validated config (:func:`acv_geo.load_config`). Default:
+        the embedded default. Validated before anything runs.
+    out_dir : str or path-like
+        Output folder, created if needed. If it exists it must be empty or a previous output of
+        ``diagnose`` (its content is then replaced as a whole at the end of the run).
+    progress : bool, default True
+        Draw a progress bar on stderr.
+    quiet : bool, default False
+        Print nothing (no progress bar, no summary).
+
+    Returns
+    -------
+    DiagnoseResult
+        Files written, the per-city table, metadata, cluster statistics, ranking, timings.
+
+    Raises
+    ------
+    acv_geo.InputError
+        Bad config (file, key path and fix named), bad cities, or ``out_dir`` not empty and not a
+        previous output.
+    NotADirectoryError
+        If ``out_dir`` is a file.
+    """
+    out = Path(out_dir)
+    cfg = load_config(config)
+    _check_out_dir(out)
+    steps = 9 + sum(len(x.zones) for x in (*cfg.layers, *cfg.rasters)) + len(cfg.tables) + len(
+        cfg.clusters.variables) + (1 if cfg.maps_enabled else 0)
+    bar = _Progress(steps, enabled=progress and not quiet)
+    problems: list[str] = []
+
+    bar.step("reading cities")
+    from .io import read_communes, read_epci
+
+    city = _read_cities(cities, cfg)
+    if len(city) == 0:
+        raise InputError("the city list is empty; give at least one city")
+    attach_metadata(city, _opendata_metadata(city, cfg.observatory))
+    bar.step("reading commune and EPCI polygons")
+    communes = read_communes(cfg.communes)
+    epci = read_epci(cfg.epci)
+
+    bar.step("building zones")
+    specs = {z for x in (*cfg.layers, *cfg.rasters) for z in x.zones}
+    zones = _zones_for(specs, city, communes, epci)
+    tables: list[pd.DataFrame] = []
+    for spec in cfg.layers:
+        for zs in spec.zones:
+            bar.step(f"overlay {spec.name} ({zs})")
+            tables.append(_overlay(zones[zs], spec, zs))
+            if zs == spec.zones[0]:
+                tables.append(_coverage(zones[zs], spec, zs))
+    for spec in cfg.rasters:
+        for zs in spec.zones:
+            bar.step(f"zonal statistics {spec.name} ({zs})")
+            tables.append(_zonal(zones[zs], spec, zs))
+    for t in cfg.tables:
+        bar.step(f"table {t.kind}" + (f" {t.path.name}" if t.path else ""))
+    tables.extend(_tables(city, cfg))
+    indicators = _assemble(city, tables)
+
+    bar.step("clusters")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        cl_table, cl_doc = _clusters(city, indicators, cfg)
+    for w in caught:
+        msg = f"clusters: {w.message}"
+        if msg not in problems:
+            problems.append(msg)
+    for _ in cfg.clusters.variables[1:]:
+        bar.step("clusters")
+    cl_doc["settings"]["variables"] = list(cfg.clusters.variables)
+
+    bar.step("exposure profile")
+    from .profile import exposure_profile, rank_candidates
+
+    prof = exposure_profile(city, *tables, weights=dict(cfg.profile_weights) or None)
+    full = _assemble(city, [*tables, cl_table, prof])
+    ranking = rank_candidates(prof)
+    meta = indicator_metadata(full)
+
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(out.resolve())
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    written: list[str] = []
+    try:
+        bar.step("writing tables")
+        _write_tables(tmp, full, epci, meta, cl_doc, cfg)
+        written += ["cities.gpkg", "indicators.csv", "indicators.parquet", "indicator_metadata.csv",
+                    "clusters.json"]
+        maps: dict[str, Path] = {}
+        if cfg.maps_enabled:
+            bar.step("drawing maps")
+            (tmp / "maps").mkdir()
+            maps = _draw_maps(tmp / "maps", full, epci, meta, cfg, problems)
+            written += [f"maps/{p.name}" for p in maps.values()]
+        bar.step("writing report")
+        from .report import build_report
+
+        html = build_report(full, metadata=meta, clusters=cl_doc, ranking=ranking, maps=maps, config=cfg,
+                            warnings=problems)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+        written.append("report.html")
+        marker = {
+            "tool": "acv-geo diagnose",
+            "version": _version(),
+            "created": _dt.datetime.now().isoformat(timespec="seconds"),
+            "cities": len(full),
+            "files": written,
+            "config": cfg.to_dict(),
+        }
+        (tmp / _MARKER).write_text(json.dumps(marker, indent=2, default=_json_default), encoding="utf-8")
+        bar.step("replacing the output folder")
+        _swap_in(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    bar.close()
+    result = DiagnoseResult(
+        out_dir=out,
+        files=tuple(out / w for w in written),
+        cities=full,
+        metadata=meta,
+        clusters=cl_doc,
+        ranking=ranking,
+        config=cfg,
+        timings=dict(bar.timings),
+        warnings=tuple(problems),
+    )
+    if not quiet:
+        print(result.summary())
+    return result
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: dict, cfg: DiagnoseConfig) -> None:
+    from .writers import write_table
+
+    w = _writable(full)
+    w.attrs = {}
+    write_table(w, tmp / "cities.gpkg", layer="cities", metadata=False)
+    el = _writable(_epci_layer(full, epci))
+    write_table(el, tmp / "cities.gpkg", layer="epci", metadata=False)
+    plain = _plain(w)
+    write_table(plain, tmp / "indicators.csv", metadata=False)
+    write_table(plain, tmp / "indicators.parquet", metadata=False)
+    meta.to_csv(tmp / "indicator_metadata.csv", index=False, encoding="utf-8")
+    doc = dict(cl_doc)
+    doc["generated"] = _dt.datetime.now().isoformat(timespec="seconds")
+    (tmp / "clusters.json").write_text(
+        json.dumps(_clean_json(doc), indent=1, ensure_ascii=False, default=_json_default), encoding="utf-8"
+    )
+
+
+def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: DiagnoseConfig) -> list[str]:
+    """Indicator columns drawn as choropleths.
+
+    The config's ``maps.columns`` if given; else the main risk and nature indicators: for each
+    layer its covered share (``{name}_pct``, and each category's share) or, for point and line
+    layers, its count and the distance to the nearest feature; for each raster its mean, its
+    ``below`` shares and class shares; the radon class; the CatNat decree counts (total and per
+    peril group); the composite exposure score. Columns with a single value for every city are
+    left out (a flat map says nothing).
+
+    Parameters
+    ----------
+    full : pandas.DataFrame
+        The per-city table.
+    meta : pandas.DataFrame
+        Its metadata.
+    cfg : DiagnoseConfig
+        The configuration.
+
+    Returns
+    -------
+    list of str
+        Column names, in drawing order.
+    """
+    if cfg.map_columns:
+        missing = [c for c in cfg.map_columns if c not in full.columns]
+        if missing:
+            raise InputError(
+                f"{cfg.path or 'config'}: maps.columns: {missing} are not indicator columns; available: "
+                f"{', '.join(meta['column'])}"
+            )
+        return list(cfg.map_columns)
+    cols = list(full.columns)
+    names = [x.name for x in (*cfg.layers, *cfg.rasters)]
+    cands: list[str] = []
+
+    def own(c: str, prefix: str) -> bool:  # column of this layer, not of a layer with a longer name
+        return c.startswith(prefix + "_") and not any(
+            n != prefix and n.startswith(prefix + "_") and c.startswith(n + "_") for n in names)
+
+    for spec in cfg.layers:
+        for i, zs in enumerate(spec.zones):
+            n = _zone_name(spec.name, zs)
+            if f"{n}_pct" in cols:
+                cands.append(f"{n}_pct")
+                if i == 0:
+                    cands += [c for c in cols if own(c, n) and c.endswith("_pct") and c != f"{n}_pct"
+                              and not any(c.startswith(_zone_name(spec.name, z) + "_") for z in spec.zones[1:])]
+            else:
+                cands.append(f"{n}_count")
+                if i == 0:
+                    cands.append(f"{n}_dist_m")
+    for spec in cfg.rasters:
+        for zs in spec.zones:
+            n = _zone_name(spec.name, zs)
+            cands.append(f"{n}_mean")
+            cands += [c for c in cols if own(c, n) and (c.startswith(f"{n}_below_") or c.startswith(f"{n}_class_"))]
+    cands += ["radon_class", "catnat_total_count"]
+    cands += [f"catnat_{g}_count" for g in ("flood", "drought", "ground_movement", "storm", "earthquake", "other")]
+    for t in cfg.tables:
+        if t.kind == "csv" and t.prefix:
+            cands += [c for c in cols if c.startswith(f"{t.prefix}_") and not c.endswith("_reason")]
+    cands.append("exposure_score")
+    out = []
+    for c in dict.fromkeys(cands):
+        if c not in full.columns:
+            continue
+        s = full[c]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if s.dropna().nunique() <= 1:
+            continue
+        out.append(c)
+    return out
+
+
+_LEVEL_COLORS = {"commune": "#1a9850", "epci": "#91cf60", "none": "#d73027", "NA": "#bdbdbd"}
+
+
+def _save(fig: Any, path: Path, dpi: int) -> Path:
+    fig.savefig(path, format="png", dpi=dpi)
+    fig.clear()
+    return path
+
+
+def _note(meta: pd.DataFrame, column: str) -> str:
+    row = meta[meta["column"] == column]
+    if not len(row):
+        return ""
+    src, date = str(row["source"].iloc[0]), str(row["date"].iloc[0])
+    return f"{src} ({date})" if date and date != "nan" else src
+
+
+def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: DiagnoseConfig,
+               problems: list[str]) -> dict[str, Path]:
+    """Draw every map with :mod:`acv_geo.maps`; return ``{key: path}`` in drawing order."""
+    import geopandas as gpd
+
+    from .maps import cluster_map, plot_map
+
+    dpi = cfg.maps_dpi
+    maps: dict[str, Path] = {}
+    od_note = _note(meta, "opendata_level") or "city list"
+    if "opendata_level" in full.columns:
+        g = gpd.GeoDataFrame({"opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
+                              "territory": full["territory"].to_numpy()},
+                             geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+        fig = plot_map(g, "opendata_level", kind="categorical", colors=_LEVEL_COLORS,
+                       title="Who publishes open data: the commune, only its EPCI, or none",
+                       legend="Open data", source_note=od_note)
+        maps["opendata_status"] = _save(fig, folder / "opendata_status.png", dpi)
+    el = _epci_layer(full, epci)
+    if "opendata_epci" in el.columns and len(el):
+        ge = el[["territory", el.geometry.name]].copy()
+        ge["epci_publishes"] = el["opendata_epci"].map({True: "EPCI publishes", False: "EPCI does not publish"}) \
+            .astype(object).fillna("NA").to_numpy()
+        fig = plot_map(ge, "epci_publishes", kind="categorical",
+                       colors={"EPCI publishes": "#1a9850", "EPCI does not publish": "#d73027", "NA": "#bdbdbd"},
+                       title="Open data of the EPCIs of the ACV cities", legend="EPCI", source_note=od_note)
+        maps["opendata_epci"] = _save(fig, folder / "opendata_epci.png", dpi)
+    for var in cfg.clusters.variables:
+        col = f"cluster_{var}_label"
+        if col not in full.columns:
+            continue
+        frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
+        path = folder / f"clusters_{var}.png"
+        cs = cfg.clusters
+        cluster_map(frame, full, path, dpi=dpi,
+                    title=f"Local clusters of {var} (LISA, {cs.weights}, {cs.permutations} permutations, "
+                          f"FDR alpha {cs.alpha:g})",
+                    source_note=_note(meta, var) or od_note)
+        maps[f"clusters_{var}"] = path
+    for col in map_columns(full, meta, cfg):
+        g = gpd.GeoDataFrame({col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
+                             geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+        row = meta[meta["column"] == col]
+        desc = str(row["description"].iloc[0]) if len(row) else col
+        unit = str(row["unit"].iloc[0]) if len(row) else ""
+        owner = [x for x in (*cfg.layers, *cfg.rasters) if col.startswith(x.name + "_")]
+        if owner:
+            title = f"{max(owner, key=lambda x: len(x.name)).label}\n{col}"
+        else:
+            title = desc if len(desc) <= 100 else desc[:97] + "…"
+        fig = plot_map(g, col, kind="choropleth", colors="viridis" if not col.endswith("_score") else "magma_r",
+                       title=title, legend=f"{col} ({unit})" if unit and unit != "nan" else col,
+                       source_note=_note(meta, col))
+        maps[col] = _save(fig, folder / f"{col}.png", dpi)
+    return maps

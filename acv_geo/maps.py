@@ -1,0 +1,402 @@
+"""Maps of France with the overseas territories in insets, for any per-city or per-EPCI column.
+
+One concept lives here: *drawing a French map honestly*. The mainland is drawn in Lambert-93
+(EPSG:2154); each overseas territory present in the data gets its own inset axes, drawn at its
+true position in its own projected CRS (:func:`acv_geo.territories.local_crs`), never moved into
+the mainland frame. :func:`plot_map` is general (categorical or choropleth, points or polygons);
+:func:`cluster_map` applies the standard LISA colours and writes a PNG atomically.
+
+matplotlib is imported inside the functions (``import acv_geo`` stays light) and only its
+object-oriented API with the Agg canvas is used: no pyplot, no global backend change.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .territories import TERRITORIES, local_crs, territory_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["CLUSTER_COLORS", "OVERSEAS", "cluster_map", "plot_map"]
+
+#: Standard cluster colours (GeoDa's LISA palette, plus Gi* and join-count labels).
+CLUSTER_COLORS: dict[str, str] = {
+    "HH": "#d7191c",
+    "LL": "#2c7bb6",
+    "LH": "#abd9e9",
+    "HL": "#fdae61",
+    "hot": "#d7191c",
+    "cold": "#2c7bb6",
+    "BB cluster": "#d7191c",
+    "not significant": "lightgrey",
+    "isolated": "#636363",
+    "NA": "white",
+}
+#: Overseas territories, in inset order (top to bottom).
+OVERSEAS = ("guadeloupe", "martinique", "guyane", "reunion", "mayotte")
+_KINDS = ("categorical", "choropleth")
+# Mainland frame in EPSG:2154, widened to the west to leave room for the insets.
+_MAIN_XLIM = (-330_000.0, 1_560_000.0)
+_MAIN_YLIM = (6_030_000.0, 7_130_000.0)
+
+
+def _territory_series(gdf: Any, territory_column: str) -> pd.Series:
+    if territory_column in gdf.columns:
+        terr = gdf[territory_column].astype(object)
+        if terr.notna().all() and terr.isin(list(TERRITORIES)).all():
+            return terr
+    codes = [str(i) for i in gdf.index]
+    if all(len(c) == 5 for c in codes):
+        try:
+            return pd.Series([territory_of(c) for c in codes], index=gdf.index, dtype=object)
+        except ValueError:
+            pass
+    # Fall back to positions: which territory's bounding box holds the representative point.
+    pts = gdf.geometry.to_crs(4326).representative_point()
+    out = []
+    for p in pts:
+        name = "metropole"
+        for t in TERRITORIES.values():
+            x0, y0, x1, y1 = t.bounds
+            if p is not None and x0 <= p.x <= x1 and y0 <= p.y <= y1:
+                name = t.name
+                break
+        out.append(name)
+    return pd.Series(out, index=gdf.index, dtype=object)
+
+
+def _polygon_paths(geoms: Any) -> list:
+    from matplotlib.path import Path as MplPath
+
+    paths = []
+    for geom in geoms:
+        parts = getattr(geom, "geoms", [geom])
+        verts: list = []
+        codes: list = []
+        for poly in parts:
+            if poly.is_empty or poly.geom_type != "Polygon":
+                continue
+            for ring in (poly.exterior, *poly.interiors):
+                xy = np.asarray(ring.coords)[:, :2]
+                if len(xy) < 3:
+                    continue
+                verts.append(xy)
+                c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+                c[0] = MplPath.MOVETO
+                c[-1] = MplPath.CLOSEPOLY
+                codes.append(c)
+        if verts:
+            paths.append(MplPath(np.concatenate(verts), np.concatenate(codes)))
+        else:
+            paths.append(None)
+    return paths
+
+
+def _draw(ax: Any, geoms: Any, colors: list, *, edge: str = "white", lw: float = 0.2, size: float = 18,
+          zorder: int = 2) -> None:
+    """Draw points as markers and polygons as patches, one colour per geometry."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import PathPatch
+
+    if len(geoms) == 0:
+        return
+    types = geoms.geom_type.to_numpy()
+    is_pt = np.isin(types, ["Point", "MultiPoint"])
+    cols = np.asarray(colors, dtype=object)
+    if is_pt.any():
+        pts = geoms[is_pt].representative_point()
+        ax.scatter(pts.x, pts.y, c=list(cols[is_pt]), s=size, edgecolors="#333333", linewidths=0.4,
+                   zorder=zorder + 1)
+    poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
+    if poly.any():
+        paths = _polygon_paths(geoms[poly])
+        patches, fc = [], []
+        for pth, col in zip(paths, cols[poly], strict=True):
+            if pth is not None:
+                patches.append(PathPatch(pth))
+                fc.append(col)
+        ax.add_collection(
+            PatchCollection(patches, facecolors=fc, edgecolors=edge, linewidths=lw, zorder=zorder)
+        )
+
+
+def _basemap() -> Any:
+    from .io import read_epci
+
+    return read_epci()
+
+
+def _setup_ax(ax: Any, bounds: tuple[float, float, float, float]) -> None:
+    x0, y0, x1, y1 = bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _territory_bounds(name: str) -> tuple[float, float, float, float]:
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = TERRITORIES[name].bounds
+    tr = Transformer.from_crs(4326, local_crs(name), always_xy=True)
+    xs, ys = tr.transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def plot_map(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    *,
+    kind: str = "categorical",
+    colors: dict[str, str] | str | None = None,
+    title: str | None = None,
+    legend: bool | str = True,
+    source_note: str | None = None,
+    ax: Axes | None = None,
+    territory_column: str = "territory",
+    basemap: bool = True,
+    figsize: tuple[float, float] = (10.0, 8.5),
+) -> Figure:
+    """Map a column over mainland France with an inset for each overseas territory present.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Points or polygons with a CRS (any; each part is reprojected to its territory's CRS).
+        The territory of each row comes from ``territory_column``, else from INSEE codes in the
+        index, else from its position. Not modified.
+    column : str
+        Column to map.
+    kind : {"categorical", "choropleth"}, default ``"categorical"``
+        One colour per category, or a continuous colour scale (NaN drawn light grey, "no data").
+    colors : dict or str, optional
+        categorical: ``{category: colour}`` (order = legend order; default: :data:`CLUSTER_COLORS`
+        for known labels, matplotlib's tab10 otherwise). choropleth: a colormap name (default
+        ``"viridis"``).
+    title : str, optional
+        Figure title.
+    legend : bool or str, default True
+        Draw a legend (categorical) or colour bar (choropleth); a string is used as its title.
+    source_note : str, optional
+        Sources, written at the bottom left with the map date.
+    ax : matplotlib.axes.Axes, optional
+        Axes for the mainland (insets are added inside it). Default: a new Agg figure.
+    territory_column : str, default ``"territory"``
+        Column holding the territory.
+    basemap : bool, default True
+        Draw the EPCI boundaries (embedded IGN layer) in light grey under the data.
+    figsize : tuple of float, default ``(10, 8.5)``
+        Size of a new figure, in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure. The mainland axes has label ``"map:metropole"``; each inset axes has label
+        ``"inset:<territory>"``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown.
+    acv_geo.InputError
+        If ``column`` is missing, or a choropleth column is not numeric, or ``gdf`` has no CRS.
+    """
+    import geopandas as gpd
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize, to_rgba
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if kind not in _KINDS:
+        raise ValueError(f"kind={kind!r} is not allowed; expected one of {', '.join(map(repr, _KINDS))}")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
+        raise InputError("plot_map needs a GeoDataFrame with a CRS (set it with gdf.set_crs(...))")
+    if column not in gdf.columns:
+        raise InputError(f"column {column!r} is not in the table; columns are {', '.join(map(str, gdf.columns))}")
+    data = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    terr = _territory_series(data, territory_column)
+    values = data[column]
+
+    if kind == "categorical":
+        cats = [c for c in pd.unique(values.astype(object).where(values.notna(), "NA"))]
+        if isinstance(colors, dict):
+            order = [c for c in colors if c in cats] + [c for c in cats if c not in colors]
+            palette = dict(colors)
+        else:
+            known = [c for c in CLUSTER_COLORS if c in cats]
+            order = known + [c for c in cats if c not in CLUSTER_COLORS]
+            tab = colormaps["tab10"]
+            palette = dict(CLUSTER_COLORS)
+            for k, c in enumerate(c for c in cats if c not in CLUSTER_COLORS):
+                palette[c] = tab(k % 10)
+        for c in order:
+            palette.setdefault(c, "black")
+        keys = values.astype(object).where(values.notna(), "NA")
+        row_colors = [to_rgba(palette[k]) for k in keys]
+        norm = cmap = None
+    else:
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            raise InputError(f"choropleth needs a numeric column; {column!r} has dtype {values.dtype}")
+        v = pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan)
+        cmap = colormaps[colors if isinstance(colors, str) else "viridis"]
+        finite = v[~np.isnan(v)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
+        row_colors = [to_rgba("#e0e0e0") if np.isnan(x) else cmap(norm(x)) for x in v]
+        order = palette = None
+
+    if ax is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes([0.02, 0.06, 0.96, 0.86])
+    fig = ax.figure
+    base = _basemap() if basemap else None
+
+    def draw_territory(target: Any, name: str) -> None:
+        crs = local_crs(name)
+        if base is not None:
+            bt = base[base["territory"] == name].to_crs(crs).geometry
+            _draw(target, bt, ["#f2f2f2"] * len(bt), edge="#bdbdbd", lw=0.2, zorder=1)
+        mask = (terr == name).to_numpy()
+        if mask.any():
+            part = data.geometry[mask].to_crs(crs)
+            cols = [c for c, m in zip(row_colors, mask, strict=True) if m]
+            _draw(target, part, cols, size=22 if target is ax else 16)
+
+    draw_territory(ax, "metropole")
+    _setup_ax(ax, (*_MAIN_XLIM[:1], _MAIN_YLIM[0], _MAIN_XLIM[1], _MAIN_YLIM[1]))
+    ax.set_label("map:metropole")
+    ax.set_axis_off()
+    present = [t for t in OVERSEAS if (terr == t).any()]
+    height = 0.17
+    for k, name in enumerate(present):
+        inset = ax.inset_axes([0.005, 0.99 - (k + 1) * (height + 0.018), 0.17, height])
+        inset.set_label(f"inset:{name}")
+        draw_territory(inset, name)
+        _setup_ax(inset, _territory_bounds(name))
+        inset.set_title(TERRITORIES[name].label, fontsize=7, pad=2)
+        for s in inset.spines.values():
+            s.set_edgecolor("#888888")
+            s.set_linewidth(0.6)
+
+    if title:
+        fig.suptitle(title, fontsize=13, y=0.97)
+    if legend:
+        legend_title = legend if isinstance(legend, str) else column
+        if kind == "categorical":
+            counts = keys.value_counts()
+            points = data.geometry.geom_type.isin(["Point", "MultiPoint"]).all()
+            handles = []
+            for c in order:
+                label = f"{c} ({int(counts.get(c, 0))})"
+                if points:
+                    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=palette[c],
+                                          markeredgecolor="#333333", markersize=7, label=label))
+                else:
+                    handles.append(Patch(facecolor=palette[c], edgecolor="#999999", label=label))
+            ax.legend(handles=handles, title=legend_title, loc="lower right", fontsize=8, title_fontsize=9,
+                      frameon=True)
+        else:
+            from matplotlib.cm import ScalarMappable
+
+            sm = ScalarMappable(norm=norm, cmap=cmap)
+            cax = ax.inset_axes([0.93, 0.05, 0.02, 0.35])
+            cax.set_label("colorbar")
+            cb = fig.colorbar(sm, cax=cax)
+            cb.set_label(legend_title, fontsize=8)
+            cb.ax.tick_params(labelsize=7)
+            if np.isnan(v).any():
+                ax.legend(handles=[Patch(facecolor="#e0e0e0", edgecolor="#999999", label="no data")],
+                          loc="lower right", bbox_to_anchor=(0.9, 0.0), fontsize=8)
+    note = f"Map: acv-geo, {_dt.date.today().isoformat()}. Overseas territories in insets at their true " \
+        "positions, each in its own projected CRS."
+    if source_note:
+        note = f"Sources: {source_note}. " + note
+    fig.text(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+    return fig
+
+
+def cluster_map(
+    result_frame: pd.DataFrame,
+    geometries: gpd.GeoDataFrame | gpd.GeoSeries,
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+    source_note: str | None = None,
+    column: str = "label",
+    territory_column: str = "territory",
+    basemap: bool = True,
+    dpi: int = 150,
+) -> Path:
+    """Write a cluster map (standard LISA colours) as PNG, atomically.
+
+    Parameters
+    ----------
+    result_frame : pandas.DataFrame
+        ``LocalResult.to_frame()`` (or any table with a ``label`` column), indexed like
+        ``geometries``.
+    geometries : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Points or polygons of the same units (e.g. ``read_acv()``, ``read_epci()``), with a CRS.
+    path : str or path-like
+        Destination ``.png``.
+    title, source_note : str, optional
+        Title; sources written at the bottom.
+    column : str, default ``"label"``
+        Column holding the cluster labels.
+    territory_column : str, default ``"territory"``
+        Territory column of ``geometries`` (else derived from the index or the positions).
+    basemap : bool, default True
+        Draw EPCI boundaries under the data.
+    dpi : int, default 150
+        Resolution.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG written.
+
+    Raises
+    ------
+    acv_geo.InputError
+        If units of ``result_frame`` have no geometry (the message names them).
+    """
+    import geopandas as gpd
+
+    from .writers import atomic_path
+
+    if isinstance(geometries, gpd.GeoSeries):
+        geometries = gpd.GeoDataFrame(geometry=geometries)
+    if column not in result_frame.columns:
+        raise InputError(f"result_frame has no {column!r} column; pass LocalResult.to_frame()")
+    geo = geometries.geometry.reindex(result_frame.index)
+    missing = geo.isna().to_numpy()
+    if missing.any():
+        raise InputError(
+            f"{int(missing.sum())} unit(s) of the result have no geometry: "
+            f"{', '.join(map(str, result_frame.index[missing][:20]))}; pass geometries indexed like the "
+            "result (read_acv() for cities, read_epci() for EPCIs)"
+        )
+    gdf = gpd.GeoDataFrame({column: result_frame[column].astype(object).to_numpy()}, geometry=geo.to_numpy(),
+                           crs=geometries.crs, index=result_frame.index)
+    if territory_column in geometries.columns:
+        gdf[territory_column] = geometries[territory_column].reindex(result_frame.index).to_numpy()
+    fig = plot_map(gdf, column, kind="categorical", colors=CLUSTER_COLORS, title=title, legend="Cluster",
+                   source_note=source_note, territory_column=territory_column, basemap=basemap)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return Path(path)

@@ -1,0 +1,836 @@
+"""Vector overlay indicators: how much of each city's zone a risk or nature layer covers.
+
+:func:`overlay_indicators` measures, for every zone built by :func:`acv_geo.zones.make_zones`, the
+area (polygons), length (lines) and number (all features) of a layer's features inside the zone
+and the distance from the city point to the nearest feature, in total and per category of a
+field. Everything is measured in the city's territory CRS (:func:`acv_geo.territories.local_crs`).
+
+Big national layers are never loaded whole: for each territory the layer is read through a
+spatial filter (``mask=``) made of the boxes around the cities' zones, features are indexed in a
+``shapely.STRtree``, and only the features that touch a zone are clipped. Overlapping features of
+one category are dissolved inside each zone before measuring, so nothing is counted twice.
+
+Presets (:func:`list_presets`, data in ``presets.json``) describe the official layers users
+download (Géorisques TRI, AZI, PPRN zoning, clay shrink-swell, CNIG « PAC risques », INPN ZNIEFF,
+Natura 2000, parks, reserves): category field, labels, source and licence.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .codes import slugify
+from .errors import InputError
+from .metadata import attach_metadata
+from .territories import TERRITORIES, local_crs
+
+__all__ = ["get_preset", "list_presets", "overlay_indicators", "overlay_report"]
+
+log = logging.getLogger("acv_geo")
+
+_REPORT = "acv_geo_overlay"
+#: Search margin (m) around each zone for the first read; distances up to it are exact at once.
+_MARGIN = 2_000.0
+#: Extra metres added to every read window to absorb the reprojection of its edges.
+_GUARD = 50.0
+_MISSING_CATEGORY = "missing"
+_MANY_CATEGORIES = 60
+
+
+# --------------------------------------------------------------------------------------- presets
+@functools.lru_cache(maxsize=1)
+def _presets() -> dict[str, dict]:
+    with open(Path(__file__).with_name("presets.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def list_presets() -> list[str]:
+    """Names of the layer presets accepted by ``overlay_indicators(preset=...)``.
+
+    Returns
+    -------
+    list of str
+        Sorted preset names.
+
+    Examples
+    --------
+    >>> "pac_risques" in list_presets()
+    True
+    """
+    return sorted(_presets())
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    """Description of one layer preset.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_presets`.
+
+    Returns
+    -------
+    dict
+        Keys ``label, layer_hint, category, fields, labels, geometry, source, licence, url``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a preset; the message lists the valid names.
+
+    Examples
+    --------
+    >>> get_preset("pac_risques")["category"]
+    'ALEA'
+    """
+    try:
+        return dict(_presets()[name])
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown preset {name!r}; valid presets are: {', '.join(list_presets())}") from None
+
+
+def overlay_report(df: pd.DataFrame) -> dict[str, Any]:
+    """Report of an overlay run: layer, CRS, features read, repaired geometries, reads.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Result of :func:`overlay_indicators`.
+
+    Returns
+    -------
+    dict
+        A copy of ``df.attrs["acv_geo_overlay"]``.
+    """
+    return dict(df.attrs.get(_REPORT, {}))
+
+
+# ----------------------------------------------------------------------------------- layer source
+def _category_text(value: object) -> str:
+    if value is None or value is pd.NA:
+        return _MISSING_CATEGORY
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return _MISSING_CATEGORY
+        if float(value).is_integer():
+            return str(int(value))
+    text = str(value).strip()
+    return text if text else _MISSING_CATEGORY
+
+
+class _Layer:
+    """A vector layer read through spatial filters, file or GeoDataFrame alike."""
+
+    def __init__(self, layer: Any, layer_name: str | None, category: str | None) -> None:
+        import geopandas as gpd
+        import pyproj
+
+        self.gdf = None
+        self.path: Path | None = None
+        self.layer_name = layer_name
+        if isinstance(layer, gpd.GeoDataFrame):
+            if layer_name is not None:
+                raise ValueError("layer_name= is only used when layer is a file path")
+            self.label = "the layer GeoDataFrame"
+            self.stem = "layer"
+            if layer.crs is None:
+                raise InputError(
+                    f"{self.label} has no CRS; set the CRS it is in with layer.set_crs(EPSG) "
+                    "(for example layer.set_crs(2154) for Lambert-93)"
+                )
+            self.gdf = layer
+            self.crs = pyproj.CRS.from_user_input(layer.crs)
+            self.fields = [c for c in layer.columns if c != layer.geometry.name]
+            types = set(layer.geom_type.dropna().unique())
+            self.geom_type = next(iter(types)) if len(types) == 1 else "Unknown"
+            self.n_features = len(layer)
+        elif isinstance(layer, (str, os.PathLike)):
+            self.path = Path(layer)
+            self.label = str(self.path)
+            self.stem = self.path.stem
+            if not self.path.exists():
+                raise FileNotFoundError(f"{self.path}: no such file; give the path of a vector layer")
+            if self.path.suffix.lower() in (".parquet", ".geoparquet"):
+                self._open_parquet()
+            else:
+                self._open_ogr()
+        else:
+            raise InputError(
+                f"layer must be a file path or a GeoDataFrame (got {type(layer).__name__})"
+            )
+        self.category = self._resolve_category(category)
+
+    def _open_parquet(self) -> None:
+        import geopandas as gpd
+        import pyproj
+
+        if self.layer_name is not None:
+            raise ValueError(f"{self.path}: a GeoParquet file has one layer; drop layer_name=")
+        try:
+            gdf = gpd.read_parquet(self.path)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+            raise InputError(f"{self.path}: cannot read it as GeoParquet ({exc})") from None
+        if gdf.crs is None:
+            raise InputError(self._no_crs_message())
+        self.gdf = gdf
+        self.crs = pyproj.CRS.from_user_input(gdf.crs)
+        self.fields = [c for c in gdf.columns if c != gdf.geometry.name]
+        types = set(gdf.geom_type.dropna().unique())
+        self.geom_type = next(iter(types)) if len(types) == 1 else "Unknown"
+        self.n_features = len(gdf)
+
+    def _open_ogr(self) -> None:
+        import pyogrio
+        import pyproj
+
+        try:
+            layers = pyogrio.list_layers(self.path)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the file name
+            raise InputError(
+                f"{self.path}: not a vector file GDAL/OGR can read ({exc}); give a GeoPackage, "
+                "Shapefile, GeoJSON, FlatGeobuf or GeoParquet file"
+            ) from None
+        names = [str(row[0]) for row in layers]
+        if self.layer_name is None:
+            if len(names) > 1:
+                raise InputError(
+                    f"{self.path} holds {len(names)} layers ({', '.join(names)}); choose one with "
+                    "layer_name= (CLI: --layer-name)"
+                )
+            self.layer_name = names[0]
+        elif self.layer_name not in names:
+            raise InputError(
+                f"{self.path}: no layer named {self.layer_name!r}; available layers: {', '.join(names)}"
+            )
+        info = pyogrio.read_info(self.path, layer=self.layer_name)
+        if not info.get("crs"):
+            raise InputError(self._no_crs_message())
+        self.crs = pyproj.CRS.from_user_input(info["crs"])
+        self.fields = [str(f) for f in info["fields"]]
+        self.geom_type = info.get("geometry_type") or "Unknown"
+        self.n_features = int(info.get("features", -1))
+        if self.n_features < 0:
+            self.n_features = len(
+                pyogrio.read_dataframe(self.path, layer=self.layer_name, columns=[], read_geometry=False)
+            )
+
+    def _no_crs_message(self) -> str:
+        return (
+            f"{self.path}: the layer has no CRS (missing .prj or SRS), so its coordinates cannot be "
+            "placed; assign the CRS it was made in, e.g. `ogr2ogr -a_srs EPSG:2154 fixed.gpkg "
+            f"{self.path}` or QGIS 'Assign projection', then run again"
+        )
+
+    def _resolve_category(self, category: str | None) -> str | None:
+        if category is None:
+            return None
+        if category in self.fields:
+            return category
+        folded = [f for f in self.fields if f.lower() == str(category).lower()]
+        if len(folded) == 1:
+            log.info("overlay: category field %r matched %r in %s", category, folded[0], self.label)
+            return folded[0]
+        raise InputError(
+            f"{self.label}: no field named {category!r} to use as category; available fields: "
+            f"{', '.join(self.fields) or '(none)'}"
+        )
+
+    def kinds(self) -> set[str]:
+        """Geometry kinds declared by the layer (poly/line/point), empty when unknown."""
+        t = str(self.geom_type).lower()
+        out = set()
+        if "polygon" in t or "surface" in t:
+            out.add("poly")
+        if "line" in t or "curve" in t and "polygon" not in t:
+            out.add("line")
+        if "point" in t:
+            out.add("point")
+        return out
+
+    def bounds_wgs84(self) -> tuple[float, float, float, float] | None:
+        """Extent of the layer in longitude/latitude (None when unknown or empty)."""
+        import shapely
+
+        if self.gdf is not None:
+            if len(self.gdf) == 0:
+                return None
+            b = self.gdf.total_bounds
+        else:
+            import pyogrio
+
+            info = pyogrio.read_info(self.path, layer=self.layer_name, force_total_bounds=True)
+            b = info.get("total_bounds")
+            if b is None:
+                return None
+        if not np.isfinite(b).all():
+            return None
+        box = shapely.box(*b)
+        if self.crs.to_epsg() != 4326:
+            tr = _cached_transformer(self.crs.to_wkt(), 4326)
+            box = _transform_geom(box, tr, densify=max(b[2] - b[0], b[3] - b[1]) / 50 or None)
+        if not np.isfinite(shapely.get_coordinates(box)).all():
+            return None
+        return tuple(float(v) for v in shapely.bounds(box))
+
+    def category_values(self) -> list[str]:
+        """Distinct category values of the whole layer (attribute read only, no geometry)."""
+        if self.category is None:
+            return []
+        if self.gdf is not None:
+            values = self.gdf[self.category]
+        else:
+            import pyogrio
+
+            values = pyogrio.read_dataframe(
+                self.path, layer=self.layer_name, columns=[self.category], read_geometry=False
+            )[self.category]
+        return sorted({_category_text(v) for v in values})
+
+    def read(self, mask: Any) -> Any:
+        """Features intersecting ``mask`` (a shapely geometry in the layer CRS).
+
+        Returns a GeoDataFrame in the layer CRS with ``_fid`` and ``_cat`` columns.
+        """
+        import geopandas as gpd
+
+        if self.gdf is not None:
+            idx = self.gdf.sindex.query(mask, predicate="intersects")
+            idx.sort()
+            sub = self.gdf.iloc[idx]
+            data = {"_fid": idx.astype(np.int64)}
+            geom = sub.geometry.values
+        else:
+            import pyogrio
+
+            sub = pyogrio.read_dataframe(
+                self.path,
+                layer=self.layer_name,
+                columns=[self.category] if self.category else [],
+                mask=mask,
+                fid_as_index=True,
+            )
+            data = {"_fid": sub.index.to_numpy(dtype=np.int64)}
+            geom = sub.geometry.values
+        if self.category is not None:
+            data["_cat"] = [_category_text(v) for v in sub[self.category]]
+        else:
+            data["_cat"] = [""] * len(sub)
+        return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geom, crs=self.crs).values, crs=self.crs)
+
+
+# ------------------------------------------------------------------------------------- geometry
+def _explode(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Single parts of ``geoms`` (collections and multi-parts flattened) and their source index."""
+    import shapely
+
+    idx = np.arange(len(geoms))
+    parts = np.asarray(geoms, dtype=object)
+    while True:
+        types = shapely.get_type_id(parts)
+        multi = types >= 4
+        if not multi.any():
+            break
+        sub, sub_idx = shapely.get_parts(parts, return_index=True)
+        parts, idx = sub, idx[sub_idx]
+    keep = ~shapely.is_empty(parts)
+    return parts[keep], idx[keep]
+
+
+def _kind_of(parts: np.ndarray) -> np.ndarray:
+    import shapely
+
+    t = shapely.get_type_id(parts)
+    return np.where(t == 3, "poly", np.where((t == 1) | (t == 2), "line", "point"))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_transformer(src: str | int, dst: str | int):
+    """Transformer between two CRS given as WKT, "EPSG:x" or EPSG codes (cached: creation is slow)."""
+    import pyproj
+
+    return pyproj.Transformer.from_crs(
+        pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst), always_xy=True
+    )
+
+
+def _transform_geom(geom: Any, transformer: Any, densify: float | None = None) -> Any:
+    import shapely
+
+    if densify:
+        geom = shapely.segmentize(geom, densify)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, fn)
+
+
+def _group_measure(keys: np.ndarray, pieces: np.ndarray, measure: str) -> dict[int, float]:
+    """Dissolve pieces sharing a key and measure the union (area or length)."""
+    import shapely
+
+    out: dict[int, float] = {}
+    if len(keys) == 0:
+        return out
+    order = np.argsort(keys, kind="stable")
+    keys_s, pieces_s = keys[order], pieces[order]
+    bounds = np.flatnonzero(np.diff(keys_s)) + 1
+    for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(keys_s)], strict=True):
+        group = pieces_s[start:stop]
+        geom = group[0] if len(group) == 1 else shapely.union_all(group)
+        out[int(keys_s[start])] = float(shapely.area(geom) if measure == "area" else shapely.length(geom))
+    return out
+
+
+# ------------------------------------------------------------------------------ territory engine
+class _Territory:
+    """Measures of the zones of one territory."""
+
+    def __init__(self, name: str, layer: _Layer, zones_local: np.ndarray, points_local: np.ndarray,
+                 cats: list[str], cat_of: dict[str, int], stats: dict, connect: bool = True) -> None:
+        import geopandas as gpd
+        import shapely
+
+        self.name = name
+        self.layer = layer
+        self.epsg = local_crs(name)
+        self.zones = zones_local
+        self.points = points_local
+        self.cats = cats
+        self.cat_of = cat_of
+        self.stats = stats
+        self.repaired: set[int] = set()
+        if not connect:  # the layer does not reach the territory: nothing to read
+            return
+        same = layer.crs.to_epsg() == self.epsg
+        self.to_layer = None if same else _cached_transformer(f"EPSG:{self.epsg}", layer.crs.to_wkt())
+        # territory bounding box in the local CRS (windows never leave the territory)
+        lon0, lat0, lon1, lat1 = TERRITORIES[name].bounds
+        box = gpd.GeoSeries([shapely.box(lon0, lat0, lon1, lat1)], crs=4326)
+        self.box = shapely.box(*box.segmentize(0.05).to_crs(self.epsg).total_bounds)
+
+    def read(self, boxes: np.ndarray) -> Any:
+        """Features of the layer inside the union of ``boxes`` (local CRS), in the local CRS."""
+        import shapely
+
+        mask = shapely.intersection(shapely.union_all(boxes), self.box)
+        if mask.is_empty:
+            return None
+        if self.to_layer is not None:
+            mask = _transform_geom(mask, self.to_layer, densify=1_000.0)
+            coords = shapely.get_coordinates(mask)
+            if not np.isfinite(coords).all():
+                return None
+            if not mask.is_valid:
+                mask = shapely.make_valid(mask)
+        feats = self.layer.read(mask)
+        self.stats["reads"] += 1
+        self.stats["features_read"] += len(feats)
+        geoms = np.asarray(feats.geometry.values, dtype=object)
+        missing = shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms))
+        feats = feats[~missing]
+        geoms = np.asarray(feats.geometry.values, dtype=object)
+        invalid = ~shapely.is_valid(geoms)
+        if invalid.any():
+            fixed = geoms.copy()
+            fixed[invalid] = shapely.make_valid(geoms[invalid])
+            self.repaired.update(int(f) for f in feats["_fid"].to_numpy()[invalid])
+            feats = feats.set_geometry(np.asarray(fixed), crs=feats.crs)
+        if self.to_layer is not None:
+            feats = feats.to_crs(self.epsg)
+        return feats
+
+    def _parts(self, feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        parts, src = _explode(np.asarray(feats.geometry.values, dtype=object))
+        fid = feats["_fid"].to_numpy()[src]
+        cat = np.array([self.cat_of[c] for c in feats["_cat"].to_numpy()[src]], dtype=np.int64) if len(
+            src
+        ) else np.zeros(0, dtype=np.int64)
+        return parts, fid, cat, _kind_of(parts) if len(parts) else np.zeros(0, dtype=object)
+
+    def measure(self, margin: float) -> dict[str, np.ndarray]:
+        """Area, length, count and distance arrays of shape (n_zones, n_cats + 1); column 0 = total."""
+        import shapely
+
+        n, k = len(self.zones), len(self.cats) + 1
+        area = np.zeros((n, k))
+        length = np.zeros((n, k))
+        count = np.zeros((n, k))
+        dist = np.full((n, k), np.inf)
+        kinds_seen: set[str] = set()
+        has_zone = ~shapely.is_empty(self.zones)
+        has_point = ~(shapely.is_missing(self.points) | shapely.is_empty(
+            np.where(shapely.is_missing(self.points), None, self.points)))
+        if not (has_zone.any() or has_point.any()):
+            return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
+
+        # first read: boxes around every zone and city point, plus the margin
+        boxes = []
+        for i in range(n):
+            geoms = [g for g, ok in ((self.zones[i], has_zone[i]), (self.points[i], has_point[i])) if ok]
+            x0, y0, x1, y1 = shapely.total_bounds(geoms)
+            r = margin + _GUARD
+            boxes.append(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
+        feats = self.read(np.asarray(boxes))
+        if feats is not None and len(feats):
+            parts, fid, cat, kind = self._parts(feats)
+            kinds_seen.update(set(kind.tolist()))
+            self._overlay(parts, fid, cat, kind, has_zone, area, length, count)
+            self._nearest(parts, cat, np.flatnonzero(has_point), dist, margin + _GUARD)
+
+        # distances beyond the margin: widen the window around unresolved cities only
+        radius = margin
+        unresolved = has_point & (dist > radius).any(axis=1)
+        while unresolved.any():
+            radius *= 4
+            idx = np.flatnonzero(unresolved)
+            pts = self.points[idx]
+            x, y = shapely.get_x(pts), shapely.get_y(pts)
+            r = radius + _GUARD
+            boxes = shapely.box(x - r, y - r, x + r, y + r)
+            final = bool(shapely.covers(boxes, self.box).all())
+            feats = self.read(boxes)
+            if feats is not None and len(feats):
+                parts, _fid, cat, kind = self._parts(feats)
+                kinds_seen.update(set(kind.tolist()))
+                self._nearest(parts, cat, idx, dist, None if final else radius + _GUARD)
+            if final:
+                break
+            unresolved = has_point & (dist > radius).any(axis=1)
+        return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
+
+    def _overlay(self, parts, fid, cat, kind, has_zone, area, length, count) -> None:
+        import shapely
+
+        zone_idx = np.flatnonzero(has_zone)
+        zones = self.zones[zone_idx]
+        shapely.prepare(zones)
+        tree = shapely.STRtree(parts)
+        zi_local, pj = tree.query(zones, predicate="intersects")
+        if len(pj) == 0:
+            return
+        zi = zone_idx[zi_local]
+        k = count.shape[1]
+        # counts: distinct features per zone (total) and per (zone, category)
+        pairs = pd.DataFrame({"z": zi, "f": fid[pj], "c": cat[pj]}).drop_duplicates(["z", "f", "c"])
+        per_total = pairs.drop_duplicates(["z", "f"]).groupby("z").size()
+        count[per_total.index.to_numpy(), 0] = per_total.to_numpy()
+        if k > 1:
+            per_cat = pairs.groupby(["z", "c"]).size()
+            zz = per_cat.index.get_level_values(0).to_numpy()
+            cc = per_cat.index.get_level_values(1).to_numpy()
+            count[zz, cc + 1] = per_cat.to_numpy()
+        for measure, want, out in (("area", "poly", area), ("length", "line", length)):
+            sel = kind[pj] == want
+            if not sel.any():
+                continue
+            z_sel, p_sel = zi[sel], pj[sel]
+            zone_geoms = self.zones[z_sel]
+            part_geoms = parts[p_sel]
+            inside = shapely.covers(zone_geoms, part_geoms)
+            pieces = part_geoms.copy()
+            if (~inside).any():
+                pieces[~inside] = shapely.intersection(zone_geoms[~inside], part_geoms[~inside])
+            c_sel = cat[p_sel]
+            if k > 1:
+                for key, value in _group_measure(z_sel * k + c_sel + 1, pieces, measure).items():
+                    out[key // k, key % k] = value
+            for key, value in _group_measure(z_sel, pieces, measure).items():
+                out[key, 0] = value
+
+    def _nearest(self, parts, cat, idx, dist, max_distance) -> None:
+        import shapely
+
+        if len(idx) == 0 or len(parts) == 0:
+            return
+        pts = self.points[idx]
+        groups = [(0, np.arange(len(parts)))]
+        if dist.shape[1] > 1:
+            groups += [(c + 1, np.flatnonzero(cat == c)) for c in np.unique(cat)]
+        for col, members in groups:
+            tree = shapely.STRtree(parts[members])
+            (src, _dst), d = tree.query_nearest(
+                pts, max_distance=max_distance, return_distance=True, all_matches=False
+            )
+            best = np.full(len(idx), np.inf)
+            np.minimum.at(best, src, d)
+            dist[idx, col] = np.minimum(dist[idx, col], best)
+
+
+# ------------------------------------------------------------------------------------ main entry
+def _check_zones(zones: Any) -> Any:
+    import geopandas as gpd
+
+    if not isinstance(zones, gpd.GeoDataFrame):
+        raise InputError(
+            f"zones must be the GeoDataFrame returned by acv_geo.make_zones(cities) (got {type(zones).__name__})"
+        )
+    missing = [c for c in ("territory", "city_point") if c not in zones.columns]
+    if missing:
+        raise InputError(
+            f"zones lack the column(s) {missing}; build them with acv_geo.make_zones(cities, kind=...)"
+        )
+    if zones.crs is None:
+        raise InputError("zones have no CRS; build them with acv_geo.make_zones(cities)")
+    if not zones.index.is_unique:
+        dup = zones.index[zones.index.duplicated()].unique().tolist()[:5]
+        raise InputError(f"zones: index (insee_com) has duplicated codes {dup}; keep one row per city")
+    bad = sorted({str(t) for t in zones["territory"].astype(object) if t not in TERRITORIES})
+    if bad:
+        raise InputError(f"zones: column 'territory' holds {bad}; expected one of {sorted(TERRITORIES)}")
+    return zones
+
+
+def overlay_indicators(
+    zones: Any,
+    layer: Any,
+    *,
+    category: str | None = None,
+    name: str | None = None,
+    layer_name: str | None = None,
+    preset: str | None = None,
+    date: str | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Area, length, count and distance of a vector layer's features for every city zone.
+
+    For each zone (see :func:`acv_geo.zones.make_zones`), in the territory's projected CRS:
+
+    - polygons: ``area_m2`` covered (features of one category dissolved first, so overlaps are
+      counted once; the total dissolves every category) and ``pct`` of the zone's area;
+    - lines: ``length_m`` inside the zone (overlapping segments counted once);
+    - every geometry type: ``count`` of features that intersect the zone (its boundary included:
+      a point on the boundary counts) and ``dist_m`` from the city point to the nearest feature
+      (0 when the point is in or on a feature; searched within the city's territory only).
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        Result of :func:`acv_geo.zones.make_zones` (needs ``territory`` and ``city_point``).
+    layer : str, path-like or geopandas.GeoDataFrame
+        Any layer OGR reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf) or a GeoParquet file, of
+        polygons, lines, points or a mix of them, in any CRS.
+    category : str, optional
+        Field whose values split the measures into categories (``{name}_{value}_{measure}``
+        columns beside the totals). Matched case-insensitively when the exact name is absent.
+    name : str, optional
+        Column prefix (slugified). Default: the preset name, else the file stem.
+    layer_name : str, optional
+        Layer inside a multi-layer file (GeoPackage); required when the file holds several.
+    preset : str, optional
+        One of :func:`list_presets`: sets ``category``, ``name``, ``source`` and the category
+        labels used in column names (explicit arguments win).
+    date : str, optional
+        Date or vintage of the layer, recorded in the metadata.
+    source : str, optional
+        Publisher and licence, recorded in the metadata (default: preset source or file name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed exactly like ``zones`` (``insee_com``), one row per city in input order. Columns
+        ``{name}_area_m2, {name}_pct`` (if the layer has polygons), ``{name}_length_m`` (lines),
+        ``{name}_count, {name}_dist_m``, the same per category, and ``{name}_reason`` (why a
+        value is NaN: empty zone, no feature in the territory). A zone without overlap gets 0.
+        Metadata is attached to every column (:func:`acv_geo.indicator_metadata`) and a run
+        report to ``attrs["acv_geo_overlay"]`` (:func:`overlay_report`).
+
+    Raises
+    ------
+    InputError
+        If the layer has no CRS, the category field does not exist (the message lists the
+        fields), a multi-layer file is given without ``layer_name``, or ``zones`` are not zones.
+    ValueError
+        If ``preset`` is unknown.
+    FileNotFoundError
+        If ``layer`` is a path that does not exist.
+
+    Warns
+    -----
+    UserWarning
+        If the layer has no feature: every city gets 0 (distances NaN with a reason).
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> zones = acv_geo.make_zones(acv_geo.read_acv().loc[["34003", "34032"]])
+    >>> df = overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques")
+    >>> bool(df.loc["34003", "pac_risques_area_m2"] > 0)
+    True
+    """
+    import geopandas as gpd
+    import shapely
+
+    spec = get_preset(preset) if preset is not None else {}
+    if category is None:
+        category = spec.get("category")
+    zones = _check_zones(zones)
+    src = _Layer(layer, layer_name, category)
+    base = slugify(name if name is not None else (preset if preset is not None else src.stem))
+    labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+    source_text = source or spec.get("source") or src.label
+    if spec.get("licence") and not source:
+        source_text = f"{source_text} · {spec['licence']}"
+
+    # categories: every distinct value of the field, grouped by the slug of their label
+    raw_values = src.category_values()
+    slug_of_raw = {v: slugify(labels.get(v, v)) for v in raw_values}
+    cats = sorted(set(slug_of_raw.values()))
+    cat_index = {c: i for i, c in enumerate(cats)}
+    cat_of = {v: cat_index[s] for v, s in slug_of_raw.items()}
+    if src.category is None:
+        cat_of = {"": 0}
+    if len(cats) > _MANY_CATEGORIES:
+        warnings.warn(
+            f"{src.label}: field {src.category!r} has {len(cats)} distinct values, so the output has "
+            f"{len(cats)} × 4 category columns; pick a coarser category field",
+            UserWarning,
+            stacklevel=2,
+        )
+    if src.n_features == 0:
+        warnings.warn(
+            f"{src.label}: the layer has no feature; every city gets 0 (distances NaN)",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    n = len(zones)
+    k = len(cats) + 1
+    area = np.full((n, k), np.nan)
+    length = np.full((n, k), np.nan)
+    count = np.full((n, k), np.nan)
+    dist = np.full((n, k), np.nan)
+    zone_area = np.full(n, np.nan)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    kinds = set(src.kinds())
+    stats = {"reads": 0, "features_read": 0}
+    repaired: set[int] = set()
+
+    zone_geoms = zones.geometry
+    points = gpd.GeoSeries(zones["city_point"].values, crs=zones["city_point"].crs or zones.crs)
+    terr = zones["territory"].astype(object).to_numpy()
+    zone_reason = zones["zone_reason"].to_numpy() if "zone_reason" in zones.columns else [None] * n
+    extent = src.bounds_wgs84() if src.n_features != 0 else None
+    for t in pd.unique(terr):
+        idx = np.flatnonzero(terr == t)
+        epsg = local_crs(t)
+        zl = np.asarray(zone_geoms.iloc[idx].to_crs(epsg).values, dtype=object)
+        zl = np.array([shapely.Polygon() if g is None else g for g in zl], dtype=object)
+        pl = np.asarray(points.iloc[idx].to_crs(epsg).values, dtype=object)
+        tb = TERRITORIES[t].bounds
+        reachable = extent is not None and not (
+            extent[2] < tb[0] or extent[0] > tb[2] or extent[3] < tb[1] or extent[1] > tb[3]
+        )
+        eng = _Territory(t, src, zl, pl, cats, cat_of, stats, connect=reachable)
+        if src.n_features == 0 or not reachable:
+            res = {
+                "area": np.zeros((len(idx), k)), "length": np.zeros((len(idx), k)),
+                "count": np.zeros((len(idx), k)), "dist": np.full((len(idx), k), np.inf), "kinds": set(),
+            }
+        else:
+            res = eng.measure(_MARGIN)
+        repaired |= eng.repaired
+        kinds |= res["kinds"]
+        has_zone = ~shapely.is_empty(zl)
+        for j, i in enumerate(idx):
+            if has_zone[j]:
+                area[i], length[i], count[i] = res["area"][j], res["length"][j], res["count"][j]
+                zone_area[i] = shapely.area(zl[j])
+            else:
+                why = zone_reason[i] if isinstance(zone_reason[i], str) else "the zone is empty"
+                reasons[i].append(f"no zone ({why})")
+            d = res["dist"][j]
+            pt = pl[j]
+            if pt is None or pt.is_empty:
+                reasons[i].append("no city point: distances undefined")
+                continue
+            if src.n_features == 0:
+                reasons[i].append(f"the layer {src.label} has no feature: distances undefined")
+            elif np.isinf(d[0]):
+                reasons[i].append(f"no feature of the layer in territory {t}: distances undefined")
+            elif np.isinf(d[1:]).any():
+                missing = [cats[c] for c in np.flatnonzero(np.isinf(d[1:]))]
+                reasons[i].append(f"no feature of categor{'y' if len(missing) == 1 else 'ies'} "
+                                  f"{', '.join(missing)} in territory {t}: those distances undefined")
+            dist[i] = np.where(np.isinf(d), np.nan, d)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(zone_area[:, None] > 0, area / zone_area[:, None] * 100.0, np.nan)
+
+    measures = []
+    if "poly" in kinds:
+        measures += [("area_m2", area), ("pct", pct)]
+    if "line" in kinds:
+        measures.append(("length_m", length))
+    measures += [("count", count), ("dist_m", dist)]
+    zone_kind = str(zones["zone_kind"].iloc[0]) if "zone_kind" in zones.columns and n else "zone"
+    columns: dict[str, np.ndarray] = {}
+    meta: list[dict] = []
+    date_text = date or spec.get("date") or ""
+    raw_by_slug: dict[str, list[str]] = {}
+    for v, s in slug_of_raw.items():
+        raw_by_slug.setdefault(s, []).append(v)
+    for col in range(k):
+        if col == 0:
+            prefix, what = base, f"features of {src.label}"
+        else:
+            slug = cats[col - 1]
+            prefix = f"{base}_{slug}"
+            values = ", ".join(repr(v) for v in raw_by_slug[slug])
+            what = f"features of {src.label} with {src.category} = {values}"
+        for measure, arr in measures:
+            cname = f"{prefix}_{measure}"
+            columns[cname] = arr[:, col]
+            meta.append({"column": cname, "source": source_text, "date": date_text,
+                         **_describe(measure, what, zone_kind)})
+    out = pd.DataFrame(columns, index=zones.index.copy())
+    out.index.name = "insee_com"
+    rcol = f"{base}_reason"
+    out[rcol] = pd.Series(["; ".join(r) if r else None for r in reasons], index=out.index, dtype=object)
+    meta.append({"column": rcol, "unit": "", "source": source_text, "date": date_text,
+                 "description": f"Why a {base} value is missing (NaN) for the city; empty when none is"})
+    attach_metadata(out, meta)
+    out.attrs[_REPORT] = {
+        "layer": src.label,
+        "layer_name": src.layer_name,
+        "layer_crs": src.crs.to_string(),
+        "category": src.category,
+        "categories": cats,
+        "geometry_kinds": sorted(kinds),
+        "n_features": src.n_features,
+        "features_read": stats["features_read"],
+        "reads": stats["reads"],
+        "n_repaired": len(repaired),
+        "repaired_fids": sorted(repaired),
+    }
+    if repaired:
+        log.info("overlay: %d invalid geometries of %s repaired with make_valid", len(repaired), src.label)
+    return out
+
+
+def _describe(measure: str, what: str, zone_kind: str) -> dict[str, str]:
+    crs = "in the territory's projected CRS"
+    if measure == "area_m2":
+        return {"unit": "m2", "description": f"Area of the {zone_kind} zone covered by {what} "
+                f"(overlapping features dissolved), {crs}"}
+    if measure == "pct":
+        return {"unit": "%", "description": f"Share of the {zone_kind} zone's area covered by {what}, {crs}"}
+    if measure == "length_m":
+        return {"unit": "m", "description": f"Length of {what} inside the {zone_kind} zone "
+                f"(overlapping segments counted once), {crs}"}
+    if measure == "count":
+        return {"unit": "count", "description": f"Number of {what} intersecting the {zone_kind} zone "
+                "(boundary included)"}
+    return {"unit": "m", "description": f"Distance from the city point to the nearest of {what} "
+            f"(0 inside; searched within the city's territory), {crs}"}

@@ -1,0 +1,506 @@
+"""The diagnostic report: one self-contained HTML file, readable offline and printable.
+
+:func:`build_report` turns the per-city table of :func:`acv_geo.diagnose` into ``report.html``:
+
+* a **national summary**: coverage figures (open data, every indicator source), the cluster
+  tests, the ranking of the exposure profile and the maps (PNG embedded as base64);
+* one **fiche per city**: its indicators with unit, source and date (from the metadata table),
+  its open-data situation (portal, data.gouv page, platform, themes) and the data it lacks for a
+  Season 2 experiment (no open-data portal, no risk-zone layer covering it, no DEM coverage…),
+  derived from the NA, ``*_reason`` and ``*_covered`` columns.
+
+Every text is HTML-escaped; the print style sheet starts each fiche on a new page.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["build_report", "season2_gaps"]
+
+_CSS = """
+:root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --accent: #0b6e4f; --bad: #b42318; --ok: #067647; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: var(--ink); margin: 0 auto;
+       max-width: 1100px; padding: 24px; line-height: 1.4; font-size: 14px; background: #fff; }
+h1 { font-size: 26px; margin: 0 0 4px; color: var(--accent); }
+h2 { font-size: 20px; border-bottom: 2px solid var(--accent); padding-bottom: 4px; margin-top: 32px; }
+h3 { font-size: 16px; margin: 18px 0 6px; }
+.meta { color: var(--muted); font-size: 12px; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 12.5px; }
+th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #f0f4f8; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 10px 0; }
+.figure { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 150px; }
+.figure b { display: block; font-size: 22px; color: var(--accent); }
+.maps img { width: 100%; max-width: 1000px; border: 1px solid var(--line); margin: 8px 0; }
+.fiche { border-top: 3px solid var(--accent); margin-top: 36px; padding-top: 6px; }
+.fiche h2 { border: none; margin-top: 6px; }
+.gaps li { color: var(--bad); }
+.nogap { color: var(--ok); }
+.tag { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; color: #fff; }
+.tag.commune { background: #1a9850; } .tag.epci { background: #66a61e; } .tag.none { background: #d73027; }
+.tag.na { background: #8a8a8a; }
+.index { columns: 4; font-size: 12px; }
+.index a { text-decoration: none; color: var(--ink); }
+.reason { color: var(--muted); font-style: italic; }
+a { color: #0b5cad; word-break: break-all; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 11px; }
+  .fiche { page-break-before: always; break-before: page; border-top: none; }
+  .maps img { page-break-inside: avoid; break-inside: avoid; max-height: 23cm; width: auto; max-width: 100%; }
+  h2, h3 { page-break-after: avoid; break-after: avoid; }
+  tr { page-break-inside: avoid; break-inside: avoid; }
+  .index { columns: 3; }
+  a { color: var(--ink); }
+}
+"""
+
+_LEVEL_TEXT = {
+    "commune": "the commune publishes open data itself",
+    "epci": "the commune does not publish, its EPCI does",
+    "none": "neither the commune nor its EPCI publishes open data",
+}
+_CITY_INFO = ("commune", "departement", "region", "territory", "population", "epci", "siren_epci")
+_OPEN_COLS = (
+    "opendata", "opendata_com", "opendata_epci", "opendata_level", "url_portail_com", "url_datagouv_com",
+    "url_portail_epci", "url_datagouv_epci", "techno_com", "techno_epci", "themes_epci", "opendata_source",
+    "opendata_change", "opendata_reason",
+)
+
+
+def _e(x: Any) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def _isna(v: Any) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    """A value for display: integers with thin separators, floats with 3 significant digits."""
+    if _isna(v):
+        return "—"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}".replace(",", "\u202f")
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if not math.isfinite(f):
+            return "—"
+        if f == int(f) and abs(f) < 1e15:
+            return f"{int(f):,}".replace(",", "\u202f")
+        if abs(f) >= 1000:
+            return f"{f:,.0f}".replace(",", "\u202f")
+        if abs(f) >= 10:
+            return f"{f:.1f}"
+        return f"{f:.3g}"
+    return str(v)
+
+
+def _link(url: Any) -> str:
+    if _isna(url) or not str(url).strip():
+        return "—"
+    u = str(url).strip()
+    if not re.match(r"^https?://", u):
+        return _e(u)
+    return f'<a href="{_e(u)}">{_e(u)}</a>'
+
+
+def _png_bytes(path: Path) -> bytes:
+    """The PNG, re-encoded with a 256-colour palette when Pillow is available (3-4× smaller)."""
+    raw = Path(path).read_bytes()
+    try:
+        import io
+
+        from PIL import Image
+    except ImportError:
+        return raw
+    with Image.open(io.BytesIO(raw)) as im:
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        buf = io.BytesIO()
+        small.save(buf, format="PNG", optimize=True)
+    out = buf.getvalue()
+    return out if len(out) < len(raw) else raw
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(_png_bytes(path)).decode("ascii")
+    return f'<img alt="{_e(Path(path).stem)}" src="data:image/png;base64,{data}">'
+
+
+def _meta_lookup(metadata: pd.DataFrame) -> dict[str, dict[str, str]]:
+    out = {}
+    for row in metadata.fillna("").to_dict("records"):
+        out[str(row["column"])] = {k: str(v) for k, v in row.items()}
+    return out
+
+
+def _groups(columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str, list[str]]]:
+    """Indicator columns grouped by (source, date), in column order."""
+    order: dict[tuple[str, str], list[str]] = {}
+    for c in columns:
+        m = meta.get(c)
+        if m is None:
+            continue
+        order.setdefault((m.get("source", ""), m.get("date", "")), []).append(c)
+    return [(s, d, cols) for (s, d), cols in order.items()]
+
+
+def _covered_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.endswith("_covered")]
+
+
+def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
+    """What a city lacks for a Season 2 experiment, from its NA, reason and coverage values.
+
+    Parameters
+    ----------
+    city : pandas.Series
+        One row of the :func:`acv_geo.diagnose` table.
+    config : DiagnoseConfig, optional
+        The configuration (labels of layers and rasters).
+
+    Returns
+    -------
+    list of str
+        One sentence per missing piece (empty when nothing is missing).
+
+    Examples
+    --------
+    >>> row = pd.Series({"opendata_level": "none", "radon_class": pd.NA, "radon_reason": "not in the table"})
+    >>> season2_gaps(row)
+    ['No open-data portal: neither the commune nor its EPCI publishes open data (observatory).', \
+'radon: not in the table']
+    """
+    gaps: list[str] = []
+    level = city.get("opendata_level")
+    if "opendata_level" in city.index:
+        if _isna(level):
+            gaps.append("Open-data status unknown (commune SIREN not found in the observatory's lists).")
+        elif level == "none":
+            gaps.append("No open-data portal: neither the commune nor its EPCI publishes open data (observatory).")
+    layers = list(getattr(config, "layers", ()) or ())
+    rasters = list(getattr(config, "rasters", ()) or ())
+    labels = {x.name: x.label for x in (*layers, *rasters)}
+    covered_any_risk = False
+    risk_layers = []
+    for c in city.index:
+        if not c.endswith("_covered"):
+            continue
+        name = c.removesuffix("_covered")
+        v = city[c]
+        risk_layers.append(labels.get(name, name))
+        if _isna(v):
+            gaps.append(f"{labels.get(name, name)}: no zone to measure (see the zone reason).")
+        elif bool(v):
+            covered_any_risk = True
+        else:
+            gaps.append(f"Not covered by the layer « {labels.get(name, name)} ».")
+    if risk_layers and not covered_any_risk:
+        gaps.append(
+            "No risk-zone layer covers it: download the national flood zones (TRI, AZI, PPRN zoning) with "
+            "`acv-geo fetch tri` / `azi` / `pprn` and add them to the config."
+        )
+    for r in rasters:
+        reason = city.get(f"{r.name}_reason")
+        if not _isna(reason):
+            txt = str(reason)
+            if txt.startswith("zone outside"):
+                gaps.append(f"No coverage by the raster « {r.label} » ({txt}).")
+            else:
+                gaps.append(f"Partial coverage by the raster « {r.label} »: {txt}.")
+    for c in city.index:
+        if not c.endswith("_reason") or c in ("opendata_reason", "profile_reason", "zone_reason"):
+            continue
+        base = c.removesuffix("_reason")
+        if base in labels or base.startswith("cluster_") or any(base.startswith(f"{n}_") for n in labels):
+            continue
+        v = city[c]
+        if not _isna(v):
+            gaps.append(f"{base}: {v}")
+    return gaps
+
+
+def _summary_figures(df: pd.DataFrame) -> str:
+    n = len(df)
+    items = [("cities", n)]
+    if "opendata_level" in df.columns:
+        lv = df["opendata_level"].astype(object).fillna("unknown").value_counts()
+        for k, label in (("commune", "publish themselves"), ("epci", "only through their EPCI"),
+                         ("none", "no open data"), ("unknown", "status unknown")):
+            if lv.get(k, 0):
+                items.append((label, f"{lv.get(k, 0)} ({100 * lv.get(k, 0) / n:.0f} %)"))
+    if "territory" in df.columns:
+        items.append(("overseas cities", int((df["territory"] != "metropole").sum())))
+    return '<div class="figures">' + "".join(
+        f'<div class="figure"><b>{_e(v)}</b>{_e(k)}</div>' for k, v in items) + "</div>"
+
+
+def _coverage_table(df: pd.DataFrame, meta: Mapping[str, Mapping[str, str]]) -> str:
+    rows = []
+    for src, date, cols in _groups(list(df.columns), meta):
+        value_cols = [c for c in cols if not c.endswith(("_reason", "_covered"))]
+        if not value_cols:
+            continue
+        has = df[value_cols].notna().any(axis=1)
+        cov = [c for c in cols if c.endswith("_covered")]
+        covered = int(df[cov[0]].fillna(False).astype(bool).sum()) if cov else None
+        rows.append(
+            f"<tr><td>{_e(src)}</td><td>{_e(date)}</td><td>{_e(', '.join(value_cols[:6]))}"
+            f"{' …' if len(value_cols) > 6 else ''} ({len(value_cols)})</td>"
+            f'<td class="num">{int(has.sum())}</td>'
+            f'<td class="num">{"—" if covered is None else covered}</td></tr>'
+        )
+    return ("<table><tr><th>source</th><th>date</th><th>columns</th><th>cities with a value</th>"
+            "<th>cities in the layer's extent</th></tr>" + "".join(rows) + "</table>")
+
+
+def _clusters_html(clusters: Mapping[str, Any]) -> str:
+    parts = []
+    settings = clusters.get("settings", {})
+    if settings:
+        parts.append("<p class='meta'>" + _e(", ".join(f"{k}: {v}" for k, v in settings.items())) + "</p>")
+    for var, stats in clusters.get("global", {}).items():
+        rows = []
+        for test, d in stats.items():
+            if not isinstance(d, Mapping):
+                continue
+            shown = {k: v for k, v in d.items() if not isinstance(v, (list, dict)) and v is not None}
+            keep = [k for k in ("statistic", "I", "bb", "bw", "ww", "expected", "expected_bb", "z", "z_sim",
+                                "p_sim", "p_sim_bb", "p_norm", "n", "n_tested", "permutations", "seed")
+                    if k in shown]
+            keep = keep or list(shown)[:10]
+            rows.append(f"<tr><td>{_e(test)}</td><td>" + "; ".join(
+                f"{_e(k)} = {_e(_fmt(shown[k]))}" for k in keep) + "</td></tr>")
+        labels = clusters.get("labels", {}).get(var, {})
+        if labels:
+            rows.append("<tr><td>local labels</td><td>" + _e(", ".join(f"{k}: {v}" for k, v in labels.items()))
+                        + "</td></tr>")
+        parts.append(f"<h3>{_e(var)}</h3><table><tr><th>test</th><th>result</th></tr>{''.join(rows)}</table>")
+    return "".join(parts)
+
+
+def _ranking_html(df: pd.DataFrame, ranking: pd.DataFrame, top: int) -> str:
+    cols = [c for c in ("risk_score", "nature_score", "opendata_score", "exposure_score") if c in ranking.columns]
+    rows = []
+    for code, r in ranking.head(top).iterrows():
+        name = df.loc[code, "commune"] if "commune" in df.columns and code in df.index else code
+        dep = df.loc[code, "departement"] if "departement" in df.columns and code in df.index else ""
+        rows.append(
+            f'<tr><td class="num">{_e(_fmt(r.get("rank")))}</td><td><a href="#c{_e(code)}">{_e(name)}</a></td>'
+            f"<td>{_e(code)}</td><td>{_e('' if _isna(dep) else dep)}</td>"
+            + "".join(f'<td class="num">{_e(_fmt(r.get(c)))}</td>' for c in cols) + "</tr>"
+        )
+    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
+    return (f"<table><tr><th>rank</th><th>city</th><th>INSEE</th><th>department</th>{head}</tr>"
+            + "".join(rows) + "</table>")
+
+
+def _opendata_html(city: pd.Series) -> str:
+    level = city.get("opendata_level")
+    tag = "na" if _isna(level) else str(level)
+    text = _LEVEL_TEXT.get(tag, "open-data status unknown")
+    rows = [
+        ("status", f'<span class="tag {_e(tag)}">{_e("unknown" if tag == "na" else tag)}</span> {_e(text)}'),
+        ("commune portal", _link(city.get("url_portail_com"))),
+        ("commune data.gouv page", _link(city.get("url_datagouv_com"))),
+        ("commune platform", _e(_fmt(city.get("techno_com")))),
+        ("EPCI portal", _link(city.get("url_portail_epci"))),
+        ("EPCI data.gouv page", _link(city.get("url_datagouv_epci"))),
+        ("EPCI platform", _e(_fmt(city.get("techno_epci")))),
+        ("EPCI themes", _e(_fmt(city.get("themes_epci")))),
+    ]
+    if "opendata_change" in city.index and not _isna(city.get("opendata_change")):
+        rows.append(("since the 2020 observatory", _e(city.get("opendata_change"))))
+    if not _isna(city.get("opendata_source")):
+        rows.append(("source", _e(city.get("opendata_source"))))
+    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _short(names: Sequence[str], k: int = 6) -> str:
+    return ", ".join(names[:k]) + (f", … ({len(names)} in all)" if len(names) > k else "")
+
+
+def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> str:
+    """Indicator rows grouped by source; zeros, empty values and uncovered layers condensed."""
+    out = []
+    for src, date, cols in _groups(columns, meta):
+        values = [c for c in cols if not c.endswith(("_reason", "_covered"))]
+        reasons = [str(city.get(c)) for c in cols if c.endswith("_reason") and not _isna(city.get(c))]
+        if not values:
+            continue
+        head = f"<tr><th colspan='4'>{_e(src)}{' · ' + _e(date) if date else ''}</th></tr>"
+        body = []
+        covered = [c for c in cols if c.endswith("_covered")]
+        outside = bool(covered) and not _isna(city.get(covered[0])) and not bool(city.get(covered[0]))
+        if outside:
+            dists = [float(city.get(c)) for c in values if c.endswith("_dist_m") and not _isna(city.get(c))]
+            near = f"; nearest feature {min(dists) / 1000:.1f} km away" if dists else ""
+            body.append(f"<tr><td colspan='4' class='reason'>Outside the layer's extent: its {len(values)} "
+                        f"indicators say nothing here (counts and areas 0{near}).</td></tr>")
+            out.append(head + "".join(body))
+            continue
+        zeros, empty = [], []
+        for c in values:
+            v = city.get(c)
+            if _isna(v):
+                empty.append(c)
+            elif not isinstance(v, (str, bool, np.bool_)) and float(v) == 0:
+                zeros.append(c)
+            else:
+                m = meta.get(c, {})
+                body.append(
+                    f"<tr><td>{_e(c)}</td><td class='num'>{_e(_fmt(v))}</td><td>{_e(m.get('unit', ''))}"
+                    f"</td><td>{_e(m.get('description', ''))}</td></tr>"
+                )
+        if zeros:
+            body.append(f"<tr><td colspan='4' class='reason'>0 for {_e(_short(zeros))}</td></tr>")
+        if empty:
+            why = "; ".join(dict.fromkeys(reasons))
+            body.append(f"<tr><td colspan='4' class='reason'>no value for {_e(_short(empty))}"
+                        f"{': ' + _e(why) if why else ''}</td></tr>")
+        out.append(head + "".join(body))
+    return ("<table><tr><th>indicator</th><th>value</th><th>unit</th><th>definition</th></tr>" + "".join(out)
+            + "</table>")
+
+
+def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]],
+           config: Any) -> str:
+    name = city.get("commune", code)
+    sub = ", ".join(_e(city.get(k)) for k in ("departement", "region") if not _isna(city.get(k)))
+    info = []
+    for k in ("population", "epci", "siren_epci", "territory"):
+        if not _isna(city.get(k)):
+            info.append(f"{_e(k)}: {_e(_fmt(city.get(k)))}")
+    score = ""
+    if "exposure_score" in city.index:
+        score = (f"<p>Exposure profile: rank <b>{_e(_fmt(city.get('rank')))}</b>, composite "
+                 f"{_e(_fmt(city.get('exposure_score')))} (risk {_e(_fmt(city.get('risk_score')))}, nature "
+                 f"{_e(_fmt(city.get('nature_score')))}, open data {_e(_fmt(city.get('opendata_score')))})"
+                 + (f" <span class='reason'>{_e(city.get('profile_reason'))}</span>"
+                    if not _isna(city.get("profile_reason")) else "") + "</p>")
+    clusters = [c for c in city.index if c.startswith("cluster_") and c.endswith("_label")]
+    cl = ""
+    if clusters:
+        cl = "<p>Local clusters: " + "; ".join(
+            f"{_e(c.removeprefix('cluster_').removesuffix('_label'))} → <b>{_e(_fmt(city.get(c)))}</b>"
+            for c in clusters) + "</p>"
+    gaps = season2_gaps(city, config=config)
+    gap_html = ("<ul class='gaps'>" + "".join(f"<li>{_e(g)}</li>" for g in gaps) + "</ul>") if gaps else \
+        "<p class='nogap'>Nothing missing among the configured sources.</p>"
+    return (
+        f"<section class='fiche' id='c{_e(code)}'><h2>{_e(name)} <span class='meta'>INSEE {_e(code)}</span></h2>"
+        f"<p class='meta'>{sub}<br>{' · '.join(info)}</p>{score}{cl}"
+        f"<h3>Open data</h3>{_opendata_html(city)}"
+        f"<h3>Data missing for a Season 2 experiment</h3>{gap_html}"
+        f"<h3>Indicators</h3>{_indicators_html(city, columns, meta)}</section>"
+    )
+
+
+def build_report(
+    cities: pd.DataFrame,
+    *,
+    metadata: pd.DataFrame,
+    clusters: Mapping[str, Any] | None = None,
+    ranking: pd.DataFrame | None = None,
+    maps: Mapping[str, str | Path] | None = None,
+    config: Any = None,
+    warnings: Sequence[str] = (),
+    title: str | None = None,
+) -> str:
+    """The HTML report (one string): national summary, maps and one fiche per city.
+
+    Parameters
+    ----------
+    cities : pandas.DataFrame
+        The per-city table of :func:`acv_geo.diagnose` (indexed by ``insee_com``).
+    metadata : pandas.DataFrame
+        Its metadata (:func:`acv_geo.indicator_metadata`): unit, source, date, description.
+    clusters : dict, optional
+        Content of ``clusters.json``.
+    ranking : pandas.DataFrame, optional
+        The exposure profile sorted by rank (:func:`acv_geo.rank_candidates`).
+    maps : dict, optional
+        ``{name: png path}``; embedded as base64 in this order.
+    config : DiagnoseConfig, optional
+        The configuration (labels, report title, ranking length).
+    warnings : sequence of str, default ()
+        Problems to list in the summary.
+    title : str, optional
+        Report title (default: the config's).
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document (no external resource).
+
+    Examples
+    --------
+    >>> idx = pd.Index(["01004"], name="insee_com")
+    >>> df = pd.DataFrame({"commune": ["Ambérieu <en> Bugey"], "radon_class": [2]}, index=idx)
+    >>> meta = pd.DataFrame([{"column": "radon_class", "unit": "class", "source": "IRSN", "date": "2018",
+    ...                       "description": "radon class"}])
+    >>> page = build_report(df, metadata=meta)
+    >>> "Ambérieu &lt;en&gt; Bugey" in page, page.count("class='fiche'")
+    (True, 1)
+    """
+    from . import __version__
+
+    meta = _meta_lookup(metadata)
+    title = title or getattr(config, "title", None) or "Action Cœur de Ville: risks, nature and open data"
+    top = int(getattr(config, "profile_top", 20) or 20)
+    today = _dt.date.today().isoformat()
+    skip = set(_CITY_INFO) | set(_OPEN_COLS)
+    ind_cols = [c for c in cities.columns if c in meta and c not in skip and not c.startswith("cluster_")
+                and c not in ("risk_score", "nature_score", "opendata_score", "exposure_score", "rank",
+                              "profile_reason")]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='meta'>Generated by acv-geo {_e(__version__)} on {_e(today)} · {len(cities)} cities · "
+        f"sources and dates of every number in the tables below and in indicator_metadata.csv</p>",
+        "<h2>National summary</h2>",
+        _summary_figures(cities),
+        "<h3>Indicator coverage</h3>",
+        _coverage_table(cities, meta),
+    ]
+    if clusters:
+        parts += ["<h3>Spatial clusters</h3>", _clusters_html(clusters)]
+    if ranking is not None and len(ranking):
+        parts += [f"<h3>Ranking (exposure profile, top {top})</h3>", _ranking_html(cities, ranking, top)]
+    if warnings:
+        parts.append("<h3>Warnings</h3><ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>")
+    if maps:
+        parts.append("<h2>Maps</h2><div class='maps'>")
+        for _key, p in maps.items():
+            parts.append(_img(Path(p)))
+        parts.append("</div>")
+    names = cities["commune"] if "commune" in cities.columns else pd.Series(cities.index, index=cities.index)
+    order = sorted(cities.index, key=lambda c: (str(names.get(c, c)).lower(), c))
+    parts.append("<h2>Cities</h2><div class='index'>" + "".join(
+        f"<div><a href='#c{_e(c)}'>{_e(names.get(c, c))}</a> <span class='meta'>{_e(c)}</span></div>"
+        for c in order) + "</div>")
+    for code in order:
+        parts.append(_fiche(str(code), cities.loc[code], ind_cols, meta, config))
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,458 @@
+"""Spatial weights that never link two territories.
+
+One concept lives here: *who is the neighbour of whom*. :func:`spatial_weights` builds an
+immutable :class:`libpysal.graph.Graph` territory by territory, each in its own projected CRS
+(:func:`acv_geo.territories.local_crs`), and assembles them so that no edge crosses a territory
+boundary: an overseas town is never a neighbour of the mainland, and Guadeloupe is never linked
+to Martinique although both are measured in EPSG:5490. Every territory is therefore its own
+set of components.
+
+Specifications
+--------------
+``"knn:K"``
+    The K nearest units (points, or representative points of polygons), asymmetric, binary.
+``"distance:METERS"``
+    Every unit within METERS (distance band, binary, symmetric).
+``"queen"`` / ``"rook"``
+    Polygons sharing at least a vertex / an edge (commune or EPCI polygons).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .territories import TERRITORIES, local_crs, territory_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    from libpysal.graph import Graph
+
+__all__ = ["TerritoryGraph", "WeightsResult", "parse_weights_spec", "spatial_weights"]
+
+_SPEC_HELP = (
+    "'knn:K' (K a positive integer, e.g. 'knn:6'), 'distance:METERS' (a positive distance in "
+    "metres, e.g. 'distance:20000'), 'queen' or 'rook'"
+)
+_KNN_RE = re.compile(r"^knn:(\d+)$")
+_DIST_RE = re.compile(r"^distance:(\d+(?:\.\d*)?|\.\d+)$")
+_NAME_COLUMNS = ("commune", "nom_com", "nom_epci", "lib_com", "name", "nom")
+
+
+def parse_weights_spec(spec: str) -> tuple[str, float | int | None]:
+    """Validate a weights specification and split it into kind and parameter.
+
+    Parameters
+    ----------
+    spec : str
+        ``"knn:K"``, ``"distance:METERS"``, ``"queen"`` or ``"rook"``.
+
+    Returns
+    -------
+    tuple
+        ``("knn", K)``, ``("distance", METERS)``, ``("queen", None)`` or ``("rook", None)``.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is not one of the allowed forms; the message lists them.
+
+    Examples
+    --------
+    >>> parse_weights_spec("knn:6")
+    ('knn', 6)
+    >>> parse_weights_spec("distance:2500")
+    ('distance', 2500.0)
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"weights spec must be a string, got {spec!r}; allowed forms: {_SPEC_HELP}")
+    s = spec.strip()
+    if s in ("queen", "rook"):
+        return s, None
+    m = _KNN_RE.match(s)
+    if m and int(m.group(1)) >= 1:
+        return "knn", int(m.group(1))
+    m = _DIST_RE.match(s)
+    if m and float(m.group(1)) > 0:
+        return "distance", float(m.group(1))
+    raise ValueError(f"unknown weights spec {spec!r}; allowed forms: {_SPEC_HELP}")
+
+
+@dataclass(frozen=True)
+class TerritoryGraph:
+    """How the weights of one territory came out.
+
+    Attributes
+    ----------
+    territory : str
+        Territory name (``"metropole"``, ``"guadeloupe"``, ...).
+    epsg : int
+        Projected CRS the weights were computed in.
+    n_units : int
+        Units of the territory.
+    n_edges : int
+        Directed edges (isolates not counted).
+    n_components : int
+        Connected components inside the territory (islands included).
+    islands : tuple of str
+        Ids of the units without any neighbour.
+    k : int or None
+        Number of neighbours actually used (knn only; capped at ``n_units - 1``).
+    """
+
+    territory: str
+    epsg: int
+    n_units: int
+    n_edges: int
+    n_components: int
+    islands: tuple[str, ...]
+    k: int | None = None
+
+
+@dataclass(frozen=True)
+class WeightsResult:
+    """Spatial weights assembled territory by territory.
+
+    Attributes
+    ----------
+    graph : libpysal.graph.Graph
+        Binary weights; ``graph.unique_ids`` are the input ids in input order. Isolates are
+        self-loops of weight 0 (libpysal's convention).
+    spec : str
+        The specification used (``"knn:6"``, ``"queen"``, ...).
+    islands : tuple of str
+        Ids of the units that have no neighbour.
+    island_names : tuple of str
+        Their names when the input has a name column (``commune``, ``nom_com``, ``nom_epci``),
+        else their ids.
+    n_components : int
+        Connected components of the whole graph (at least the number of territories).
+    components : tuple of TerritoryGraph
+        Per-territory summary, in order of first appearance.
+    territories : pandas.Series
+        Territory of each unit, indexed by id.
+    warnings : tuple of str
+        Fallbacks applied (k capped, single-unit territory, islands).
+    """
+
+    graph: Graph = field(repr=False)
+    spec: str
+    islands: tuple[str, ...]
+    island_names: tuple[str, ...]
+    n_components: int
+    components: tuple[TerritoryGraph, ...]
+    territories: pd.Series = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: territory, number of neighbours, component label, island flag.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like the input (same ids, same order), columns
+            ``territory, n_neighbors, component, island``.
+        """
+        ids = self.graph.unique_ids
+        card = self.graph.cardinalities.reindex(ids)
+        labels = self.graph.component_labels.reindex(ids)
+        out = pd.DataFrame(
+            {
+                "territory": self.territories.reindex(ids).to_numpy(),
+                "n_neighbors": card.to_numpy().astype("int64"),
+                "component": labels.to_numpy().astype("int64"),
+                "island": np.isin(np.asarray(ids, dtype=object), np.asarray(self.islands, dtype=object)),
+            },
+            index=pd.Index(ids, name=self.territories.index.name),
+        )
+        return out
+
+    def edges(self) -> pd.DataFrame:
+        """The adjacency list as a table ``focal, neighbor, weight``.
+
+        Isolates appear as a self-loop of weight 0, so that
+        ``libpysal.graph.Graph.from_adjacency(table)`` rebuilds the same graph.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``focal, neighbor, weight``.
+        """
+        return self.graph.adjacency.reset_index()
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write the adjacency list (``focal,neighbor,weight``) as CSV, atomically.
+
+        Read it back with ``pandas.read_csv(path, dtype={"focal": str, "neighbor": str})`` and
+        ``libpysal.graph.Graph.from_adjacency``; join it to a GeoDataFrame on ``focal``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination ``.csv`` file.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        from .writers import atomic_path
+
+        with atomic_path(path) as tmp:
+            self.edges().to_csv(tmp, index=False, encoding="utf-8")
+        return Path(path)
+
+    def to_gal(self, path: str | os.PathLike) -> Path:
+        """Write the weights as a GAL file (readable by GeoDa and ``libpysal.io.open``), atomically.
+
+        GAL stores neighbour lists only: the weights are binary, as built.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination ``.gal`` file.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        from .writers import atomic_path
+
+        with atomic_path(path) as tmp:
+            self.graph.to_gal(str(tmp))
+        return Path(path)
+
+
+def _territories(gdf: Any, territory_column: str) -> pd.Series:
+    """Territory of each unit: the column if present, else from INSEE codes in the index."""
+    if territory_column in gdf.columns:
+        terr = gdf[territory_column].astype(object)
+        bad = terr.isna() | ~terr.isin(list(TERRITORIES))
+        if bad.any():
+            rows = ", ".join(map(str, gdf.index[bad.to_numpy()][:10]))
+            raise InputError(
+                f"column {territory_column!r} has missing or unknown territories for {rows}; expected one "
+                f"of {sorted(TERRITORIES)} (read the cities with acv_geo.read_acv(), or fill the column)"
+            )
+        return pd.Series(terr.to_numpy(), index=gdf.index, dtype=object)
+    if gdf.index.name == "insee_com":
+        try:
+            return pd.Series([territory_of(c) for c in gdf.index], index=gdf.index, dtype=object)
+        except ValueError as exc:
+            raise InputError(f"cannot derive the territory from the index: {exc}") from None
+    raise InputError(
+        f"input has no {territory_column!r} column and is not indexed by 'insee_com'; add a territory "
+        f"column (one of {sorted(TERRITORIES)}) or pass territory_column= naming it"
+    )
+
+
+def _names(gdf: Any, ids: list) -> tuple[str, ...]:
+    for col in _NAME_COLUMNS:
+        if col in gdf.columns:
+            names = gdf[col]
+            return tuple(str(names.loc[i]) if pd.notna(names.loc[i]) else str(i) for i in ids)
+    return tuple(str(i) for i in ids)
+
+
+def _isolate_series(ids: list) -> pd.Series:
+    idx = pd.MultiIndex.from_arrays([list(ids), list(ids)], names=["focal", "neighbor"])
+    return pd.Series(np.zeros(len(ids)), index=idx, name="weight")
+
+
+def _build_one(geoms: Any, kind: str, param: Any, k_used: int | None):
+    """Graph of one territory (geometries already projected), as an adjacency Series."""
+    from libpysal.graph import Graph
+
+    n = len(geoms)
+    if n == 1:
+        return _isolate_series(list(geoms.index))
+    if kind == "knn":
+        g = Graph.build_knn(geoms, k=k_used, coplanar="clique")
+    elif kind == "distance":
+        g = Graph.build_distance_band(geoms, threshold=param, binary=True)
+    else:
+        g = Graph.build_contiguity(geoms, rook=(kind == "rook"), strict=False)
+    return g.adjacency.astype("float64")
+
+
+def spatial_weights(
+    gdf: gpd.GeoDataFrame,
+    spec: str = "knn:6",
+    *,
+    territory_column: str = "territory",
+) -> WeightsResult:
+    """Spatial weights built per territory, in each territory's projected CRS, never across territories.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Units (cities as points, commune or EPCI polygons) with a unique index (``insee_com`` or
+        ``siren_epci``) and a CRS. Territories come from ``territory_column``, or from the INSEE
+        codes of the index when the column is absent. Not modified.
+    spec : str, default ``"knn:6"``
+        ``"knn:K"``, ``"distance:METERS"``, ``"queen"`` or ``"rook"``. knn and distance use the
+        points, or the representative points of polygons; queen and rook need polygons.
+    territory_column : str, default ``"territory"``
+        Column holding the territory name.
+
+    Returns
+    -------
+    WeightsResult
+        ``.graph`` (binary :class:`libpysal.graph.Graph` over the input ids, in input order),
+        ``.islands``, ``.n_components``, ``.components`` (per territory), ``.warnings``;
+        ``to_frame()``, ``to_csv(path)``, ``to_gal(path)``.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is not an allowed form (the message lists them).
+    acv_geo.InputError
+        If the input is empty, has no CRS, duplicate ids, missing geometries, or (queen/rook) units
+        without a polygon (the message names them).
+
+    Warns
+    -----
+    UserWarning
+        When k is capped at ``n - 1`` in a small territory, when a territory holds a single unit
+        (it is isolated), and when units have no neighbour.
+
+    Notes
+    -----
+    knn with fewer than ``K + 1`` units in a territory uses ``K = n - 1`` there; co-located points
+    are all neighbours of each other (libpysal's ``coplanar="clique"``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> pts = gpd.GeoDataFrame(
+    ...     {"territory": ["metropole"] * 3},
+    ...     geometry=shapely.points([[700000, 6600000], [701000, 6600000], [720000, 6600000]]),
+    ...     index=pd.Index(["75056", "92012", "94028"], name="insee_com"), crs=2154)
+    >>> w = spatial_weights(pts, "distance:5000")
+    >>> w.islands
+    ('94028',)
+    """
+    import geopandas as gpd
+
+    kind, param = parse_weights_spec(spec)
+    spec = spec.strip()
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(
+            f"spatial weights need a GeoDataFrame, got {type(gdf).__name__}; read the cities with "
+            "acv_geo.read_acv() or polygons with acv_geo.read_communes()/read_epci()"
+        )
+    if len(gdf) == 0:
+        raise InputError("no units: the input GeoDataFrame is empty; pass at least two cities")
+    if gdf.crs is None:
+        raise InputError("input GeoDataFrame has no CRS; set it (e.g. gdf.set_crs(4326)) before building weights")
+    if gdf.index.has_duplicates:
+        dup = ", ".join(map(str, gdf.index[gdf.index.duplicated()].unique()[:10]))
+        raise InputError(f"duplicate ids in the index: {dup}; each unit must appear once (drop duplicates)")
+    geom = gdf.geometry
+    if kind in ("queen", "rook"):
+        poly = (~(geom.isna() | geom.is_empty)) & geom.geom_type.isin(["Polygon", "MultiPolygon"])
+        if not poly.all():
+            bad = gdf.index[~poly.to_numpy()]
+            rows = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
+            raise InputError(
+                f"{spec} contiguity needs polygons, but {len(bad)} unit(s) have none "
+                f"(geometry {sorted(set(geom[~poly].geom_type.fillna('none')))}): {rows}; pass commune polygons "
+                "(acv_geo.read_communes(), or the IGN ADMIN EXPRESS communes file) or EPCI polygons "
+                "(acv_geo.read_epci()), or use 'knn:K' / 'distance:METERS' with points"
+            )
+    missing = geom.isna() | geom.is_empty
+    if missing.any():
+        rows = ", ".join(map(str, gdf.index[missing.to_numpy()][:20]))
+        raise InputError(
+            f"{int(missing.sum())} unit(s) have no geometry: {rows}; drop them or give them a "
+            "position (acv_geo.read_acv() places every ACV city)"
+        )
+    terr = _territories(gdf, territory_column)
+    id_name = gdf.index.name
+    from libpysal.graph import Graph
+
+    notes: list[str] = []
+    parts: list[pd.Series] = []
+    comps: list[TerritoryGraph] = []
+    for name in pd.unique(terr.to_numpy()):
+        mask = (terr == name).to_numpy()
+        sub = geom[mask]
+        epsg = local_crs(name)
+        sub = sub.to_crs(epsg)
+        n = len(sub)
+        k_used = None
+        if kind in ("knn", "distance"):
+            sub = sub.where(sub.geom_type == "Point", sub.representative_point())
+        if kind == "knn":
+            k_used = min(int(param), n - 1)
+            if n > 1 and k_used < param:
+                notes.append(
+                    f"{spec}: territory {name} has only {n} units, so k is capped at {k_used} there"
+                )
+        if n == 1:
+            notes.append(
+                f"territory {name} has a single unit ({sub.index[0]}): it is isolated (no neighbour "
+                "across territories)"
+            )
+        adj = _build_one(sub, kind, param, k_used)
+        parts.append(adj)
+        labels_isolates = [i for i, c in _cardinality(adj).items() if c == 0]
+        sub_ids = list(sub.index)
+        sub_graph = Graph(adj, transformation="B")
+        comps.append(
+            TerritoryGraph(
+                territory=str(name),
+                epsg=int(epsg),
+                n_units=n,
+                n_edges=int((adj.to_numpy() != 0).sum()),
+                n_components=int(sub_graph.n_components),
+                islands=tuple(str(i) for i in sub_ids if i in set(labels_isolates)),
+                k=k_used,
+            )
+        )
+    adjacency = pd.concat(parts)
+    # Canonical order: focal in input order, neighbours in input order.
+    pos = pd.Series(np.arange(len(gdf)), index=gdf.index)
+    f = adjacency.index.get_level_values(0)
+    nb = adjacency.index.get_level_values(1)
+    order = np.lexsort((pos.reindex(nb).to_numpy(), pos.reindex(f).to_numpy()))
+    adjacency = adjacency.iloc[order]
+    adjacency.index = adjacency.index.set_names(["focal", "neighbor"])
+    graph = Graph(adjacency, transformation="B")
+    islands = tuple(graph.isolates.tolist())
+    single = {c.islands[0] for c in comps if c.n_units == 1}
+    other = [i for i in islands if i not in single]
+    if other:
+        names = _names(gdf, other[:20])
+        pairs = zip(other[:20], names, strict=True)
+        shown = ", ".join(f"{i} ({nm})" if nm != str(i) else str(i) for i, nm in pairs)
+        if len(other) > 20:
+            shown += f", ... ({len(other) - 20} more in .islands)"
+        notes.append(f"{spec}: {len(other)} unit(s) have no neighbour: {shown}")
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    terr.index.name = id_name
+    return WeightsResult(
+        graph=graph,
+        spec=spec,
+        islands=tuple(str(i) for i in islands),
+        island_names=_names(gdf, list(islands)),
+        n_components=int(graph.n_components),
+        components=tuple(comps),
+        territories=terr,
+        warnings=tuple(notes),
+    )
+
+
+def _cardinality(adj: pd.Series) -> pd.Series:
+    nz = (adj != 0).groupby(level=0, sort=False).sum()
+    return nz

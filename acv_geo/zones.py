@@ -1,0 +1,356 @@
+"""Zones of analysis around the ACV cities: commune polygon, EPCI polygon or a buffer.
+
+Every indicator that measures something "in the city" (overlay of a risk layer, zonal statistics
+of a raster) first asks :func:`make_zones` for one polygon per city. The zones are returned in
+EPSG:4326 with the city point beside them; measuring functions reproject them, territory by
+territory, to :func:`acv_geo.territories.local_crs`. A city whose zone cannot be built keeps its
+row, with an empty geometry and a ``zone_reason``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .territories import TERRITORIES, local_crs, territory_of
+
+__all__ = ["ZONE_KINDS", "make_zones", "parse_zone_spec", "zone_report"]
+
+log = logging.getLogger("acv_geo")
+
+#: Allowed zone kinds.
+ZONE_KINDS = ("commune", "epci", "buffer")
+_REPORT = "acv_geo_zones"
+_SPEC_FORMS = "'commune', 'epci' or 'buffer:METERS' (e.g. 'buffer:500')"
+
+
+def parse_zone_spec(spec: str) -> tuple[str, float | None]:
+    """Parse a zone specification as given on the command line.
+
+    Parameters
+    ----------
+    spec : str
+        ``"commune"``, ``"epci"`` or ``"buffer:METERS"`` with a positive radius in metres.
+
+    Returns
+    -------
+    tuple
+        ``(kind, radius)``; ``radius`` is ``None`` unless ``kind == "buffer"``.
+
+    Raises
+    ------
+    ValueError
+        If the specification is not one of the allowed forms.
+
+    Examples
+    --------
+    >>> parse_zone_spec("buffer:500")
+    ('buffer', 500.0)
+    >>> parse_zone_spec("commune")
+    ('commune', None)
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"zone specification {spec!r} is not text; use {_SPEC_FORMS}")
+    text = spec.strip().lower()
+    if text in ("commune", "epci"):
+        return text, None
+    if text.startswith("buffer:"):
+        raw = text.split(":", 1)[1].strip().removesuffix("m")
+        try:
+            radius = float(raw)
+        except ValueError:
+            radius = math.nan
+        if math.isfinite(radius) and radius > 0:
+            return "buffer", radius
+        raise ValueError(
+            f"zone specification {spec!r}: the buffer radius must be a positive number of metres; "
+            f"use {_SPEC_FORMS}"
+        )
+    raise ValueError(f"unknown zone specification {spec!r}; use {_SPEC_FORMS}")
+
+
+def zone_report(zones: pd.DataFrame) -> dict[str, Any]:
+    """Report of how zones were built (kind, radius, repaired polygons, cities without zone).
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame
+        Result of :func:`make_zones`.
+
+    Returns
+    -------
+    dict
+        Keys ``kind, radius, n_zones, n_repaired, repaired, n_missing, missing``.
+    """
+    return dict(zones.attrs.get(_REPORT, {}))
+
+
+def _check_cities(cities: Any) -> Any:
+    import geopandas as gpd
+
+    if not isinstance(cities, gpd.GeoDataFrame):
+        raise InputError(
+            f"cities must be a GeoDataFrame of points indexed by insee_com (got {type(cities).__name__}); "
+            "read them with acv_geo.read_acv()"
+        )
+    if cities.crs is None:
+        raise InputError(
+            "cities have no CRS; set it (cities.set_crs(4326) for longitude/latitude) or read them "
+            "with acv_geo.read_acv()"
+        )
+    if not cities.index.is_unique:
+        dup = cities.index[cities.index.duplicated()].unique().tolist()[:5]
+        raise InputError(f"cities: index (insee_com) has duplicated codes {dup}; keep one row per city")
+    return cities
+
+
+def _territories(cities: Any) -> np.ndarray:
+    if "territory" in cities.columns:
+        terr = cities["territory"].astype(object).to_numpy()
+    else:
+        terr = np.array([None] * len(cities), dtype=object)
+    out = terr.copy()
+    for i, (code, t) in enumerate(zip(cities.index, terr, strict=True)):
+        if t is None or (isinstance(t, float) and math.isnan(t)) or t is pd.NA:
+            try:
+                out[i] = territory_of(str(code))
+            except ValueError:
+                raise InputError(
+                    f"cities: row {code!r} has no 'territory' and its index is not a 5-character INSEE "
+                    "code; add a 'territory' column (one of "
+                    f"{sorted(TERRITORIES)}) or index the cities by insee_com"
+                ) from None
+        elif t not in TERRITORIES:
+            raise InputError(
+                f"cities: row {code!r}, column 'territory' holds {t!r}; expected one of {sorted(TERRITORIES)}"
+            )
+    return out
+
+
+def _polygonal(geom: Any) -> Any:
+    """Polygonal part of a geometry (make_valid may return collections with lines)."""
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return geom
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts)
+
+
+def _repair(geoms: np.ndarray, labels: list) -> tuple[np.ndarray, list]:
+    """make_valid invalid polygons; return the geometries and the labels repaired."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object).copy()
+    present = ~shapely.is_missing(geoms)
+    invalid = present & ~shapely.is_valid(np.where(present, geoms, None))
+    repaired = []
+    for i in np.flatnonzero(invalid):
+        geoms[i] = _polygonal(shapely.make_valid(geoms[i]))
+        repaired.append(labels[i])
+    return geoms, repaired
+
+
+def _lookup(source: Any, key: str, what: str) -> Any:
+    """Source polygons indexed by ``key`` in EPSG:4326."""
+    import geopandas as gpd
+
+    if not isinstance(source, gpd.GeoDataFrame):
+        raise InputError(f"{what} must be a GeoDataFrame of polygons (got {type(source).__name__})")
+    if source.crs is None:
+        raise InputError(f"{what} polygons have no CRS; set it with .set_crs(...) before building zones")
+    gdf = source
+    if gdf.index.name != key:
+        if key in gdf.columns:
+            gdf = gdf.set_index(key)
+        else:
+            raise InputError(
+                f"{what} polygons have no {key!r} index or column (columns: {list(gdf.columns)}); "
+                f"index them by {key}"
+            )
+    gdf = gdf[~gdf.index.isna()]
+    gdf = gdf[~gdf.index.duplicated()]
+    gdf.index = gdf.index.astype(str)
+    if not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs(4326)
+    return gdf.geometry
+
+
+def make_zones(
+    cities: Any,
+    *,
+    kind: str = "commune",
+    radius: float | None = None,
+    communes: Any = None,
+    epci: Any = None,
+) -> Any:
+    """One zone of analysis per city: its commune, its EPCI, or a buffer around its point.
+
+    Parameters
+    ----------
+    cities : geopandas.GeoDataFrame
+        Cities indexed by ``insee_com`` with point geometry (any CRS, usually EPSG:4326), a
+        ``territory`` column (derived from the INSEE code if absent) and, for ``kind="epci"``,
+        ``siren_epci`` (as :func:`acv_geo.read_acv` returns).
+    kind : {"commune", "epci", "buffer"}, default "commune"
+        Commune polygon (joined on ``insee_com``), EPCI polygon (joined on ``siren_epci``) or a
+        disc of ``radius`` metres around the city point, drawn in the territory's projected CRS.
+    radius : float, optional
+        Buffer radius in metres; required for ``kind="buffer"``, refused otherwise.
+    communes : geopandas.GeoDataFrame, optional
+        Commune polygons indexed by (or with a column) ``insee_com``; default: the embedded
+        polygons of the 244 ACV communes (:func:`acv_geo.read_communes`).
+    epci : geopandas.GeoDataFrame, optional
+        EPCI polygons indexed by (or with a column) ``siren_epci``; default: the embedded 1,255
+        EPCIs (:func:`acv_geo.read_epci`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed exactly like ``cities``; EPSG:4326 ``geometry`` (the zone polygon, empty when it
+        cannot be built), ``territory``, ``zone_kind``, ``city_point`` (EPSG:4326 GeoSeries) and
+        ``zone_reason`` (text, ``<NA>`` when the zone exists). ``attrs["acv_geo_zones"]`` reports
+        invalid polygons repaired with ``shapely.make_valid`` and cities without zone (see
+        :func:`zone_report`).
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` or ``radius`` is not allowed.
+    InputError
+        If ``cities`` is not a GeoDataFrame with a CRS and unique index, or lacks ``siren_epci``
+        for EPCI zones.
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> zones = make_zones(acv_geo.read_acv(), kind="buffer", radius=500)
+    >>> zones.loc["34003", "zone_kind"], zones.crs.to_epsg()
+    ('buffer', 4326)
+    """
+    import geopandas as gpd
+    import shapely
+
+    if kind not in ZONE_KINDS:
+        raise ValueError(f"unknown zone kind {kind!r}; expected one of {list(ZONE_KINDS)}")
+    if kind == "buffer":
+        if radius is None or isinstance(radius, bool):
+            raise ValueError("kind='buffer' needs radius=METERS (a positive number), e.g. radius=500")
+        try:
+            radius = float(radius)
+        except (TypeError, ValueError):
+            raise ValueError(f"radius must be a positive number of metres, got {radius!r}") from None
+        if not (math.isfinite(radius) and radius > 0):
+            raise ValueError(f"radius must be a positive number of metres, got {radius!r}")
+    elif radius is not None:
+        raise ValueError(f"radius={radius!r} is only allowed with kind='buffer' (got kind={kind!r})")
+    if kind != "commune" and communes is not None:
+        raise ValueError(f"communes= is only used with kind='commune' (got kind={kind!r})")
+    if kind != "epci" and epci is not None:
+        raise ValueError(f"epci= is only used with kind='epci' (got kind={kind!r})")
+
+    cities = _check_cities(cities)
+    terr = _territories(cities)
+    codes = [str(c) for c in cities.index]
+    pts = cities.geometry
+    if not pts.crs.equals("EPSG:4326"):
+        pts = pts.to_crs(4326)
+    pts_arr = np.asarray(pts.values, dtype=object)
+    n = len(cities)
+    geoms = np.array([shapely.Polygon()] * n, dtype=object)
+    reasons: list[object] = [pd.NA] * n
+
+    if kind == "commune":
+        if communes is None:
+            from .io import read_communes
+
+            communes = read_communes()
+            what = "embedded commune polygons (acv_geo.read_communes())"
+        else:
+            what = "communes"
+        src = _lookup(communes, "insee_com", what)
+        for i, code in enumerate(codes):
+            g = src.get(code)
+            if g is None or g.is_empty:
+                reasons[i] = f"no commune polygon for INSEE {code} in {what}"
+            else:
+                geoms[i] = g
+    elif kind == "epci":
+        if "siren_epci" not in cities.columns:
+            raise InputError(
+                f"cities have no 'siren_epci' column (columns: {list(cities.columns)}); EPCI zones join "
+                "cities to EPCI polygons by SIREN; read the cities with acv_geo.read_acv()"
+            )
+        if epci is None:
+            from .io import read_epci
+
+            epci = read_epci()
+            what = "embedded EPCI polygons (acv_geo.read_epci())"
+        else:
+            what = "epci"
+        src = _lookup(epci, "siren_epci", what)
+        from .codes import normalize_siren
+
+        sirens = normalize_siren(cities["siren_epci"].astype(object))
+        for i, (code, siren) in enumerate(zip(codes, sirens, strict=True)):
+            if siren is None:
+                reasons[i] = f"city {code} has no EPCI SIREN (column siren_epci)"
+                continue
+            g = src.get(siren)
+            if g is None or g.is_empty:
+                reasons[i] = f"no EPCI polygon for SIREN {siren} in {what}"
+            else:
+                geoms[i] = g
+    else:
+        for t in pd.unique(terr):
+            idx = np.flatnonzero(terr == t)
+            sub = gpd.GeoSeries(pts_arr[idx], crs=4326)
+            ok = ~(sub.isna() | sub.is_empty).to_numpy()
+            if ok.any():
+                local = sub[ok].to_crs(local_crs(t))
+                geoms[idx[ok]] = np.asarray(local.buffer(radius, resolution=32).to_crs(4326).values)
+            for i in idx[~ok]:
+                reasons[i] = f"city {codes[i]} has no point geometry: cannot draw a {radius:g} m buffer"
+
+    geoms, repaired = _repair(geoms, codes)
+    geoms = np.array(
+        [shapely.Polygon() if g is None else g for g in geoms], dtype=object
+    )
+    for i, g in enumerate(geoms):
+        if g.is_empty and reasons[i] is pd.NA:
+            reasons[i] = f"the {kind} polygon of city {codes[i]} is empty after repair"
+    if repaired:
+        log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
+
+    zones = gpd.GeoDataFrame(
+        {
+            "territory": pd.array(terr.astype(str), dtype=object),
+            "zone_kind": kind,
+            "zone_reason": pd.Series(reasons, index=cities.index, dtype=object).to_numpy(),
+        },
+        geometry=gpd.GeoSeries(geoms, index=cities.index, crs=4326),
+        index=cities.index.copy(),
+        crs=4326,
+    )
+    zones["city_point"] = gpd.GeoSeries(pts_arr, index=cities.index, crs=4326)
+    zones.index.name = "insee_com"
+    missing = [c for c, r in zip(codes, reasons, strict=True) if r is not pd.NA]
+    zones.attrs[_REPORT] = {
+        "kind": kind,
+        "radius": radius,
+        "n_zones": n - len(missing),
+        "n_repaired": len(repaired),
+        "repaired": repaired,
+        "n_missing": len(missing),
+        "missing": missing,
+    }
+    return zones

@@ -1,0 +1,327 @@
+"""Cluster statistics: hand-computed lattices, equality with esda, real ACV cities, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import esda
+import geopandas as gpd
+import libpysal
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+import shapely
+from esda.significance import calculate_significance
+from libpysal.graph import Graph
+
+import acv_geo
+from acv_geo.clusters import LOCAL_COLUMNS, benjamini_hochberg, join_counts, local_clusters, morans_i
+from acv_geo.errors import InputError
+from acv_geo.weights import spatial_weights
+
+X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
+PATTERN = np.array([  # 5x5 binary pattern, row-major
+    1, 1, 0, 0, 0,
+    1, 1, 0, 0, 1,
+    0, 0, 0, 1, 1,
+    0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0,
+], dtype=float)
+CONT = np.array([  # continuous values with a high corner
+    9, 8, 4, 2, 1,
+    8, 7, 3, 2, 2,
+    5, 4, 3, 3, 1,
+    2, 2, 1, 1, 0,
+    1, 2, 1, 0, 0,
+], dtype=float)
+
+
+def lattice(n: int = 5, **columns) -> gpd.GeoDataFrame:
+    cells = [shapely.box(X0 + c * SIDE, Y0 + r * SIDE, X0 + (c + 1) * SIDE, Y0 + (r + 1) * SIDE)
+             for r in range(n) for c in range(n)]
+    ids = pd.Index([f"{k:05d}" for k in range(n * n)], name="insee_com")
+    return gpd.GeoDataFrame({"territory": "metropole", **columns}, geometry=cells, index=ids, crs=2154)
+
+
+def rook_pairs(n: int = 5):
+    for r in range(n):
+        for c in range(n):
+            if c + 1 < n:
+                yield r * n + c, r * n + c + 1
+            if r + 1 < n:
+                yield r * n + c, (r + 1) * n + c
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return lattice(opendata=pd.array(PATTERN.astype(bool), dtype="boolean"), score=CONT)
+
+
+@pytest.fixture(scope="module")
+def cities():
+    return acv_geo.read_acv()
+
+
+def test_join_counts_hand_computed(grid):
+    res = join_counts(grid, "opendata", weights="rook", permutations=99, seed=1)
+    pairs = list(rook_pairs())
+    bb = sum(PATTERN[i] == 1 and PATTERN[j] == 1 for i, j in pairs)
+    ww = sum(PATTERN[i] == 0 and PATTERN[j] == 0 for i, j in pairs)
+    bw = len(pairs) - bb - ww
+    assert (res.joins, res.bb, res.bw, res.ww) == (40.0, bb, bw, ww) == (40.0, 6, 14, 20)
+    n, n1 = 25, int(PATTERN.sum())
+    assert res.n == n and res.n_black == n1 == 8
+    assert res.expected_bb == pytest.approx(40 * n1 * (n1 - 1) / (n * (n - 1)))
+    assert res.expected_bw == pytest.approx(40 * 2 * n1 * (n - n1) / (n * (n - 1)))
+    assert res.expected_ww == pytest.approx(40 * (n - n1) * (n - n1 - 1) / (n * (n - 1)))
+    assert 0 < res.p_sim_bb <= 1 and res.permutations == 99 and res.seed == 1
+    d = res.to_dict()
+    assert d["bb"] == 6.0 and d["weights"] == "rook"
+
+
+def test_join_counts_equal_esda_seeded(grid):
+    res = join_counts(grid, "opendata", weights="rook", permutations=199, seed=42)
+    g = spatial_weights(grid, "rook").graph
+    state = np.random.get_state()
+    np.random.seed(42)
+    jc = esda.Join_Counts(PATTERN, g, permutations=199)
+    np.random.set_state(state)
+    assert (res.p_sim_bb, res.p_sim_bw, res.chi2) == (jc.p_sim_bb, jc.p_sim_bw, jc.chi2)
+    assert res.mean_bb_sim == jc.mean_bb
+
+
+def test_global_rng_restored(grid):
+    np.random.seed(3)
+    expected = np.random.random()
+    np.random.seed(3)
+    join_counts(grid, "opendata", weights="rook", permutations=9)
+    local_clusters(grid, "score", weights="rook", permutations=9)
+    assert np.random.random() == expected
+
+
+def test_morans_i_hand_computed(grid):
+    res = morans_i(grid, "score", weights="rook", permutations=99, seed=3)
+    n = 25
+    w = np.zeros((n, n))
+    for i, j in rook_pairs():
+        w[i, j] = w[j, i] = 1
+    w = w / w.sum(axis=1, keepdims=True)
+    z = CONT - CONT.mean()
+    i_hand = n / w.sum() * (z @ w @ z) / (z @ z)
+    assert res.I == pytest.approx(i_hand, rel=1e-12)
+    assert res.I == pytest.approx(0.79373, abs=1e-5)
+    assert res.expected == pytest.approx(-1 / 24)
+    assert res.p_sim == pytest.approx(0.01)  # none of 99 permutations beats such a clear gradient
+
+
+def test_lisa_equals_esda_on_gal_read_back(tmp_path, grid):
+    w = spatial_weights(grid, "queen")
+    w.to_gal(tmp_path / "q.gal")
+    g = Graph.from_W(libpysal.io.open(str(tmp_path / "q.gal")).read())
+    y = CONT
+    direct = esda.Moran_Local(y, g, permutations=999, seed=2024)
+    ours = local_clusters(grid, "score", weights=w, permutations=999, seed=2024, alternative="directed").to_frame()
+    assert np.array_equal(ours["statistic"].to_numpy(), direct.Is)
+    assert np.array_equal(ours["p_sim"].to_numpy(), direct.p_sim)
+    quads = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+    assert ours["quadrant"].tolist() == [quads[q] for q in direct.q]
+    two = local_clusters(grid, "score", weights=w, permutations=999, seed=2024).to_frame()
+    assert np.array_equal(two["p_sim"].to_numpy(), calculate_significance(direct.Is, direct.rlisas, "two-sided"))
+    assert ours.loc["00000", "quadrant"] == "HH"
+
+
+def test_gi_star_equals_esda(grid):
+    w = spatial_weights(grid, "queen")
+    direct = esda.G_Local(CONT, w.graph, star=True, permutations=499, seed=5, n_jobs=1)
+    res = local_clusters(grid, "score", method="gi_star", weights=w, permutations=499, seed=5,
+                         alternative="directed").to_frame()
+    assert np.array_equal(res["statistic"].to_numpy(), direct.Gs)
+    assert np.array_equal(res["p_sim"].to_numpy().astype("float32"), direct.p_sim)
+    assert set(res["quadrant"]) == {"hot", "cold"}
+    assert res.loc["00000", "quadrant"] == "hot" and res.loc["00024", "quadrant"] == "cold"
+
+
+def test_local_join_counts_equal_esda(grid):
+    w = spatial_weights(grid, "rook")
+    y = PATTERN
+    np.random.seed(11)
+    drawn = np.random.randint(12345, 12345000)  # esda 2.9 ignores seed= and draws one like this
+    np.random.seed(11)
+    direct = esda.Join_Counts_Local(connectivity=w.graph).fit(y, permutations=999)
+    res = local_clusters(grid, "opendata", method="join_count", weights=w, permutations=999, seed=int(drawn),
+                         alternative="directed", fdr=False).to_frame()
+    hand = y * np.array([sum(y[j] for a, b in rook_pairs() for j in ((b,) if a == i else (a,) if b == i else ()))
+                         for i in range(25)])
+    assert np.array_equal(res["statistic"].to_numpy(), direct.LJC)
+    assert np.array_equal(res["statistic"].to_numpy(), hand)
+    np.testing.assert_array_equal(res["p_sim"].to_numpy().astype("float32"), direct.p_sim)
+    assert res.loc["00000", "quadrant"] == "BB" and res.loc["00002", "reason"].startswith("not in class 1")
+
+
+def test_local_join_counts_unsorted_ids_are_aligned():
+    # esda 2.9's Join_Counts_Local misaligns LJC when ids are not sorted; ours must not.
+    g = lattice(5, opendata=PATTERN.astype(bool))
+    g = g.iloc[::-1]
+    res = local_clusters(g, "opendata", method="join_count", weights="rook", permutations=99).to_frame()
+    assert res.index.equals(g.index)
+    assert res.loc["00000", "statistic"] == 2.0  # 00000 (1) has neighbours 00001 (1) and 00005 (1)
+    assert res.loc["00009", "statistic"] == 1.0  # 00009 (1): neighbours 00004 (0), 00008 (0), 00014 (1)
+
+
+def test_join_count_recodes_majority(grid):
+    flipped = grid.assign(opendata=~grid["opendata"])
+    res = local_clusters(flipped, "opendata", method="join_count", weights="rook", permutations=99)
+    assert res.recoded
+    assert "recoded 1 - y" in res.focus
+    base = local_clusters(grid, "opendata", method="join_count", weights="rook", permutations=99)
+    assert not base.recoded
+    assert np.array_equal(res.to_frame()["statistic"].to_numpy(), base.to_frame()["statistic"].to_numpy())
+
+
+def test_same_seed_same_labels(cities):
+    a = local_clusters(cities, "opendata", permutations=199, seed=9, fdr=False).to_frame()
+    b = local_clusters(cities, "opendata", permutations=199, seed=9, fdr=False).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_real_cities_lisa(cities):
+    res = local_clusters(cities, "opendata", permutations=999, seed=12345, fdr=False)
+    f = res.to_frame()
+    assert f.index.equals(cities.index) and f.index.name == "insee_com"
+    assert list(f.columns) == LOCAL_COLUMNS
+    assert set(f["label"]) <= {"HH", "LL", "HL", "LH", "not significant"}
+    assert f["value"].sum() == 111  # 111 of 244 ACV towns publish (ODATER 2022)
+    assert (f.loc[f.label != "not significant", "p_sim"] <= 0.05).all()
+    assert res.n_tested == 244 and res.islands == ()
+    assert res.counts == f["label"].value_counts().to_dict()
+    meta = acv_geo.indicator_metadata(f)
+    assert list(meta["column"]) == LOCAL_COLUMNS
+
+
+def test_na_values_kept_and_excluded(cities):
+    c = cities.copy()
+    c["opendata"] = c["opendata"].astype("boolean")
+    c.loc[["80001", "97105"], "opendata"] = pd.NA
+    res = local_clusters(c, "opendata", permutations=99)
+    f = res.to_frame()
+    assert f.index.equals(cities.index)
+    assert f.loc["80001", "label"] == "NA" and np.isnan(f.loc["80001", "value"])
+    assert "excluded from the analysis, not zero-filled" in f.loc["80001", "reason"]
+    assert np.isnan(f.loc["97105", "p_sim"])
+    assert res.n_na == 2 and res.n_tested == 242
+    # weights are built on the cities with a value: the two other Guadeloupe towns only see each other
+    assert list(res.weights_result.graph.neighbors["97120"]) == ["97101"]
+    assert "97105" not in res.weights_result.graph.unique_ids
+    assert cities["opendata"].notna().all()  # input untouched
+
+
+def test_isolated_units():
+    g = lattice(3, score=np.arange(9, dtype=float))
+    far = gpd.GeoDataFrame({"territory": ["metropole"], "score": [4.0]},
+                           geometry=[shapely.box(X0 + 50_000, Y0, X0 + 51_000, Y0 + 1000)],
+                           index=pd.Index(["99999"], name="insee_com"), crs=2154)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_clusters(pd.concat([g, far]), "score", weights="queen", permutations=99)
+    f = res.to_frame()
+    assert f.loc["99999", "label"] == "isolated"
+    assert f.loc["99999", "reason"] == "no neighbour under queen among the units with a value"
+    assert np.isnan(f.loc["99999", "statistic"]) and np.isnan(f.loc["99999", "p_fdr"])
+    assert res.islands == ("99999",) and res.n_tested == 9
+
+
+def test_epci_level(cities):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = local_clusters(cities, "opendata", level="epci", weights="queen", permutations=99)
+    f = res.to_frame()
+    assert f.index.name == "siren_epci"
+    assert f.index.is_unique and len(f) == cities["siren_epci"].nunique()
+    assert f.index[0] == cities["siren_epci"].iloc[0]  # order of first appearance
+    epci_flag = cities.groupby("siren_epci")["opendata_epci"].max().astype(float)
+    assert (f["value"] == epci_flag.reindex(f.index)).all()
+    assert "whether the EPCI itself publishes" in res.warnings[0]
+
+
+def test_bh_hand_computed():
+    p = [0.01, 0.04, 0.03, 0.5]
+    # sorted: 0.01*4/1=0.04, 0.03*4/2=0.06, 0.04*4/3=0.0533, 0.5*4/4=0.5; step-up minimum from the top
+    np.testing.assert_allclose(benjamini_hochberg(p), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+    np.testing.assert_allclose(benjamini_hochberg(p), scipy.stats.false_discovery_control(p))
+    out = benjamini_hochberg([0.02, np.nan, 0.01])
+    np.testing.assert_allclose(out, [0.02, np.nan, 0.02])
+    rng = np.random.default_rng(0)
+    q = rng.random(200) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(q), scipy.stats.false_discovery_control(q))
+
+
+def test_fdr_used_for_labels(grid):
+    res = local_clusters(grid, "score", weights="queen", permutations=999, fdr=True)
+    f = res.to_frame()
+    np.testing.assert_allclose(f["p_fdr"], benjamini_hochberg(f["p_sim"]))
+    sig = f["p_fdr"] <= 0.05
+    assert (f.loc[~sig, "label"] == "not significant").all()
+    assert (f.loc[sig, "label"] == f.loc[sig, "quadrant"]).all()
+
+
+def test_bad_inputs(cities, grid):
+    with pytest.raises(InputError, match=r"variable 'x' is constant \(every city with a value has 1, 244 of 244\)"):
+        local_clusters(cities.assign(x=1.0), "x", permutations=9)
+    with pytest.raises(InputError, match=r"variable 'x' is NA for every city \(244\); nothing to analyse"):
+        local_clusters(cities.assign(x=np.nan), "x", permutations=9)
+    with pytest.raises(InputError, match=r"variable 'nope' is not a column of the cities; numeric or yes/no"):
+        local_clusters(cities, "nope", permutations=9)
+    with pytest.raises(InputError, match=r"join counts need a yes/no \(0/1\) variable; column 'population'"):
+        local_clusters(cities, "population", method="join_count", permutations=9)
+    with pytest.raises(InputError, match=r"Getis-Ord Gi\* needs non-negative values"):
+        local_clusters(grid.assign(score=CONT - 5), "score", method="gi_star", weights="rook", permutations=9)
+    with pytest.raises(ValueError, match=r"method='moran' is not allowed; expected one of 'lisa', 'gi_star'"):
+        local_clusters(cities, method="moran")
+    with pytest.raises(ValueError, match=r"alternative='both' is not allowed"):
+        local_clusters(cities, alternative="both")
+    with pytest.raises(ValueError, match=r"unknown weights spec 'knn'; allowed forms"):
+        local_clusters(cities, weights="knn")
+    with pytest.raises(ValueError, match=r"alpha=1.5 must be a number strictly between 0 and 1"):
+        local_clusters(cities, alpha=1.5)
+
+
+def test_queen_city_without_polygon(cities):
+    polys = acv_geo.read_communes().drop(index=["97105", "80001"])
+    msg = r"queen contiguity needs polygons, but 2 unit\(s\) have none .*: 80001, 97105"
+    with pytest.raises(InputError, match=msg):
+        local_clusters(cities, weights="queen", polygons=polys, permutations=9)
+
+
+def test_fewer_cities_than_k(grid):
+    small = grid.iloc[:4]
+    with pytest.warns(UserWarning, match="territory metropole has only 4 units, so k is capped at 3 there"):
+        res = local_clusters(small, "score", weights="knn:6", permutations=9)
+    assert "k is capped at 3" in res.warnings[0]
+
+
+def test_json_and_cli(tmp_path, grid):
+    res = morans_i(grid, "score", weights="rook", permutations=99)
+    res.to_json(tmp_path / "m.json")
+    d = json.loads((tmp_path / "m.json").read_text())
+    assert d["I"] == pytest.approx(res.I) and d["weights"] == "rook"
+    from acv_geo.cli import main
+
+    out = tmp_path / "cl.csv"
+    code = main(["clusters", "--permutations", "99", "--out", str(out), "--weights-out", str(tmp_path / "w.gal")])
+    assert code == 0
+    table = pd.read_csv(out, dtype={"insee_com": str})
+    assert len(table) == 244 and table["insee_com"].iloc[0] == "80001"
+    assert {"value", "statistic", "quadrant", "p_sim", "p_fdr", "label", "reason"} <= set(table.columns)
+    summary = json.loads((tmp_path / "cl.json").read_text())
+    assert summary["join_counts"]["n_black"] == 111
+    assert summary["local"]["permutations"] == 99
+    assert (tmp_path / "w.gal").exists()
+
+
+def test_cli_bad_weights(tmp_path, capsys):
+    from acv_geo.cli import main
+
+    assert main(["clusters", "--weights", "knn", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "unknown weights spec 'knn'" in capsys.readouterr().err

@@ -1,0 +1,134 @@
+"""Zones of analysis: commune, EPCI and buffer zones, index alignment, repairs, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import acv_geo
+from acv_geo.errors import InputError
+from acv_geo.zones import make_zones, parse_zone_spec, zone_report
+
+X0, Y0 = 700_000.0, 6_600_000.0  # somewhere in mainland France, Lambert-93
+
+
+def _cities(codes, xy, epsg=2154, territory="metropole", siren=None):
+    gdf = gpd.GeoDataFrame(
+        {"territory": territory, "siren_epci": siren or ["200000000"] * len(codes)},
+        geometry=gpd.points_from_xy([p[0] for p in xy], [p[1] for p in xy]),
+        index=pd.Index(codes, name="insee_com"),
+        crs=epsg,
+    )
+    return gdf.to_crs(4326)
+
+
+@pytest.fixture(scope="module")
+def acv():
+    return acv_geo.read_acv()
+
+
+def test_parse_zone_spec():
+    assert parse_zone_spec("buffer:500") == ("buffer", 500.0)
+    assert parse_zone_spec("buffer:250.5") == ("buffer", 250.5)
+    assert parse_zone_spec("commune") == ("commune", None)
+    assert parse_zone_spec("EPCI") == ("epci", None)
+    for bad in ("buffer:-3", "buffer:", "buffer:abc", "iris", "buffer:nan"):
+        with pytest.raises(ValueError, match=r"'commune', 'epci' or 'buffer:METERS'"):
+            parse_zone_spec(bad)
+
+
+def test_bad_options(acv):
+    with pytest.raises(ValueError, match=r"unknown zone kind 'iris'; expected one of \['commune', 'epci', 'buffer'\]"):
+        make_zones(acv, kind="iris")
+    with pytest.raises(ValueError, match=r"kind='buffer' needs radius=METERS"):
+        make_zones(acv, kind="buffer")
+    with pytest.raises(ValueError, match=r"radius must be a positive number of metres, got -1"):
+        make_zones(acv, kind="buffer", radius=-1)
+    with pytest.raises(ValueError, match=r"radius=500 is only allowed with kind='buffer'"):
+        make_zones(acv, radius=500)
+    with pytest.raises(InputError, match=r"cities must be a GeoDataFrame"):
+        make_zones(pd.DataFrame(acv.drop(columns="geometry")))
+    with pytest.raises(InputError, match=r"cities have no CRS"):
+        make_zones(acv.set_crs(None, allow_override=True))
+    with pytest.raises(InputError, match=r"no 'siren_epci' column"):
+        make_zones(acv.drop(columns="siren_epci"), kind="epci")
+
+
+@pytest.mark.parametrize("kind,radius", [("commune", None), ("epci", None), ("buffer", 1000)])
+def test_embedded_zones_aligned(acv, kind, radius):
+    shuffled = acv.iloc[::-1]
+    zones = make_zones(shuffled, kind=kind, radius=radius)
+    assert zones.index.equals(shuffled.index) and zones.index.name == "insee_com"
+    assert zones.crs.to_epsg() == 4326 and zones["city_point"].crs.to_epsg() == 4326
+    assert (zones["zone_kind"] == kind).all()
+    assert zones["zone_reason"].isna().all() and not zones.geometry.is_empty.any()
+    assert zones.geometry.is_valid.all()
+    assert zone_report(zones)["n_zones"] == len(acv)
+    # every city point lies in its own commune / EPCI / buffer
+    assert zones.geometry.covers(zones["city_point"]).all()
+    assert (zones["territory"].to_numpy() == shuffled["territory"].to_numpy()).all()
+
+
+def test_buffer_area_in_local_crs(acv):
+    reunion = acv.index[acv["territory"] == "reunion"][0]
+    zones = make_zones(acv.loc[["34003", reunion]], kind="buffer", radius=500)
+    for code, row in zones.iterrows():
+        local = gpd.GeoSeries([row.geometry], crs=4326).to_crs(acv_geo.local_crs(row.territory))
+        # polygon of 4*32 segments inscribed in the 500 m circle
+        n = 128
+        expected = 0.5 * n * 500**2 * math.sin(2 * math.pi / n)
+        assert local.area.iloc[0] == pytest.approx(expected, rel=1e-6), code
+
+
+def test_commune_zone_is_the_commune_polygon(acv):
+    zones = make_zones(acv.loc[["34003", "76217"]])
+    com = acv_geo.read_communes()
+    for code in ("34003", "76217"):
+        assert zones.loc[code, "geometry"].equals(com.loc[code, "geometry"])
+
+
+def test_epci_zone_joined_by_siren(acv):
+    zones = make_zones(acv.loc[["34003"]], kind="epci")
+    epci = acv_geo.read_epci()
+    assert zones.loc["34003", "geometry"].equals(epci.loc[acv.loc["34003", "siren_epci"], "geometry"])
+    assert zones.loc["34003", "geometry"].area > acv_geo.read_communes().loc["34003", "geometry"].area
+
+
+def test_missing_polygon_keeps_row_with_reason():
+    cities = _cities(["99001", "99002"], [(X0, Y0), (X0 + 5000, Y0)])
+    communes = gpd.GeoDataFrame(
+        {"insee_com": ["99001"]}, geometry=[shapely.box(X0 - 500, Y0 - 500, X0 + 500, Y0 + 500)], crs=2154
+    )
+    zones = make_zones(cities, communes=communes)
+    assert zones.index.tolist() == ["99001", "99002"]
+    assert zones.loc["99002", "geometry"].is_empty
+    assert zones.loc["99002", "zone_reason"] == "no commune polygon for INSEE 99002 in communes"
+    assert pd.isna(zones.loc["99001", "zone_reason"])
+    assert zone_report(zones)["missing"] == ["99002"]
+    area = gpd.GeoSeries([zones.loc["99001", "geometry"]], crs=4326).to_crs(2154).area.iloc[0]
+    assert area == pytest.approx(1_000_000, rel=1e-9)
+
+
+def test_invalid_polygon_repaired_and_counted():
+    cities = _cities(["99001"], [(X0 + 250, Y0 + 500)])
+    bowtie = shapely.Polygon([(X0, Y0), (X0 + 1000, Y0 + 1000), (X0 + 1000, Y0), (X0, Y0 + 1000)])
+    assert not bowtie.is_valid
+    zones = make_zones(cities, communes=gpd.GeoDataFrame({"insee_com": ["99001"]}, geometry=[bowtie], crs=2154))
+    rep = zone_report(zones)
+    assert rep["n_repaired"] == 1 and rep["repaired"] == ["99001"]
+    geom = zones.loc["99001", "geometry"]
+    assert geom.is_valid
+    area = gpd.GeoSeries([geom], crs=4326).to_crs(2154).area.iloc[0]
+    assert area == pytest.approx(500_000, rel=1e-6)  # two triangles of 1000 x 500 / 2
+
+
+def test_inputs_not_mutated(acv):
+    before = acv.copy()
+    make_zones(acv, kind="buffer", radius=200)
+    pd.testing.assert_frame_equal(acv, before)
+    assert np.array_equal(acv.columns, before.columns)
