@@ -128,6 +128,12 @@ def _category_text(value: object) -> str:
     return text if text else _MISSING_CATEGORY
 
 
+#: Layers with at most this many features (and this file size) are read once, whole; larger ones
+#: are read window by window (bbox/mask reads), so memory stays bounded by the zones' surroundings.
+_LOAD_ALL_FEATURES = 20_000
+_LOAD_ALL_BYTES = 512 * 1024 * 1024
+
+
 class _Layer:
     """A vector layer read through spatial filters, file or GeoDataFrame alike."""
 
@@ -169,6 +175,16 @@ class _Layer:
                 f"layer must be a file path or a GeoDataFrame (got {type(layer).__name__})"
             )
         self.category = self._resolve_category(category)
+        self.local_cache: dict[int, Any] = {}
+        if self.gdf is None and self.n_features <= _LOAD_ALL_FEATURES and (
+            self.path.stat().st_size <= _LOAD_ALL_BYTES
+        ):
+            # Small enough to hold: one read, then every window is an in-memory index query.
+            import pyogrio
+
+            self.gdf = pyogrio.read_dataframe(
+                self.path, layer=self.layer_name, columns=[self.category] if self.category else []
+            )
 
     def _open_parquet(self) -> None:
         import geopandas as gpd
@@ -296,6 +312,45 @@ class _Layer:
             )[self.category]
         return sorted({_category_text(v) for v in values})
 
+    def _rtree_fids(self, mask: Any) -> np.ndarray | None:
+        """Feature ids whose bounding box meets a part of ``mask``, from a GeoPackage R-tree.
+
+        None when the file is not a GeoPackage with a spatial index (the caller then lets OGR
+        filter by the mask).
+        """
+        import sqlite3
+
+        import shapely
+
+        if self.path is None or self.path.suffix.lower() != ".gpkg":
+            return None
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return None
+        try:
+            row = con.execute(
+                "SELECT e.table_name, e.column_name FROM gpkg_extensions e WHERE e.extension_name = "
+                "'gpkg_rtree_index' AND e.table_name = ?",
+                (self.layer_name,),
+            ).fetchone()
+            if row is None:
+                return None
+            rtree = f'"rtree_{row[0]}_{row[1]}"'
+            parts = shapely.get_parts(mask)
+            boxes = shapely.bounds(parts)
+            con.execute("CREATE TEMP TABLE _q (minx REAL, maxx REAL, miny REAL, maxy REAL)")
+            con.executemany("INSERT INTO _q VALUES (?, ?, ?, ?)", boxes[:, [0, 2, 1, 3]].tolist())
+            ids = con.execute(
+                f"SELECT DISTINCT r.id FROM _q CROSS JOIN {rtree} r WHERE r.minx <= _q.maxx AND r.maxx >= _q.minx "
+                "AND r.miny <= _q.maxy AND r.maxy >= _q.miny"
+            ).fetchall()
+        except sqlite3.Error:
+            return None
+        finally:
+            con.close()
+        return np.sort(np.fromiter((i[0] for i in ids), dtype=np.int64, count=len(ids)))
+
     def read(self, mask: Any) -> Any:
         """Features intersecting ``mask`` (a shapely geometry in the layer CRS).
 
@@ -312,13 +367,25 @@ class _Layer:
         else:
             import pyogrio
 
-            sub = pyogrio.read_dataframe(
-                self.path,
-                layer=self.layer_name,
-                columns=[self.category] if self.category else [],
-                mask=mask,
-                fid_as_index=True,
-            )
+            columns = [self.category] if self.category else []
+            fids = self._rtree_fids(mask)
+            if fids is not None:
+                # GeoPackage: candidates from the file's own R-tree, one box per part of the mask
+                # (OGR's mask filter would use the mask's overall envelope, i.e. everything).
+                sub = pyogrio.read_dataframe(
+                    self.path, layer=self.layer_name, columns=columns, fids=fids, fid_as_index=True
+                ) if len(fids) else pyogrio.read_dataframe(
+                    self.path, layer=self.layer_name, columns=columns, fid_as_index=True, max_features=0
+                )
+                if len(sub):
+                    import shapely
+
+                    keep = shapely.intersects(sub.geometry.values, mask)
+                    sub = sub[np.asarray(keep) | sub.geometry.isna().to_numpy()]
+            else:
+                sub = pyogrio.read_dataframe(
+                    self.path, layer=self.layer_name, columns=columns, mask=mask, fid_as_index=True
+                )
             data = {"_fid": sub.index.to_numpy(dtype=np.int64)}
             geom = sub.geometry.values
         if self.category is not None:
@@ -451,6 +518,20 @@ class _Territory:
             feats = feats.to_crs(self.epsg)
         return feats
 
+    def read_all(self) -> Any:
+        """The in-memory layer's features inside this territory, repaired, in the local CRS (cached)."""
+        cache = self.layer.local_cache
+        if self.epsg in cache:
+            feats, repaired = cache[self.epsg]
+            self.repaired.update(repaired)
+            self.stats["reads"] += 1
+            self.stats["features_read"] += 0 if feats is None else len(feats)
+            return feats
+        before = set(self.repaired)
+        feats = self.read(np.asarray([self.box]))
+        cache[self.epsg] = (feats, self.repaired - before)
+        return feats
+
     def _parts(self, feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         parts, src = _explode(np.asarray(feats.geometry.values, dtype=object))
         fid = feats["_fid"].to_numpy()[src]
@@ -459,7 +540,7 @@ class _Territory:
         ) else np.zeros(0, dtype=np.int64)
         return parts, fid, cat, _kind_of(parts) if len(parts) else np.zeros(0, dtype=object)
 
-    def measure(self, margin: float) -> dict[str, np.ndarray]:
+    def measure(self, margin: float, distances: bool = True) -> dict[str, np.ndarray]:
         """Area, length, count and distance arrays of shape (n_zones, n_cats + 1); column 0 = total."""
         import shapely
 
@@ -475,6 +556,18 @@ class _Territory:
         if not (has_zone.any() or has_point.any()):
             return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
 
+        if self.layer.gdf is not None:
+            # whole layer in memory: one pass, exact nearest distances with no window widening
+            feats = self.read_all()
+            if feats is not None and len(feats):
+                parts, fid, cat, kind = self._parts(feats)
+                kinds_seen.update(set(kind.tolist()))
+                if has_zone.any():
+                    self._overlay(parts, fid, cat, kind, has_zone, area, length, count)
+                if distances:
+                    self._nearest(parts, cat, np.flatnonzero(has_point), dist, None)
+            return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
+
         # first read: boxes around every zone and city point, plus the margin
         boxes = []
         for i in range(n):
@@ -487,11 +580,12 @@ class _Territory:
             parts, fid, cat, kind = self._parts(feats)
             kinds_seen.update(set(kind.tolist()))
             self._overlay(parts, fid, cat, kind, has_zone, area, length, count)
-            self._nearest(parts, cat, np.flatnonzero(has_point), dist, margin + _GUARD)
+            if distances:
+                self._nearest(parts, cat, np.flatnonzero(has_point), dist, margin + _GUARD)
 
         # distances beyond the margin: widen the window around unresolved cities only
         radius = margin
-        unresolved = has_point & (dist > radius).any(axis=1)
+        unresolved = has_point & (dist > radius).any(axis=1) if distances else np.zeros(n, dtype=bool)
         while unresolved.any():
             radius *= 4
             idx = np.flatnonzero(unresolved)
@@ -602,6 +696,7 @@ def overlay_indicators(
     preset: str | None = None,
     date: str | None = None,
     source: str | None = None,
+    distances: bool = True,
 ) -> pd.DataFrame:
     """Area, length, count and distance of a vector layer's features for every city zone.
 
@@ -635,6 +730,9 @@ def overlay_indicators(
         Date or vintage of the layer, recorded in the metadata.
     source : str, optional
         Publisher and licence, recorded in the metadata (default: preset source or file name).
+    distances : bool, default True
+        Compute the ``dist_m`` columns. ``False`` skips the nearest-feature search (faster when
+        only areas, lengths and counts are needed).
 
     Returns
     -------
@@ -739,7 +837,7 @@ def overlay_indicators(
                 "count": np.zeros((len(idx), k)), "dist": np.full((len(idx), k), np.inf), "kinds": set(),
             }
         else:
-            res = eng.measure(_MARGIN)
+            res = eng.measure(_MARGIN if distances else 0.0, distances=distances)
         repaired |= eng.repaired
         kinds |= res["kinds"]
         has_zone = ~shapely.is_empty(zl)
@@ -750,6 +848,8 @@ def overlay_indicators(
             else:
                 why = zone_reason[i] if isinstance(zone_reason[i], str) else "the zone is empty"
                 reasons[i].append(f"no zone ({why})")
+            if not distances:
+                continue
             d = res["dist"][j]
             pt = pl[j]
             if pt is None or pt.is_empty:
@@ -773,7 +873,9 @@ def overlay_indicators(
         measures += [("area_m2", area), ("pct", pct)]
     if "line" in kinds:
         measures.append(("length_m", length))
-    measures += [("count", count), ("dist_m", dist)]
+    measures.append(("count", count))
+    if distances:
+        measures.append(("dist_m", dist))
     zone_kind = str(zones["zone_kind"].iloc[0]) if "zone_kind" in zones.columns and n else "zone"
     columns: dict[str, np.ndarray] = {}
     meta: list[dict] = []

@@ -147,10 +147,18 @@ def test_invalid_layer_geometry_repaired_and_counted():
     assert overlay_report(df)["n_repaired"] == 1
 
 
-def test_distance_search_beyond_the_first_window():
-    # nearest feature 100 km away: found by widening the window, exact
+def test_distance_search_beyond_the_first_window(tmp_path, monkeypatch):
+    # nearest feature 100 km away. In memory: one read, exact distance.
     layer = _layer([_box(100_500, 0, 101_000, 1000)])
     df = overlay_indicators(_zones(), layer, name="far")
+    assert df.loc["99001", "far_dist_m"] == pytest.approx(100_000, rel=1e-9)
+    assert overlay_report(df)["reads"] == 1
+    # A big layer read window by window (forced here): found by widening the window, same value.
+    import acv_geo.overlay as ov
+
+    monkeypatch.setattr(ov, "_LOAD_ALL_FEATURES", 0)
+    layer.to_file(tmp_path / "far.gpkg", driver="GPKG")
+    df = overlay_indicators(_zones(), tmp_path / "far.gpkg", name="far")
     assert df.loc["99001", "far_dist_m"] == pytest.approx(100_000, rel=1e-9)
     assert overlay_report(df)["reads"] > 1
 
@@ -363,3 +371,31 @@ def test_inputs_not_mutated(commune_zones):
         overlay_indicators(commune_zones.iloc[:3], layer)
     pd.testing.assert_frame_equal(commune_zones, before)
     pd.testing.assert_frame_equal(layer, layer_before)
+
+
+def test_windowed_reads_equal_in_memory_on_real_layer(monkeypatch):
+    """Big layers are read window by window; small ones whole: both give the same table."""
+    import acv_geo
+    import acv_geo.overlay as ov
+
+    cities = acv_geo.read_acv()
+    zones = acv_geo.make_zones(cities.loc[["34003", "34032", "34301", "34108", "34145", "01004", "97105"]])
+    layer = acv_geo.get_path("herault_pac_risques")
+    whole = overlay_indicators(zones, layer, preset="pac_risques")
+    monkeypatch.setattr(ov, "_LOAD_ALL_FEATURES", 0)
+    windowed = overlay_indicators(zones, layer, preset="pac_risques")
+    assert overlay_report(windowed)["reads"] > overlay_report(whole)["reads"] == 1
+    pd.testing.assert_frame_equal(windowed, whole, rtol=1e-9)
+
+
+def test_distances_off_gives_same_areas_without_dist_columns():
+    import acv_geo
+
+    zones = acv_geo.make_zones(acv_geo.read_acv().loc[["34003", "34301", "76217"]])
+    layer = acv_geo.get_path("herault_pac_risques")
+    full = overlay_indicators(zones, layer, preset="pac_risques")
+    fast = overlay_indicators(zones, layer, preset="pac_risques", distances=False)
+    assert not [c for c in fast.columns if c.endswith("_dist_m")]
+    same = [c for c in full.columns if not c.endswith(("_dist_m", "_reason"))]
+    assert list(fast.columns) == same + ["pac_risques_reason"]
+    pd.testing.assert_frame_equal(fast[same], full[same])
