@@ -443,21 +443,59 @@ def _transform_geom(geom: Any, transformer: Any, densify: float | None = None) -
     return shapely.transform(geom, fn)
 
 
-def _group_measure(keys: np.ndarray, pieces: np.ndarray, measure: str) -> dict[int, float]:
-    """Dissolve pieces sharing a key and measure the union (area or length)."""
+def _group_measure(keys: np.ndarray, pieces: np.ndarray, measure: str,
+                   overlapping: np.ndarray | None = None) -> dict[int, float]:
+    """Measure (area or length) of the union of the pieces sharing a key.
+
+    Groups whose pieces cannot overlap (``overlapping`` False for all of them) are summed
+    directly; only groups holding an overlapping piece are dissolved (``union_all``).
+    """
     import shapely
 
-    out: dict[int, float] = {}
     if len(keys) == 0:
-        return out
-    order = np.argsort(keys, kind="stable")
-    keys_s, pieces_s = keys[order], pieces[order]
-    bounds = np.flatnonzero(np.diff(keys_s)) + 1
-    for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(keys_s)], strict=True):
-        group = pieces_s[start:stop]
-        geom = group[0] if len(group) == 1 else shapely.union_all(group)
-        out[int(keys_s[start])] = float(shapely.area(geom) if measure == "area" else shapely.length(geom))
-    return out
+        return {}
+    values = shapely.area(pieces) if measure == "area" else shapely.length(pieces)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inv, weights=values, minlength=len(uniq))
+    if overlapping is None:
+        overlapping = np.ones(len(keys), dtype=bool)
+    needs = np.bincount(inv, weights=overlapping.astype(float), minlength=len(uniq)) > 0
+    needs &= np.bincount(inv, minlength=len(uniq)) > 1
+    if needs.any():
+        sel = np.flatnonzero(needs[inv])
+        order = sel[np.argsort(inv[sel], kind="stable")]
+        groups = inv[order]
+        bounds = np.flatnonzero(np.diff(groups)) + 1
+        for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
+            geom = shapely.union_all(pieces[order[start:stop]])
+            sums[groups[start]] = shapely.area(geom) if measure == "area" else shapely.length(geom)
+    return {int(k): float(v) for k, v in zip(uniq, sums, strict=True)}
+
+
+def _overlap_flags(parts: np.ndarray, cat: np.ndarray, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """Which parts share interior with another part (any category; same category).
+
+    Pieces cut from parts that overlap nothing can be summed instead of dissolved.
+    """
+    import shapely
+
+    n = len(parts)
+    anyc = np.zeros(n, dtype=bool)
+    samec = np.zeros(n, dtype=bool)
+    if n < 2:
+        return anyc, samec
+    a, b = shapely.STRtree(parts).query(parts, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return anyc, samec
+    pattern = "2********" if measure == "area" else "1********"
+    inter = shapely.relate_pattern(parts[a], parts[b], pattern)
+    a, b = a[inter], b[inter]
+    anyc[a] = anyc[b] = True
+    same = cat[a] == cat[b]
+    samec[a[same]] = samec[b[same]] = True
+    return anyc, samec
 
 
 # ------------------------------------------------------------------------------ territory engine
@@ -569,13 +607,17 @@ class _Territory:
             return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
 
         # first read: boxes around every zone and city point, plus the margin
-        boxes = []
-        for i in range(n):
-            geoms = [g for g, ok in ((self.zones[i], has_zone[i]), (self.points[i], has_point[i])) if ok]
-            x0, y0, x1, y1 = shapely.total_bounds(geoms)
-            r = margin + _GUARD
-            boxes.append(shapely.box(x0 - r, y0 - r, x1 + r, y1 + r))
-        feats = self.read(np.asarray(boxes))
+        zb = np.where(has_zone[:, None], shapely.bounds(np.where(has_zone, self.zones, None)), np.nan)
+        pb = np.where(has_point[:, None], shapely.bounds(np.where(has_point, self.points, None)), np.nan)
+        both = np.stack([zb, pb])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: neither zone nor point
+            lo = np.nanmin(both[:, :, :2], axis=0)
+            hi = np.nanmax(both[:, :, 2:], axis=0)
+        ok = np.isfinite(lo).all(axis=1)
+        r = margin + _GUARD
+        boxes = shapely.box(lo[ok, 0] - r, lo[ok, 1] - r, hi[ok, 0] + r, hi[ok, 1] + r)
+        feats = self.read(boxes)
         if feats is not None and len(feats):
             parts, fid, cat, kind = self._parts(feats)
             kinds_seen.update(set(kind.tolist()))
@@ -630,6 +672,11 @@ class _Territory:
             if not sel.any():
                 continue
             z_sel, p_sel = zi[sel], pj[sel]
+            # overlap flags on the parts the zones touch (computed once for these parts)
+            touched = np.unique(p_sel)
+            ov_any_t, ov_cat_t = _overlap_flags(parts[touched], cat[touched], measure)
+            pos = np.searchsorted(touched, p_sel)
+            ov_any, ov_cat = ov_any_t[pos], ov_cat_t[pos]
             zone_geoms = self.zones[z_sel]
             part_geoms = parts[p_sel]
             inside = shapely.covers(zone_geoms, part_geoms)
@@ -638,9 +685,9 @@ class _Territory:
                 pieces[~inside] = shapely.intersection(zone_geoms[~inside], part_geoms[~inside])
             c_sel = cat[p_sel]
             if k > 1:
-                for key, value in _group_measure(z_sel * k + c_sel + 1, pieces, measure).items():
+                for key, value in _group_measure(z_sel * k + c_sel + 1, pieces, measure, ov_cat).items():
                     out[key // k, key % k] = value
-            for key, value in _group_measure(z_sel, pieces, measure).items():
+            for key, value in _group_measure(z_sel, pieces, measure, ov_any).items():
                 out[key, 0] = value
 
     def _nearest(self, parts, cat, idx, dist, max_distance) -> None:

@@ -1,9 +1,8 @@
 """Build national-scale benchmark inputs from real geometry (cached under benchmarks/.cache/).
 
-- ``communes(factor)``: all 34,867 real commune polygons (IGN 2025, from ../shared/data), and for
-  factor 4 or 16, copies translated on a 2×2 or 4×4 grid of France-sized offsets (Lambert-93), so the
-  cost growth with the number of zones is measured on real shapes. Zones keep a ``territory`` column
-  (copies of the mainland stay "metropole"; the overseas ones are translated in their own CRS).
+- ``communes(factor)``: the 34,7xx real mainland commune polygons (IGN 2025, from ../shared/data),
+  and for factor 4 or 16 each commune cut into 2×2 or 4×4 pieces, so the cost growth with the number
+  of zones is measured on real shapes inside France.
 - ``national_layer(n=30000)``: a 30,000-polygon layer built from real commune polygons: each picked
   commune shrunk to 60 % around its representative point and shifted by 1 km, with a category
   field (``ALEA``: 3 classes) — it overlaps commune borders like a real flood-zone layer does.
@@ -22,7 +21,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "benchmarks" / ".cache"
-SPAN = 1_300_000.0  # metres: a France-sized offset between copies
+SPAN = 0.0
 
 
 def _source() -> gpd.GeoDataFrame:
@@ -38,7 +37,11 @@ def _source() -> gpd.GeoDataFrame:
 
 
 def communes(factor: int = 1) -> Path:
-    """GeoPackage of the mainland communes (EPSG:2154) tiled ``factor`` times (1, 4 or 16)."""
+    """GeoPackage (EPSG:2154) of the mainland communes, each cut into ``factor`` pieces (1, 4 or 16).
+
+    Pieces are the intersections of a commune with a 2×2 or 4×4 grid over its own bounding box, so the
+    zones stay real shapes inside France (a translated copy would leave the mainland territory).
+    """
     if factor not in (1, 4, 16):
         raise ValueError("factor must be 1, 4 or 16")
     out = CACHE / f"communes_x{factor}.gpkg"
@@ -46,16 +49,25 @@ def communes(factor: int = 1) -> Path:
         return out
     CACHE.mkdir(parents=True, exist_ok=True)
     g = _source()
-    g = g[g["territory"] == "metropole"].to_crs(2154)
+    g = g[g["territory"] == "metropole"].to_crs(2154).reset_index(drop=True)
     side = int(np.sqrt(factor))
-    parts = []
+    geoms = g.geometry.to_numpy()
+    b = shapely.bounds(geoms)
+    pieces, codes = [], []
     for i in range(side):
         for j in range(side):
-            c = g.copy()
-            c["geometry"] = c.geometry.translate(i * SPAN, j * SPAN)
-            c["insee_com"] = c["insee_com"] if (i, j) == (0, 0) else [f"{k}_{i}{j}" for k in g["insee_com"]]
-            parts.append(c)
-    tiled = gpd.GeoDataFrame(gpd.pd.concat(parts, ignore_index=True), crs=2154)
+            x0 = b[:, 0] + (b[:, 2] - b[:, 0]) * i / side
+            x1 = b[:, 0] + (b[:, 2] - b[:, 0]) * (i + 1) / side
+            y0 = b[:, 1] + (b[:, 3] - b[:, 1]) * j / side
+            y1 = b[:, 1] + (b[:, 3] - b[:, 1]) * (j + 1) / side
+            cut = shapely.intersection(geoms, shapely.box(x0, y0, x1, y1)) if side > 1 else geoms
+            pieces.append(cut)
+            codes.append(g["insee_com"].to_numpy() if side == 1 else
+                         np.char.add(g["insee_com"].to_numpy().astype(str), f"_{i}{j}"))
+    geom = np.concatenate(pieces)
+    code = np.concatenate(codes)
+    keep = ~shapely.is_empty(geom)
+    tiled = gpd.GeoDataFrame({"insee_com": code[keep], "territory": "metropole"}, geometry=geom[keep], crs=2154)
     tiled.to_file(out, driver="GPKG", layer="communes", VERSION="1.3")
     return out
 
@@ -88,7 +100,7 @@ def national_layer(n: int = 30_000, seed: int = 0) -> Path:
 
 
 def national_raster(res: float = 250.0, factor: int = 1) -> Path:
-    """Land-cover-like int16 GeoTIFF (classes 1-8, nodata 0) over the tiled extent."""
+    """Land-cover-like int16 GeoTIFF (classes 1-8, nodata 0) over mainland France."""
     import rasterio
     from rasterio.transform import from_origin
 

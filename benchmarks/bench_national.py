@@ -1,0 +1,155 @@
+"""National scale: overlay and zonal indicators for 1×, 4× and 16× the mainland commune count.
+
+Usage: ``python benchmarks/bench_national.py [--factors 1 4 16] [--engines local dask]``
+
+Inputs (``benchmarks/national_inputs.py``, built from the real IGN 2025 commune polygons in
+../shared/data): the mainland communes, each optionally cut into 2×2 or 4×4 pieces (34,7xx, 139 k and
+556 k zones); a 30,000-polygon national layer built from real commune shapes; a 250 m land-cover-like
+raster over mainland France.
+
+Each case runs in its own process. Peak memory is the largest sum of the resident memory of that
+process and all its descendants (Dask workers included), sampled every 50 ms from /proc. The
+"pure reading time" baseline reads the zones and the whole layer once with pyogrio. Results are
+printed and written to ``benchmarks/results/national.json``; docs/performance.md summarises them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+CHILD = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, {bench!r})
+import geopandas as gpd, numpy as np, pyogrio, shapely
+import acv_geo
+from acv_geo.engine import map_zones
+
+what, zones_path, layer_path, raster_path, engine, chunk = {args!r}
+t0 = time.perf_counter()
+if what == "read":
+    z = pyogrio.read_dataframe(zones_path)
+    l = pyogrio.read_dataframe(layer_path)
+    print(json.dumps({{"seconds": time.perf_counter() - t0, "rows": len(z), "layer_features": len(l)}}))
+    sys.exit(0)
+z = pyogrio.read_dataframe(zones_path).set_index("insee_com")
+z.index.name = "insee_com"
+z["zone_kind"] = "commune"
+z["city_point"] = gpd.GeoSeries(shapely.point_on_surface(z.geometry.values), crs=z.crs)
+if what == "overlay":
+    df = map_zones(acv_geo.overlay_indicators, z, layer_path, engine=engine, chunk_size=chunk,
+                   category="ALEA", name="r", n_workers=2)
+    check = float(np.nansum(df["r_area_m2"])), float(np.nansum(df["r_dist_m"]))
+else:
+    df = map_zones(acv_geo.zonal_indicators, z, raster_path, engine=engine, chunk_size=chunk,
+                   categorical=True, stats=["count", "majority"], name="lc", n_workers=2)
+    check = float(np.nansum(df["lc_count"])), float(np.nansum(df.filter(like="_pct").to_numpy()))
+print(json.dumps({{"seconds": time.perf_counter() - t0, "rows": len(df), "check": check}}))
+"""
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of ``pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            p = int(entry)
+            children.setdefault(int(fields[1]), []).append(p)
+            rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
+def run(what: str, zones: Path, layer: Path, raster: Path, engine: str, chunk: int) -> dict:
+    code = CHILD.format(bench=str(ROOT / "benchmarks"),
+                        args=(what, str(zones), str(layer), str(raster), engine, chunk))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out, err = proc.communicate()
+    stop.set()
+    th.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{what}/{engine} failed:\n{err[-3000:]}")
+    res = json.loads(out.strip().splitlines()[-1])
+    res["peak_memory_mb"] = round(peak / 2**20, 1)
+    return res
+
+
+def main() -> None:
+    import national_inputs as ni
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--engines", nargs="+", default=["local", "dask"])
+    ap.add_argument("--chunk", type=int, default=5000)
+    a = ap.parse_args()
+    layer = ni.national_layer()
+    raster = ni.national_raster()
+    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+               "chunk_size": a.chunk, "layer_features": 30000, "raster": raster.name, "cases": []}
+    out_path = ROOT / "benchmarks" / "results" / "national.json"
+    for factor in a.factors:
+        zones = ni.communes(factor)
+        base = run("read", zones, layer, raster, "local", a.chunk)
+        print(f"×{factor}: {base['rows']} zones; pure read of zones + layer {base['seconds']:.2f} s, "
+              f"{base['peak_memory_mb']:.0f} MB")
+        checks = {}
+        for what in ("overlay", "zonal"):
+            for engine in a.engines:
+                r = run(what, zones, layer, raster, engine, a.chunk)
+                row = {"factor": factor, "zones": base["rows"], "step": what, "engine": engine,
+                       "seconds": round(r["seconds"], 2), "peak_memory_mb": r["peak_memory_mb"],
+                       "read_seconds": round(base["seconds"], 2),
+                       "ratio_to_read": round(r["seconds"] / base["seconds"], 2), "check": r["check"]}
+                if engine != "local" and (what, "local") in checks:
+                    row["same_as_local"] = bool(abs(r["check"][0] - checks[(what, "local")][0]) <= 1e-6 * max(
+                        1.0, abs(checks[(what, "local")][0])))
+                    row["ratio_to_local"] = round(r["seconds"] / next(
+                        c["seconds"] for c in results["cases"]
+                        if c["factor"] == factor and c["step"] == what and c["engine"] == "local"), 2)
+                checks[(what, engine)] = r["check"]
+                results["cases"].append(row)
+                print(f"   {what:7s} {engine:5s}: {row['seconds']:7.2f} s, peak {row['peak_memory_mb']:7.0f} MB, "
+                      f"×{row['ratio_to_read']} of read" + (
+                          f", ×{row['ratio_to_local']} of local, same={row['same_as_local']}"
+                          if "ratio_to_local" in row else ""))
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                out_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"written {out_path}")
+
+
+if __name__ == "__main__":
+    main()
