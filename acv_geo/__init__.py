@@ -33,11 +33,11 @@ _EXPORTS: dict[str, str] = {
     "local_crs": "territories",
     "territory_of": "territories",
     "write_table": "writers",
-    "fetch": "fetch",
-    "list_sources": "fetch",
-    "source_path": "fetch",
-    "resolve_source": "fetch",
-    "source_info": "fetch",
+    "fetch": "fetching",
+    "list_sources": "fetching",
+    "source_path": "fetching",
+    "resolve_source": "fetching",
+    "source_info": "fetching",
     "spatial_weights": "weights",
     "join_counts": "clusters",
     "morans_i": "clusters",
@@ -53,6 +53,10 @@ _EXPORTS: dict[str, str] = {
     "radon_indicators": "tables",
     "catnat_indicators": "tables",
     "join_commune_table": "tables",
+    "load_config": "config",
+    "diagnose": "pipeline",
+    "DiagnoseResult": "pipeline",
+    "build_report": "report",
     "exposure_profile": "profile",
     "rank_candidates": "profile",
 }
@@ -76,15 +80,18 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
     from .codes import normalize_insee, normalize_siren  # noqa: F401
+    from .config import load_config  # noqa: F401
     from .datasets import DATASETS, get_path, list_datasets  # noqa: F401
     from .errors import InputError  # noqa: F401
-    from .fetch import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
+    from .fetching import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
     from .io import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
     from .maps import cluster_map, plot_map  # noqa: F401
     from .metadata import indicator_metadata  # noqa: F401
     from .opendata import opendata_status, read_observatory  # noqa: F401
     from .overlay import list_presets, overlay_indicators  # noqa: F401
+    from .pipeline import DiagnoseResult, diagnose  # noqa: F401
     from .profile import exposure_profile, rank_candidates  # noqa: F401
+    from .report import build_report  # noqa: F401
     from .tables import catnat_indicators, join_commune_table, radon_indicators  # noqa: F401
     from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401
     from .weights import spatial_weights  # noqa: F401

@@ -458,14 +458,14 @@ class _Checker:
             p = self.base / p
         if p.exists():
             return p, p.name, ""
-        fetched = _fetched(s)
+        fetched, why = _fetched(s)
         if fetched is not None:
             return fetched, s, ""
         raise self.fail(
             key,
             f"{s!r} is not an embedded dataset, an existing file (looked for {p}) nor a fetched catalogue "
             f"layer; fix the path, use an embedded name ({', '.join(sorted(DATASETS))}) or download it "
-            f"with `acv-geo fetch {s}`",
+            f"with `acv-geo fetch NAME`" + (f" ({why})" if why else ""),
         )
 
 
@@ -473,17 +473,17 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _fetched(name: str) -> Path | None:
-    """Path of a catalogue layer already fetched, or None (fetch module absent or name unknown)."""
+def _fetched(name: str) -> tuple[Path | None, str]:
+    """Path of a catalogue layer already fetched, else ``(None, why)``."""
     try:
-        from .fetch import resolve_source
+        from .fetching import resolve_source
     except ImportError:
-        return None
+        return None, ""
     try:
         p = Path(resolve_source(name))
-    except (ValueError, FileNotFoundError, OSError, KeyError):
-        return None
-    return p if p.exists() else None
+    except (ValueError, FileNotFoundError, OSError, KeyError) as exc:
+        return None, str(exc)
+    return (p, "") if p.exists() else (None, "")
 
 
 def _layer_fields(path: Path, layer: str | None, ck: _Checker, key: str) -> list[str]:

@@ -232,7 +232,7 @@ def _run_dask(func, zones, chunks, args, kwargs, *, scheduler, n_workers) -> lis
 
         own_cluster = LocalCluster(
             n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            dashboard_address=None,
+            dashboard_address=None, silence_logs=logging.ERROR,
         )
         client = Client(own_cluster)
     else:

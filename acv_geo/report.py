@@ -134,9 +134,10 @@ def _png_bytes(path: Path) -> bytes:
     except ImportError:
         return raw
     with Image.open(io.BytesIO(raw)) as im:
-        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
+        small = im.convert("RGB").quantize(colors=256, method=method)
         buf = io.BytesIO()
-        small.save(buf, format="PNG", optimize=True)
+        small.save(buf, format="PNG")
     out = buf.getvalue()
     return out if len(out) < len(raw) else raw
 
@@ -289,7 +290,7 @@ def _clusters_html(clusters: Mapping[str, Any]) -> str:
                     if k in shown]
             keep = keep or list(shown)[:10]
             rows.append(f"<tr><td>{_e(test)}</td><td>" + "; ".join(
-                f"{_e(k)} = {_e(_fmt(shown[k]))}" for k in keep) + "</td></tr>")
+                f"{_e(k)} = {_e(shown[k] if k == 'seed' else _fmt(shown[k]))}" for k in keep) + "</td></tr>")
         labels = clusters.get("labels", {}).get(var, {})
         if labels:
             rows.append("<tr><td>local labels</td><td>" + _e(", ".join(f"{k}: {v}" for k, v in labels.items()))

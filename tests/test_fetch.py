@@ -20,7 +20,7 @@ from shapely.geometry import Polygon
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.fetch import FetchError, fetch, list_sources, load_catalogue, resolve_source, source_info, source_path
+from acv_geo.fetching import FetchError, fetch, list_sources, load_catalogue, resolve_source, source_info, source_path
 
 # --------------------------------------------------------------------------------------------
 # local server
@@ -480,7 +480,7 @@ def test_catalogue_env_var_and_validation(server, cache, tmp_path, monkeypatch):
 
 
 def test_cache_root_platform_defaults(monkeypatch, tmp_path):
-    from acv_geo.fetch import cache_root
+    from acv_geo.fetching import cache_root
 
     monkeypatch.delenv("ACV_GEO_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -528,10 +528,11 @@ def test_shipped_catalogue():
         assert host not in text
 
 
-def test_acv_geo_fetch_is_function_and_module():
-    code = ("import acv_geo, acv_geo.fetch as m, tempfile; d = tempfile.mkdtemp();"
+def test_acv_geo_fetch_is_the_function_in_any_import_order():
+    code = ("import acv_geo, acv_geo.fetching as m, tempfile, types; d = tempfile.mkdtemp();"
+            "assert isinstance(acv_geo.fetch, types.FunctionType);"
             "assert acv_geo.fetch([], cache_dir=d, offline=True).sources == ();"
-            "assert acv_geo.fetch.source_path is m.source_path; print('ok')")
+            "assert acv_geo.source_path is m.source_path; print('ok')")
     for prefix in ("", "import acv_geo; acv_geo.fetch;"):
         out = subprocess.run([sys.executable, "-c", prefix + code], capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "ok"

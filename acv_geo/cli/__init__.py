@@ -16,7 +16,7 @@ import sys
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Modules of :mod:`acv_geo.cli` that provide a subcommand, in help order.
-SUBCOMMANDS = ["cities", "zonal", "tables", "indicators", "clusters", "fetch"]
+SUBCOMMANDS = ["cities", "zonal", "tables", "indicators", "clusters", "fetch", "diagnose"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,7 @@ def _txt(value: object) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo fetch``."""
-    from ..fetch import FetchError, fetch, list_sources
+    from ..fetching import FetchError, fetch, list_sources
 
     if args.list:
         table = list_sources(cache_dir=args.cache, catalogue=args.catalogue)

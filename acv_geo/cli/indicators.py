@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_engine_args, add_scope_args, load_zones, run_engine
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``indicators`` subcommand."""
@@ -25,13 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"layer preset setting category, labels and source: {', '.join(list_presets())}",
     )
     p.add_argument("--name", metavar="N", help="column prefix (default: preset name or file stem)")
-    p.add_argument(
-        "--zone",
-        metavar="SPEC",
-        default="commune",
-        help="zone of analysis: commune (default), epci or buffer:METERS (e.g. buffer:500)",
-    )
-    p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ANCT list)")
+    add_scope_args(p)
+    add_engine_args(p)
     p.add_argument("--date", metavar="D", help="date or vintage of the layer, for the metadata")
     p.add_argument("--source", metavar="S", help="publisher and licence of the layer, for the metadata")
     p.add_argument("--out", metavar="FILE", required=True, help="output file; format from extension")
@@ -40,17 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo indicators``."""
-    from ..io import read_acv
     from ..overlay import overlay_indicators, overlay_report
     from ..writers import write_table
-    from ..zones import make_zones, parse_zone_spec
 
-    kind, radius = parse_zone_spec(args.zone)
-    cities = read_acv(args.cities)
-    zones = make_zones(cities, kind=kind, radius=radius)
-    df = overlay_indicators(
+    _cities, zones = load_zones(args)
+    kind = str(zones["zone_kind"].iloc[0]) if len(zones) else args.zone
+    df = run_engine(
+        overlay_indicators,
         zones,
         args.layer,
+        args=args,
         category=args.category,
         name=args.name,
         layer_name=args.layer_name,

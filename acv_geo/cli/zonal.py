@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_engine_args, add_scope_args, load_zones, run_engine
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``zonal`` subcommand."""
@@ -32,52 +34,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--band", type=int, default=1, help="1-based band number (default 1)")
     p.add_argument("--name", help="column prefix (default: raster file name)")
     p.add_argument("--unit", help="unit of the raster values, for the metadata (e.g. m)")
-    p.add_argument(
-        "--zone",
-        default="commune",
-        metavar="KIND",
-        help="zone of each city: commune (default), epci, or buffer:METRES around the city point",
-    )
-    p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
+    add_scope_args(p)
+    add_engine_args(p)
     p.add_argument("--out", metavar="FILE", required=True, help="output file; format from extension")
     p.set_defaults(func=run)
 
 
-def _zones(cities, spec: str):
-    """Zones of the cities from a ``--zone`` value."""
-    try:
-        from .. import zones as zones_mod
-    except ImportError:  # pragma: no cover - acv_geo.zones ships with the package
-        if spec != "commune":
-            raise ValueError(f"--zone {spec} needs acv_geo.zones, which is not installed") from None
-        from ..io import read_communes
-
-        communes = read_communes(codes=list(cities.index))
-        return communes.reindex(cities.index).set_geometry(communes.geometry.name)
-
-    parsed = zones_mod.parse_zone_spec(spec)
-    if isinstance(parsed, dict):
-        kind, radius = parsed.get("kind"), parsed.get("radius")
-    elif isinstance(parsed, tuple):
-        kind, radius = parsed[0], (parsed[1] if len(parsed) > 1 else None)
-    else:
-        kind, radius = parsed.kind, getattr(parsed, "radius", None)
-    return zones_mod.make_zones(cities, kind=kind, radius=radius)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo zonal``."""
-    from ..io import read_acv
     from ..writers import write_table
     from ..zonal import _open, zonal_indicators
 
     ds, _, _ = _open(args.raster)  # fail fast on a bad raster, before building zones
     ds.close()
-    cities = read_acv(args.cities)
-    zones = _zones(cities, args.zone)
-    out = zonal_indicators(
+    _cities, zones = load_zones(args)
+    out = run_engine(
+        zonal_indicators,
         zones,
         args.raster,
+        args=args,
         stats=args.stats,
         categorical=args.categorical,
         threshold=args.threshold,

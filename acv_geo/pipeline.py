@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -573,6 +574,17 @@ def _opendata_metadata(cities: Any, observatory: str | None) -> list[dict]:
     for col, (unit, desc) in _OPENDATA_META.items():
         if col in cities.columns:
             rows.append({"column": col, "unit": unit, "source": src[0], "date": src[1], "description": desc})
+    prev = ("OpenDataFrance observatory ODATER v2 · ODbL", "2020-10-21")
+    for col in cities.columns:
+        m = re.fullmatch(r"opendata(_com|_epci)?_(\d{4}|prev)", col)
+        if m:
+            who = {"_com": "the commune itself", "_epci": "the commune's EPCI", None: "the commune or its EPCI"}
+            rows.append({"column": col, "unit": "bool", "source": prev[0], "date": prev[1],
+                         "description": f"True when {who[m.group(1)]} published open data in the earlier observatory"})
+    if "opendata_change" in cities.columns:
+        rows.append({"column": "opendata_change", "unit": "class", "source": f"{src[0]}; {prev[0]}",
+                     "date": f"{prev[1]} → {src[1]}",
+                     "description": "Change between the two observatories: kept, new, stopped or never"})
     return rows
 
 

@@ -1240,22 +1240,3 @@ def resolve_source(
         f"{text}: no such file, and not a catalogue source name (known sources: {', '.join(sorted(cat))}); "
         "give an existing path, or a source name and run `acv-geo fetch NAME` first"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# ``acv_geo.fetch`` is both this module and the function :func:`fetch` (the package exports the
-# function lazily, while ``import acv_geo.fetch`` binds the module to the same attribute). Make
-# either form work: the module is callable, and the function carries the module's public names,
-# so ``acv_geo.fetch([...])`` and ``acv_geo.fetch.source_path(...)`` work in any import order.
-
-
-class _CallableModule(type(sys)):  # type: ignore[misc]
-    def __call__(self, *args: Any, **kwargs: Any) -> FetchResult:
-        return fetch(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-for _name in __all__:
-    if _name != "fetch":
-        setattr(fetch, _name, globals()[_name])
-del _name

@@ -1,0 +1,76 @@
+"""Options shared by the indicator subcommands: which cities, which zones, which engine."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+
+def add_scope_args(p: argparse.ArgumentParser) -> None:
+    """``--cities``, ``--scope``, ``--communes`` and ``--zone``."""
+    p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ANCT list of ACV towns)")
+    p.add_argument(
+        "--scope",
+        choices=["acv", "all-communes"],
+        default="acv",
+        help="acv: the ACV towns (default); all-communes: every French commune (34,867)",
+    )
+    p.add_argument(
+        "--communes",
+        metavar="FILE",
+        help="commune polygon layer for commune zones (default: embedded ACV polygons; needed with "
+        "--scope all-communes, e.g. IGN ADMIN EXPRESS COMMUNE, see `acv-geo fetch admin_express_cog`)",
+    )
+    p.add_argument(
+        "--zone",
+        default="commune",
+        metavar="commune|epci|buffer:METRES",
+        help="zone of each city: its commune polygon (default), its EPCI polygon, or a buffer around its point",
+    )
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--scheduler``, ``--chunk-size``."""
+    p.add_argument(
+        "--engine",
+        choices=["local", "dask"],
+        default="local",
+        help="local: this process, zones in spatial chunks (default); dask: chunks on a dask.distributed "
+        "cluster (pip install 'acv-geo[dask]')",
+    )
+    p.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler (tcp://host:8786)")
+    p.add_argument("--chunk-size", type=int, default=5000, metavar="N", help="zones per spatial chunk (5000)")
+
+
+def load_zones(args: argparse.Namespace):
+    """Cities and their zones from the scope options."""
+    from ..io import read_acv, read_all_communes, read_communes
+    from ..zones import make_zones, parse_zone_spec
+
+    kind, radius = parse_zone_spec(args.zone)
+    if args.scope == "all-communes":
+        if args.cities:
+            raise ValueError("--cities and --scope all-communes exclude each other; give one of them")
+        if kind == "commune" and not args.communes:
+            raise ValueError(
+                "--scope all-communes with commune zones needs --communes FILE (a national commune polygon "
+                "layer such as IGN ADMIN EXPRESS COMMUNE; `acv-geo fetch admin_express_cog` downloads it); "
+                "or use --zone epci or --zone buffer:METRES"
+            )
+        cities = read_all_communes()
+    else:
+        cities = read_acv(args.cities)
+    communes = read_communes(args.communes) if args.communes else None
+    return cities, make_zones(cities, kind=kind, radius=radius, communes=communes)
+
+
+def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Namespace, **kwargs: Any):
+    """Call ``func(zones, *fargs, **kwargs)`` through the chosen engine (spatial chunks)."""
+    from ..engine import map_zones
+
+    if args.engine == "local" and len(zones) <= args.chunk_size:
+        return func(zones, *fargs, **kwargs)
+    return map_zones(
+        func, zones, *fargs, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler, **kwargs
+    )

@@ -1,0 +1,37 @@
+"""``acv-geo diagnose``: every indicator, clusters, maps and the HTML report in one folder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``diagnose`` subcommand."""
+    p = sub.add_parser(
+        "diagnose",
+        help="run the whole diagnostic (indicators, clusters, maps, report) into a folder",
+        description="Run the whole acv-geo diagnostic on the ACV cities and write cities.gpkg, "
+        "indicators.csv/.parquet, indicator_metadata.csv, clusters.json, maps/*.png and report.html into "
+        "--out, atomically (a failed run leaves the previous outputs intact). Without --config it runs on "
+        "the embedded real data, offline.",
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML config (default: the embedded default; see "
+                   "examples/diagnose.toml)")
+    p.add_argument("--cities", metavar="FILE", help="ACV city list (CDC or ANCT export) instead of the embedded "
+                   "ANCT list")
+    p.add_argument("--permutations", metavar="N", type=int,
+                   help="override clusters.permutations (e.g. 99 for a quick run)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if needed)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``acv-geo diagnose``."""
+    from ..config import load_config
+    from ..pipeline import diagnose
+
+    overrides = {"clusters": {"permutations": args.permutations}} if args.permutations is not None else None
+    cfg = load_config(args.config, overrides=overrides)
+    diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet)
+    return 0

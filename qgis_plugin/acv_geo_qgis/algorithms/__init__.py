@@ -1,0 +1,19 @@
+"""The ACV Geo Processing algorithms (each a thin adapter over one acv-geo core function)."""
+
+from __future__ import annotations
+
+from .clusters import ClustersAlgorithm
+from .load_cities import LoadCitiesAlgorithm
+from .overlay import OverlayIndicatorsAlgorithm
+from .zonal import ZonalIndicatorsAlgorithm
+
+#: Algorithm classes offered by the provider, in menu order.
+ALGORITHMS = (LoadCitiesAlgorithm, OverlayIndicatorsAlgorithm, ZonalIndicatorsAlgorithm, ClustersAlgorithm)
+
+__all__ = [
+    "ALGORITHMS",
+    "ClustersAlgorithm",
+    "LoadCitiesAlgorithm",
+    "OverlayIndicatorsAlgorithm",
+    "ZonalIndicatorsAlgorithm",
+]

@@ -1,0 +1,94 @@
+"""``acvgeo:loadcities``: the ACV cities with their open-data status (core: acv_geo.read_acv)."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFile,
+)
+
+from .base import AcvGeoAlgorithm
+
+_TABLES = "ACV lists (*.csv *.xlsx *.xls *.ods *.json *.geojson *.js *.gpkg *.shp *.fgb *.parquet);;All files (*.*)"
+_OBS = "ODATER exports (*.csv *.xlsx);;All files (*.*)"
+
+
+class LoadCitiesAlgorithm(AcvGeoAlgorithm):
+    """Read the ACV list (embedded, or a CDC/ANCT export) → point layer keyed by insee_com."""
+
+    SOURCE = "SOURCE"
+    OBSERVATORY = "OBSERVATORY"
+    OPENDATA = "OPENDATA"
+    OUTPUT = "OUTPUT"
+    N_CITIES = "N_CITIES"
+    N_OPENDATA = "N_OPENDATA"
+    N_REPAIRS = "N_REPAIRS"
+
+    NAME = "loadcities"
+    DISPLAY = "Load ACV cities (with open-data status)"
+    CORE = "acv_geo.read_acv"
+    HELP = (
+        "<p>Loads the towns of the Action Cœur de Ville programme as a point layer (EPSG:4326, true "
+        "positions, overseas towns included), one feature per town keyed by <b>insee_com</b>.</p>"
+        "<p><b>ACV list</b>: empty for the embedded ANCT list (244 towns), or a Caisse des Dépôts / ANCT "
+        "export (CSV, Excel, JSON/GeoJSON, GeoPackage…). Broken exports are repaired (lost leading "
+        "zeros, region code in Code_DEP, 'lat, lon' text, overseas map insets) and every repair is "
+        "listed in the log; what cannot be repaired stops with a message naming the row and column.</p>"
+        "<p><b>Open-data status</b> (<i>opendata, opendata_com, opendata_epci, opendata_level</i>): kept "
+        "from the CDC export when it has it; otherwise derived from the OpenDataFrance observatory "
+        "(ODATER, embedded 2022 export, or the file given), with the change since 2020.</p>"
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.SOURCE,
+                self.tr("ACV list (CDC or ANCT export; empty: embedded ANCT list)"),
+                optional=True,
+                fileFilter=_TABLES,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.OBSERVATORY,
+                self.tr("OpenDataFrance observatory export (empty: embedded ODATER 2022-12-31)"),
+                optional=True,
+                fileFilter=_OBS,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.OPENDATA,
+                self.tr("Derive the open-data status from the observatory when the list has none"),
+                defaultValue=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("ACV cities"), QgsProcessing.TypeVectorPoint)
+        )
+        self.addOutput(QgsProcessingOutputNumber(self.N_CITIES, self.tr("Number of cities")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_OPENDATA, self.tr("Cities publishing open data")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_REPAIRS, self.tr("Repairs made while reading")))
+
+    def process(self, parameters, context, feedback):
+        import acv_geo
+
+        source = self.parameterAsFile(parameters, self.SOURCE, context) or None
+        observatory = self.parameterAsFile(parameters, self.OBSERVATORY, context) or None
+        kwargs = {}
+        if not self.parameterAsBoolean(parameters, self.OPENDATA, context):
+            kwargs["observatory"] = None
+        elif observatory is not None:
+            kwargs["observatory"] = observatory
+        feedback.setProgress(5)
+        cities = acv_geo.read_acv(source, **kwargs)
+        self.check_canceled(feedback)
+        feedback.setProgress(70)
+        dest = self.write_sink(parameters, context, self.OUTPUT, cities, feedback, progress=(70.0, 100.0))
+        n_open = int(cities["opendata"].fillna(False).astype(bool).sum())
+        n_rep = len(acv_geo.repair_report(cities))
+        feedback.pushInfo(f"{len(cities)} cities, {n_open} publishing open data; {n_rep} repairs reported")
+        return {self.OUTPUT: dest, self.N_CITIES: len(cities), self.N_OPENDATA: n_open, self.N_REPAIRS: n_rep}

@@ -1,0 +1,47 @@
+"""Fixtures of the QGIS plugin tests: the plugin loaded from the source tree, registered once."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN_PARENT = ROOT / "qgis_plugin"
+
+
+@pytest.fixture(scope="session")
+def acvgeo_plugin(qgis_app):
+    """The ACV Geo plugin, loaded like QGIS does (classFactory + initProcessing), registered once.
+
+    A second ``addProvider`` with the same id would delete the provider, so an already registered
+    ``acvgeo`` provider is reused.
+    """
+    from qgis.core import QgsApplication
+
+    if str(PLUGIN_PARENT) not in sys.path:
+        sys.path.insert(0, str(PLUGIN_PARENT))
+    import acv_geo_qgis
+
+    registry = QgsApplication.processingRegistry()
+    plugin = acv_geo_qgis.classFactory(None)
+    existing = registry.providerById("acvgeo")
+    if existing is None:
+        plugin.initProcessing()
+        assert plugin.provider is not None, f"provider not registered: {plugin.report}"
+    else:
+        plugin.provider = existing
+    return plugin
+
+
+@pytest.fixture(scope="session")
+def dem_copy(tmp_path_factory) -> Path:
+    """The embedded DEM copied to a temporary folder (QGIS writes .aux.xml beside rasters it opens)."""
+    import acv_geo
+
+    d = tmp_path_factory.mktemp("dem")
+    dst = d / "dem.tif"
+    shutil.copy(acv_geo.get_path("dem_n45e005"), dst)
+    return dst

@@ -1,0 +1,47 @@
+"""National scope and engines through the CLI: every commune, spatial chunks, Dask."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import acv_geo
+from acv_geo.cli import main
+
+
+def test_all_communes_buffers_chunked_equal_direct(tmp_path):
+    out = tmp_path / "all.parquet"
+    layer = str(acv_geo.get_path("herault_pac_risques"))
+    assert main(["indicators", "--layer", layer, "--preset", "pac_risques", "--scope", "all-communes",
+                 "--zone", "buffer:300", "--chunk-size", "4000", "--out", str(out)]) == 0
+    got = pd.read_parquet(out).set_index("insee_com")
+    allc = acv_geo.read_all_communes()
+    assert list(got.index) == list(allc.index)  # every commune, in order, none lost
+    # direct call (no chunks) on the Hérault communes gives the same values
+    sub = allc[allc["code_dep"] == "34"]
+    direct = acv_geo.overlay_indicators(acv_geo.make_zones(sub, kind="buffer", radius=300), layer,
+                                        preset="pac_risques")
+    num = [c for c in direct.columns if c != "pac_risques_reason"]
+    pd.testing.assert_frame_equal(got.loc[sub.index, num], direct[num], check_dtype=False)
+    assert got.loc[sub.index, "pac_risques_reason"].fillna("").tolist() == direct["pac_risques_reason"].fillna(
+        "").tolist()
+    assert (got.loc[sub.index, "pac_risques_area_m2"] > 0).sum() > 50
+
+
+def test_dask_engine_equals_local_through_cli(tmp_path):
+    pytest.importorskip("dask_geopandas")
+    layer = str(acv_geo.get_path("herault_pac_risques"))
+    common = ["indicators", "--layer", layer, "--preset", "pac_risques", "--zone", "buffer:2000"]
+    assert main([*common, "--out", str(tmp_path / "local.csv")]) == 0
+    assert main([*common, "--engine", "dask", "--chunk-size", "60", "--out", str(tmp_path / "dask.csv")]) == 0
+    a = pd.read_csv(tmp_path / "local.csv", dtype={"insee_com": str})
+    b = pd.read_csv(tmp_path / "dask.csv", dtype={"insee_com": str})
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_all_communes_commune_zones_need_polygons(tmp_path, capsys):
+    code = main(["zonal", "--raster", str(acv_geo.get_path("dem_n45e005")), "--scope", "all-communes",
+                 "--out", str(tmp_path / "z.csv")])
+    assert code == 2
+    assert "--scope all-communes with commune zones needs --communes FILE" in capsys.readouterr().err
+    assert not (tmp_path / "z.csv").exists()

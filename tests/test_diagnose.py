@@ -1,0 +1,277 @@
+"""acv_geo.diagnose: the main job, end to end on the embedded real data, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+import acv_geo
+from acv_geo.cli import main
+from acv_geo.config import load_config
+from acv_geo.errors import InputError
+from acv_geo.pipeline import OUTPUT_FILES, diagnose
+
+PERMS = 99
+SEED = 20250401
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("diag") / "out"
+    cfg = load_config(overrides={"clusters": {"permutations": PERMS}, "maps": {"dpi": 50}})
+    res = diagnose(config=cfg, out_dir=out, quiet=True)
+    return res, out
+
+
+@pytest.fixture(scope="module")
+def cities():
+    return acv_geo.read_acv()
+
+
+def _quick(**extra):
+    """A minimal config: no layers, no maps, few permutations (for the atomicity tests)."""
+    data = {"tables": {"catnat": False}, "clusters": {"permutations": 9, "join_counts": False, "morans_i": False},
+            "maps": {"enabled": False}}
+    data.update(extra)
+    return load_config(data)
+
+
+# -------------------------------------------------------------------------------------------- outputs
+
+
+def test_every_output_exists(run):
+    res, out = run
+    for name in OUTPUT_FILES:
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_size > 0
+    maps = {p.name for p in (out / "maps").glob("*.png")}
+    for m in ("opendata_status.png", "opendata_epci.png", "clusters_opendata.png", "pac_pct.png",
+              "pac_inondation_pct.png", "flood_marks_count.png", "ppr_scie_pct.png", "dem_mean.png",
+              "dem_below_300_pct.png", "radon_class.png", "catnat_total_count.png", "exposure_score.png"):
+        assert m in maps, m
+    assert set(res.files) == {out / n for n in OUTPUT_FILES} | {out / "maps" / m for m in maps}
+    # nothing left behind beside the output folder
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cities_gpkg_has_every_city_once(run, cities):
+    _, out = run
+    assert set(pyogrio.list_layers(out / "cities.gpkg")[:, 0]) == {"cities", "epci"}
+    g = pyogrio.read_dataframe(out / "cities.gpkg", layer="cities")
+    assert len(g) == 244
+    assert g["insee_com"].is_unique
+    assert g["insee_com"].tolist() == cities.index.tolist()
+    assert {"2A004", "2B033", "01004", "97105"} <= set(g["insee_com"])
+    for col in ("opendata_level", "pac_pct", "dem_mean", "radon_class", "catnat_total_count",
+                "cluster_opendata_label", "exposure_score", "rank"):
+        assert col in g.columns, col
+    e = pyogrio.read_dataframe(out / "cities.gpkg", layer="epci")
+    assert e["siren_epci"].is_unique
+    assert set(e["siren_epci"]) == set(cities["siren_epci"].dropna())
+    # every city with an EPCI is listed in its EPCI row
+    listed = {c for v in e["acv_communes"] for c in v.split(", ")}
+    assert listed == set(cities.index[cities["siren_epci"].notna()])
+
+
+def test_indicator_tables(run):
+    res, out = run
+    csv = pd.read_csv(out / "indicators.csv", dtype={"insee_com": str})
+    pq = pd.read_parquet(out / "indicators.parquet")
+    assert len(csv) == len(pq) == 244
+    assert csv["insee_com"].tolist() == pq["insee_com"].tolist() == res.cities.index.tolist()
+    np.testing.assert_allclose(csv["dem_mean"].to_numpy(float), pq["dem_mean"].to_numpy(float), equal_nan=True)
+    meta = pd.read_csv(out / "indicator_metadata.csv")
+    assert list(meta.columns) == ["column", "unit", "source", "date", "description"]
+    described = set(meta["column"])
+    from acv_geo.io import CITY_COLUMNS
+
+    # every column is described except the city's own descriptive attributes
+    undescribed = set(res.cities.columns) - described - {res.cities.geometry.name}
+    assert undescribed <= set(CITY_COLUMNS) | {"date_signature", "opendata_reason"}
+    assert {"opendata", "opendata_level", "opendata_2020", "opendata_change"} <= described
+    for c in ("pac_pct", "dem_mean", "radon_class", "catnat_total_count", "exposure_score", "pac_covered",
+              "cluster_opendata_label", "opendata_level"):
+        assert c in described, c
+    row = meta.set_index("column").loc["dem_mean"]
+    assert row["unit"] == "m" and "Copernicus" in row["source"]
+    # descriptions name the layer by its label, not by an absolute path
+    assert not meta["description"].fillna("").str.contains(str(acv_geo.get_path("radon").parent)).any()
+
+
+def test_values_equal_the_core_functions(run, cities):
+    res, _ = run
+    got = res.cities
+    zones = acv_geo.make_zones(cities)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pac = acv_geo.overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques",
+                                         name="pac")
+        marks = acv_geo.overlay_indicators(acv_geo.make_zones(cities, kind="buffer", radius=2000),
+                                           acv_geo.get_path("reperes_crues_34"), name="flood_marks_b2000")
+        dem = acv_geo.zonal_indicators(zones, acv_geo.get_path("dem_n45e005"), name="dem",
+                                       stats=["mean", "min", "max", "coverage_pct"], threshold=300)
+    for c in pac.columns:
+        pd.testing.assert_series_equal(got[c], pac[c], check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(got["flood_marks_b2000_count"], marks["flood_marks_b2000_count"],
+                                   check_names=False, check_dtype=False)
+    for c in ("dem_mean", "dem_min", "dem_max", "dem_coverage_pct", "dem_below_300_pct"):
+        pd.testing.assert_series_equal(got[c], dem[c], check_names=False, check_dtype=False)
+    radon = acv_geo.radon_indicators(cities)
+    pd.testing.assert_series_equal(got["radon_class"], radon["radon_class"], check_names=False)
+    catnat = acv_geo.catnat_indicators(cities)
+    pd.testing.assert_series_equal(got["catnat_total_count"], catnat["catnat_total_count"], check_names=False)
+    lisa = acv_geo.local_clusters(cities, "opendata", weights="knn:6", permutations=PERMS, seed=SEED,
+                                  alpha=0.05).to_frame()
+    np.testing.assert_allclose(got["cluster_opendata_p_sim"].to_numpy(float), lisa["p_sim"].to_numpy(float))
+    assert got["cluster_opendata_label"].tolist() == lisa["label"].tolist()
+    prof = acv_geo.exposure_profile(cities, pac, dem, radon, catnat)
+    assert prof.index.tolist() == got.index.tolist()
+
+
+def test_exact_values_on_the_embedded_data(run):
+    res, _ = run
+    c = res.cities
+    assert c["opendata_level"].value_counts().to_dict() == {"none": 133, "epci": 66, "commune": 45}
+    assert round(float(c.loc["73065", "dem_mean"]), 2) == 309.28  # Chambéry
+    assert round(float(c.loc["73065", "dem_below_300_pct"]), 2) == 54.79
+    assert c["dem_mean"].notna().sum() == 7
+    # the PAC layer covers the Hérault towns only; the Scie PPR covers Dieppe
+    assert bool(c.loc["34301", "pac_covered"]) and float(c.loc["34301", "pac_pct"]) > 0  # Sète
+    assert not bool(c.loc["76217", "pac_covered"]) and bool(c.loc["76217", "ppr_scie_covered"])  # Dieppe
+    # extent = convex hull of the features: the five Hérault towns, and Narbonne (Aude) whose large commune
+    # reaches into the hull although the nearest PAC zone is 11.7 km from its centre (documented limit)
+    assert sorted(c.index[c["pac_covered"].fillna(False)]) == ["11262", "34003", "34032", "34108", "34145", "34301"]
+    assert round(float(c.loc["11262", "pac_dist_m"])) == 11742
+    assert res.clusters["settings"]["permutations"] == PERMS
+    assert sum(res.clusters["labels"]["opendata"].values()) == 244
+
+
+def test_clusters_json(run):
+    _, out = run
+    doc = json.loads((out / "clusters.json").read_text(encoding="utf-8"))
+    assert doc["settings"]["weights"] == "knn:6" and doc["settings"]["seed"] == SEED
+    assert len(doc["cities"]["opendata"]) == 244
+    jc = doc["global"]["opendata"]["join_counts"]
+    assert jc["n"] == 244 and jc["n_black"] == 111 and jc["bb"] == 159
+    assert doc["global"]["opendata"]["morans_i"]["n"] == 244
+
+
+def test_report_has_a_fiche_per_city(run, cities):
+    _, out = run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("class='fiche'") == 244
+    for code in cities.index:
+        assert f"id='c{code}'" in page
+    assert page.count("data:image/png;base64,") == len(list((out / "maps").glob("*.png")))
+    assert "<script" not in page and 'src="http' not in page
+    assert "page-break-before: always" in page
+    # Season 2 gaps derived from the data: Dieppe has no PAC coverage, towns outside the DEM have no DEM
+    fiche = page[page.index("id='c76217'"):]
+    fiche = fiche[: fiche.index("</section>")]
+    assert "Not covered by the layer « Risk zones notified by the State (PAC, Hérault) »" in fiche
+    assert "No coverage by the raster « Elevation" in fiche
+
+
+def test_summary_text(run):
+    res, _ = run
+    s = res.summary()
+    assert "244 cities" in s and "45 commune, 66 epci, 133 none" in s
+    assert "join counts BB=159" in s
+
+
+# -------------------------------------------------------------------------------------------- errors
+
+
+def test_out_dir_is_a_file(tmp_path):
+    f = tmp_path / "out"
+    f.write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"out: is a file, not a folder"):
+        diagnose(config=_quick(), out_dir=f, quiet=True)
+    assert f.read_text() == "x"
+
+
+def test_cli_out_dir_is_a_file(tmp_path, capsys):
+    f = tmp_path / "out.txt"
+    f.write_text("x")
+    assert main(["diagnose", "--quiet", "--out", str(f)]) == 2
+    assert "acv-geo: error:" in capsys.readouterr().err
+
+
+def test_cli_bad_config(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[layers]]\nname = "pac"\nsource = "herault_pac_risques"\ncategory = "HAZARD"\n')
+    assert main(["diagnose", "--config", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "c.toml: layers[0].category: field 'HAZARD' not in layer" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_refuses_a_foreign_non_empty_folder(tmp_path):
+    d = tmp_path / "home"
+    d.mkdir()
+    (d / "thesis.docx").write_text("precious")
+    with pytest.raises(InputError, match=r"home: the folder exists, is not empty and was not written by acv-geo"):
+        diagnose(config=_quick(), out_dir=d, quiet=True)
+    assert (d / "thesis.docx").read_text() == "precious"
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
+    out = tmp_path / "out"
+    first = diagnose(config=_quick(), out_dir=out, quiet=True)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert len(first.files) == 5 + 1  # tables, clusters.json, report (no maps)
+
+    import acv_geo.report
+
+    def fail(*a, **k):
+        raise exc
+
+    monkeypatch.setattr(acv_geo.report, "build_report", fail)
+    with pytest.raises(type(exc)):
+        diagnose(config=_quick(), out_dir=out, quiet=True)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
+    monkeypatch.undo()
+    second = diagnose(config=_quick(), out_dir=out, quiet=True)
+    assert json.loads((out / ".acv-geo-diagnose.json").read_text())["created"] >= \
+        json.loads(before[Path(".acv-geo-diagnose.json")])["created"]
+    assert len(second.cities) == 244
+
+
+def test_failed_first_run_leaves_nothing(tmp_path, monkeypatch):
+    import acv_geo.pipeline as d
+
+    def fail(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(d, "_write_tables", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        diagnose(config=_quick(), out_dir=tmp_path / "out", quiet=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cities_argument_is_not_modified(tmp_path, cities):
+    sub = cities.iloc[:40].copy()
+    snapshot = sub.copy()
+    res = diagnose(sub, config=_quick(), out_dir=tmp_path / "o", quiet=True)
+    pd.testing.assert_frame_equal(sub, snapshot)
+    assert res.cities.index.tolist() == sub.index.tolist()
+    assert len(pd.read_csv(tmp_path / "o" / "indicators.csv")) == 40
+
+
+def test_progress_bar_and_quiet(tmp_path, capsys):
+    diagnose(config=_quick(), out_dir=tmp_path / "a")
+    cap = capsys.readouterr()
+    assert "] " in cap.err and "done" in cap.err
+    assert "acv-geo diagnose: 244 cities" in cap.out
+    diagnose(config=_quick(), out_dir=tmp_path / "b", quiet=True)
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == ""

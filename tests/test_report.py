@@ -1,0 +1,99 @@
+"""acv_geo.report: self-contained, escaped, printable HTML that really renders (headless Chromium)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import acv_geo
+from acv_geo.config import load_config
+from acv_geo.report import build_report, season2_gaps
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory):
+    """A report of 6 real cities with one real map."""
+    from acv_geo.maps import plot_map
+
+    tmp = tmp_path_factory.mktemp("report")
+    cities = acv_geo.read_acv().loc[["34301", "76217", "73065", "97105", "2A004", "01004"]]
+    radon = acv_geo.radon_indicators(cities)
+    catnat = acv_geo.catnat_indicators(cities)
+    full = cities.join(radon).join(catnat)
+    full.attrs["acv_geo_metadata"] = radon.attrs["acv_geo_metadata"] + catnat.attrs["acv_geo_metadata"]
+    meta = acv_geo.indicator_metadata(full)
+    fig = plot_map(full, "radon_class", kind="choropleth", title="Radon", source_note="IRSN")
+    png = tmp / "radon_class.png"
+    fig.savefig(png, dpi=60)
+    page = build_report(full, metadata=meta, maps={"radon_class": png}, config=load_config(check_files=False))
+    path = tmp / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path, page, full
+
+
+def test_structure(small_report):
+    _, page, full = small_report
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("class='fiche'") == len(full) == 6
+    assert page.count("data:image/png;base64,") == 1
+    assert "@media print" in page and "page-break-before: always" in page
+    # fiche of Sète: radon class and its source and date from the metadata
+    fiche = page[page.index("id='c34301'"):]
+    fiche = fiche[: fiche.index("</section>")]
+    assert "IRSN « potentiel radon de ma commune »" in fiche
+    assert "radon_class</td><td class='num'>" in fiche
+    assert "publishes open data" in fiche or "publish" in fiche
+
+
+def test_text_is_escaped():
+    idx = pd.Index(["01004"], name="insee_com")
+    df = pd.DataFrame({"commune": ["<script>alert(1)</script>"], "url_portail_com": ['https://x.fr/?a=1&b="2"'],
+                       "opendata_level": ["commune"], "radon_class": [2]}, index=idx)
+    meta = pd.DataFrame([{"column": "radon_class", "unit": "class", "source": "IRSN <b>", "date": "2018",
+                          "description": "a & b"}])
+    page = build_report(df, metadata=meta)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="https://x.fr/?a=1&amp;b=&quot;2&quot;"' in page
+    assert "IRSN &lt;b&gt;" in page and "a &amp; b" in page
+
+
+def test_season2_gaps():
+    cfg = load_config()
+    row = pd.Series({"opendata_level": "none", "pac_covered": False, "flood_marks_covered": False,
+                     "ppr_scie_covered": False, "dem_mean": np.nan, "dem_reason": "zone outside the raster",
+                     "radon_class": 2, "radon_reason": pd.NA, "catnat_total_count": pd.NA,
+                     "catnat_reason": "commune not in the CatNat table"})
+    gaps = season2_gaps(row, config=cfg)
+    assert gaps[0].startswith("No open-data portal")
+    assert "Not covered by the layer « Risk zones notified by the State (PAC, Hérault) »." in gaps
+    assert any(g.startswith("No risk-zone layer covers it") for g in gaps)
+    assert "No coverage by the raster « Elevation (Copernicus DEM GLO-30, tile N45E005) » (zone outside the " \
+           "raster)." in gaps
+    assert "catnat: commune not in the CatNat table" in gaps
+    assert not any(g.startswith("radon") for g in gaps)
+    ok = pd.Series({"opendata_level": "commune", "pac_covered": True, "dem_reason": pd.NA})
+    assert season2_gaps(ok, config=cfg) == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_renders_in_headless_chromium(small_report, tmp_path):
+    from PIL import Image
+
+    path, _, _ = small_report
+    shot = tmp_path / "shot.png"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1600",
+           path.as_uri()]
+    subprocess.run(cmd, check=False, capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 0
+    img = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert img.shape == (1600, 1200)
+    assert img.std() > 10  # not blank: text, tables and the map are drawn
+    assert (img < 100).mean() > 0.002  # dark pixels of text exist
