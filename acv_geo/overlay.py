@@ -824,7 +824,9 @@ def overlay_indicators(
     src = _Layer(layer, layer_name, category)
     base = slugify(name if name is not None else (preset if preset is not None else src.stem))
     labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
-    source_text = source or spec.get("source") or src.label
+    # metadata names the file, not the folder it sits in on this machine
+    shown = src.path.name if src.path is not None else src.label
+    source_text = source or spec.get("source") or shown
     if spec.get("licence") and not source:
         source_text = f"{source_text} · {spec['licence']}"
 
@@ -903,7 +905,7 @@ def overlay_indicators(
                 reasons[i].append("no city point: distances undefined")
                 continue
             if src.n_features == 0:
-                reasons[i].append(f"the layer {src.label} has no feature: distances undefined")
+                reasons[i].append(f"the layer {shown} has no feature: distances undefined")
             elif np.isinf(d[0]):
                 reasons[i].append(f"no feature of the layer in territory {t}: distances undefined")
             elif np.isinf(d[1:]).any():
@@ -932,12 +934,12 @@ def overlay_indicators(
         raw_by_slug.setdefault(s, []).append(v)
     for col in range(k):
         if col == 0:
-            prefix, what = base, f"features of {src.label}"
+            prefix, what = base, f"features of {shown}"
         else:
             slug = cats[col - 1]
             prefix = f"{base}_{slug}"
             values = ", ".join(repr(v) for v in raw_by_slug[slug])
-            what = f"features of {src.label} with {src.category} = {values}"
+            what = f"features of {shown} with {src.category} = {values}"
         for measure, arr in measures:
             cname = f"{prefix}_{measure}"
             columns[cname] = arr[:, col]
