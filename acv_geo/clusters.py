@@ -912,17 +912,28 @@ def _crand_p(
     z: np.ndarray, w: Any, observed: np.ndarray, *, permutations: int, n_jobs: int, stat_func: Any,
     scaling: float | None, seed: int, alternative: str,
 ) -> np.ndarray:
-    """Run esda's conditional randomisation; pseudo p-values restored to exact float64."""
+    """Run esda's conditional randomisation; pseudo p-values restored to exact float64.
+
+    ``"two-sided"`` is the doubled one-sided p-value, ``min(1, 2 · min(P(sim ≥ obs), P(sim ≤ obs)))``,
+    from two runs with the same seed (so the same permutations). esda 2.9's own "two-sided" counts
+    every simulation tied with the extremes as outside: for a yes/no variable (heavily tied
+    simulations) its smallest attainable p-value is about 0.16, so no unit could ever be significant.
+    """
     from esda.crand import crand
 
-    with _seeded(seed):
-        p32, _ = crand(
-            z, w, observed, permutations, False, n_jobs, stat_func, scaling=scaling, seed=seed,
-            island_weight=0, alternative=alternative,
-        )
-    # crand stores p in float32: recover the integer count (exact), then divide in float64.
-    counts = np.rint(np.asarray(p32, dtype="float64") * (permutations + 1))
-    return counts / (permutations + 1.0)
+    def run(alt: str) -> np.ndarray:
+        with _seeded(seed):
+            p32, _ = crand(
+                z, w, observed, permutations, False, n_jobs, stat_func, scaling=scaling, seed=seed,
+                island_weight=0, alternative=alt,
+            )
+        # crand stores p in float32: recover the integer count (exact), then divide in float64.
+        counts = np.rint(np.asarray(p32, dtype="float64") * (permutations + 1))
+        return counts / (permutations + 1.0)
+
+    if alternative == "two-sided":
+        return np.minimum(1.0, 2.0 * np.minimum(run("greater"), run("lesser")))
+    return run(alternative)
 
 
 def local_clusters(

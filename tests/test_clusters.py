@@ -128,7 +128,10 @@ def test_lisa_equals_esda_on_gal_read_back(tmp_path, grid):
     quads = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
     assert ours["quadrant"].tolist() == [quads[q] for q in direct.q]
     two = local_clusters(grid, "score", weights=w, permutations=999, seed=2024).to_frame()
-    assert np.array_equal(two["p_sim"].to_numpy(), calculate_significance(direct.Is, direct.rlisas, "two-sided"))
+    # two-sided: doubled one-sided p from the same simulations (esda keeps them in rlisas)
+    greater = calculate_significance(direct.Is, direct.rlisas, "greater")
+    lesser = calculate_significance(direct.Is, direct.rlisas, "lesser")
+    assert np.allclose(two["p_sim"].to_numpy(), np.minimum(1, 2 * np.minimum(greater, lesser)), rtol=0, atol=1e-12)
     assert ours.loc["00000", "quadrant"] == "HH"
 
 
@@ -325,3 +328,18 @@ def test_cli_bad_weights(tmp_path, capsys):
 
     assert main(["clusters", "--weights", "knn", "--out", str(tmp_path / "x.csv")]) == 2
     assert "unknown weights spec 'knn'" in capsys.readouterr().err
+
+
+def test_two_sided_reaches_small_p_on_a_binary_variable():
+    """A yes/no variable gives heavily tied simulations; a clear cluster must still be significant."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    cells = [box(x * 1000, y * 1000, x * 1000 + 1000, y * 1000 + 1000) for x in range(12) for y in range(12)]
+    flag = [1 if (i // 12 < 4 and i % 12 < 4) else 0 for i in range(144)]  # a 4×4 block of 1 in a 12×12 grid
+    g = gpd.GeoDataFrame({"flag": flag, "territory": "metropole"}, geometry=cells, crs=2154,
+                         index=pd.Index([f"{i:05d}" for i in range(144)], name="insee_com"))
+    f = local_clusters(g, "flag", weights="queen", permutations=999, seed=7).to_frame()
+    inner = f.loc["00013"]  # cell (1, 1): its 8 neighbours are all 1, beyond every simulation
+    assert inner["p_sim"] == pytest.approx(2 / 1000)  # 2 × (0 + 1) / (999 + 1)
+    assert inner["label"] == "HH"
