@@ -921,10 +921,17 @@ def _crand_p(
     """
     from esda.crand import crand
 
+    # Ties: for a yes/no variable a permutation often reproduces the observed statistic exactly,
+    # but esda sums it in another order, so `sim >= obs` may fail by one ulp and the tie be lost
+    # (an overseas town with 4 non-publishing neighbours got p = 1/(P+1) instead of ~0.17).
+    # The one-sided runs count simulations within 1e-9 (relative) of the observed value as ties.
+    tol = 1e-9 * np.maximum(1.0, np.abs(observed))
+
     def run(alt: str) -> np.ndarray:
+        obs = observed - tol if alt == "greater" else observed + tol if alt == "lesser" else observed
         with _seeded(seed):
             p32, _ = crand(
-                z, w, observed, permutations, False, n_jobs, stat_func, scaling=scaling, seed=seed,
+                z, w, obs, permutations, False, n_jobs, stat_func, scaling=scaling, seed=seed,
                 island_weight=0, alternative=alt,
             )
         # crand stores p in float32: recover the integer count (exact), then divide in float64.

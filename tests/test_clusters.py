@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 import scipy.stats
 import shapely
-from esda.significance import calculate_significance
 from libpysal.graph import Graph
 
 import acv_geo
@@ -128,9 +127,12 @@ def test_lisa_equals_esda_on_gal_read_back(tmp_path, grid):
     quads = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
     assert ours["quadrant"].tolist() == [quads[q] for q in direct.q]
     two = local_clusters(grid, "score", weights=w, permutations=999, seed=2024).to_frame()
-    # two-sided: doubled one-sided p from the same simulations (esda keeps them in rlisas)
-    greater = calculate_significance(direct.Is, direct.rlisas, "greater")
-    lesser = calculate_significance(direct.Is, direct.rlisas, "lesser")
+    # two-sided: doubled one-sided p from the same simulations (esda keeps them in rlisas), ties
+    # within 1e-9 (relative) of the observed value counted on both sides
+    tol = 1e-9 * np.maximum(1.0, np.abs(direct.Is))[:, None]
+    sims = direct.rlisas
+    greater = ((sims >= direct.Is[:, None] - tol).sum(axis=1) + 1) / 1000
+    lesser = ((sims <= direct.Is[:, None] + tol).sum(axis=1) + 1) / 1000
     assert np.allclose(two["p_sim"].to_numpy(), np.minimum(1, 2 * np.minimum(greater, lesser)), rtol=0, atol=1e-12)
     assert ours.loc["00000", "quadrant"] == "HH"
 
@@ -343,3 +345,20 @@ def test_two_sided_reaches_small_p_on_a_binary_variable():
     inner = f.loc["00013"]  # cell (1, 1): its 8 neighbours are all 1, beyond every simulation
     assert inner["p_sim"] == pytest.approx(2 / 1000)  # 2 × (0 + 1) / (999 + 1)
     assert inner["label"] == "HH"
+
+
+def test_ties_of_binary_statistics_are_counted():
+    """A Réunion town whose 4 neighbours do not publish: a random draw of 4 non-publishing towns
+    among the other 243 (132 do not publish) reproduces its statistic with probability
+    C(132,4)/C(243,4) ≈ 0.085, so its two-sided p is about 0.17, not 1/(P+1) (float ties lost)."""
+    import math
+
+    import acv_geo
+
+    cities = acv_geo.read_acv()
+    res = local_clusters(cities, "opendata", weights="knn:6", permutations=9999, seed=3).to_frame()
+    row = res.loc["97407"]
+    assert row["quadrant"] == "LL"
+    p_tie = math.comb(132, 4) / math.comb(243, 4)
+    assert row["p_sim"] == pytest.approx(2 * p_tie, abs=0.02)
+    assert row["label"] == "not significant"
