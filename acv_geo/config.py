@@ -691,14 +691,13 @@ def _tables(ck: _Checker, raw: Any, check_files: bool) -> tuple[TableSpec, ...]:
 def _csv_header(path: Path) -> list[str]:
     import csv
 
+    from .io import _decode, _Report
+
     raw = path.read_bytes()[:65536]
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    raw = raw[: raw.rfind(b"\n") + 1] or raw  # whole lines only: no multi-byte character cut
+    try:
+        text = _decode(path, raw, None, _Report(str(path)))
+    except InputError:
         return []
     first = text.splitlines()[0] if text.strip() else ""
     sep = max((";", ",", "\t"), key=first.count)

@@ -41,6 +41,7 @@ import pandas as pd
 from .codes import normalize_insee, slugify
 from .datasets import get_path
 from .errors import InputError
+from .io import _decode, _Report
 from .metadata import attach_metadata
 
 __all__ = [
@@ -111,17 +112,10 @@ INSEE_COLUMN_NAMES: tuple[str, ...] = (
 
 
 def _repair(rows: list, kind: str, column: str, codes: Sequence | None, detail: str, file: str) -> None:
-    codes = [] if codes is None else [str(c) for c in codes]
-    entry = {
-        "kind": kind,
-        "column": column,
-        "count": len(codes) if codes else 1,
-        "codes": ", ".join(codes[:20]) + (f", … ({len(codes)} in all)" if len(codes) > 20 else ""),
-        "detail": detail,
-        "file": file,
-    }
-    rows.append(entry)
-    log.info("%s: %s (%s rows): %s", file, kind, entry["count"], detail)
+    """Append a repair entry in the same form as the readers' report (acv_geo.repair_report)."""
+    rep = _Report(file)
+    rep.add(kind, column, codes, detail)
+    rows.extend(rep.rows)
 
 
 def _city_codes(cities: Any) -> pd.Index:
@@ -179,13 +173,8 @@ def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table")
     ext = path.suffix.lower()
     try:
         if ext in (".csv", ".txt", ".tsv"):
-            raw = path.read_bytes()
-            for enc in ("utf-8-sig", "cp1252"):
-                try:
-                    text = raw.decode(enc)
-                    break
-                except UnicodeDecodeError:
-                    continue
+            decoding = _Report(str(path))
+            text = _decode(path, path.read_bytes(), None, decoding)
             if not text.strip():
                 raise InputError(f"{path}: the {what} file is empty")
             sep = _sniff_sep(text)
@@ -203,6 +192,8 @@ def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table")
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"{path}: cannot read the {what} ({exc}); check that it is a valid {ext} file") from None
     df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    if ext in (".csv", ".txt", ".tsv"):
+        df.attrs["acv_geo_repairs"] = decoding.rows  # e.g. "decoded as Windows-1252"
     return df, str(path)
 
 
@@ -308,6 +299,7 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
         source = "IRSN « potentiel radon de ma commune » (embedded) · Licence Ouverte"
     else:
         df, label = read_table(table, what="radon table")
+        repairs.extend(df.attrs.pop("acv_geo_repairs", []))
         source = f"IRSN radon potential ({Path(label).name})"
     code_col = _find_column(df, ("insee_com", *INSEE_COLUMN_NAMES), label, "INSEE code")
     class_col = _find_column(df, ("classe_potentiel", "classe", "potentiel", "radon_class", "classe_radon"),
@@ -439,6 +431,7 @@ def catnat_indicators(
         source = "CCR / Journal officiel CatNat decrees (embedded ACV extract) · Licence Ouverte"
     else:
         df, label = read_table(decrees, what="CatNat decree table")
+        repairs.extend(df.attrs.pop("acv_geo_repairs", []))
         coverage = None
         source = f"CatNat decrees ({Path(label).name})"
     code_col = _find_column(df, ("insee", *INSEE_COLUMN_NAMES), label, "INSEE code")
@@ -580,7 +573,7 @@ def join_commune_table(
         keep = [c for c in columns if c != code_col]
     if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
         raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-    repairs: list = []
+    repairs: list = list(df.attrs.pop("acv_geo_repairs", []))
     df = _normalise_codes(df, code_col, label, repairs)
     dup = df["insee_com"].duplicated(keep="first")
     if dup.any():

@@ -221,3 +221,15 @@ def test_join_bad_input(tmp_path):
         join_commune_table(_cities("01004"), tmp_path / "t.json" if (tmp_path / "t.json").write_text("{}") else p)
     with pytest.raises(FileNotFoundError, match="absent.csv"):
         join_commune_table(_cities("01004"), tmp_path / "absent.csv")
+
+
+def test_windows_1252_table_is_decoded_and_reported(tmp_path):
+    import acv_geo
+
+    path = tmp_path / "t.csv"
+    path.write_bytes("insee_com;niveau\n38053;élevé\n".encode("cp1252"))
+    cities = pd.DataFrame(index=pd.Index(["38053", "40192"], name="insee_com"))
+    out = acv_geo.join_commune_table(cities, path)
+    assert out.filter(like="niveau").iloc[0, 0] == "élevé"
+    rep = acv_geo.repair_report(out)
+    assert "encoding" in set(rep["kind"])
