@@ -36,6 +36,15 @@ def _source() -> gpd.GeoDataFrame:
     return g
 
 
+def _areal(g):
+    """The polygonal part of a geometry (empty if none)."""
+    t = shapely.get_type_id(g)
+    if t in (3, 6):
+        return g
+    polys = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+    return shapely.multipolygons(polys) if polys else shapely.Polygon()
+
+
 def communes(factor: int = 1) -> Path:
     """GeoPackage (EPSG:2154) of the mainland communes, each cut into ``factor`` pieces (1, 4 or 16).
 
@@ -66,6 +75,8 @@ def communes(factor: int = 1) -> Path:
                          np.char.add(g["insee_com"].to_numpy().astype(str), f"_{i}{j}"))
     geom = np.concatenate(pieces)
     code = np.concatenate(codes)
+    # a cut can leave slivers of lower dimension (a shared edge): keep only the areal part
+    geom = np.array([_areal(g) for g in geom], dtype=object)
     keep = ~shapely.is_empty(geom)
     tiled = gpd.GeoDataFrame({"insee_com": code[keep], "territory": "metropole"}, geometry=geom[keep], crs=2154)
     tiled.to_file(out, driver="GPKG", layer="communes", VERSION="1.3")
