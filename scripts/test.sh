@@ -24,7 +24,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$BASE_PY" -m venv --system-site-packages "$VENV"
 fi
 echo "== installing acv-geo and its test dependencies"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -c scripts/constraints-qgis.txt -e ".[test,dask]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -c scripts/constraints-qgis.txt -e ".[test,dask,fetch]"
 
 export QT_QPA_PLATFORM=offscreen
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"

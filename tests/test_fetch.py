@@ -577,3 +577,43 @@ def test_cli_progress_bar(server, cache, tmp_path, capsys):
     assert main(["fetch", "radon", "--cache", str(cache), "--catalogue", str(catfile)]) == 0
     err = capsys.readouterr().err
     assert f"acv-geo: radon [{'#' * 24}] 100% {len(RADON_CSV)} B / {len(RADON_CSV)} B" in err
+
+
+def _sevenzip(members):
+    py7zr = pytest.importorskip("py7zr")
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w") as sz:
+        for name, data in members:
+            sz.writestr(data, name)
+    return buf.getvalue()
+
+
+def test_7z_geopackage_with_two_layers(server, cache, tmp_path):
+    """ADMIN EXPRESS is a 7z holding one GeoPackage with the commune and EPCI layers."""
+    gpkg = tmp_path / "ADE.gpkg"
+    com = gpd.GeoDataFrame({"INSEE_COM": ["34003"], "NOM": ["Agde"]}, geometry=[_square(0, 0)], crs=2154)
+    epci = gpd.GeoDataFrame({"CODE_SIREN": ["243400819"]}, geometry=[_square(0, 0, 500)], crs=2154)
+    com.to_file(gpkg, layer="commune", driver="GPKG")
+    epci.to_file(gpkg, layer="epci", driver="GPKG")
+    server.files["/ade.7z"] = _sevenzip([("ADMIN-EXPRESS/1_DONNEES/ADE.gpkg", gpkg.read_bytes())])
+    cat = {"sources": {"ade": _entry(f"{server.base}/ade.7z", "7z", [
+        {"name": "commune", "member": "*.gpkg", "layer": "commune", "fields": ["INSEE_COM"]},
+        {"name": "epci", "member": "*.gpkg", "layer": "epci", "fields": ["CODE_SIREN"]}])}}
+    src = fetch("ade", cache_dir=cache, catalogue=cat, progress=False)["ade"]
+    assert src.path.name == "ADE.gpkg"
+    back = acv_geo.read_epci(src.path, layer="epci")
+    assert back.index.tolist() == ["243400819"]
+    assert back.to_crs(2154).area.iloc[0] == pytest.approx(500.0 * 500.0)
+
+
+def test_7z_path_traversal_refused(server, cache, monkeypatch):
+    py7zr = pytest.importorskip("py7zr")
+    with monkeypatch.context() as m:  # py7zr refuses to *write* such a member: build the malicious archive
+        m.setattr(py7zr.py7zr, "check_archive_path", lambda _name: True)
+        server.files["/bad.7z"] = _sevenzip([("ok.csv", b"a;b\n1;2\n"), ("../evil.csv", b"pwned")])
+    cat = {"sources": {"bad": _entry(f"{server.base}/bad.7z", "7z", [{"name": "t", "member": "ok.csv",
+                                                                     "fields": []}])}}
+    with pytest.raises(FetchError, match=r"archive member '\.\./evil\.csv' refused \(.*\); nothing was extracted"):
+        fetch("bad", cache_dir=cache, catalogue=cat, progress=False)
+    assert _no_leftovers(cache / "bad")
+    assert not (cache / "evil.csv").exists()
