@@ -352,7 +352,11 @@ def _zones_for(specs: set[str], cities: Any, communes: Any, epci: Any) -> dict[s
     return out
 
 
-def _overlay(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
+def _direct(func: Any, zones: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
+    return func(zones, *args, **kwargs)
+
+
+def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) -> pd.DataFrame:
     from .overlay import overlay_indicators
 
     kw: dict[str, Any] = {"name": _zone_name(spec.name, zone_spec)}
@@ -362,13 +366,7 @@ def _overlay(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
             kw[key] = value
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        out = overlay_indicators(zones, spec.path, **kw)
-    # descriptions name the layer file by its absolute path: name it by its label instead
-    rows = [{**m, "description": m["description"].replace(str(spec.path), f"« {spec.label} »")}
-            for m in out.attrs.get("acv_geo_metadata", [])]
-    if rows:
-        attach_metadata(out, rows)
-    return out
+        return run(overlay_indicators, zones, spec.path, **kw)
 
 
 #: Above this many features, a layer's extent is its bounding box instead of its convex hull.
@@ -414,7 +412,7 @@ def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
     return out
 
 
-def _zonal(zones: Any, spec: RasterSpec, zone_spec: str) -> pd.DataFrame:
+def _zonal(zones: Any, spec: RasterSpec, zone_spec: str, run: Any = _direct) -> pd.DataFrame:
     from .zonal import zonal_indicators
 
     kw: dict[str, Any] = {
@@ -434,7 +432,7 @@ def _zonal(zones: Any, spec: RasterSpec, zone_spec: str) -> pd.DataFrame:
         kw["date"] = spec.date
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return zonal_indicators(zones, spec.path, **kw)
+        return run(zonal_indicators, zones, spec.path, **kw)
 
 
 def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
@@ -640,6 +638,11 @@ def diagnose(
     out_dir: str | os.PathLike,
     progress: bool = True,
     quiet: bool = False,
+    scope: str = "acv",
+    communes: Any = None,
+    engine: str = "local",
+    chunk_size: int = 5000,
+    scheduler: str | None = None,
 ) -> DiagnoseResult:
     """Run the whole diagnostic and write every output into ``out_dir``, atomically.
 
@@ -666,6 +669,21 @@ def diagnose(
         Draw a progress bar on stderr.
     quiet : bool, default False
         Print nothing (no progress bar, no summary).
+    scope : {"acv", "all-communes"}, default "acv"
+        ``"all-communes"``: every French commune (:func:`acv_geo.read_all_communes`) instead of the
+        ACV towns, to see where the ACV towns sit in the national pattern. Commune zones then need a
+        national commune polygon layer (``communes=`` or the config's ``communes``). Tables, maps and
+        clusters cover every commune; the report's per-city pages cover the ACV towns.
+    communes : str, path-like or geopandas.GeoDataFrame, optional
+        Commune polygons for commune zones (overrides the config's ``communes``).
+    engine : {"local", "dask"}, default "local"
+        How overlay and zonal steps run over many zones (see :mod:`acv_geo.engine`): spatial chunks
+        of ``chunk_size`` zones in this process, or on a Dask cluster (``scheduler`` address, default
+        a local cluster). Results are identical.
+    chunk_size : int, default 5000
+        Zones per spatial chunk.
+    scheduler : str, optional
+        Address of an existing Dask scheduler.
 
     Returns
     -------
@@ -680,9 +698,31 @@ def diagnose(
     NotADirectoryError
         If ``out_dir`` is a file.
     """
+    from .engine import ENGINES, map_zones
+
+    if scope not in ("acv", "all-communes"):
+        raise ValueError(f"unknown scope {scope!r}; expected 'acv' or 'all-communes'")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
+    if scope == "all-communes" and cities is not None:
+        raise InputError("cities and scope='all-communes' exclude each other; give one of them")
     out = Path(out_dir)
     cfg = load_config(config)
     _check_out_dir(out)
+    polygons = communes if communes is not None else cfg.communes
+    uses_commune_zones = any("commune" in x.zones for x in (*cfg.layers, *cfg.rasters))
+    if scope == "all-communes" and polygons is None and uses_commune_zones:
+        raise InputError(
+            "scope 'all-communes' with commune zones needs a national commune polygon layer: pass communes= "
+            "(CLI --communes FILE) or set `communes` in the config, e.g. IGN ADMIN EXPRESS COMMUNE "
+            "(`acv-geo fetch admin_express_cog`)"
+        )
+
+    def run(func: Any, zones: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        if engine == "local" and len(zones) <= chunk_size:
+            return func(zones, *args, **kwargs)
+        return map_zones(func, zones, *args, engine=engine, chunk_size=chunk_size, scheduler=scheduler, **kwargs)
+
     steps = 9 + sum(len(x.zones) for x in (*cfg.layers, *cfg.rasters)) + len(cfg.tables) + len(
         cfg.clusters.variables) + (1 if cfg.maps_enabled else 0)
     bar = _Progress(steps, enabled=progress and not quiet)
@@ -691,12 +731,21 @@ def diagnose(
     bar.step("reading cities")
     from .io import read_communes, read_epci
 
-    city = _read_cities(cities, cfg)
+    if scope == "all-communes":
+        from .io import read_all_communes
+
+        city = read_all_communes(observatory=cfg.observatory)
+        problems.append(
+            f"national scope: {len(city):,} communes in the tables, maps and clusters; the per-city pages "
+            "of this report cover the ACV towns only (column acv)"
+        )
+    else:
+        city = _read_cities(cities, cfg)
     if len(city) == 0:
         raise InputError("the city list is empty; give at least one city")
     attach_metadata(city, _opendata_metadata(city, cfg.observatory))
     bar.step("reading commune and EPCI polygons")
-    communes = read_communes(cfg.communes)
+    communes = read_communes(polygons)
     epci = read_epci(cfg.epci)
 
     bar.step("building zones")
@@ -706,13 +755,13 @@ def diagnose(
     for spec in cfg.layers:
         for zs in spec.zones:
             bar.step(f"overlay {spec.name} ({zs})")
-            tables.append(_overlay(zones[zs], spec, zs))
+            tables.append(_overlay(zones[zs], spec, zs, run))
             if zs == spec.zones[0]:
                 tables.append(_coverage(zones[zs], spec, zs))
     for spec in cfg.rasters:
         for zs in spec.zones:
             bar.step(f"zonal statistics {spec.name} ({zs})")
-            tables.append(_zonal(zones[zs], spec, zs))
+            tables.append(_zonal(zones[zs], spec, zs, run))
     for t in cfg.tables:
         bar.step(f"table {t.kind}" + (f" {t.path.name}" if t.path else ""))
     tables.extend(_tables(city, cfg))
@@ -757,7 +806,8 @@ def diagnose(
         bar.step("writing report")
         from .report import build_report
 
-        html = build_report(full, metadata=meta, clusters=cl_doc, ranking=ranking, maps=maps, config=cfg,
+        pages = full[full["acv"].astype(bool)] if scope == "all-communes" else full
+        html = build_report(pages, metadata=meta, clusters=cl_doc, ranking=ranking, maps=maps, config=cfg,
                             warnings=problems)
         (tmp / "report.html").write_text(html, encoding="utf-8")
         written.append("report.html")

@@ -10,6 +10,17 @@ from typing import Any
 def add_scope_args(p: argparse.ArgumentParser) -> None:
     """``--cities``, ``--scope``, ``--communes`` and ``--zone``."""
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ANCT list of ACV towns)")
+    add_national_args(p)
+    p.add_argument(
+        "--zone",
+        default="commune",
+        metavar="commune|epci|buffer:METRES",
+        help="zone of each city: its commune polygon (default), its EPCI polygon, or a buffer around its point",
+    )
+
+
+def add_national_args(p: argparse.ArgumentParser) -> None:
+    """``--scope`` and ``--communes``."""
     p.add_argument(
         "--scope",
         choices=["acv", "all-communes"],
@@ -21,12 +32,6 @@ def add_scope_args(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="commune polygon layer for commune zones (default: embedded ACV polygons; needed with "
         "--scope all-communes, e.g. IGN ADMIN EXPRESS COMMUNE, see `acv-geo fetch admin_express_cog`)",
-    )
-    p.add_argument(
-        "--zone",
-        default="commune",
-        metavar="commune|epci|buffer:METRES",
-        help="zone of each city: its commune polygon (default), its EPCI polygon, or a buffer around its point",
     )
 
 

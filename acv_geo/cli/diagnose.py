@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import add_engine_args, add_national_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``diagnose`` subcommand."""
@@ -21,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "ANCT list")
     p.add_argument("--permutations", metavar="N", type=int,
                    help="override clusters.permutations (e.g. 99 for a quick run)")
+    add_national_args(p)
+    add_engine_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if needed)")
     p.set_defaults(func=run)
@@ -33,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {"clusters": {"permutations": args.permutations}} if args.permutations is not None else None
     cfg = load_config(args.config, overrides=overrides)
-    diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet)
+    diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet, scope=args.scope,
+             communes=args.communes, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler)
     return 0
