@@ -25,10 +25,11 @@ REQUIRED: dict[str, str] = {
 
 #: Packages only some algorithms need (import name -> (pip name, algorithm names)).
 OPTIONAL: dict[str, tuple[str, tuple[str, ...]]] = {
-    "rasterio": ("rasterio", ("zonalindicators",)),
-    "exactextract": ("exactextract", ("zonalindicators",)),
-    "libpysal": ("libpysal", ("clusters",)),
-    "esda": ("esda", ("clusters",)),
+    "rasterio": ("rasterio", ("zonalindicators", "diagnose")),
+    "exactextract": ("exactextract", ("zonalindicators", "diagnose")),
+    "libpysal": ("libpysal", ("clusters", "diagnose")),
+    "esda": ("esda", ("clusters", "diagnose")),
+    "matplotlib": ("matplotlib", ("diagnose",)),
 }
 
 TITLE = "ACV Geo"

@@ -94,5 +94,5 @@ def test_missing_optional_esda_disables_only_clusters():
 
 def test_everything_installed_no_message():
     res, stderr = _load("nothing_blocked_xyz", iface=True)
-    assert res["provider"] is True and len(res["algorithms"]) == 4
+    assert res["provider"] is True and len(res["algorithms"]) == 5
     assert res["log"] == [] and res["bar"] == []

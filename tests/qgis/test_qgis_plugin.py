@@ -22,7 +22,8 @@ from acv_geo.zones import make_zones
 
 pytestmark = pytest.mark.qgis
 
-ALGS = {"acvgeo:loadcities", "acvgeo:overlayindicators", "acvgeo:zonalindicators", "acvgeo:clusters"}
+ALGS = {"acvgeo:loadcities", "acvgeo:overlayindicators", "acvgeo:zonalindicators", "acvgeo:clusters",
+        "acvgeo:diagnose"}
 DEM_TOWNS = ["01004", "38053", "73065", "26057", "26281"]  # ACV towns on the embedded DEM tile
 # Lambert-93 with its false easting moved by 100 m: a CRS no EPSG code describes.
 LAMBERT93_SHIFTED = (
