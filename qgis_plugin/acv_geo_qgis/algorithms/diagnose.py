@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingException,
     QgsProcessingOutputFolder,
     QgsProcessingOutputHtml,
     QgsProcessingOutputNumber,
@@ -13,7 +15,9 @@ from qgis.core import (
 )
 
 from . import cities as _cities
-from .base import AcvGeoAlgorithm
+from .base import AcvGeoAlgorithm, _warn
+
+_WARNING = "  warning: "  # prefix of a warning line in DiagnoseResult.summary()
 
 
 class DiagnoseAlgorithm(AcvGeoAlgorithm):
@@ -75,14 +79,27 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
             cities = _cities.read_cities(self, parameters, context, feedback, progress=(0.0, 5.0))
         self.check_canceled(feedback)
         feedback.setProgress(5)
-        result = diagnose(cities, config=cfg, out_dir=folder, progress=False, quiet=True)
+        try:  # no progress callback in the core: 5 % before, 100 % after
+            result = diagnose(cities, config=cfg, out_dir=folder, progress=False, quiet=True)
+        except NotADirectoryError as exc:  # an OSError, which the base does not translate
+            raise QgsProcessingException(str(exc)) from exc
         feedback.setProgress(100)
         for line in result.summary().splitlines():
-            feedback.pushInfo(line)
-        gpkg = result.out_dir / "cities.gpkg"
+            if line.startswith(_WARNING):
+                _warn(feedback, line[len(_WARNING):])
+            else:
+                feedback.pushInfo(line)
+        layer = f"{result.out_dir / 'cities.gpkg'}|layername=cities"
+        # An output that is not a destination parameter is only loaded when asked for. It keeps QGIS's
+        # default style: the cluster labels are in cluster_<variable>_label, not in the ``label`` field
+        # that styles/clusters.qml categorises on.
+        context.addLayerToLoadOnCompletion(
+            layer, QgsProcessingContext.LayerDetails(self.tr("ACV diagnostic (cities)"), context.project(),
+                                                     self.OUTPUT_CITIES),
+        )
         return {
             self.OUTPUT_FOLDER: str(result.out_dir),
-            self.OUTPUT_CITIES: f"{gpkg}|layername=cities",
+            self.OUTPUT_CITIES: layer,
             self.REPORT: str(result.out_dir / "report.html"),
             self.N_CITIES: len(result.cities),
         }
