@@ -41,7 +41,7 @@ def test_status_rule_on_real_towns(bare):
     # Mont-de-Marsan publishes itself (SIREN 214001927), Bourgoin-Jallieu through CAPI (243800604)
     assert st.loc["40192", ["opendata_com", "opendata_level"]].tolist() == [True, "commune"]
     assert st.loc["38053", ["opendata_com", "opendata_epci", "opendata_level"]].tolist() == [False, True, "epci"]
-    assert st.loc["48095", "opendata"] is False or st.loc["48095", "opendata"] == False  # noqa: E712
+    assert st["opendata"].notna()["48095"] and not bool(st["opendata"]["48095"])  # Mende: known, and no
     assert st.loc["38053", "url_datagouv_epci"] == "https://www.data.gouv.fr/fr/organizations/5c516739634f4121096513af/"
     assert set(st["opendata_change"].dropna()) <= {"new", "kept", "stopped", "never"}
     assert st["opendata_change"].value_counts().to_dict() == {"never": 133, "kept": 96, "new": 15}
