@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import slugify
+from .engine import threaded
 from .errors import InputError
 from .metadata import attach_metadata
 from .territories import TERRITORIES, local_crs
@@ -206,17 +207,17 @@ class _Layer:
         self.n_features = len(gdf)
 
     def _open_ogr(self) -> None:
-        import pyogrio
         import pyproj
 
+        st = self.path.stat()
+        self._signature = (str(self.path.resolve()), st.st_mtime_ns, st.st_size)
         try:
-            layers = pyogrio.list_layers(self.path)
+            names = _file_layers(*self._signature)
         except Exception as exc:  # noqa: BLE001 - re-raised with the file name
             raise InputError(
                 f"{self.path}: not a vector file GDAL/OGR can read ({exc}); give a GeoPackage, "
                 "Shapefile, GeoJSON, FlatGeobuf or GeoParquet file"
             ) from None
-        names = [str(row[0]) for row in layers]
         if self.layer_name is None:
             if len(names) > 1:
                 raise InputError(
@@ -228,17 +229,13 @@ class _Layer:
             raise InputError(
                 f"{self.path}: no layer named {self.layer_name!r}; available layers: {', '.join(names)}"
             )
-        info = pyogrio.read_info(self.path, layer=self.layer_name)
-        if not info.get("crs"):
+        info = _file_info(*self._signature, self.layer_name)
+        if not info["crs"]:
             raise InputError(self._no_crs_message())
         self.crs = pyproj.CRS.from_user_input(info["crs"])
-        self.fields = [str(f) for f in info["fields"]]
-        self.geom_type = info.get("geometry_type") or "Unknown"
-        self.n_features = int(info.get("features", -1))
-        if self.n_features < 0:
-            self.n_features = len(
-                pyogrio.read_dataframe(self.path, layer=self.layer_name, columns=[], read_geometry=False)
-            )
+        self.fields = list(info["fields"])
+        self.geom_type = info["geometry_type"] or "Unknown"
+        self.n_features = info["features"]
 
     def _no_crs_message(self) -> str:
         return (
@@ -282,10 +279,7 @@ class _Layer:
                 return None
             b = self.gdf.total_bounds
         else:
-            import pyogrio
-
-            info = pyogrio.read_info(self.path, layer=self.layer_name, force_total_bounds=True)
-            b = info.get("total_bounds")
+            b = _file_info(*self._signature, self.layer_name)["total_bounds"]
             if b is None:
                 return None
         if not np.isfinite(b).all():
@@ -299,68 +293,53 @@ class _Layer:
         return tuple(float(v) for v in shapely.bounds(box))
 
     def category_values(self) -> list[str]:
-        """Distinct category values of the whole layer (attribute read only, no geometry)."""
+        """Distinct category values of the whole layer (attribute read only, no geometry).
+
+        For a file, the values are cached per (file, modification time, size, layer, field): a
+        national run calls the overlay once per spatial chunk and reads the column only once.
+        """
         if self.category is None:
             return []
         if self.gdf is not None:
-            values = self.gdf[self.category]
-        else:
-            import pyogrio
+            return sorted({_category_text(v) for v in self.gdf[self.category]})
+        return list(_file_category_values(*self._signature, self.layer_name, self.category))
 
-            values = pyogrio.read_dataframe(
-                self.path, layer=self.layer_name, columns=[self.category], read_geometry=False
-            )[self.category]
-        return sorted({_category_text(v) for v in values})
+    def _rtree_fids(self, boxes: np.ndarray) -> np.ndarray | None:
+        """Feature ids whose bounding box meets one of ``boxes`` (n × 4 array), from a GeoPackage R-tree.
 
-    def _rtree_fids(self, mask: Any) -> np.ndarray | None:
-        """Feature ids whose bounding box meets a part of ``mask``, from a GeoPackage R-tree.
-
-        None when the file is not a GeoPackage with a spatial index (the caller then lets OGR
-        filter by the mask).
+        The R-tree's leaf boxes (four numbers per feature, no geometry) are read once per file and
+        kept in memory, so every window is an in-memory index query. None when the file is not a
+        GeoPackage with a spatial index (the caller then lets OGR filter by the mask).
         """
-        import sqlite3
-
         import shapely
 
         if self.path is None or self.path.suffix.lower() != ".gpkg":
             return None
-        try:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error:
+        index = _gpkg_rtree(*self._signature, self.layer_name)
+        if index is None:
             return None
-        try:
-            row = con.execute(
-                "SELECT e.table_name, e.column_name FROM gpkg_extensions e WHERE e.extension_name = "
-                "'gpkg_rtree_index' AND e.table_name = ?",
-                (self.layer_name,),
-            ).fetchone()
-            if row is None:
-                return None
-            rtree = f'"rtree_{row[0]}_{row[1]}"'
-            parts = shapely.get_parts(mask)
-            boxes = shapely.bounds(parts)
-            con.execute("CREATE TEMP TABLE _q (minx REAL, maxx REAL, miny REAL, maxy REAL)")
-            con.executemany("INSERT INTO _q VALUES (?, ?, ?, ?)", boxes[:, [0, 2, 1, 3]].tolist())
-            ids = con.execute(
-                f"SELECT DISTINCT r.id FROM _q CROSS JOIN {rtree} r WHERE r.minx <= _q.maxx AND r.maxx >= _q.minx "
-                "AND r.miny <= _q.maxy AND r.maxy >= _q.miny"
-            ).fetchall()
-        except sqlite3.Error:
-            return None
-        finally:
-            con.close()
-        return np.sort(np.fromiter((i[0] for i in ids), dtype=np.int64, count=len(ids)))
+        ids, tree = index
+        if len(ids) == 0 or len(boxes) == 0:
+            return np.zeros(0, dtype=np.int64)
+        hit = np.unique(tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))[1])
+        return np.sort(ids[hit])
 
-    def read(self, mask: Any) -> Any:
-        """Features intersecting ``mask`` (a shapely geometry in the layer CRS).
+    def read(self, mask: np.ndarray) -> Any:
+        """Features meeting any geometry of ``mask`` (an array of shapely geometries, layer CRS).
+
+        The window is given as its parts (typically one box per zone) rather than their union:
+        index queries take the parts directly, so no costly union is built. In-memory layers and
+        OGR mask reads return the features that intersect a part; a GeoPackage read through its
+        R-tree returns those whose bounding box meets a part's (a superset, tested exactly later).
 
         Returns a GeoDataFrame in the layer CRS with ``_fid`` and ``_cat`` columns.
         """
         import geopandas as gpd
+        import shapely
 
+        mask = np.asarray(mask, dtype=object)
         if self.gdf is not None:
-            idx = self.gdf.sindex.query(mask, predicate="intersects")
-            idx.sort()
+            idx = np.unique(self.gdf.sindex.query(mask, predicate="intersects")[1])
             sub = self.gdf.iloc[idx]
             data = {"_fid": idx.astype(np.int64)}
             geom = sub.geometry.values
@@ -368,7 +347,7 @@ class _Layer:
             import pyogrio
 
             columns = [self.category] if self.category else []
-            fids = self._rtree_fids(mask)
+            fids = self._rtree_fids(shapely.bounds(mask))
             if fids is not None:
                 # GeoPackage: candidates from the file's own R-tree, one box per part of the mask
                 # (OGR's mask filter would use the mask's overall envelope, i.e. everything).
@@ -377,14 +356,12 @@ class _Layer:
                 ) if len(fids) else pyogrio.read_dataframe(
                     self.path, layer=self.layer_name, columns=columns, fid_as_index=True, max_features=0
                 )
-                if len(sub):
-                    import shapely
-
-                    keep = shapely.intersects(sub.geometry.values, mask)
-                    sub = sub[np.asarray(keep) | sub.geometry.isna().to_numpy()]
+                # no exact test against the window: the callers test every feature against the
+                # zones themselves, and a feature near a window is harmless to a nearest search
             else:
                 sub = pyogrio.read_dataframe(
-                    self.path, layer=self.layer_name, columns=columns, mask=mask, fid_as_index=True
+                    self.path, layer=self.layer_name, columns=columns, mask=shapely.union_all(mask),
+                    fid_as_index=True,
                 )
             data = {"_fid": sub.index.to_numpy(dtype=np.int64)}
             geom = sub.geometry.values
@@ -393,6 +370,71 @@ class _Layer:
         else:
             data["_cat"] = [""] * len(sub)
         return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geom, crs=self.crs).values, crs=self.crs)
+
+
+@functools.lru_cache(maxsize=16)
+def _file_layers(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """Layer names of a vector file (cached; the key changes when the file does)."""
+    import pyogrio
+
+    return tuple(str(row[0]) for row in pyogrio.list_layers(path))
+
+
+@functools.lru_cache(maxsize=16)
+def _file_info(path: str, mtime_ns: int, size: int, layer_name: str) -> dict[str, Any]:
+    """CRS, fields, geometry type, feature count and extent of a layer file (cached)."""
+    import pyogrio
+
+    info = pyogrio.read_info(path, layer=layer_name, force_total_bounds=True)
+    n = int(info.get("features", -1))
+    if n < 0:
+        n = len(pyogrio.read_dataframe(path, layer=layer_name, columns=[], read_geometry=False))
+    b = info.get("total_bounds")
+    return {"crs": info.get("crs"), "fields": tuple(str(f) for f in info["fields"]),
+            "geometry_type": info.get("geometry_type"), "features": n,
+            "total_bounds": None if b is None else tuple(float(v) for v in b)}
+
+
+@functools.lru_cache(maxsize=4)
+def _gpkg_rtree(path: str, mtime_ns: int, size: int, layer_name: str) -> tuple[np.ndarray, Any] | None:
+    """Feature ids and an STRtree of their boxes, from a GeoPackage layer's R-tree (cached).
+
+    None when the layer has no spatial index.
+    """
+    import sqlite3
+
+    import shapely
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = con.execute(
+            "SELECT e.table_name, e.column_name FROM gpkg_extensions e WHERE e.extension_name = "
+            "'gpkg_rtree_index' AND e.table_name = ?",
+            (layer_name,),
+        ).fetchone()
+        if row is None:
+            return None
+        rows = con.execute(f'SELECT id, minx, miny, maxx, maxy FROM "rtree_{row[0]}_{row[1]}"').fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+    ids = arr[:, 0].astype(np.int64)
+    return ids, shapely.STRtree(shapely.box(arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]))
+
+
+@functools.lru_cache(maxsize=16)
+def _file_category_values(path: str, mtime_ns: int, size: int, layer_name: str | None,
+                          category: str) -> tuple[str, ...]:
+    """Distinct category values of a layer file (cached; the key changes when the file does)."""
+    import pyogrio
+
+    values = pyogrio.read_dataframe(path, layer=layer_name, columns=[category], read_geometry=False)[category]
+    return tuple(sorted({_category_text(v) for v in values.unique()}))
 
 
 # ------------------------------------------------------------------------------------- geometry
@@ -526,19 +568,22 @@ class _Territory:
         self.box = shapely.box(*box.segmentize(0.05).to_crs(self.epsg).total_bounds)
 
     def read(self, boxes: np.ndarray) -> Any:
-        """Features of the layer inside the union of ``boxes`` (local CRS), in the local CRS."""
+        """Features of the layer meeting any of ``boxes`` (local CRS), in the local CRS."""
         import shapely
 
-        mask = shapely.intersection(shapely.union_all(boxes), self.box)
-        if mask.is_empty:
+        lo = shapely.bounds(self.box)
+        mask = shapely.clip_by_rect(np.asarray(boxes, dtype=object), *lo)
+        mask = mask[~shapely.is_empty(mask)]
+        if len(mask) == 0:
             return None
         if self.to_layer is not None:
-            mask = _transform_geom(mask, self.to_layer, densify=1_000.0)
-            coords = shapely.get_coordinates(mask)
-            if not np.isfinite(coords).all():
+            mask = np.asarray(_transform_geom(mask, self.to_layer, densify=1_000.0), dtype=object)
+            mask = mask[np.isfinite(shapely.bounds(mask)).all(axis=1)]
+            if len(mask) == 0:
                 return None
-            if not mask.is_valid:
-                mask = shapely.make_valid(mask)
+            bad = ~shapely.is_valid(mask)
+            if bad.any():
+                mask[bad] = shapely.make_valid(mask[bad])
         feats = self.layer.read(mask)
         self.stats["reads"] += 1
         self.stats["features_read"] += len(feats)
@@ -546,7 +591,7 @@ class _Territory:
         missing = shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms))
         feats = feats[~missing]
         geoms = np.asarray(feats.geometry.values, dtype=object)
-        invalid = ~shapely.is_valid(geoms)
+        invalid = ~threaded(shapely.is_valid, geoms)
         if invalid.any():
             fixed = geoms.copy()
             fixed[invalid] = shapely.make_valid(geoms[invalid])
@@ -651,9 +696,11 @@ class _Territory:
 
         zone_idx = np.flatnonzero(has_zone)
         zones = self.zones[zone_idx]
-        shapely.prepare(zones)
-        tree = shapely.STRtree(parts)
-        zi_local, pj = tree.query(zones, predicate="intersects")
+        # bounding-box candidates, then the exact test over threads (faster than a predicate
+        # query, which tests pair by pair in one thread)
+        zi_local, pj = shapely.STRtree(parts).query(zones)
+        hit = threaded(shapely.intersects, zones[zi_local], parts[pj])
+        zi_local, pj = zi_local[hit], pj[hit]
         if len(pj) == 0:
             return
         zi = zone_idx[zi_local]
@@ -679,10 +726,16 @@ class _Territory:
             ov_any, ov_cat = ov_any_t[pos], ov_cat_t[pos]
             zone_geoms = self.zones[z_sel]
             part_geoms = parts[p_sel]
-            inside = shapely.covers(zone_geoms, part_geoms)
+            # no clipping where the zone holds the whole part, or the part the whole zone
+            inside = threaded(shapely.covers, zone_geoms, part_geoms)
             pieces = part_geoms.copy()
-            if (~inside).any():
-                pieces[~inside] = shapely.intersection(zone_geoms[~inside], part_geoms[~inside])
+            rest = np.flatnonzero(~inside)
+            if len(rest):
+                whole = threaded(shapely.covers, part_geoms[rest], zone_geoms[rest])
+                pieces[rest[whole]] = zone_geoms[rest[whole]]
+                cut = rest[~whole]
+                if len(cut):
+                    pieces[cut] = threaded(shapely.intersection, zone_geoms[cut], part_geoms[cut])
             c_sel = cat[p_sel]
             if k > 1:
                 for key, value in _group_measure(z_sel * k + c_sel + 1, pieces, measure, ov_cat).items():
@@ -890,29 +943,33 @@ def overlay_indicators(
         repaired |= eng.repaired
         kinds |= res["kinds"]
         has_zone = ~shapely.is_empty(zl)
-        for j, i in enumerate(idx):
-            if has_zone[j]:
-                area[i], length[i], count[i] = res["area"][j], res["length"][j], res["count"][j]
-                zone_area[i] = shapely.area(zl[j])
-            else:
-                why = zone_reason[i] if isinstance(zone_reason[i], str) else "the zone is empty"
-                reasons[i].append(f"no zone ({why})")
-            if not distances:
-                continue
-            d = res["dist"][j]
-            pt = pl[j]
-            if pt is None or pt.is_empty:
+        ok = idx[has_zone]
+        area[ok], length[ok], count[ok] = res["area"][has_zone], res["length"][has_zone], res["count"][has_zone]
+        zone_area[ok] = shapely.area(zl[has_zone])
+        for j in np.flatnonzero(~has_zone):
+            i = idx[j]
+            why = zone_reason[i] if isinstance(zone_reason[i], str) else "the zone is empty"
+            reasons[i].append(f"no zone ({why})")
+        if not distances:
+            continue
+        d_all = res["dist"]
+        no_point = shapely.is_missing(pl) | shapely.is_empty(np.where(shapely.is_missing(pl), None, pl))
+        # the usual case (a point, every distance found) needs no reason: only the others loop
+        for j in np.flatnonzero(no_point | np.isinf(d_all).any(axis=1)):
+            i, d = idx[j], d_all[j]
+            if no_point[j]:
                 reasons[i].append("no city point: distances undefined")
                 continue
             if src.n_features == 0:
                 reasons[i].append(f"the layer {shown} has no feature: distances undefined")
             elif np.isinf(d[0]):
                 reasons[i].append(f"no feature of the layer in territory {t}: distances undefined")
-            elif np.isinf(d[1:]).any():
+            else:
                 missing = [cats[c] for c in np.flatnonzero(np.isinf(d[1:]))]
                 reasons[i].append(f"no feature of categor{'y' if len(missing) == 1 else 'ies'} "
                                   f"{', '.join(missing)} in territory {t}: those distances undefined")
-            dist[i] = np.where(np.isinf(d), np.nan, d)
+        has_pt = idx[~no_point]
+        dist[has_pt] = np.where(np.isinf(d_all[~no_point]), np.nan, d_all[~no_point])
 
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.where(zone_area[:, None] > 0, area / zone_area[:, None] * 100.0, np.nan)

@@ -76,3 +76,37 @@ def test_bad_options(zones):
         map_zones(zone_area, zones, engine="spark")
     with pytest.raises(ValueError, match="chunk_size must be a whole number ≥ 1, got 0"):
         map_zones(zone_area, zones, chunk_size=0)
+
+
+# ------------------------------------------------------------------ threads for vectorised shapely calls
+def test_threaded_equals_the_direct_call():
+    import shapely
+
+    from acv_geo.engine import threaded
+
+    a = shapely.box(np.arange(1000.0), 0, np.arange(1000.0) + 1.5, 1)
+    b = shapely.box(np.arange(1000.0) + 0.5, 0.25, np.arange(1000.0) + 3, 2)
+    direct = shapely.area(shapely.intersection(a, b))
+    for threads in (1, 2, 3, 7):
+        got = shapely.area(threaded(shapely.intersection, a, b, threads=threads, min_size=1))
+        np.testing.assert_array_equal(got, direct)  # same pairs, same order
+    assert direct[0] == pytest.approx(0.75)  # [0.5, 1.5] × [0.25, 1]
+
+
+def test_thread_count_env_and_nested_threads(monkeypatch):
+    import threading
+
+    from acv_geo.engine import thread_count
+
+    monkeypatch.setenv("ACV_GEO_THREADS", "2")
+    assert thread_count() == 2
+    monkeypatch.setenv("ACV_GEO_THREADS", "0")
+    with pytest.raises(ValueError, match=r"ACV_GEO_THREADS must be a whole number ≥ 1, got '0'"):
+        thread_count()
+    monkeypatch.delenv("ACV_GEO_THREADS")
+    assert thread_count() >= 1
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(thread_count()))  # a worker thread: no nesting
+    t.start()
+    t.join()
+    assert seen == [1]

@@ -66,6 +66,36 @@ def test_polygons_dissolved_per_category_and_total():
     assert len(meta) == len(df.columns)
 
 
+def test_zone_inside_a_feature_and_feature_inside_a_zone():
+    # zone 99001 wholly inside a feature (no clipping: the zone itself), a feature wholly inside
+    # zone 99002, and a feature crossing 99002's edge (clipped): 1e6 + (0.25e6 + 0.5e6 - overlap 0)
+    zones = _zones(("99001", "99002"), squares=[_box(0, 0, 1000, 1000), _box(2000, 0, 3000, 1000)],
+                   points=[shapely.Point(*CITY), shapely.Point(X0 + 2500, Y0 + 500)])
+    layer = _layer([_box(-100, -100, 1100, 1100), _box(2250, 250, 2750, 750), _box(2500, -500, 3500, 500)])
+    df = overlay_indicators(zones, layer, name="z")
+    assert df.loc["99001", "z_area_m2"] == pytest.approx(1_000_000, rel=1e-9)
+    assert df.loc["99001", "z_pct"] == pytest.approx(100.0, rel=1e-9)
+    # inner box 500×500 and the crossing box's part [2500,3000]×[0,500]; they overlap on
+    # [2500,2750]×[250,500] (62,500 m²), counted once
+    assert df.loc["99002", "z_area_m2"] == pytest.approx(250_000 + 250_000 - 62_500, rel=1e-9)
+    assert df.loc["99002", "z_count"] == 2
+
+
+def test_changed_file_is_read_again(tmp_path, monkeypatch):
+    """Layer facts are cached per file; rewriting the file (new size or time) invalidates them."""
+    import acv_geo.overlay as ov
+
+    monkeypatch.setattr(ov, "_LOAD_ALL_FEATURES", 0)  # the windowed GeoPackage R-tree path
+    path = tmp_path / "layer.gpkg"
+    _layer([_box(0, 0, 500, 1000)], ["A"]).to_file(path, driver="GPKG")
+    first = overlay_indicators(_zones(), path, category="ALEA", name="r")
+    assert first.loc["99001", "r_area_m2"] == pytest.approx(500_000, rel=1e-9)
+    _layer([_box(0, 0, 250, 1000), _box(500, 0, 600, 1000)], ["B", "C"]).to_file(path, driver="GPKG", mode="w")
+    second = overlay_indicators(_zones(), path, category="ALEA", name="r")
+    assert second.loc["99001", "r_area_m2"] == pytest.approx(350_000, rel=1e-9)
+    assert [c for c in second.columns if c.endswith("_area_m2")] == ["r_area_m2", "r_b_area_m2", "r_c_area_m2"]
+
+
 def test_circle_zone_area():
     # buffer zone of 100 m fully covered: area of the 128-gon inscribed in the circle
     cities = gpd.GeoDataFrame(
