@@ -33,6 +33,7 @@ raster is never resampled.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -46,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import slugify
+from .engine import threaded
 from .errors import InputError
 from .metadata import attach_metadata
 
@@ -198,7 +200,7 @@ def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.nd
             "polygon; zonal statistics need areas: build zones with "
             "acv_geo.zones.make_zones(cities, kind='commune' | 'epci' | 'buffer', radius=...)"
         )
-    invalid = ~empty & ~shapely.is_valid(np.where(empty, None, arr))
+    invalid = ~empty & ~threaded(shapely.is_valid, np.where(empty, None, arr))
     if invalid.any():
         arr = arr.copy()
         arr[invalid] = shapely.make_valid(arr[invalid])
@@ -296,6 +298,43 @@ def _wkb_source_class():
 
 def _WKBSource(positions: np.ndarray, wkbs: np.ndarray, wkt: str) -> Any:  # noqa: N802
     return _wkb_source_class()(positions, wkbs, wkt)
+
+
+@functools.lru_cache(maxsize=1)
+def _row_writer_class():
+    """An exactextract Writer keeping each zone's values as a plain dict (no GeoJSON features)."""
+    from exactextract._exactextract import Feature
+    from exactextract.writer import Writer
+
+    class _Row(Feature):
+        def __init__(self) -> None:
+            Feature.__init__(self)
+            self.props: dict[str, Any] = {}
+
+        def set(self, name: str, value: Any) -> None:
+            self.props[name] = value
+
+        def set_geometry(self, geometry: Any) -> None:  # geometries are not asked for
+            pass
+
+    class _RowWriter(Writer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[dict[str, Any]] = []
+            self._row = _Row()
+
+        def add_operation(self, op: Any) -> None:
+            pass
+
+        def write(self, feature: Any) -> None:
+            self._row.props = {}
+            feature.copy_to(self._row)
+            self.rows.append(self._row.props)
+
+        def features(self) -> list[dict[str, Any]]:
+            return self.rows
+
+    return _RowWriter
 
 
 def _below_op(t: float):
@@ -468,8 +507,11 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
     touches = usable & ~(
         (b[:, 0] >= right) | (b[:, 2] <= left) | (b[:, 1] >= top) | (b[:, 3] <= bottom)
     )
-    touches &= np.array([bool(g is not None and usable[i] and shapely.intersects(g, raster_box))
-                         if touches[i] else False for i, g in enumerate(geoms)], dtype=bool)
+    # a zone whose box lies inside the raster's touches it; only the others need the exact test
+    inside = (b[:, 0] >= left) & (b[:, 2] <= right) & (b[:, 1] >= bottom) & (b[:, 3] <= top)
+    edge = np.flatnonzero(touches & ~inside)
+    if len(edge):
+        touches[edge] = shapely.intersects(geoms[edge], raster_box)
     for i in np.flatnonzero(usable & ~touches):
         reasons[i] = "zone outside the raster"
     if not touches.any():
@@ -504,8 +546,7 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
         feats = _WKBSource(idx, shapely.to_wkb(geoms[idx]), ds.crs.wkt)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = exact_extract(src, feats, ops, include_cols=["_pos"], output="geojson")
-        rows = [f["properties"] for f in res]
+            rows = exact_extract(src, feats, ops, include_cols=["_pos"], output=_row_writer_class()())
         pos = np.array([r["_pos"] for r in rows], dtype=int)
         order = np.argsort(pos)
         if not np.array_equal(pos[order], idx):  # pragma: no cover - exactextract contract
@@ -584,11 +625,14 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
              + " (coverage-weighted)")
     if categorical:
         shares: dict[str, np.ndarray] = {}
-        classes: list[float] = []
         if len(idx):
-            for u in results["unique"]:
-                classes.extend(float(x) for x in np.asarray(u).ravel())
-        classes = sorted(set(classes))
+            uniq = [np.asarray(u, dtype=float).ravel() for u in results["unique"]]
+            fracs = [np.asarray(f, dtype=float).ravel() for f in results["frac"]]
+            rows_of = np.repeat(idx, [len(u) for u in uniq])
+            all_u, all_f = np.concatenate(uniq), np.concatenate(fracs)
+        else:
+            all_u = np.zeros(0)
+        classes = [float(c) for c in np.unique(all_u)]
         if len(classes) > 255:
             _warn(
                 f"{label}: {len(classes)} distinct values found with categorical=True; is this raster "
@@ -596,20 +640,21 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
             )
         for c in classes:
             shares[_class_label(c)] = np.where(usable & (count > 0), 0.0, np.nan)
-        for k, pos in enumerate(idx):
-            uniq = np.asarray(results["unique"][k]).ravel()
-            for u, f in zip(uniq, np.asarray(results["frac"][k]).ravel(), strict=True):
-                shares[_class_label(u)][pos] = 100.0 * float(f)
+        if len(idx) and classes:
+            for c in classes:
+                sel = all_u == c
+                shares[_class_label(c)][rows_of[sel]] = 100.0 * all_f[sel]
         for lab, arr in shares.items():
             _add(f"{name}_class_{lab}_pct", arr, "%",
                  f"Share of the zone's valid area in class {lab} of {band_txt} (coverage-weighted)")
 
-    for i in range(n):
-        if reasons[i] is None and usable[i]:
-            if count[i] == 0:
-                reasons[i] = "only nodata pixels in the zone"
-            elif coverage[i] < 99.5:
-                reasons[i] = f"only {coverage[i]:.1f}% of the zone lies on valid pixels (raster edge or nodata)"
+    open_ = np.array([r is None for r in reasons], dtype=bool) & usable
+    for i in np.flatnonzero(open_ & (count == 0)):
+        reasons[i] = "only nodata pixels in the zone"
+    with np.errstate(invalid="ignore"):
+        partial = open_ & (count != 0) & (coverage < 99.5)
+    for i in np.flatnonzero(partial):
+        reasons[i] = f"only {coverage[i]:.1f}% of the zone lies on valid pixels (raster edge or nodata)"
     reason_col = f"{name}_reason"
     columns[reason_col] = pd.array(reasons, dtype="string")
     out = pd.DataFrame(columns, index=index.copy())
