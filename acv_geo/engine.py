@@ -7,10 +7,15 @@ that their zones cover (bbox/mask reads, windowed raster reads). So a large set 
 the Hilbert distance of their centre — and each chunk processed on its own:
 
 - ``engine="local"``: chunks one after the other in this process. Peak memory is bounded by one
-  chunk and the part of the layer its bounding box covers, not by the whole national layer.
+  chunk and the part of the layer its bounding box covers, not by the whole national layer. The
+  GEOS work inside a chunk (exact intersection tests, clipping, validity) is split over threads,
+  one per core (:func:`threaded`, :func:`thread_count`; ``ACV_GEO_THREADS`` sets the number).
 - ``engine="dask"``: the chunks become the partitions of a ``dask_geopandas.GeoDataFrame`` and run
-  on a ``dask.distributed`` cluster — a local one (``n_workers`` processes) by default, or any
-  existing cluster given its scheduler address. Install with ``pip install acv-geo[dask]``.
+  on a ``dask.distributed`` cluster — a local one (``n_workers`` single-threaded processes) by
+  default, or any existing cluster given its scheduler address (:func:`dask_client` keeps one
+  cluster for several calls). Partitions travel as WKB columns and are rebuilt on the workers.
+  Workers need acv-geo installed and the layer and raster paths readable. Install with
+  ``pip install acv-geo[dask]``.
 
 Both engines give the same table as calling the function once on all zones: rows are put back in
 the input order and columns unified (a per-category column missing from a chunk is filled with the
@@ -19,11 +24,12 @@ function's own "no overlap" value, computed by calling it on that chunk's zones)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -31,7 +37,7 @@ import pandas as pd
 
 from .metadata import merge_metadata
 
-__all__ = ["ENGINES", "map_zones", "spatial_chunks", "threaded", "thread_count"]
+__all__ = ["ENGINES", "dask_client", "map_zones", "spatial_chunks", "thread_count", "threaded"]
 
 log = logging.getLogger("acv_geo")
 
@@ -220,7 +226,7 @@ def map_zones(
     *args: Any,
     engine: str = "local",
     chunk_size: int = 2000,
-    scheduler: str | None = None,
+    scheduler: Any = None,
     n_workers: int | None = None,
     fill_values: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -241,10 +247,11 @@ def map_zones(
         See the module docstring.
     chunk_size : int, default 2000
         Zones per chunk.
-    scheduler : str, optional
-        Address of an existing Dask scheduler (``"tcp://host:8786"``); default a local cluster.
+    scheduler : str or distributed.Client, optional
+        Address of an existing Dask scheduler (``"tcp://host:8786"``) or a client to reuse (see
+        :func:`dask_client`); default a local cluster started and closed by this call.
     n_workers : int, optional
-        Worker processes of the local Dask cluster (default: the number of cores).
+        Worker processes of that local Dask cluster (default: the cores this process may use).
     fill_values : dict, optional
         Value for a column that a chunk did not produce (e.g. a category absent from the chunk's
         area): ``{column: value}``; columns not listed get NaN.
@@ -280,35 +287,109 @@ def map_zones(
     return _assemble(parts, zones)
 
 
-def _run_dask(func, zones, chunks, args, kwargs, *, scheduler, n_workers) -> list[pd.DataFrame]:
+def _import_dask():
     try:
         import dask
         import dask_geopandas
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError as exc:
         raise ImportError(
             f"engine='dask' needs dask-geopandas and distributed ({exc}); install them with "
             "pip install 'acv-geo[dask]'"
         ) from None
-    import dask.dataframe as dd
+    return dask, dask_geopandas, distributed
 
-    # a dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks
-    pieces = [dask.delayed(zones.iloc[idx]) for idx in chunks]
-    ddf = dask_geopandas.from_dask_dataframe(dd.from_delayed(pieces, meta=zones.iloc[:0], verify_meta=False))
-    tasks = [dask.delayed(func)(part, *args, **kwargs) for part in ddf.to_delayed()]
-    own_cluster = None
+
+@contextlib.contextmanager
+def dask_client(scheduler: Any = None, *, n_workers: int | None = None) -> Iterator[Any]:
+    """A ``dask.distributed`` client for one or many :func:`map_zones` calls.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client, optional
+        Address of an existing scheduler (``"tcp://host:8786"``): connect to it. A ``Client``:
+        use it as it is (left open). Default: start a local cluster of single-threaded worker
+        processes, closed on exit.
+    n_workers : int, optional
+        Worker processes of the local cluster (default: the cores this process may use).
+
+    Yields
+    ------
+    distributed.Client
+
+    Examples
+    --------
+    One cluster for several steps (each :func:`map_zones` call would otherwise start its own)::
+
+        with dask_client(n_workers=4) as client:
+            a = map_zones(overlay_indicators, zones, "ppr.gpkg", engine="dask", scheduler=client)
+            b = map_zones(zonal_indicators, zones, "landcover.tif", engine="dask", scheduler=client)
+    """
+    _, _, distributed = _import_dask()
+    if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
+        raise ValueError(f"n_workers must be a whole number ≥ 1, got {n_workers!r}")
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    cluster = None
     if scheduler is None:
-        own_cluster = LocalCluster(
-            n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers or thread_count(), threads_per_worker=1, processes=True,
             dashboard_address=None, silence_logs=logging.ERROR,
         )
-        client = Client(own_cluster)
+        client = distributed.Client(cluster)
     else:
-        client = Client(scheduler)
+        client = distributed.Client(scheduler)
     try:
-        results = list(client.compute(tasks, sync=True))
+        yield client
     finally:
         client.close()
-        if own_cluster is not None:
-            own_cluster.close()
-    return results
+        if cluster is not None:
+            cluster.close()
+
+
+def _pack(part) -> dict[str, Any]:
+    """A chunk of zones as plain columns, geometries as WKB (much cheaper to ship than pickled shapes)."""
+    import shapely
+
+    geo = {c: (part[c].crs.to_wkt() if part[c].crs is not None else None)
+           for c in part.columns if str(part[c].dtype) == "geometry"}
+    columns = {c: (shapely.to_wkb(part[c].values) if c in geo else part[c].to_numpy()) for c in part.columns}
+    return {"columns": columns, "order": list(part.columns), "dtypes": {c: str(part[c].dtype) for c in part.columns
+                                                                          if c not in geo},
+            "geo": geo, "active": part.geometry.name, "index": part.index, "attrs": dict(part.attrs)}
+
+
+def _unpack(packed: dict[str, Any]):
+    """The GeoDataFrame of :func:`_pack`, rebuilt on a worker."""
+    import geopandas as gpd
+    import shapely
+
+    index = packed["index"]
+    data = {}
+    for c in packed["order"]:
+        v = packed["columns"][c]
+        if c in packed["geo"]:
+            data[c] = gpd.GeoSeries(shapely.from_wkb(v), index=index, crs=packed["geo"][c])
+        else:
+            data[c] = pd.Series(v, index=index, name=c).astype(packed["dtypes"][c])
+    out = gpd.GeoDataFrame(data, index=index, geometry=packed["active"], crs=packed["geo"][packed["active"]])
+    out.attrs.update(packed["attrs"])
+    return out
+
+
+def _run_dask(func, zones, chunks, args, kwargs, *, scheduler, n_workers) -> list[pd.DataFrame]:
+    import uuid
+
+    dask, dask_geopandas, _ = _import_dask()
+    import dask.dataframe as dd
+
+    # A dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks, each shipped as
+    # WKB columns and rebuilt on its worker; named explicitly, so dask does not hash the geometries.
+    run = uuid.uuid4().hex
+    pieces = [dask.delayed(_unpack, pure=True)(dask.delayed(_pack(zones.iloc[idx]), name=f"acv-geo-zones-{run}-{i}"))
+              for i, idx in enumerate(chunks)]
+    ddf = dask_geopandas.from_dask_dataframe(dd.from_delayed(pieces, meta=zones.iloc[:0], verify_meta=False))
+    tasks = [dask.delayed(func)(part, *args, **kwargs) for part in ddf.to_delayed(optimize_graph=False)]
+    with dask_client(scheduler, n_workers=n_workers) as client:
+        return list(client.compute(tasks, sync=True))

@@ -23,6 +23,7 @@ that fails or is interrupted leaves the previous outputs untouched and no half-w
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -643,6 +644,7 @@ def diagnose(
     engine: str = "local",
     chunk_size: int = 5000,
     scheduler: str | None = None,
+    workers: int | None = None,
 ) -> DiagnoseResult:
     """Run the whole diagnostic and write every output into ``out_dir``, atomically.
 
@@ -684,6 +686,9 @@ def diagnose(
         Zones per spatial chunk.
     scheduler : str, optional
         Address of an existing Dask scheduler.
+    workers : int, optional
+        Worker processes of the local Dask cluster (``engine="dask"`` without ``scheduler``);
+        default the cores this process may use. One cluster serves every overlay and zonal step.
 
     Returns
     -------
@@ -698,7 +703,7 @@ def diagnose(
     NotADirectoryError
         If ``out_dir`` is a file.
     """
-    from .engine import ENGINES, map_zones
+    from .engine import ENGINES, dask_client, map_zones
 
     if scope not in ("acv", "all-communes"):
         raise ValueError(f"unknown scope {scope!r}; expected 'acv' or 'all-communes'")
@@ -718,10 +723,18 @@ def diagnose(
             "(`acv-geo fetch admin_express_cog`)"
         )
 
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ValueError(f"workers must be a whole number ≥ 1, got {workers!r}")
+    engines = contextlib.ExitStack()  # one Dask cluster for every overlay and zonal step
+    client: list[Any] = []
+
     def run(func: Any, zones: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
         if engine == "local" and len(zones) <= chunk_size:
             return func(zones, *args, **kwargs)
-        return map_zones(func, zones, *args, engine=engine, chunk_size=chunk_size, scheduler=scheduler, **kwargs)
+        if engine == "dask" and not client:
+            client.append(engines.enter_context(dask_client(scheduler, n_workers=workers)))
+        return map_zones(func, zones, *args, engine=engine, chunk_size=chunk_size,
+                         scheduler=client[0] if client else scheduler, **kwargs)
 
     steps = 9 + sum(len(x.zones) for x in (*cfg.layers, *cfg.rasters)) + len(cfg.tables) + len(
         cfg.clusters.variables) + (1 if cfg.maps_enabled else 0)
@@ -752,16 +765,17 @@ def diagnose(
     specs = {z for x in (*cfg.layers, *cfg.rasters) for z in x.zones}
     zones = _zones_for(specs, city, communes, epci)
     tables: list[pd.DataFrame] = []
-    for spec in cfg.layers:
-        for zs in spec.zones:
-            bar.step(f"overlay {spec.name} ({zs})")
-            tables.append(_overlay(zones[zs], spec, zs, run))
-            if zs == spec.zones[0]:
-                tables.append(_coverage(zones[zs], spec, zs))
-    for spec in cfg.rasters:
-        for zs in spec.zones:
-            bar.step(f"zonal statistics {spec.name} ({zs})")
-            tables.append(_zonal(zones[zs], spec, zs, run))
+    with engines:
+        for spec in cfg.layers:
+            for zs in spec.zones:
+                bar.step(f"overlay {spec.name} ({zs})")
+                tables.append(_overlay(zones[zs], spec, zs, run))
+                if zs == spec.zones[0]:
+                    tables.append(_coverage(zones[zs], spec, zs))
+        for spec in cfg.rasters:
+            for zs in spec.zones:
+                bar.step(f"zonal statistics {spec.name} ({zs})")
+                tables.append(_zonal(zones[zs], spec, zs, run))
     for t in cfg.tables:
         bar.step(f"table {t.kind}" + (f" {t.path.name}" if t.path else ""))
     tables.extend(_tables(city, cfg))

@@ -33,7 +33,8 @@ def test_dask_engine_equals_local_through_cli(tmp_path):
     layer = str(acv_geo.get_path("herault_pac_risques"))
     common = ["indicators", "--layer", layer, "--preset", "pac_risques", "--zone", "buffer:2000"]
     assert main([*common, "--out", str(tmp_path / "local.csv")]) == 0
-    assert main([*common, "--engine", "dask", "--chunk-size", "60", "--out", str(tmp_path / "dask.csv")]) == 0
+    assert main([*common, "--engine", "dask", "--workers", "1", "--chunk-size", "60",
+                 "--out", str(tmp_path / "dask.csv")]) == 0
     a = pd.read_csv(tmp_path / "local.csv", dtype={"insee_com": str})
     b = pd.read_csv(tmp_path / "dask.csv", dtype={"insee_com": str})
     pd.testing.assert_frame_equal(a, b)
@@ -45,3 +46,17 @@ def test_all_communes_commune_zones_need_polygons(tmp_path, capsys):
     assert code == 2
     assert "--scope all-communes with commune zones needs --communes FILE" in capsys.readouterr().err
     assert not (tmp_path / "z.csv").exists()
+
+
+def test_dask_only_options_need_the_dask_engine(tmp_path, capsys):
+    layer = str(acv_geo.get_path("herault_pac_risques"))
+    common = ["indicators", "--layer", layer, "--preset", "pac_risques", "--out", str(tmp_path / "x.csv")]
+    assert main([*common, "--workers", "2"]) == 2
+    assert "--workers only apply to the Dask engine; add --engine dask" in capsys.readouterr().err
+    assert main([*common, "--engine", "dask", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "with --scheduler the cluster is yours: drop --workers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main([*common, "--engine", "dask", "--workers", "0"])
+    assert exc.value.code == 2
+    assert "expected a whole number ≥ 1, got '0'" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()

@@ -53,3 +53,5 @@ def test_cli_scope_and_bad_engine(tmp_path, capsys):
     assert "needs a national commune polygon layer" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"unknown engine 'spark'; expected one of \['local', 'dask'\]"):
         acv_geo.diagnose(out_dir=tmp_path / "p", engine="spark", quiet=True)
+    with pytest.raises(ValueError, match="workers must be a whole number ≥ 1, got 0"):
+        acv_geo.diagnose(out_dir=tmp_path / "p", engine="dask", workers=0, quiet=True)

@@ -110,3 +110,45 @@ def test_thread_count_env_and_nested_threads(monkeypatch):
     t.start()
     t.join()
     assert seen == [1]
+
+
+# ------------------------------------------------------------------ Dask transport and shared clients
+def test_pack_unpack_round_trip_keeps_everything():
+    from shapely.geometry import Point
+
+    from acv_geo.engine import _pack, _unpack
+
+    z = gpd.GeoDataFrame(
+        {"territory": pd.Categorical(["metropole", "reunion", "metropole"]),
+         "zone_reason": pd.array([None, "no polygon", None], dtype="string"),
+         "n": [1, 2, 3],
+         "city_point": gpd.GeoSeries([Point(1, 2), None, Point(3, 4)], crs=4326)},
+        geometry=[box(0, 0, 1, 1), Polygon(), None],
+        index=pd.Index(["01004", "97411", "2A004"], name="insee_com"),
+        crs=2154,
+    )
+    z.attrs["note"] = "kept"
+    back = _unpack(_pack(z))
+    pd.testing.assert_frame_equal(back, z)
+    assert back.crs == z.crs and back["city_point"].crs == z["city_point"].crs
+    assert back.geometry.name == "geometry" and back.attrs["note"] == "kept"
+
+
+def test_one_dask_client_for_several_calls(zones):
+    pytest.importorskip("dask_geopandas")
+    cloudpickle = pytest.importorskip("cloudpickle")
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    from acv_geo.engine import dask_client
+
+    local = map_zones(zone_area, zones, chunk_size=10, fill_values={"wide_count": 0})
+    with dask_client(n_workers=1) as client:
+        a = map_zones(zone_area, zones, chunk_size=10, engine="dask", scheduler=client, fill_values={"wide_count": 0})
+        b = map_zones(zone_area, zones, chunk_size=25, engine="dask", scheduler=client, fill_values={"wide_count": 0})
+        assert client.status == "running"  # map_zones leaves a given client open
+        assert len(client.scheduler_info()["workers"]) == 1
+    assert client.status == "closed"
+    pd.testing.assert_frame_equal(a, local)
+    pd.testing.assert_frame_equal(b, local)
+    with pytest.raises(ValueError, match="n_workers must be a whole number ≥ 1, got 0"):
+        with dask_client(n_workers=0):
+            pass

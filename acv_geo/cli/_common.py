@@ -36,7 +36,7 @@ def add_national_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
-    """``--engine``, ``--scheduler``, ``--chunk-size``."""
+    """``--engine``, ``--scheduler``, ``--workers``, ``--chunk-size``."""
     p.add_argument(
         "--engine",
         choices=["local", "dask"],
@@ -45,7 +45,25 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
         "cluster (pip install 'acv-geo[dask]')",
     )
     p.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler (tcp://host:8786)")
+    p.add_argument("--workers", type=_positive_int, metavar="N",
+                   help="worker processes of the local Dask cluster (default: one per core)")
     p.add_argument("--chunk-size", type=int, default=5000, metavar="N", help="zones per spatial chunk (5000)")
+
+
+def check_engine_args(args: argparse.Namespace) -> None:
+    """``--scheduler`` and ``--workers`` only mean something with ``--engine dask``."""
+    given = [flag for flag, value in (("--scheduler", args.scheduler), ("--workers", args.workers)) if value]
+    if args.engine != "dask" and given:
+        raise ValueError(f"{' and '.join(given)} only apply to the Dask engine; add --engine dask")
+    if args.scheduler and args.workers:
+        raise ValueError("--workers sizes the local Dask cluster; with --scheduler the cluster is yours: "
+                         "drop --workers")
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return int(text)
 
 
 def load_zones(args: argparse.Namespace):
@@ -74,8 +92,10 @@ def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Name
     """Call ``func(zones, *fargs, **kwargs)`` through the chosen engine (spatial chunks)."""
     from ..engine import map_zones
 
+    check_engine_args(args)
     if args.engine == "local" and len(zones) <= args.chunk_size:
         return func(zones, *fargs, **kwargs)
     return map_zones(
-        func, zones, *fargs, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler, **kwargs
+        func, zones, *fargs, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler,
+        n_workers=args.workers, **kwargs
     )

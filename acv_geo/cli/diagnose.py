@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_engine_args, add_national_args
+from ._common import add_engine_args, add_national_args, check_engine_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..pipeline import diagnose
 
+    check_engine_args(args)
     overrides = {"clusters": {"permutations": args.permutations}} if args.permutations is not None else None
     cfg = load_config(args.config, overrides=overrides)
     diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet, scope=args.scope,
-             communes=args.communes, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler)
+             communes=args.communes, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler,
+             workers=args.workers)
     return 0
