@@ -26,6 +26,7 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     zones = ["commune", "buffer:2000"]
     label = "Risk zones"             # title in maps and report
     date = "2019"                    # date of the data, for the metadata
+    distances = true                 # false: skip the *_dist_m columns (faster at national scale)
 
     [[rasters]]                      # rasters summarised per zone (repeatable)
     name = "dem"                     # REQUIRED
@@ -177,6 +178,8 @@ class LayerSpec:
         Publisher and licence (from the embedded catalogue when known).
     date : str
         Date of the data (may be empty).
+    distances : bool
+        Compute the nearest-feature distance columns (``*_dist_m``).
     """
 
     name: str
@@ -189,6 +192,7 @@ class LayerSpec:
     label: str
     provenance: str
     date: str
+    distances: bool = True
 
 
 @dataclass(frozen=True)
@@ -531,6 +535,7 @@ _LAYER = {
     "zones": '["commune"]',
     "label": '"Title"',
     "date": '"2024"',
+    "distances": "true",
 }
 _RASTER = {
     "name": '"dem"',
@@ -614,7 +619,9 @@ def _layers(ck: _Checker, items: Any, default_zones: tuple[str, ...], check_file
                         )
         label = ck.string(t["label"], f"{key}.label") if "label" in t else name
         date = ck.string(str(t["date"]), f"{key}.date") if "date" in t else date
-        out.append(LayerSpec(name, str(t["source"]), path, preset, category, layer, zones, label, prov, date))
+        distances = ck.boolean(t["distances"], f"{key}.distances") if "distances" in t else True
+        out.append(LayerSpec(name, str(t["source"]), path, preset, category, layer, zones, label, prov, date,
+                             distances))
     return tuple(out)
 
 

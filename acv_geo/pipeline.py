@@ -361,6 +361,8 @@ def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) ->
     from .overlay import overlay_indicators
 
     kw: dict[str, Any] = {"name": _zone_name(spec.name, zone_spec)}
+    if not spec.distances:
+        kw["distances"] = False
     for key, value in (("preset", spec.preset), ("category", spec.category), ("layer_name", spec.layer),
                        ("source", spec.provenance or None), ("date", spec.date or None)):
         if value is not None:

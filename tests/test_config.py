@@ -115,6 +115,8 @@ def test_relative_paths_start_from_the_config_folder(tmp_path):
          r"layers/rasters: name\(s\) \['a'\] used twice"),
         ({"rasters": [{"name": "d", "source": "ppr_scie_76"}]}, r"rasters\[0\]\.source: .* is a vector/table file"),
         ({"tables": {"radon": "nowhere.csv"}}, r"tables\.radon: file 'nowhere\.csv' not found"),
+        ({"layers": [{"name": "a", "source": "ppr_scie_76", "distances": "no"}]},
+         r"layers\[0\]\.distances: expected true or false, got 'no'"),
     ],
 )
 def test_bad_values(data, match):
@@ -128,3 +130,14 @@ def test_invalid_toml_and_missing_config(tmp_path):
         load_config(p)
     with pytest.raises(FileNotFoundError, match=r"nope\.toml: config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_layer_distances_switch_reaches_the_overlay():
+    from acv_geo.pipeline import _overlay
+
+    cfg = load_config({"layers": [{"name": "ppr", "source": "ppr_scie_76", "distances": False}]})
+    assert cfg.layers[0].distances is False and load_config().layers[0].distances is True
+    zones = acv_geo.make_zones(acv_geo.read_acv().loc[["76217", "34003"]])
+    df = _overlay(zones, cfg.layers[0], "commune")
+    assert not [c for c in df.columns if c.endswith("_dist_m")]
+    assert df.loc["76217", "ppr_area_m2"] == pytest.approx(892_328.0, rel=1e-6)  # as in test_overlay

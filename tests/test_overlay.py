@@ -390,6 +390,14 @@ def test_cli_indicators(tmp_path, capsys):
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert "no field named 'X'" in capsys.readouterr().err
     assert main(["indicators", "--layer", "a.gpkg", "--zone", "disc", "--out", str(tmp_path / "y.csv")]) == 2
+    capsys.readouterr()
+    fast = tmp_path / "fast.csv"
+    assert main(["indicators", "--layer", str(acv_geo.get_path("herault_pac_risques")), "--preset", "pac_risques",
+                 "--zone", "buffer:1000", "--no-distances", "--out", str(fast)]) == 0
+    quick = pd.read_csv(fast, dtype={"insee_com": str})
+    assert not [c for c in quick.columns if c.endswith("_dist_m")]
+    same = [c for c in quick.columns if c != "pac_risques_reason"]
+    pd.testing.assert_frame_equal(quick[same], df[same])
 
 
 def test_inputs_not_mutated(commune_zones):

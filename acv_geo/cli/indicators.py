@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"layer preset setting category, labels and source: {', '.join(list_presets())}",
     )
     p.add_argument("--name", metavar="N", help="column prefix (default: preset name or file stem)")
+    p.add_argument("--no-distances", action="store_true",
+                   help="skip the nearest-feature distances (*_dist_m): faster when only areas, lengths and "
+                   "counts are needed")
     add_scope_args(p)
     add_engine_args(p)
     p.add_argument("--date", metavar="D", help="date or vintage of the layer, for the metadata")
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         preset=args.preset,
         date=args.date,
         source=args.source,
+        distances=not args.no_distances,
     )
     write_table(df, args.out, layer="indicators")
     rep = overlay_report(df)
