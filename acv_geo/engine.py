@@ -354,10 +354,10 @@ def _pack(part) -> dict[str, Any]:
 
     geo = {c: (part[c].crs.to_wkt() if part[c].crs is not None else None)
            for c in part.columns if str(part[c].dtype) == "geometry"}
-    columns = {c: (shapely.to_wkb(part[c].values) if c in geo else part[c].to_numpy()) for c in part.columns}
-    return {"columns": columns, "order": list(part.columns), "dtypes": {c: str(part[c].dtype) for c in part.columns
-                                                                          if c not in geo},
-            "geo": geo, "active": part.geometry.name, "index": part.index, "attrs": dict(part.attrs)}
+    # other columns keep their own array (categories, nullable and string dtypes survive as they are)
+    columns = {c: (shapely.to_wkb(part[c].values) if c in geo else part[c].array) for c in part.columns}
+    return {"columns": columns, "order": list(part.columns), "geo": geo, "active": part.geometry.name,
+            "index": part.index, "attrs": dict(part.attrs)}
 
 
 def _unpack(packed: dict[str, Any]):
@@ -372,7 +372,7 @@ def _unpack(packed: dict[str, Any]):
         if c in packed["geo"]:
             data[c] = gpd.GeoSeries(shapely.from_wkb(v), index=index, crs=packed["geo"][c])
         else:
-            data[c] = pd.Series(v, index=index, name=c).astype(packed["dtypes"][c])
+            data[c] = pd.Series(v, index=index, name=c, copy=False)
     out = gpd.GeoDataFrame(data, index=index, geometry=packed["active"], crs=packed["geo"][packed["active"]])
     out.attrs.update(packed["attrs"])
     return out

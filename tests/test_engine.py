@@ -119,7 +119,8 @@ def test_pack_unpack_round_trip_keeps_everything():
     from acv_geo.engine import _pack, _unpack
 
     z = gpd.GeoDataFrame(
-        {"territory": pd.Categorical(["metropole", "reunion", "metropole"]),
+        {"territory": pd.Categorical(["metropole", "reunion", "metropole"], categories=["guyane", "metropole",
+                                                                                        "reunion"]),
          "zone_reason": pd.array([None, "no polygon", None], dtype="string"),
          "n": [1, 2, 3],
          "city_point": gpd.GeoSeries([Point(1, 2), None, Point(3, 4)], crs=4326)},
