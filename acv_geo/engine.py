@@ -18,8 +18,10 @@ the Hilbert distance of their centre — and each chunk processed on its own:
   ``pip install acv-geo[dask]``.
 
 Both engines give the same table as calling the function once on all zones: rows are put back in
-the input order and columns unified (a per-category column missing from a chunk is filled with the
-function's own "no overlap" value, computed by calling it on that chunk's zones).
+the input order and columns unified. A function whose columns depend on the categories it meets
+(one column per land-cover class found) declares those column families in its result's
+``attrs[CATEGORY_COLUMNS]``; a class absent from a chunk then gets 0 there (NaN where the zone has
+no data), and each family keeps its columns sorted by value, as in one direct call.
 """
 
 from __future__ import annotations
@@ -190,10 +192,61 @@ def _hilbert(x: np.ndarray, y: np.ndarray, level: int = 16) -> np.ndarray:
     return d
 
 
-def _assemble(parts: list[pd.DataFrame], zones) -> pd.DataFrame:
+#: attrs key by which an indicator function declares its per-category column families: a list of
+#: ``[prefix, suffix]`` pairs (``{prefix}{value}{suffix}``, one column per category value found).
+CATEGORY_COLUMNS = "acv_geo_category_columns"
+
+
+def _families(parts: list[pd.DataFrame]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for p in parts:
+        for prefix, suffix in p.attrs.get(CATEGORY_COLUMNS, []):
+            if (prefix, suffix) not in found:
+                found.append((prefix, suffix))
+    return found
+
+
+def _member(column: str, families: list[tuple[str, str]]) -> tuple[str, str] | None:
+    for prefix, suffix in families:
+        if column.startswith(prefix) and column.endswith(suffix) and len(column) > len(prefix) + len(suffix):
+            return prefix, suffix
+    return None
+
+
+def _category_key(column: str, family: tuple[str, str]) -> tuple:
+    value = column[len(family[0]):len(column) - len(family[1])]
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def _column_order(parts: list[pd.DataFrame], families: list[tuple[str, str]]) -> list[str]:
+    """Union of the chunks' columns, each category family sorted by value and kept in its place."""
     columns: list[str] = []
     for p in parts:
-        columns.extend(c for c in p.columns if c not in columns)
+        columns.extend(c for c in p.columns if c not in columns and _member(c, families) is None)
+    for fam in families:
+        members = sorted({c for p in parts for c in p.columns if _member(c, [fam]) == fam},
+                         key=lambda c: _category_key(c, fam))
+        if not members:
+            continue
+        # place the family after the column that precedes it in the first chunk that has it
+        anchor = None
+        for p in parts:
+            cols = list(p.columns)
+            first = next((i for i, c in enumerate(cols) if _member(c, [fam]) == fam), None)
+            if first is not None:
+                before = [c for c in cols[:first] if c in columns]
+                anchor = before[-1] if before else None
+                break
+        at = 0 if anchor is None else columns.index(anchor) + 1
+        columns[at:at] = members
+    return columns
+
+
+def _assemble(parts: list[pd.DataFrame], zones) -> pd.DataFrame:
+    columns = _column_order(parts, _families(parts))
     out = pd.concat([p.reindex(columns=columns) for p in parts])
     out = out.reindex(zones.index)
     out.index.name = zones.index.name
@@ -206,16 +259,26 @@ def _assemble(parts: list[pd.DataFrame], zones) -> pd.DataFrame:
 
 
 def _fill_missing_columns(parts: list[pd.DataFrame], fill: dict[str, Any]) -> list[pd.DataFrame]:
-    """Give every chunk the union of columns, with the given fill value (per column)."""
-    allcols = [c for p in parts for c in p.columns]
-    allcols = list(dict.fromkeys(allcols))
+    """Give every chunk the union of columns.
+
+    A per-category column that a chunk lacks (the category occurs in none of its zones) is 0 where
+    the chunk's other columns of that family have a value and NaN where they are NaN — exactly what
+    one call on all zones gives. Other missing columns get ``fill[column]``, else NaN.
+    """
+    families = _families(parts)
+    allcols = list(dict.fromkeys(c for p in parts for c in p.columns))
     fixed = []
     for p in parts:
         missing = [c for c in allcols if c not in p.columns]
         if missing:
             p = p.copy()
             for c in missing:
-                p[c] = fill.get(c, np.nan)
+                fam = _member(c, families)
+                sibling = next((x for x in p.columns if fam is not None and _member(x, [fam]) == fam), None)
+                if sibling is not None:
+                    p[c] = np.where(p[sibling].notna(), 0.0, np.nan)
+                else:
+                    p[c] = fill.get(c, np.nan)
         fixed.append(p)
     return fixed
 

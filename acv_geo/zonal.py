@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import slugify
-from .engine import threaded
+from .engine import CATEGORY_COLUMNS, threaded
 from .errors import InputError
 from .metadata import attach_metadata
 
@@ -662,4 +662,6 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
                  "description": "Why statistics are missing or cover only part of the zone"})
     attach_metadata(out, meta)
     out.attrs[_META_KEY] = report
+    if categorical:  # one column per class found: spatial chunks fill the classes they lack with 0
+        out.attrs[CATEGORY_COLUMNS] = [[f"{name}_class_", "_pct"]]
     return out

@@ -256,3 +256,31 @@ def test_invalid_geometry_repaired(grid):
     assert out.attrs["acv_geo_zonal"]["invalid_geometries_repaired"] == 1
     # two triangles, each half of a 2x2-pixel block: coverage 0.5 per pixel on 4... exact area 200 m² = 2 px
     assert out.loc["x", "g_count"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_chunked_categorical_equals_one_call(tmp_path, engine):
+    """A class absent from a spatial chunk is 0 there (not NaN), and classes keep their order."""
+    if engine == "dask":
+        pytest.importorskip("dask_geopandas")
+    from acv_geo.engine import map_zones
+
+    arr = np.array([[0, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]], dtype="uint8")
+    path = tmp_path / "lc.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:2154",
+                       transform=from_origin(X0, Y0, RES, RES), nodata=0) as ds:
+        ds.write(arr, 1)
+    # left zone: class 1 only; right zone: classes 2 and 3; far zone: off the raster (NaN shares)
+    z = gpd.GeoDataFrame({"territory": "metropole"},
+                         geometry=[_pix(0, 1, 2, 4), _pix(2, 0, 4, 4), _pix(40, 40, 41, 41)], crs=2154,
+                         index=pd.Index(["a", "b", "c"], name="insee_com"))
+    one = zonal_indicators(z, path, categorical=True, name="lc")
+    chunked = map_zones(zonal_indicators, z, path, engine=engine, chunk_size=1, n_workers=1,
+                        categorical=True, name="lc")
+    assert list(chunked.columns) == ["lc_count", "lc_majority", "lc_class_1_pct", "lc_class_2_pct",
+                                     "lc_class_3_pct", "lc_reason"]
+    assert chunked.loc["a", "lc_class_2_pct"] == 0.0 and chunked.loc["a", "lc_class_1_pct"] == 100.0
+    assert chunked.loc["b", "lc_class_1_pct"] == 0.0 and chunked.loc["b", "lc_class_3_pct"] == 12.5
+    assert np.isnan(chunked.loc["c", "lc_class_1_pct"]) and np.isnan(chunked.loc["c", "lc_class_3_pct"])
+    pd.testing.assert_frame_equal(chunked, one)
+    assert indicator_metadata(chunked)["column"].tolist() == list(chunked.columns)
