@@ -308,7 +308,7 @@ class _Layer:
         """Feature ids whose bounding box meets one of ``boxes`` (n × 4 array), from a GeoPackage R-tree.
 
         The R-tree's leaf boxes (four numbers per feature, no geometry) are read once per file and
-        kept in memory, so every window is an in-memory index query. None when the file is not a
+        kept in memory, so every window is an in-memory query. None when the file is not a
         GeoPackage with a spatial index (the caller then lets OGR filter by the mask).
         """
         import shapely
@@ -318,11 +318,17 @@ class _Layer:
         index = _gpkg_rtree(*self._signature, self.layer_name)
         if index is None:
             return None
-        ids, tree = index
+        ids, fb = index  # feature ids, their boxes (minx, miny, maxx, maxy)
         if len(ids) == 0 or len(boxes) == 0:
             return np.zeros(0, dtype=np.int64)
+        # features meeting the window's overall extent (a vectorised test), then an index of those only
+        lo, hi = boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)
+        near = np.flatnonzero((fb[:, 0] <= hi[0]) & (fb[:, 2] >= lo[0]) & (fb[:, 1] <= hi[1]) & (fb[:, 3] >= lo[1]))
+        if len(near) == 0:
+            return np.zeros(0, dtype=np.int64)
+        tree = shapely.STRtree(shapely.box(fb[near, 0], fb[near, 1], fb[near, 2], fb[near, 3]))
         hit = np.unique(tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))[1])
-        return np.sort(ids[hit])
+        return np.sort(ids[near[hit]])
 
     def read(self, mask: np.ndarray) -> Any:
         """Features meeting any geometry of ``mask`` (an array of shapely geometries, layer CRS).
@@ -396,14 +402,12 @@ def _file_info(path: str, mtime_ns: int, size: int, layer_name: str) -> dict[str
 
 
 @functools.lru_cache(maxsize=4)
-def _gpkg_rtree(path: str, mtime_ns: int, size: int, layer_name: str) -> tuple[np.ndarray, Any] | None:
-    """Feature ids and an STRtree of their boxes, from a GeoPackage layer's R-tree (cached).
+def _gpkg_rtree(path: str, mtime_ns: int, size: int, layer_name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Feature ids and their boxes (n × 4: minx, miny, maxx, maxy), from a GeoPackage layer's R-tree.
 
-    None when the layer has no spatial index.
+    Cached: 40 bytes per feature. None when the layer has no spatial index.
     """
     import sqlite3
-
-    import shapely
 
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -423,8 +427,7 @@ def _gpkg_rtree(path: str, mtime_ns: int, size: int, layer_name: str) -> tuple[n
     finally:
         con.close()
     arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
-    ids = arr[:, 0].astype(np.int64)
-    return ids, shapely.STRtree(shapely.box(arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]))
+    return arr[:, 0].astype(np.int64), np.ascontiguousarray(arr[:, 1:])
 
 
 @functools.lru_cache(maxsize=16)

@@ -551,13 +551,16 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
         order = np.argsort(pos)
         if not np.array_equal(pos[order], idx):  # pragma: no cover - exactextract contract
             raise RuntimeError("exactextract did not return one row per zone")
-        fields = [k for k in (rows[0] if rows else {}) if k != "_pos"]
+        # a value exactextract did not set for a zone is missing (NaN; no class for unique/frac)
+        fields = sorted(set().union(*rows) - {"_pos"}) if rows else []
         for i, key in enumerate(op_keys):
             field = next((f for f in fields if f == f"op{i}" or f.startswith(f"op{i}_")), None)
             if field is None:  # pragma: no cover - exactextract contract
                 raise RuntimeError(f"exactextract returned no field for {key!r} (fields {fields})")
-            vals = [rows[j][field] for j in order]
-            results[key] = vals if key in ("unique", "frac") else np.array(vals, dtype=float)
+            if key in ("unique", "frac"):
+                results[key] = [np.zeros(0) if rows[j].get(field) is None else rows[j][field] for j in order]
+            else:
+                results[key] = np.array([rows[j].get(field) for j in order], dtype=float)
 
     columns: dict[str, Any] = {}
     count = np.zeros(n)
