@@ -391,6 +391,9 @@ def dask_client(scheduler: Any = None, *, n_workers: int | None = None) -> Itera
     _, _, distributed = _import_dask()
     if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
         raise ValueError(f"n_workers must be a whole number ≥ 1, got {n_workers!r}")
+    if n_workers is not None and scheduler is not None:
+        raise ValueError("n_workers sizes a local cluster; with a scheduler address or client the cluster is "
+                         "yours: drop n_workers")
     if isinstance(scheduler, distributed.Client):
         yield scheduler
         return

@@ -727,6 +727,8 @@ def diagnose(
 
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise ValueError(f"workers must be a whole number ≥ 1, got {workers!r}")
+    if workers is not None and scheduler is not None:
+        raise ValueError("workers sizes the local Dask cluster; with scheduler= the cluster is yours: drop workers")
     engines = contextlib.ExitStack()  # one Dask cluster for every overlay and zonal step
     client: list[Any] = []
 

@@ -55,3 +55,7 @@ def test_cli_scope_and_bad_engine(tmp_path, capsys):
         acv_geo.diagnose(out_dir=tmp_path / "p", engine="spark", quiet=True)
     with pytest.raises(ValueError, match="workers must be a whole number ≥ 1, got 0"):
         acv_geo.diagnose(out_dir=tmp_path / "p", engine="dask", workers=0, quiet=True)
+    with pytest.raises(ValueError, match="with scheduler= the cluster is yours: drop workers"):
+        acv_geo.diagnose(out_dir=tmp_path / "p", engine="dask", workers=2, scheduler="tcp://127.0.0.1:1",
+                         quiet=True)
+    assert not (tmp_path / "p").exists()

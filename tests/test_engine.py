@@ -153,3 +153,6 @@ def test_one_dask_client_for_several_calls(zones):
     with pytest.raises(ValueError, match="n_workers must be a whole number ≥ 1, got 0"):
         with dask_client(n_workers=0):
             pass
+    with pytest.raises(ValueError, match="n_workers sizes a local cluster; with a scheduler address or client"):
+        with dask_client("tcp://127.0.0.1:1", n_workers=2):
+            pass
