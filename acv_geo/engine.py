@@ -309,7 +309,8 @@ def map_zones(
     engine : {"local", "dask"}, default "local"
         See the module docstring.
     chunk_size : int, default 2000
-        Zones per chunk.
+        Most zones per chunk. The Dask engine cuts slightly smaller chunks when that makes their
+        number a multiple of the cluster's worker threads, so that no worker idles at the end.
     scheduler : str or distributed.Client, optional
         Address of an existing Dask scheduler (``"tcp://host:8786"``) or a client to reuse (see
         :func:`dask_client`); default a local cluster started and closed by this call.
@@ -345,7 +346,7 @@ def map_zones(
             if progress is not None:
                 progress(i, len(chunks))
     else:
-        parts = _run_dask(func, zones, chunks, args, kwargs, scheduler=scheduler, n_workers=n_workers)
+        parts = _run_dask(func, zones, chunk_size, args, kwargs, scheduler=scheduler, n_workers=n_workers)
     parts = _fill_missing_columns(parts, fill_values or {})
     return _assemble(parts, zones)
 
@@ -399,10 +400,15 @@ def dask_client(scheduler: Any = None, *, n_workers: int | None = None) -> Itera
         return
     cluster = None
     if scheduler is None:
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers or thread_count(), threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
-        )
+        import dask
+
+        # no dashboard, so no use for the workers' statistical profiler: it samples every
+        # thread's stack each 10 ms and costs the tasks several per cent
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers or thread_count(), threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.ERROR,
+            )
         client = distributed.Client(cluster)
     else:
         client = distributed.Client(scheduler)
@@ -444,18 +450,41 @@ def _unpack(packed: dict[str, Any]):
     return out
 
 
-def _run_dask(func, zones, chunks, args, kwargs, *, scheduler, n_workers) -> list[pd.DataFrame]:
+def _balanced_chunk_size(n_zones: int, chunk_size: int, slots: int) -> int:
+    """The chunk size that cuts ``n_zones`` into a multiple of ``slots`` equal chunks of at most ``chunk_size``.
+
+    With 7 chunks on 2 workers, one worker runs 4 and the other waits during the last one; 8 slightly
+    smaller chunks keep both busy to the end.
+
+    Examples
+    --------
+    >>> _balanced_chunk_size(34738, 5000, 2)  # 8 chunks instead of 7
+    4343
+    >>> _balanced_chunk_size(100, 5000, 4)
+    25
+    >>> _balanced_chunk_size(3, 5000, 4)  # never below one zone per chunk
+    1
+    """
+    slots = max(1, slots)
+    rounds = math.ceil(n_zones / (slots * chunk_size))
+    return max(1, math.ceil(n_zones / (rounds * slots)))
+
+
+def _run_dask(func, zones, chunk_size, args, kwargs, *, scheduler, n_workers) -> list[pd.DataFrame]:
     import uuid
 
     dask, dask_geopandas, _ = _import_dask()
     import dask.dataframe as dd
 
-    # A dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks, each shipped as
-    # WKB columns and rebuilt on its worker; named explicitly, so dask does not hash the geometries.
-    run = uuid.uuid4().hex
-    pieces = [dask.delayed(_unpack, pure=True)(dask.delayed(_pack(zones.iloc[idx]), name=f"acv-geo-zones-{run}-{i}"))
-              for i, idx in enumerate(chunks)]
-    ddf = dask_geopandas.from_dask_dataframe(dd.from_delayed(pieces, meta=zones.iloc[:0], verify_meta=False))
-    tasks = [dask.delayed(func)(part, *args, **kwargs) for part in ddf.to_delayed(optimize_graph=False)]
     with dask_client(scheduler, n_workers=n_workers) as client:
+        # as many equal chunks as keep every worker thread busy until the end
+        slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+        chunks = spatial_chunks(zones, chunk_size=_balanced_chunk_size(len(zones), chunk_size, slots))
+        # A dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks, each shipped as
+        # WKB columns and rebuilt on its worker; named explicitly, so dask does not hash the geometries.
+        run = uuid.uuid4().hex
+        pieces = [dask.delayed(_unpack, pure=True)(
+            dask.delayed(_pack(zones.iloc[idx]), name=f"acv-geo-zones-{run}-{i}")) for i, idx in enumerate(chunks)]
+        ddf = dask_geopandas.from_dask_dataframe(dd.from_delayed(pieces, meta=zones.iloc[:0], verify_meta=False))
+        tasks = [dask.delayed(func)(part, *args, **kwargs) for part in ddf.to_delayed(optimize_graph=False)]
         return list(client.compute(tasks, sync=True))

@@ -156,3 +156,30 @@ def test_one_dask_client_for_several_calls(zones):
     with pytest.raises(ValueError, match="n_workers sizes a local cluster; with a scheduler address or client"):
         with dask_client("tcp://127.0.0.1:1", n_workers=2):
             pass
+
+
+def chunk_size_of(zones):
+    """Each zone gets the size of the chunk it was computed in."""
+    return pd.DataFrame({"chunk_n": len(zones)}, index=zones.index)
+
+
+def test_existing_cluster_by_address_and_balanced_chunks(zones):
+    """A scheduler address connects to that cluster; chunks come in a multiple of its worker threads."""
+    pytest.importorskip("dask_geopandas")
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    local = map_zones(chunk_size_of, zones, chunk_size=25)
+    # local: 50 mainland zones in 2 chunks of 25, the 7 in Réunion in one
+    assert local["chunk_n"].groupby(zones["territory"]).unique().map(sorted).to_dict() == {
+        "metropole": [25], "reunion": [7]}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster:
+        out = map_zones(chunk_size_of, zones, chunk_size=25, engine="dask", scheduler=cluster.scheduler_address)
+        area = map_zones(zone_area, zones, chunk_size=25, engine="dask", scheduler=cluster.scheduler_address,
+                         fill_values={"wide_count": 0})
+    # 2 threads: 57 zones / (2 rounds × 2 threads) → chunks of at most 15: the mainland in 4 (13, 13, 12, 12)
+    assert out.index.equals(zones.index)
+    sizes = out["chunk_n"].groupby(zones["territory"]).value_counts().to_dict()
+    assert sizes == {("metropole", 13): 26, ("metropole", 12): 24, ("reunion", 7): 7}
+    pd.testing.assert_frame_equal(area, map_zones(zone_area, zones, chunk_size=25, fill_values={"wide_count": 0}))
