@@ -143,6 +143,8 @@ def test_one_dask_client_for_several_calls(zones):
 
     local = map_zones(zone_area, zones, chunk_size=10, fill_values={"wide_count": 0})
     with dask_client(n_workers=1) as client:
+        # the workers imported the geo stack as they started (preload), before any task
+        assert set(client.run(lambda: "geopandas" in sys.modules and "exactextract" in sys.modules).values()) == {True}
         a = map_zones(zone_area, zones, chunk_size=10, engine="dask", scheduler=client, fill_values={"wide_count": 0})
         b = map_zones(zone_area, zones, chunk_size=25, engine="dask", scheduler=client, fill_values={"wide_count": 0})
         assert client.status == "running"  # map_zones leaves a given client open
