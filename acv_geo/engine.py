@@ -498,7 +498,7 @@ def _run_dask(func, zones, chunk_size, args, kwargs, *, scheduler, n_workers) ->
 
     with dask_client(scheduler, n_workers=n_workers) as client:
         # as many equal chunks as keep every worker thread busy until the end
-        slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+        slots = sum(client.nthreads().values())
         chunks = spatial_chunks(zones, chunk_size=_balanced_chunk_size(len(zones), chunk_size, slots))
         # A dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks, each shipped as
         # WKB columns and rebuilt on its worker; named explicitly, so dask does not hash the geometries.

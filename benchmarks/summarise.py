@@ -148,12 +148,13 @@ def _national_targets(d: dict) -> list[str]:
             if cold:
                 text.append(f"{step} {_span(cold)} including the cluster start-up"
                             + (f", {_span(warm)} on a running cluster" if warm else ""))
+        startup = [c["startup_seconds"] for c in sel(engine=most) if "startup_seconds" in c] or [0.0]
         ok = all(c.get("ratio_to_local_running", c.get("ratio_to_local", 9)) <= 1.3 for c in sel(engine=most))
         cold_ok = all(c.get("ratio_to_local", 9) <= 1.3 for c in sel(engine=most))
         status = "met" if cold_ok else ("met on a running cluster" if ok else "NOT met")
         rows.append(f"| Dask engine within ×1.3 of the single-process engine | {status} (`{most}`): {'; '.join(text)}. "
-                    "`acv-geo diagnose` starts one cluster for all its steps; a lone call pays about a second of "
-                    "start-up and shut-down |")
+                    "`acv-geo diagnose` starts one cluster for all its steps; a lone call pays "
+                    f"{_span(startup, '{:.1f}').lstrip('×')} s of start-up and shut-down |")
         speed = [f"{step} {_span([c['speedup_vs_1_worker'] for c in sel(step, most) if 'speedup_vs_1_worker' in c])}"
                  for step in ("overlay", "zonal") if any("speedup_vs_1_worker" in c for c in sel(step, most))]
         if speed:
