@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "plot_map": "maps",
     "cluster_map": "maps",
     "make_zones": "zones",
+    "polygon_zones": "zones",
     "list_presets": "overlay",
     "overlay_indicators": "overlay",
     "parse_zone_spec": "zones",
@@ -97,4 +98,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .weights import spatial_weights  # noqa: F401
     from .writers import write_table  # noqa: F401
     from .zonal import zonal_indicators  # noqa: F401
-    from .zones import make_zones, parse_zone_spec  # noqa: F401
+    from .zones import make_zones, parse_zone_spec, polygon_zones  # noqa: F401

@@ -26,7 +26,7 @@ import pandas as pd
 from .codes import clean_text, insee_department, normalize_insee, normalize_siren, slugify
 from .datasets import get_path
 from .errors import InputError
-from .territories import TERRITORIES, territory_of
+from .territories import TERRITORIES, territory_at, territory_of
 
 __all__ = ["CITY_COLUMNS", "read_acv", "read_all_communes", "read_communes", "read_epci", "repair_report"]
 
@@ -927,14 +927,7 @@ def read_epci(source: str | os.PathLike | None = None, *, layer: str | None = No
     gdf = _finish_polygons(gdf, path, "siren_epci", aliases, report, "EPCI")
     # territory from the polygon's position (an EPCI SIREN does not say where it is)
     pts = shapely.point_on_surface(gdf.geometry.to_numpy())
-    terr = np.array(["metropole"] * len(gdf), dtype=object)
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
-    for name, t in TERRITORIES.items():
-        if name == "metropole":
-            continue
-        x0, y0, x1, y1 = t.bounds
-        terr[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = name
-    gdf["territory"] = terr
+    gdf["territory"] = territory_at(shapely.get_x(pts), shapely.get_y(pts))
     gdf.attrs[_REPAIRS] = list(report.rows)
     return gdf
 

@@ -1006,7 +1006,7 @@ def overlay_indicators(
             meta.append({"column": cname, "source": source_text, "date": date_text,
                          **_describe(measure, what, zone_kind)})
     out = pd.DataFrame(columns, index=zones.index.copy())
-    out.index.name = "insee_com"
+    out.index.name = zones.index.name or "insee_com"  # siren_epci for polygon_zones(read_epci())
     rcol = f"{base}_reason"
     out[rcol] = pd.Series(["; ".join(r) if r else None for r in reasons], index=out.index, dtype=object)
     meta.append({"column": rcol, "unit": "", "source": source_text, "date": date_text,

@@ -13,6 +13,7 @@ __all__ = [
     "TERRITORIES",
     "Territory",
     "local_crs",
+    "territory_at",
     "territory_of",
     "territory_of_department",
 ]
@@ -122,6 +123,41 @@ def territory_of(insee_com: str) -> str:
     if code.startswith("97"):
         return territory_of_department(code[:3])
     return "metropole"
+
+
+def territory_at(lon, lat):
+    """Territory of positions given in longitude/latitude (WGS84), for places without an INSEE code.
+
+    A position inside the box of an overseas territory (:attr:`Territory.bounds`) belongs to it;
+    every other position to the mainland, whose CRS covers Corsica too. Use a point inside each
+    area (``shapely.point_on_surface``), not its centroid, which may fall outside.
+
+    Parameters
+    ----------
+    lon, lat : array-like of float
+        Longitudes and latitudes (same length).
+
+    Returns
+    -------
+    numpy.ndarray
+        Territory names (object dtype), one per position.
+
+    Examples
+    --------
+    >>> territory_at([2.35, 55.45, -61.55], [48.85, -21.1, 16.25]).tolist()
+    ['metropole', 'reunion', 'guadeloupe']
+    """
+    import numpy as np
+
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    out = np.full(x.shape, "metropole", dtype=object)
+    for name, t in TERRITORIES.items():
+        if name == "metropole":
+            continue
+        x0, y0, x1, y1 = t.bounds
+        out[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = name
+    return out
 
 
 def local_crs(territory: str) -> int:

@@ -1,7 +1,8 @@
 """Zones of analysis around the ACV cities: commune polygon, EPCI polygon or a buffer.
 
 Every indicator that measures something "in the city" (overlay of a risk layer, zonal statistics
-of a raster) first asks :func:`make_zones` for one polygon per city. The zones are returned in
+of a raster) first asks :func:`make_zones` for one polygon per city, or :func:`polygon_zones` for
+one zone per polygon of a layer (every EPCI, every commune, your own areas). The zones are returned in
 EPSG:4326 with the city point beside them; measuring functions reproject them, territory by
 territory, to :func:`acv_geo.territories.local_crs`. A city whose zone cannot be built keeps its
 row, with an empty geometry and a ``zone_reason``.
@@ -17,14 +18,16 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .territories import TERRITORIES, local_crs, territory_of
+from .territories import TERRITORIES, local_crs, territory_at, territory_of
 
-__all__ = ["ZONE_KINDS", "make_zones", "parse_zone_spec", "zone_report"]
+__all__ = ["POLYGON_KINDS", "ZONE_KINDS", "make_zones", "parse_zone_spec", "polygon_zones", "zone_report"]
 
 log = logging.getLogger("acv_geo")
 
 #: Allowed zone kinds.
 ZONE_KINDS = ("commune", "epci", "buffer")
+#: What the polygons given to :func:`polygon_zones` may be.
+POLYGON_KINDS = ("polygon", "commune", "epci")
 _REPORT = "acv_geo_zones"
 _SPEC_FORMS = "'commune', 'epci' or 'buffer:METERS' (e.g. 'buffer:500')"
 
@@ -353,4 +356,111 @@ def make_zones(
         "n_missing": len(missing),
         "missing": missing,
     }
+    return zones
+
+
+def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
+    """One zone per polygon of a layer: every EPCI, every commune, or your own areas.
+
+    :func:`make_zones` gives each *city* a zone; this gives each *polygon* its own row, so the
+    indicator functions (:func:`acv_geo.overlay_indicators`, :func:`acv_geo.zonal_indicators`,
+    :func:`acv_geo.engine.map_zones`) measure, for instance, all 1,255 EPCIs of France.
+
+    Parameters
+    ----------
+    polygons : geopandas.GeoDataFrame
+        Polygons in any CRS with a unique index, kept as the zones' index (``siren_epci`` from
+        :func:`acv_geo.read_epci`, ``insee_com`` from :func:`acv_geo.read_communes`). A
+        ``territory`` column is used where it has a value; elsewhere the territory comes from a
+        point inside the polygon (:func:`acv_geo.territories.territory_at`).
+    kind : {"polygon", "commune", "epci"}, default "polygon"
+        What the polygons are; it names the zones in the indicators' descriptions.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed exactly like ``polygons``; EPSG:4326 ``geometry`` (invalid polygons repaired with
+        ``shapely.make_valid``, the areal part only; empty with a ``zone_reason`` when there is
+        none), ``territory``, ``zone_kind``, ``zone_reason`` and ``city_point``: a point inside
+        each polygon, from which the nearest-feature distances are measured.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not one of :data:`POLYGON_KINDS`.
+    InputError
+        If ``polygons`` is not a GeoDataFrame with a CRS and a unique index, or a ``territory``
+        value is unknown (the message names the row).
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> zones = polygon_zones(acv_geo.read_epci(), kind="epci")
+    >>> len(zones), zones.index.name, zones.loc["249740077", "territory"]
+    (1255, 'siren_epci', 'reunion')
+    """
+    import geopandas as gpd
+    import shapely
+
+    if kind not in POLYGON_KINDS:
+        raise ValueError(f"unknown polygon kind {kind!r}; expected one of {list(POLYGON_KINDS)}")
+    if not isinstance(polygons, gpd.GeoDataFrame):
+        raise InputError(
+            f"polygons must be a GeoDataFrame (got {type(polygons).__name__}); read them with "
+            "acv_geo.read_epci(), acv_geo.read_communes() or geopandas.read_file()"
+        )
+    if polygons.crs is None:
+        raise InputError("polygons have no CRS; set it with .set_crs(...) before building zones")
+    if not polygons.index.is_unique:
+        dup = polygons.index[polygons.index.duplicated()].unique().tolist()[:5]
+        raise InputError(f"polygons: index {polygons.index.name or ''} has duplicated values {dup}; "
+                         "keep one row per zone")
+    geo = polygons.geometry
+    if not geo.crs.equals("EPSG:4326"):
+        geo = geo.to_crs(4326)
+    labels = [str(v) for v in polygons.index]
+    geoms = np.asarray(geo.values, dtype=object).copy()
+    n = len(geoms)
+    reasons: list[object] = [pd.NA] * n
+    missing = shapely.is_missing(geoms)
+    for i in np.flatnonzero(missing):
+        reasons[i] = f"polygon {labels[i]} has no geometry"
+        geoms[i] = shapely.Polygon()
+    geoms, repaired = _repair(geoms, labels)
+    for i, g in enumerate(geoms):
+        g = _polygonal(g)
+        geoms[i] = g
+        if g.is_empty and reasons[i] is pd.NA:
+            reasons[i] = f"polygon {labels[i]} has no areal part (empty, or only points or lines)"
+    empty = shapely.is_empty(geoms)
+    points = np.array([None] * n, dtype=object)
+    if (~empty).any():
+        points[~empty] = shapely.point_on_surface(geoms[~empty])
+    # territory: the column where it has a value, else the position of the point inside
+    given = (polygons["territory"].astype(object).to_numpy() if "territory" in polygons.columns
+             else np.array([None] * n, dtype=object))
+    terr = np.full(n, "metropole", dtype=object)
+    have = np.array([not (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) for v in given],
+                    dtype=bool)
+    for i in np.flatnonzero(have):
+        if given[i] not in TERRITORIES:
+            raise InputError(f"polygons: row {labels[i]!r}, column 'territory' holds {given[i]!r}; expected one of "
+                             f"{sorted(TERRITORIES)} (or leave it empty: the position then decides)")
+        terr[i] = given[i]
+    guess = ~have & ~empty
+    if guess.any():
+        terr[guess] = territory_at(shapely.get_x(points[guess]), shapely.get_y(points[guess]))
+    if repaired:
+        log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
+    zones = gpd.GeoDataFrame(
+        {"territory": pd.array(terr.astype(str), dtype=object), "zone_kind": kind,
+         "zone_reason": np.array(reasons, dtype=object)},
+        geometry=gpd.GeoSeries(geoms, index=polygons.index, crs=4326),
+        index=polygons.index.copy(), crs=4326,
+    )
+    zones["city_point"] = gpd.GeoSeries(points, index=polygons.index, crs=4326)
+    without = [c for c, r in zip(labels, reasons, strict=True) if r is not pd.NA]
+    zones.attrs[_REPORT] = {"kind": kind, "radius": None, "n_zones": n - len(without),
+                            "n_repaired": len(repaired), "repaired": repaired, "n_missing": len(without),
+                            "missing": without}
     return zones

@@ -60,3 +60,39 @@ def test_dask_only_options_need_the_dask_engine(tmp_path, capsys):
     assert exc.value.code == 2
     assert "expected a whole number ≥ 1, got '0'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_all_epci_scope_one_row_per_epci(tmp_path, capsys):
+    layer = str(acv_geo.get_path("herault_pac_risques"))
+    out = tmp_path / "epci.csv"
+    assert main(["indicators", "--layer", layer, "--preset", "pac_risques", "--scope", "all-epci",
+                 "--no-distances", "--out", str(out)]) == 0
+    assert "1255 EPCIs × " in capsys.readouterr().out
+    got = pd.read_csv(out, dtype={"siren_epci": str}).set_index("siren_epci")
+    epci = acv_geo.read_epci()
+    assert list(got.index) == list(epci.index)  # every EPCI, in order
+    direct = acv_geo.overlay_indicators(acv_geo.polygon_zones(epci, kind="epci"), layer, preset="pac_risques",
+                                        distances=False)
+    num = [c for c in direct.columns if c != "pac_risques_reason"]
+    pd.testing.assert_frame_equal(got[num], direct[num], check_dtype=False, check_names=False)
+    # the Hérault layer covers part of the EPCIs of Hérault only
+    covered = got.index[got["pac_risques_area_m2"] > 0]
+    assert 5 <= len(covered) <= 40
+    # among them the EPCIs of the five ACV towns of Hérault (Agde, Béziers, Lunel, Sète, Frontignan)
+    acv = acv_geo.read_acv()
+    assert set(acv.loc[acv.index.str.startswith("34"), "siren_epci"]) <= set(covered)
+    # zonal statistics per EPCI: only the EPCIs under the DEM tile have data
+    dem = str(acv_geo.get_path("dem_n45e005"))
+    assert main(["zonal", "--raster", dem, "--scope", "all-epci", "--out", str(tmp_path / "z.csv")]) == 0
+    assert "for 1255 EPCIs written" in capsys.readouterr().out
+
+
+def test_all_epci_scope_refuses_city_options(tmp_path, capsys):
+    layer = str(acv_geo.get_path("herault_pac_risques"))
+    common = ["indicators", "--layer", layer, "--preset", "pac_risques", "--out", str(tmp_path / "x.csv")]
+    assert main([*common, "--scope", "all-epci", "--zone", "buffer:300"]) == 2
+    assert ("--zone do not apply with --scope all-epci: each EPCI polygon is its own zone; drop them"
+            in capsys.readouterr().err)
+    assert main([*common, "--epci", "epci.gpkg"]) == 2
+    assert "--epci only applies with --scope all-epci" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()

@@ -132,3 +132,79 @@ def test_inputs_not_mutated(acv):
     make_zones(acv, kind="buffer", radius=200)
     pd.testing.assert_frame_equal(acv, before)
     assert np.array_equal(acv.columns, before.columns)
+
+
+# ------------------------------------------------------------------ one zone per polygon of a layer
+def _squares():
+    """A 1 km square on the mainland (Lambert-93), one in Réunion (EPSG:2975), a bow-tie, no geometry, a line."""
+    main = gpd.GeoSeries([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)], crs=2154).to_crs(4326)
+    reunion = gpd.GeoSeries([shapely.box(340_000, 7_660_000, 341_000, 7_661_000)], crs=2975).to_crs(4326)
+    bowtie = gpd.GeoSeries([shapely.Polygon([(X0, Y0 + 5000), (X0 + 1000, Y0 + 6000), (X0 + 1000, Y0 + 5000),
+                                             (X0, Y0 + 6000)])], crs=2154).to_crs(4326)
+    line = gpd.GeoSeries([shapely.LineString([(X0, Y0 + 9000), (X0 + 1000, Y0 + 9000)])], crs=2154).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {"name": ["main", "reunion", "bowtie", "none", "line"]},
+        geometry=[main.iloc[0], reunion.iloc[0], bowtie.iloc[0], None, line.iloc[0]],
+        index=pd.Index(["Z1", "Z2", "Z3", "Z4", "Z5"], name="zone_id"), crs=4326,
+    )
+
+
+def test_polygon_zones_one_zone_per_polygon_measured_in_its_territory(tmp_path):
+    polys = _squares()
+    zones = acv_geo.polygon_zones(polys)
+    assert zones.index.equals(polys.index) and zones.index.name == "zone_id"
+    assert zones["territory"].tolist() == ["metropole", "reunion", "metropole", "metropole", "metropole"]
+    assert zones["zone_kind"].unique().tolist() == ["polygon"]
+    assert zones["zone_reason"].isna().tolist() == [True, True, True, False, False]
+    assert zones.loc["Z4", "zone_reason"] == "polygon Z4 has no geometry"
+    assert zones.loc["Z5", "zone_reason"] == "polygon Z5 has no areal part (empty, or only points or lines)"
+    rep = zone_report(zones)
+    assert rep["repaired"] == ["Z3"] and rep["missing"] == ["Z4", "Z5"] and rep["n_zones"] == 3
+    # the city point is inside its polygon; none for a zone without area
+    inside = zones.geometry.iloc[:3].contains(zones["city_point"].iloc[:3])
+    assert inside.all() and zones["city_point"].iloc[3:].isna().all()
+    # a layer covering the east half of the mainland square and a quarter of the Réunion one
+    layer = gpd.GeoDataFrame(
+        {"ALEA": ["fort", "faible"]},
+        geometry=[gpd.GeoSeries([shapely.box(X0 + 500, Y0 - 10, X0 + 1500, Y0 + 1010)], crs=2154).to_crs(4326).iloc[0],
+                  gpd.GeoSeries([shapely.box(340_500, 7_660_500, 341_500, 7_661_500)], crs=2975).to_crs(4326).iloc[0]],
+        crs=4326,
+    )
+    path = tmp_path / "layer.gpkg"
+    layer.to_file(path)
+    df = acv_geo.overlay_indicators(zones, path, name="r")
+    assert df.index.equals(polys.index)
+    assert df.loc["Z1", "r_area_m2"] == pytest.approx(500_000, rel=1e-6)
+    assert df.loc["Z1", "r_pct"] == pytest.approx(50.0, rel=1e-6)
+    assert df.loc["Z2", "r_area_m2"] == pytest.approx(250_000, rel=1e-6)
+    assert df.loc["Z2", "r_pct"] == pytest.approx(25.0, rel=1e-6)
+    # the bow-tie repaired into two triangles of 250,000 m² each, none of them covered
+    assert df.loc["Z3", "r_area_m2"] == 0
+    assert df.loc[["Z4", "Z5"], "r_area_m2"].isna().all()
+
+
+def test_polygon_zones_of_every_epci():
+    epci = acv_geo.read_epci()
+    zones = acv_geo.polygon_zones(epci, kind="epci")
+    assert zones.index.equals(epci.index) and zones.index.name == "siren_epci"
+    assert (zones["territory"] == epci["territory"]).all()
+    assert zones["zone_reason"].isna().all() and (zones["zone_kind"] == "epci").all()
+
+
+def test_polygon_zones_bad_input():
+    polys = _squares()
+    with pytest.raises(ValueError,
+                       match=r"unknown polygon kind 'iris'; expected one of \['polygon', 'commune', 'epci'\]"):
+        acv_geo.polygon_zones(polys, kind="iris")
+    with pytest.raises(InputError, match="polygons must be a GeoDataFrame \\(got DataFrame\\)"):
+        acv_geo.polygon_zones(pd.DataFrame(polys))
+    with pytest.raises(InputError, match="polygons have no CRS"):
+        acv_geo.polygon_zones(polys.set_crs(None, allow_override=True))
+    with pytest.raises(InputError, match=r"polygons: index zone_id has duplicated values \['Z1'\]"):
+        acv_geo.polygon_zones(pd.concat([polys, polys.iloc[:1]]))
+    bad = polys.assign(territory=["metropole", "corse", None, None, None])
+    with pytest.raises(InputError, match=r"polygons: row 'Z2', column 'territory' holds 'corse'"):
+        acv_geo.polygon_zones(bad)
+    # an explicit territory wins over the position
+    given = acv_geo.polygon_zones(polys.assign(territory=[None, "reunion", None, None, None]))
+    assert given["territory"].tolist()[:2] == ["metropole", "reunion"]

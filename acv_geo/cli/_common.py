@@ -8,24 +8,31 @@ from typing import Any
 
 
 def add_scope_args(p: argparse.ArgumentParser) -> None:
-    """``--cities``, ``--scope``, ``--communes`` and ``--zone``."""
+    """``--cities``, ``--scope`` (with ``all-epci``), ``--communes``, ``--epci`` and ``--zone``."""
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ANCT list of ACV towns)")
-    add_national_args(p)
+    add_national_args(p, epci_scope=True)
+    p.add_argument(
+        "--epci",
+        metavar="FILE",
+        help="EPCI polygon layer for --scope all-epci (default: the embedded 1,255 EPCIs of 2025)",
+    )
     p.add_argument(
         "--zone",
-        default="commune",
+        default=None,
         metavar="commune|epci|buffer:METRES",
         help="zone of each city: its commune polygon (default), its EPCI polygon, or a buffer around its point",
     )
 
 
-def add_national_args(p: argparse.ArgumentParser) -> None:
-    """``--scope`` and ``--communes``."""
+def add_national_args(p: argparse.ArgumentParser, *, epci_scope: bool = False) -> None:
+    """``--scope`` and ``--communes``; ``epci_scope`` adds ``--scope all-epci`` (one row per EPCI)."""
     p.add_argument(
         "--scope",
-        choices=["acv", "all-communes"],
+        choices=["acv", "all-communes", *(["all-epci"] if epci_scope else [])],
         default="acv",
-        help="acv: the ACV towns (default); all-communes: every French commune (34,867)",
+        help="acv: the ACV towns (default); all-communes: every French commune (34,867)"
+        + ("; all-epci: every EPCI, each its own zone (one row per EPCI, indexed by siren_epci)"
+           if epci_scope else ""),
     )
     p.add_argument(
         "--communes",
@@ -68,10 +75,20 @@ def _positive_int(text: str) -> int:
 
 def load_zones(args: argparse.Namespace):
     """Cities and their zones from the scope options."""
-    from ..io import read_acv, read_all_communes, read_communes
-    from ..zones import make_zones, parse_zone_spec
+    from ..io import read_acv, read_all_communes, read_communes, read_epci
+    from ..zones import make_zones, parse_zone_spec, polygon_zones
 
-    kind, radius = parse_zone_spec(args.zone)
+    if args.scope == "all-epci":
+        given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),
+                                          ("--zone", args.zone)) if value]
+        if given:
+            raise ValueError(f"{' and '.join(given)} do not apply with --scope all-epci: each EPCI polygon is its "
+                             "own zone; drop them")
+        return None, polygon_zones(read_epci(args.epci), kind="epci")
+    if getattr(args, "epci", None):
+        raise ValueError("--epci only applies with --scope all-epci (city zones use --zone epci and the "
+                         "embedded EPCI polygons)")
+    kind, radius = parse_zone_spec(args.zone or "commune")
     if args.scope == "all-communes":
         if args.cities:
             raise ValueError("--cities and --scope all-communes exclude each other; give one of them")

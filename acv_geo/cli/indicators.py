@@ -12,9 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "indicators",
         help="measure a vector layer (risk zones, protected areas...) in each city's zone",
-        description="For every ACV city, measure the area, share, length, count and distance of a "
-        "vector layer's features (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet) in its "
-        "commune, EPCI or a buffer, in the territory's projected CRS; write one row per city.",
+        description="For every ACV city (or every commune, or every EPCI with --scope), measure the area, "
+        "share, length, count and distance of a vector layer's features (GeoPackage, Shapefile, GeoJSON, "
+        "FlatGeobuf, GeoParquet) in its commune, EPCI or a buffer, in the territory's projected CRS; write "
+        "one row per city (per EPCI with --scope all-epci).",
     )
     p.add_argument("--layer", metavar="FILE", required=True, help="vector layer to measure")
     p.add_argument("--layer-name", metavar="L", help="layer inside a multi-layer file (GeoPackage)")
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from ..writers import write_table
 
     _cities, zones = load_zones(args)
-    kind = str(zones["zone_kind"].iloc[0]) if len(zones) else args.zone
+    kind = str(zones["zone_kind"].iloc[0]) if len(zones) else (args.zone or "commune")
+    unit = "EPCIs" if args.scope == "all-epci" else "cities"
     df = run_engine(
         overlay_indicators,
         zones,
@@ -63,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     reason = df.columns[-1]
     n_missing = int(df[reason].notna().sum())
     print(
-        f"acv-geo: {len(df)} cities × {len(df.columns) - 1} indicators of {rep['layer']} "
+        f"acv-geo: {len(df)} {unit} × {len(df.columns) - 1} indicators of {rep['layer']} "
         f"({kind} zones) written to {args.out}; {rep['n_repaired']} invalid geometries repaired, "
-        f"{n_missing} cities with a missing value (see {reason})"
+        f"{n_missing} {unit} with a missing value (see {reason})"
     )
     return 0

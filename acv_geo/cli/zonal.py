@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "zonal",
         help="raster zonal statistics per city (DEM, land cover, hazard grids)",
         description="Summarise a raster inside each city's zone (commune polygon, EPCI or buffer) with "
-        "exact partial-pixel coverage; nodata masked; one row per city.",
+        "exact partial-pixel coverage; nodata masked; one row per city (per EPCI with --scope all-epci).",
     )
     p.add_argument("--raster", metavar="FILE", required=True, help="raster file GDAL can read")
     p.add_argument(
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     write_table(out, args.out, layer="zonal")
     count_col = next(c for c in out.columns if c.endswith("_count"))
     n_data = int((out[count_col] > 0).sum())
-    print(f"acv-geo: zonal statistics of {args.raster} for {len(out)} cities written to {args.out} "
-          f"({n_data} cities with data, {len(out) - n_data} without)")
+    unit = "EPCIs" if args.scope == "all-epci" else "cities"
+    print(f"acv-geo: zonal statistics of {args.raster} for {len(out)} {unit} written to {args.out} "
+          f"({n_data} {unit} with data, {len(out) - n_data} without)")
     return 0
