@@ -78,8 +78,7 @@ def spatial_chunks(zones, *, chunk_size: int = 2000) -> list[np.ndarray]:
     >>> [c.tolist() for c in spatial_chunks(z, chunk_size=2)]
     [[0, 1], [2, 3], [4]]
     """
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a whole number ≥ 1, got {chunk_size!r}")
+    _check_chunk_size(chunk_size)
     n = len(zones)
     if n == 0:
         return []
@@ -101,6 +100,11 @@ def spatial_chunks(zones, *, chunk_size: int = 2000) -> list[np.ndarray]:
         k = math.ceil(len(pos) / chunk_size)
         chunks.extend(np.array_split(pos, k))
     return chunks
+
+
+def _check_chunk_size(chunk_size: Any) -> None:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a whole number ≥ 1, got {chunk_size!r}")
 
 
 def thread_count() -> int:
@@ -336,10 +340,11 @@ def map_zones(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
-    chunks = spatial_chunks(zones, chunk_size=chunk_size)
-    if not chunks:
+    _check_chunk_size(chunk_size)
+    if len(zones) == 0:
         return func(zones, *args, **kwargs)
     if engine == "local":
+        chunks = spatial_chunks(zones, chunk_size=chunk_size)
         parts = []
         for i, idx in enumerate(chunks, 1):
             parts.append(func(zones.iloc[idx], *args, **kwargs))

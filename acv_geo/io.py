@@ -927,7 +927,17 @@ def read_epci(source: str | os.PathLike | None = None, *, layer: str | None = No
     gdf = _finish_polygons(gdf, path, "siren_epci", aliases, report, "EPCI")
     # territory from the polygon's position (an EPCI SIREN does not say where it is)
     pts = shapely.point_on_surface(gdf.geometry.to_numpy())
-    gdf["territory"] = territory_at(shapely.get_x(pts), shapely.get_y(pts))
+    terr = territory_at(shapely.get_x(pts), shapely.get_y(pts))
+    outside = [i for i, t in enumerate(terr) if t is None]
+    if outside:
+        where = ", ".join(f"{gdf.index[i]} ({shapely.get_x(pts[i]):.4f}, {shapely.get_y(pts[i]):.4f})"
+                          for i in outside[:5])
+        raise InputError(
+            f"{report.path}: {len(outside)} EPCI polygon(s) lie outside mainland France and the five overseas "
+            f"departments (SIREN and a point inside, lon/lat: {where}); acv-geo has no CRS to measure them in: "
+            "remove them, or check the layer's CRS"
+        )
+    gdf["territory"] = terr
     gdf.attrs[_REPAIRS] = list(report.rows)
     return gdf
 

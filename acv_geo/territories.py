@@ -128,9 +128,11 @@ def territory_of(insee_com: str) -> str:
 def territory_at(lon, lat):
     """Territory of positions given in longitude/latitude (WGS84), for places without an INSEE code.
 
-    A position inside the box of an overseas territory (:attr:`Territory.bounds`) belongs to it;
-    every other position to the mainland, whose CRS covers Corsica too. Use a point inside each
-    area (``shapely.point_on_surface``), not its centroid, which may fall outside.
+    A position inside the box of an overseas territory (:attr:`Territory.bounds`) belongs to it,
+    one inside the mainland's box (Corsica included) to the mainland; a position in none of them
+    (another overseas collectivity, projected coordinates read as degrees, NaN) gets ``None``:
+    acv-geo has no CRS to measure it in. Use a point inside each area
+    (``shapely.point_on_surface``), not its centroid, which may fall outside.
 
     Parameters
     ----------
@@ -140,22 +142,21 @@ def territory_at(lon, lat):
     Returns
     -------
     numpy.ndarray
-        Territory names (object dtype), one per position.
+        Territory names (object dtype), one per position; ``None`` outside every territory.
 
     Examples
     --------
-    >>> territory_at([2.35, 55.45, -61.55], [48.85, -21.1, 16.25]).tolist()
-    ['metropole', 'reunion', 'guadeloupe']
+    >>> territory_at([2.35, 55.45, -61.55, -56.2, 700000.0], [48.85, -21.1, 16.25, 46.8, 6600000.0]).tolist()
+    ['metropole', 'reunion', 'guadeloupe', None, None]
     """
     import numpy as np
 
     x = np.asarray(lon, dtype=float)
     y = np.asarray(lat, dtype=float)
-    out = np.full(x.shape, "metropole", dtype=object)
-    for name, t in TERRITORIES.items():
-        if name == "metropole":
-            continue
-        x0, y0, x1, y1 = t.bounds
+    out = np.full(x.shape, None, dtype=object)
+    # overseas boxes after the mainland's: none of them overlaps it, the order only makes that explicit
+    for name in ("metropole", *(n for n in TERRITORIES if n != "metropole")):
+        x0, y0, x1, y1 = TERRITORIES[name].bounds
         out[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = name
     return out
 

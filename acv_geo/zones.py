@@ -372,7 +372,9 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
         Polygons in any CRS with a unique index, kept as the zones' index (``siren_epci`` from
         :func:`acv_geo.read_epci`, ``insee_com`` from :func:`acv_geo.read_communes`). A
         ``territory`` column is used where it has a value; elsewhere the territory comes from a
-        point inside the polygon (:func:`acv_geo.territories.territory_at`).
+        point inside the polygon (:func:`acv_geo.territories.territory_at`). A polygon without
+        area and without a given territory is labelled ``metropole``; it is not measured (its
+        ``zone_reason`` says why).
     kind : {"polygon", "commune", "epci"}, default "polygon"
         What the polygons are; it names the zones in the indicators' descriptions.
 
@@ -389,8 +391,8 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
     ValueError
         If ``kind`` is not one of :data:`POLYGON_KINDS`.
     InputError
-        If ``polygons`` is not a GeoDataFrame with a CRS and a unique index, or a ``territory``
-        value is unknown (the message names the row).
+        If ``polygons`` is not a GeoDataFrame with a CRS and a unique index, a ``territory`` value
+        is unknown, or a polygon lies outside every territory (the message names the rows).
 
     Examples
     --------
@@ -447,9 +449,19 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
             raise InputError(f"polygons: row {labels[i]!r}, column 'territory' holds {given[i]!r}; expected one of "
                              f"{sorted(TERRITORIES)} (or leave it empty: the position then decides)")
         terr[i] = given[i]
-    guess = ~have & ~empty
-    if guess.any():
-        terr[guess] = territory_at(shapely.get_x(points[guess]), shapely.get_y(points[guess]))
+    guess = np.flatnonzero(~have & ~empty)
+    if len(guess):
+        found = territory_at(shapely.get_x(points[guess]), shapely.get_y(points[guess]))
+        outside = guess[[t is None for t in found]]
+        if len(outside):
+            where = ", ".join(f"{labels[i]} ({shapely.get_x(points[i]):.4f}, {shapely.get_y(points[i]):.4f})"
+                              for i in outside[:5])
+            raise InputError(
+                f"polygons: {len(outside)} polygon(s) lie outside mainland France and the five overseas departments "
+                f"(row and a point inside, lon/lat: {where}); acv-geo has no CRS to measure them in: remove "
+                "them, check the layer's CRS, or give a 'territory' column"
+            )
+        terr[guess] = found
     if repaired:
         log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
     zones = gpd.GeoDataFrame(

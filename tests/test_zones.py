@@ -185,10 +185,30 @@ def test_polygon_zones_one_zone_per_polygon_measured_in_its_territory(tmp_path):
 
 def test_polygon_zones_of_every_epci():
     epci = acv_geo.read_epci()
-    zones = acv_geo.polygon_zones(epci, kind="epci")
+    # territories from the positions alone (no territory column) ...
+    zones = acv_geo.polygon_zones(epci.drop(columns="territory"), kind="epci")
     assert zones.index.equals(epci.index) and zones.index.name == "siren_epci"
-    assert (zones["territory"] == epci["territory"]).all()
     assert zones["zone_reason"].isna().all() and (zones["zone_kind"] == "epci").all()
+    # ... agree with an independent source: the INSEE codes of each EPCI's member communes
+    members = acv_geo.read_all_communes().groupby("siren_epci")["territory"].agg(lambda s: s.mode().iloc[0])
+    assert (zones["territory"] == members.reindex(zones.index)).all()
+    assert zones["territory"].value_counts().to_dict() == {
+        "metropole": 1232, "guadeloupe": 6, "mayotte": 5, "reunion": 5, "guyane": 4, "martinique": 3}
+
+
+def test_polygons_outside_every_territory_are_refused(tmp_path):
+    # Saint-Pierre-et-Miquelon has no CRS in acv-geo; a square drawn in Lambert-93 but declared in degrees
+    # lands nowhere either: both are named, nothing is measured in a wrong CRS
+    spm = shapely.box(-56.25, 46.75, -56.15, 46.85)
+    wrong = shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)
+    polys = gpd.GeoDataFrame(geometry=[spm, wrong], index=pd.Index(["975", "L93"], name="zone_id"), crs=4326)
+    with pytest.raises(InputError, match=r"polygons: 2 polygon\(s\) lie outside mainland France and the five "
+                       r"overseas departments \(row and a point inside, lon/lat: 975 \(-56\.\d+, 46\.\d+\), L93"):
+        acv_geo.polygon_zones(polys)
+    path = tmp_path / "epci.gpkg"
+    polys.assign(siren_epci=["200000001", "200000002"]).to_file(path)
+    with pytest.raises(InputError, match=rf"{path}: 2 EPCI polygon\(s\) lie outside mainland France"):
+        acv_geo.read_epci(path)
 
 
 def test_polygon_zones_bad_input():
