@@ -591,8 +591,10 @@ def _sevenzip(members):
 def test_7z_geopackage_with_two_layers(server, cache, tmp_path):
     """ADMIN EXPRESS is a 7z holding one GeoPackage with the commune and EPCI layers."""
     gpkg = tmp_path / "ADE.gpkg"
-    com = gpd.GeoDataFrame({"INSEE_COM": ["34003"], "NOM": ["Agde"]}, geometry=[_square(0, 0)], crs=2154)
-    epci = gpd.GeoDataFrame({"CODE_SIREN": ["243400819"]}, geometry=[_square(0, 0, 500)], crs=2154)
+    # squares in Agde (Lambert-93): an EPCI polygon must lie in a territory acv-geo measures
+    com = gpd.GeoDataFrame({"INSEE_COM": ["34003"], "NOM": ["Agde"]}, geometry=[_square(735_000, 6_245_000)],
+                           crs=2154)
+    epci = gpd.GeoDataFrame({"CODE_SIREN": ["243400819"]}, geometry=[_square(735_000, 6_245_000, 500)], crs=2154)
     com.to_file(gpkg, layer="commune", driver="GPKG")
     epci.to_file(gpkg, layer="epci", driver="GPKG")
     server.files["/ade.7z"] = _sevenzip([("ADMIN-EXPRESS/1_DONNEES/ADE.gpkg", gpkg.read_bytes())])
