@@ -26,7 +26,7 @@ import pandas as pd
 from .codes import clean_text, insee_department, normalize_insee, normalize_siren, slugify
 from .datasets import get_path
 from .errors import InputError
-from .territories import TERRITORIES, territory_at, territory_of
+from .territories import TERRITORIES, territory_of, territory_of_areas
 
 __all__ = ["CITY_COLUMNS", "read_acv", "read_all_communes", "read_communes", "read_epci", "repair_report"]
 
@@ -927,16 +927,7 @@ def read_epci(source: str | os.PathLike | None = None, *, layer: str | None = No
     gdf = _finish_polygons(gdf, path, "siren_epci", aliases, report, "EPCI")
     # territory from the polygon's position (an EPCI SIREN does not say where it is)
     pts = shapely.point_on_surface(gdf.geometry.to_numpy())
-    terr = territory_at(shapely.get_x(pts), shapely.get_y(pts))
-    outside = [i for i, t in enumerate(terr) if t is None]
-    if outside:
-        where = ", ".join(f"{gdf.index[i]} ({shapely.get_x(pts[i]):.4f}, {shapely.get_y(pts[i]):.4f})"
-                          for i in outside[:5])
-        raise InputError(
-            f"{report.path}: {len(outside)} EPCI polygon(s) lie outside mainland France and the five overseas "
-            f"departments (SIREN and a point inside, lon/lat: {where}); acv-geo has no CRS to measure them in: "
-            "remove them, or check the layer's CRS"
-        )
+    terr = territory_of_areas(pts, gdf.index, source=report.path, what="EPCI polygon", key="SIREN")
     gdf["territory"] = terr
     gdf.attrs[_REPAIRS] = list(report.rows)
     return gdf

@@ -15,6 +15,7 @@ __all__ = [
     "local_crs",
     "territory_at",
     "territory_of",
+    "territory_of_areas",
     "territory_of_department",
 ]
 
@@ -159,6 +160,55 @@ def territory_at(lon, lat):
         x0, y0, x1, y1 = TERRITORIES[name].bounds
         out[(x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)] = name
     return out
+
+
+def territory_of_areas(points, labels, *, source: str, what: str, key: str, fix: str = ""):
+    """:func:`territory_at` for points inside areas (lon/lat), refusing the areas outside every territory.
+
+    Parameters
+    ----------
+    points : numpy.ndarray of shapely.Point
+        One point inside each area, in longitude/latitude.
+    labels : sequence
+        The areas' identifiers, for the message.
+    source, what, key : str
+        Where the areas come from, what they are and what identifies them, for the message
+        (``"polygons"``, ``"polygon"``, ``"row"``).
+    fix : str, optional
+        A remedy to add to the usual ones.
+
+    Returns
+    -------
+    numpy.ndarray
+        Territory names, one per point.
+
+    Raises
+    ------
+    acv_geo.InputError
+        If a point lies outside every territory: the message names up to five areas and their position.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> pts = shapely.points([[2.35, 48.85], [55.45, -21.1]])
+    >>> territory_of_areas(pts, ["75056", "97411"], source="demo", what="commune", key="INSEE").tolist()
+    ['metropole', 'reunion']
+    """
+    import shapely
+
+    from .errors import InputError
+
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    terr = territory_at(x, y)
+    outside = [i for i, t in enumerate(terr) if t is None]
+    if outside:
+        where = ", ".join(f"{labels[i]} ({x[i]:.4f}, {y[i]:.4f})" for i in outside[:5])
+        raise InputError(
+            f"{source}: {len(outside)} {what}(s) lie outside mainland France and the five overseas departments "
+            f"({key} and a point inside, lon/lat: {where}); acv-geo has no CRS to measure them in: remove them"
+            + (f", check the layer's CRS, or {fix}" if fix else ", or check the layer's CRS")
+        )
+    return terr
 
 
 def local_crs(territory: str) -> int:

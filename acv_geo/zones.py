@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .territories import TERRITORIES, local_crs, territory_at, territory_of
+from .territories import TERRITORIES, local_crs, territory_of, territory_of_areas
 
 __all__ = ["POLYGON_KINDS", "ZONE_KINDS", "make_zones", "parse_zone_spec", "polygon_zones", "zone_report"]
 
@@ -451,16 +451,8 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
         terr[i] = given[i]
     guess = np.flatnonzero(~have & ~empty)
     if len(guess):
-        found = territory_at(shapely.get_x(points[guess]), shapely.get_y(points[guess]))
-        outside = guess[[t is None for t in found]]
-        if len(outside):
-            where = ", ".join(f"{labels[i]} ({shapely.get_x(points[i]):.4f}, {shapely.get_y(points[i]):.4f})"
-                              for i in outside[:5])
-            raise InputError(
-                f"polygons: {len(outside)} polygon(s) lie outside mainland France and the five overseas departments "
-                f"(row and a point inside, lon/lat: {where}); acv-geo has no CRS to measure them in: remove "
-                "them, check the layer's CRS, or give a 'territory' column"
-            )
+        found = territory_of_areas(points[guess], [labels[i] for i in guess], source="polygons", what="polygon",
+                                   key="row", fix="give a 'territory' column")
         terr[guess] = found
     if repaired:
         log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
