@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "read_all_communes": "io",
     "read_communes": "io",
     "read_epci": "io",
+    "read_polygons": "io",
     "repair_report": "io",
     "indicator_metadata": "metadata",
     "opendata_status": "opendata",

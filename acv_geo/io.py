@@ -986,3 +986,66 @@ def read_all_communes(*, observatory: str | os.PathLike | None = "odater_2022", 
 
         gdf = opendata_status(gdf, observatory=observatory, previous=previous)
     return gdf
+
+
+def read_polygons(source: str | os.PathLike, *, key: str | None = None, layer: str | None = None):
+    """Read a polygon layer whose every polygon is a zone: communes, EPCIs, or any areas.
+
+    Parameters
+    ----------
+    source : str or path-like
+        Any OGR-readable polygon layer (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet).
+    key : str, optional
+        Field identifying each polygon (unique values), kept as the index. Default: an INSEE column
+        (``insee_com``, ``code_insee``…: read as communes, see :func:`read_communes`), else a SIREN
+        column (read as EPCIs, see :func:`read_epci`).
+    layer : str, optional
+        Layer name in a multi-layer file.
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, str)
+        The polygons (index ``insee_com``, ``siren_epci`` or ``key``) and their kind for
+        :func:`acv_geo.polygon_zones`: ``"commune"``, ``"epci"`` or ``"polygon"``.
+
+    Raises
+    ------
+    acv_geo.InputError
+        No identifying field (the message lists the fields), a missing or non-unique ``key``, a layer
+        without CRS or without feature.
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> polygons, kind = read_polygons(acv_geo.get_path("acv_communes_polygons"))
+    >>> len(polygons), polygons.index.name, kind
+    (244, 'insee_com', 'commune')
+    """
+    import pyogrio
+
+    path = Path(source)
+    _check_file(path)
+    if key is None:
+        try:
+            fields = [slugify(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise InputError(f"{path}: cannot read the polygon layer ({exc}); give a GeoPackage, Shapefile, "
+                             "GeoJSON or FlatGeobuf file") from None
+        if any(a in fields for a in _ALIASES["insee_com"]):
+            return read_communes(path, layer=layer), "commune"
+        if any(a in fields for a in ("siren_epci", "siren", "code_siren", "epci_siren", "code_epci")):
+            return read_epci(path, layer=layer), "epci"
+        raise InputError(f"{path}: no INSEE or SIREN field among {fields[:25]}; name the field that identifies "
+                         "each polygon (CLI --zones-id FIELD, Python key=)")
+    gdf = _read_layer(path, layer, "polygon")
+    if key not in gdf.columns:
+        raise InputError(f"{path}: no field {key!r}; fields: {[c for c in gdf.columns if c != 'geometry'][:25]}")
+    if len(gdf) == 0:
+        raise InputError(f"{path}: the polygon layer has no feature")
+    if gdf.crs is None:
+        raise InputError(f"{path}: the polygon layer has no CRS; assign one (e.g. ogr2ogr -a_srs EPSG:2154)")
+    ids = gdf[key].astype(str)
+    if gdf[key].isna().any() or ids.duplicated().any():
+        bad = ids[gdf[key].isna() | ids.duplicated(keep=False)].unique().tolist()[:5]
+        raise InputError(f"{path}: field {key!r} must identify each polygon once; empty or repeated values {bad}")
+    return gdf.drop(columns=[key]).set_index(pd.Index(ids.to_numpy(), name=key)), "polygon"

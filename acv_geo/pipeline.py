@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,12 +169,13 @@ class DiagnoseResult:
 
 
 class _Progress:
-    """A tiny stderr progress bar (no dependency)."""
+    """A tiny stderr progress bar (no dependency), or calls of ``callback(fraction, label)``."""
 
-    def __init__(self, total: int, enabled: bool, stream: Any = None) -> None:
+    def __init__(self, total: int, enabled: bool, stream: Any = None, callback: Any = None) -> None:
         self.total = max(total, 1)
         self.done = 0
-        self.enabled = enabled
+        self.enabled = enabled and callback is None
+        self.callback = callback
         self.stream = stream or sys.stderr
         self.width = 30
         self.timings: dict[str, float] = {}
@@ -189,9 +191,11 @@ class _Progress:
         self._draw(label)
 
     def _draw(self, label: str) -> None:
+        frac = min(self.done / self.total, 1.0)
+        if self.callback is not None:
+            self.callback(frac, label)
         if not self.enabled:
             return
-        frac = min(self.done / self.total, 1.0)
         fill = int(round(frac * self.width))
         text = f"\r[{'#' * fill}{'.' * (self.width - fill)}] {self.done}/{self.total} {label[:60]:<60}"
         self.stream.write(text)
@@ -639,7 +643,7 @@ def diagnose(
     *,
     config: Any = None,
     out_dir: str | os.PathLike,
-    progress: bool = True,
+    progress: bool | Callable[[float, str], None] = True,
     quiet: bool = False,
     scope: str = "acv",
     communes: Any = None,
@@ -669,8 +673,9 @@ def diagnose(
     out_dir : str or path-like
         Output folder, created if needed. If it exists it must be empty or a previous output of
         ``diagnose`` (its content is then replaced as a whole at the end of the run).
-    progress : bool, default True
-        Draw a progress bar on stderr.
+    progress : bool or callable, default True
+        Draw a progress bar on stderr; or a callable ``progress(fraction, message)`` called at each
+        step with the fraction done (0 to 1) and what starts (e.g. to feed a GUI).
     quiet : bool, default False
         Print nothing (no progress bar, no summary).
     scope : {"acv", "all-communes"}, default "acv"
@@ -742,7 +747,8 @@ def diagnose(
 
     steps = 9 + sum(len(x.zones) for x in (*cfg.layers, *cfg.rasters)) + len(cfg.tables) + len(
         cfg.clusters.variables) + (1 if cfg.maps_enabled else 0)
-    bar = _Progress(steps, enabled=progress and not quiet)
+    callback = progress if callable(progress) else None
+    bar = _Progress(steps, enabled=bool(progress) and not quiet, callback=callback)
     problems: list[str] = []
 
     bar.step("reading cities")

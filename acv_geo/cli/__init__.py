@@ -11,12 +11,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
+import traceback
+
+from . import _events
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Modules of :mod:`acv_geo.cli` that provide a subcommand, in help order.
-SUBCOMMANDS = ["cities", "zonal", "tables", "indicators", "clusters", "fetch", "diagnose"]
+SUBCOMMANDS = ["cities", "zonal", "tables", "indicators", "profile", "clusters", "weights", "fetch", "diagnose"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"acv-geo {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every repair and step")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="write machine-readable events on stdout, one JSON object per line (progress, log, warnings, "
+        "result, error, end; see acv_geo.cli._events): for programs such as the QGIS plugin",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
@@ -57,19 +68,52 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="acv-geo: %(levelname)s: %(message)s",
-    )
+    if args.json:
+        _events.start(args.command)
+    else:
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="acv-geo: %(levelname)s: %(message)s",
+        )
+    try:
+        code = _run(args)
+        _events.emit("end", code=code)
+    finally:
+        _events.stop()
+    return code
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a cancel from the QGIS plugin) unwinds like Ctrl-C, so temporary files are removed."""
+    raise KeyboardInterrupt
+
+
+def _run(args: argparse.Namespace) -> int:
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        print(f"acv-geo: error: {exc}", file=sys.stderr)
+        _fail(f"{exc}", 2)
         return 2
     except KeyboardInterrupt:
-        print("acv-geo: interrupted; no partial output was left behind", file=sys.stderr)
+        _fail("interrupted; no partial output was left behind", 130)
         return 130
+    except Exception as exc:
+        if not _events.enabled():
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc}", 1, traceback.format_exc())
+        return 1
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
+
+def _fail(message: str, code: int, trace: str | None = None) -> None:
+    if _events.enabled():
+        _events.emit("error", message=message, code=code, **({"traceback": trace} if trace else {}))
+    else:
+        print(f"acv-geo: {'error: ' if code == 2 else ''}{message}", file=sys.stderr)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

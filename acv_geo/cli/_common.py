@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
 def add_scope_args(p: argparse.ArgumentParser) -> None:
-    """``--cities``, ``--scope`` (with ``all-epci``), ``--communes``, ``--epci`` and ``--zone``."""
+    """``--cities``, ``--scope`` (with ``all-epci``), ``--communes``, ``--epci``, ``--zone``, ``--zones``."""
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ANCT list of ACV towns)")
+    p.add_argument(
+        "--zones",
+        metavar="FILE",
+        help="your own polygon layer, each polygon its own zone (one row per polygon): communes keyed by an "
+        "INSEE column, EPCIs by a SIREN column, or any polygons with --zones-id",
+    )
+    p.add_argument("--zones-id", metavar="FIELD", help="field identifying each polygon of --zones (unique values)")
+    p.add_argument("--geometry", action="store_true",
+                   help="write each zone's polygon (and its name, territory, kind) with the indicators, for a "
+                   "map layer (.gpkg, .geojson, .parquet)")
     add_national_args(p, epci_scope=True)
     p.add_argument(
         "--epci",
@@ -78,6 +89,10 @@ def load_zones(args: argparse.Namespace):
     from ..io import read_acv, read_all_communes, read_communes, read_epci
     from ..zones import make_zones, parse_zone_spec, polygon_zones
 
+    if args.zones:
+        return None, own_zones(args)
+    if args.zones_id:
+        raise ValueError("--zones-id applies to --zones; give --zones FILE too")
     if args.scope == "all-epci":
         given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),
                                           ("--zone", args.zone)) if value]
@@ -108,11 +123,75 @@ def load_zones(args: argparse.Namespace):
 def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Namespace, **kwargs: Any):
     """Call ``func(zones, *fargs, **kwargs)`` through the chosen engine (spatial chunks)."""
     from ..engine import map_zones
+    from . import _events
 
     check_engine_args(args)
     if args.engine == "local" and len(zones) <= args.chunk_size:
         return func(zones, *fargs, **kwargs)
+
+    def progress(done: int, total: int) -> None:
+        _events.progress(0.1 + 0.8 * done / max(total, 1), f"chunk {done}/{total}")
+
     return map_zones(
         func, zones, *fargs, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler,
-        n_workers=args.workers, **kwargs
+        n_workers=args.workers, progress=progress if _events.enabled() else None, **kwargs
     )
+
+
+def own_zones(args: argparse.Namespace):
+    """Zones from ``--zones FILE`` (``--zones-id``): one zone per polygon of the user's layer."""
+    from ..io import read_polygons
+    from ..zones import polygon_zones
+
+    given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),
+                                      ("--zone", args.zone), ("--epci", args.epci),
+                                      ("--scope", args.scope != "acv")) if value]
+    if given:
+        raise ValueError(f"{' and '.join(given)} do not apply with --zones: each polygon of {args.zones} is its own "
+                         "zone; drop them")
+    polygons, kind = read_polygons(args.zones, key=args.zones_id)
+    return polygon_zones(polygons, kind=kind)
+
+
+def zone_layer(zones, cities, table):
+    """``table`` with each zone's name, territory, kind, reason and polygon: a map layer."""
+    import geopandas as gpd
+
+    keep = [c for c in ("territory", "zone_kind", "zone_reason") if c in zones.columns]
+    base = zones[keep].copy()
+    if cities is not None and "commune" in cities.columns:
+        base.insert(0, "commune", cities["commune"].reindex(zones.index).to_numpy())
+    merged = base.join(table.drop(columns=[c for c in table.columns if c in base.columns]))
+    out = gpd.GeoDataFrame(merged, geometry=zones.geometry.to_numpy(), crs=zones.crs)
+    out.index.name = zones.index.name
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def read_keyed_table(path: str):
+    """A table or layer keyed by ``insee_com`` (.gpkg, .geojson, .parquet, .csv…) indexed by the codes."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from ..codes import normalize_insee
+    from ..errors import InputError
+
+    src = Path(path)
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: file not found")
+    if src.suffix.lower() == ".csv":
+        df = pd.read_csv(src, dtype={"insee_com": str})
+    elif src.suffix.lower() == ".parquet":
+        try:
+            df = gpd.read_parquet(src)
+        except ValueError:
+            df = pd.read_parquet(src)
+    else:
+        df = gpd.read_file(src)
+    if "insee_com" not in df.columns:
+        raise InputError(f"{src}: no 'insee_com' column; give a table keyed by INSEE commune code")
+    codes = normalize_insee(df["insee_com"].astype(object))
+    if codes.isna().any():
+        rows = ", ".join(str(i + 2) for i in list(codes.index[codes.isna()])[:10])
+        raise InputError(f"{src}: column 'insee_com' has invalid codes on rows {rows}; fix or drop them")
+    return df.assign(insee_com=codes.to_numpy()).set_index("insee_com")

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ODATER export (2022 CSV or 2020 workbook) to derive open-data status from "
         "(default: embedded ODATER 2022 for sources without status)",
     )
+    p.add_argument("--no-opendata", action="store_true",
+                   help="do not derive the open-data status from the observatory (keep the source's, if any)")
     p.add_argument("--out", metavar="FILE", required=True, help="output file; format from extension")
     p.set_defaults(func=run)
 
@@ -28,12 +30,18 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo cities``."""
     from ..io import read_acv, repair_report
     from ..writers import write_table
+    from . import _events
 
     kwargs = {} if args.observatory is None else {"observatory": args.observatory}
+    if args.no_opendata:
+        kwargs["observatory"] = None
+    _events.progress(0.05, "reading the cities")
     cities = read_acv(args.source, **kwargs)
+    _events.progress(0.8, "writing the cities")
     write_table(cities, args.out, layer="cities")
     rep = repair_report(cities)
     n_open = int(cities["opendata"].fillna(False).astype(bool).sum())
+    _events.result(n_cities=len(cities), n_opendata=n_open, n_repairs=len(rep))
     print(
         f"acv-geo: {len(cities)} cities written to {args.out} "
         f"({n_open} publish open data, directly or through their EPCI; {len(rep)} repairs reported)"

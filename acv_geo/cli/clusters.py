@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-communes", action="store_true", help="analyse every French commune (34,867)")
     p.add_argument("--polygons", metavar="FILE", help="commune polygons (insee_com) for queen/rook")
     p.add_argument("--map", metavar="FILE.png", help="also draw the cluster map")
+    p.add_argument("--html", metavar="FILE.html", help="also write the global results (Moran's I, join counts) "
+                   "and the label counts as a readable HTML page")
+    p.add_argument("--geometry", action="store_true",
+                   help="rows carry the commune polygons (commune level) instead of the city points")
     p.add_argument("--n-jobs", type=int, default=1, help="processes for the permutations (default 1)")
     p.add_argument("--out", metavar="FILE", required=True, help="output table; format from extension")
     p.set_defaults(func=run)
@@ -46,29 +50,12 @@ def _read_cities(path: str):
     import geopandas as gpd
     import pandas as pd
 
-    from ..codes import normalize_insee
     from ..errors import InputError
     from ..territories import territory_of
+    from ._common import read_keyed_table
 
     src = Path(path)
-    if not src.exists():
-        raise FileNotFoundError(f"{src}: file not found")
-    if src.suffix.lower() == ".csv":
-        df = pd.read_csv(src, dtype={"insee_com": str})
-    elif src.suffix.lower() == ".parquet":
-        try:
-            df = gpd.read_parquet(src)
-        except ValueError:
-            df = pd.read_parquet(src)
-    else:
-        df = gpd.read_file(src)
-    if "insee_com" not in df.columns:
-        raise InputError(f"{src}: no 'insee_com' column; give a table keyed by INSEE commune code")
-    codes = normalize_insee(df["insee_com"].astype(object))
-    if codes.isna().any():
-        rows = ", ".join(str(i + 2) for i in list(codes.index[codes.isna()])[:10])
-        raise InputError(f"{src}: column 'insee_com' has invalid codes on rows {rows}; fix or drop them")
-    df = df.assign(insee_com=codes.to_numpy()).set_index("insee_com")
+    df = read_keyed_table(path)
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
         from ..clusters import france_communes
 
@@ -82,12 +69,41 @@ def _read_cities(path: str):
     return df
 
 
+def summary_html(summary: dict, args: argparse.Namespace) -> str:
+    """The global tests and label counts as a small self-contained HTML page."""
+    from html import escape
+
+    def table(title: str, doc: dict) -> str:
+        rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(_fmt(v))}</td></tr>" for k, v in doc.items()
+                       if not isinstance(v, (list, dict)))
+        return f"<h2>{escape(title)}</h2><table>{rows}</table>"
+
+    local = summary["local"]
+    counts = local.get("counts", {})
+    title = f"{args.variable}: spatial autocorrelation ({args.weights}, {args.level})"
+    parts = [f"<h1>{escape(title)}</h1>"]
+    if "morans_i" in summary:
+        parts.append(table("Moran's I (global)", summary["morans_i"]))
+    if "join_counts" in summary:
+        parts.append(table("Join counts (global)", summary["join_counts"]))
+    parts.append("<h2>Local labels (" + escape(args.method) + ")</h2><table>" + "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{v}</td></tr>" for k, v in counts.items()) + "</table>")
+    style = "body{font-family:sans-serif;margin:1.5em}th{text-align:left;padding-right:1em}td{text-align:right}"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(args.variable)}</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo clusters``."""
     import geopandas as gpd
 
     from ..clusters import france_communes, join_counts, local_clusters, morans_i
     from ..writers import atomic_path, write_table
+    from . import _events
 
     out = Path(args.out)
     if args.weights_out and Path(args.weights_out).suffix.lower() not in (".gal", ".csv"):
@@ -110,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
         from ..io import read_epci
 
         geoms = read_epci()
+    elif args.geometry:
+        from ..io import read_communes
+        from ..zones import make_zones
+
+        geoms = make_zones(cities, kind="commune", communes=read_communes(args.polygons) if args.polygons else None)
     else:
         geoms = cities
     geo = geoms.geometry.reindex(frame.index)
@@ -146,6 +167,11 @@ def run(args: argparse.Namespace) -> int:
             title=f"{args.method} clusters of {args.variable} ({args.level}, {res.weights})",
             source_note="ANCT ACV list 2025; OpenDataFrance ODATER; IGN ADMIN EXPRESS",
         )
+    if args.html:
+        with atomic_path(args.html) as tmp:
+            tmp.write_text(summary_html(summary, args), encoding="utf-8")
     counts = ", ".join(f"{k}: {v}" for k, v in res.counts.items())
+    significant = int((~frame["label"].isin(["not significant", "isolated", "NA"])).sum())
+    _events.result(n_units=int(res.n), n_significant=significant, counts=dict(res.counts), summary=str(json_path))
     print(f"acv-geo: {res.n} rows written to {out} and global results to {json_path} ({counts})")
     return 0

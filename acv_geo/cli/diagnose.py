@@ -34,11 +34,21 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo diagnose``."""
     from ..config import load_config
     from ..pipeline import diagnose
+    from . import _events
 
     check_engine_args(args)
     overrides = {"clusters": {"permutations": args.permutations}} if args.permutations is not None else None
     cfg = load_config(args.config, overrides=overrides)
-    diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet, scope=args.scope,
-             communes=args.communes, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler,
-             workers=args.workers)
+    callback = _events.progress_callback()
+    result = diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet or callback is not None,
+                      progress=callback or True, scope=args.scope, communes=args.communes, engine=args.engine,
+                      chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers)
+    if callback is not None:
+        for line in result.summary().splitlines():
+            if not line.startswith("  warning: "):
+                _events.emit("info", message=line.strip())
+        for w in result.warnings:
+            _events.emit("warning", message=w)
+        _events.result(n_cities=len(result.cities), out_dir=str(result.out_dir),
+                       report=str(result.out_dir / "report.html"), files=[str(f) for f in result.files])
     return 0

@@ -35,6 +35,7 @@ def _txt(value: object) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo fetch``."""
     from ..fetching import FetchError, fetch, list_sources
+    from . import _events
 
     if args.list:
         table = list_sources(cache_dir=args.cache, catalogue=args.catalogue)
@@ -55,14 +56,20 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=args.cache,
             force=args.force,
             offline=args.offline,
-            progress=not args.quiet,
+            progress=not (args.quiet or _events.enabled()),
             catalogue=args.catalogue,
         )
     except FetchError as exc:
-        print(f"acv-geo: error: {exc}", file=sys.stderr)
+        if _events.enabled():
+            _events.emit("error", message=str(exc), code=2)
+        else:
+            print(f"acv-geo: error: {exc}", file=sys.stderr)
         return 2
     for s in result.sources:
         layer = f" (layer {s.layer})" if s.layer else ""
         print(f"acv-geo: {s.name}: {s.status} -> {s.path}{layer}  sha256 {s.sha256[:12]}…  {s.size} bytes")
     print(f"acv-geo: {len(result)} source(s) ready in {result.cache_dir}")
+    _events.result(cache_dir=str(result.cache_dir),
+                   sources=[{"name": s.name, "status": s.status, "path": str(s.path), "layer": s.layer}
+                            for s in result.sources])
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_engine_args, add_scope_args, load_zones, run_engine
+from . import _events
+from ._common import add_engine_args, add_scope_args, load_zones, run_engine, zone_layer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,9 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from ..overlay import overlay_indicators, overlay_report
     from ..writers import write_table
 
-    _cities, zones = load_zones(args)
+    _events.progress(0.02, "building the zones")
+    cities, zones = load_zones(args)
+    _events.progress(0.1, "measuring")
     kind = str(zones["zone_kind"].iloc[0]) if len(zones) else (args.zone or "commune")
-    unit = "EPCIs" if args.scope == "all-epci" else "cities"
+    unit = "zones" if args.zones else "EPCIs" if args.scope == "all-epci" else "cities"
     df = run_engine(
         overlay_indicators,
         zones,
@@ -60,10 +63,12 @@ def run(args: argparse.Namespace) -> int:
         source=args.source,
         distances=not args.no_distances,
     )
-    write_table(df, args.out, layer="indicators")
+    _events.progress(0.9, "writing")
+    write_table(zone_layer(zones, cities, df) if args.geometry else df, args.out, layer="indicators")
     rep = overlay_report(df)
     reason = df.columns[-1]
     n_missing = int(df[reason].notna().sum())
+    _events.result(n_zones=len(df), n_missing=n_missing, n_repaired=int(rep["n_repaired"]))
     print(
         f"acv-geo: {len(df)} {unit} × {len(df.columns) - 1} indicators of {rep['layer']} "
         f"({kind} zones) written to {args.out}; {rep['n_repaired']} invalid geometries repaired, "

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--insee-column", metavar="C", help="INSEE code column of --table (default: detected)")
     p.add_argument("--prefix", metavar="P", help="prefix of the --table columns")
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
+    p.add_argument("--geometry", action="store_true", help="write the city points too, for a map layer")
     p.add_argument("--out", metavar="FILE", required=True, help="output file; format from extension")
     p.set_defaults(func=run)
 
@@ -39,12 +40,15 @@ def run(args: argparse.Namespace) -> int:
     from ..metadata import merge_metadata
     from ..tables import catnat_indicators, join_commune_table, radon_indicators
     from ..writers import write_table
+    from . import _events
 
     if args.radon is None and args.catnat is None and not args.table:
         raise ValueError("nothing to join: give --radon, --catnat and/or --table FILE")
     if args.insee_column and not args.table:
         raise ValueError("--insee-column applies to --table; give --table FILE too")
+    _events.progress(0.05, "reading the cities")
     cities = read_acv(args.cities)
+    _events.progress(0.3, "joining the tables")
     parts = []
     if args.radon is not None:
         parts.append(radon_indicators(cities, None if args.radon == _EMBEDDED else args.radon))
@@ -58,7 +62,15 @@ def run(args: argparse.Namespace) -> int:
     merge_metadata(out, *parts)
     repairs = [r for p in parts for r in p.attrs.get("acv_geo_repairs", [])]
     out.attrs["acv_geo_repairs"] = repairs
+    _events.progress(0.9, "writing")
+    if args.geometry:
+        import geopandas as gpd
+
+        attrs = dict(out.attrs)
+        out = gpd.GeoDataFrame(out, geometry=cities.geometry.reindex(out.index).to_numpy(), crs=cities.crs)
+        out.attrs = attrs
     write_table(out, args.out, layer="tables")
+    _events.result(n_cities=len(out), n_columns=len(out.columns), n_repairs=len(repairs))
     print(f"acv-geo: {len(out)} cities × {len(out.columns)} columns written to {args.out} "
           f"({len(repairs)} repairs of the input tables reported; run with -v to see them)")
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_engine_args, add_scope_args, load_zones, run_engine
+from . import _events
+from ._common import add_engine_args, add_scope_args, load_zones, run_engine, zone_layer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     ds, _, _ = _open(args.raster)  # fail fast on a bad raster, before building zones
     ds.close()
-    _cities, zones = load_zones(args)
+    _events.progress(0.02, "building the zones")
+    cities, zones = load_zones(args)
+    _events.progress(0.1, "measuring")
     out = run_engine(
         zonal_indicators,
         zones,
@@ -60,10 +63,13 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         unit=args.unit,
     )
-    write_table(out, args.out, layer="zonal")
-    count_col = next(c for c in out.columns if c.endswith("_count"))
-    n_data = int((out[count_col] > 0).sum())
-    unit = "EPCIs" if args.scope == "all-epci" else "cities"
+    _events.progress(0.9, "writing")
+    write_table(zone_layer(zones, cities, out) if args.geometry else out, args.out, layer="zonal")
+    counts = [c for c in out.columns if c.endswith("_count")]
+    values = out[[c for c in out.columns if not c.endswith("_reason")]]
+    n_data = int((out[counts[0]] > 0).sum()) if counts else int(values.notna().any(axis=1).sum())
+    unit = "zones" if args.zones else "EPCIs" if args.scope == "all-epci" else "cities"
+    _events.result(n_zones=len(out), n_with_data=n_data)
     print(f"acv-geo: zonal statistics of {args.raster} for {len(out)} {unit} written to {args.out} "
           f"({n_data} {unit} with data, {len(out) - n_data} without)")
     return 0
