@@ -36,7 +36,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from libpysal.graph import Graph
 
-__all__ = ["TerritoryGraph", "WeightsResult", "parse_weights_spec", "spatial_weights"]
+__all__ = ["WEIGHT_KINDS", "TerritoryGraph", "WeightsResult", "parse_weights_spec", "spatial_weights"]
+
+#: Kinds of spatial weights: ``knn:K``, ``distance:METERS`` (with a parameter), ``queen``, ``rook``.
+WEIGHT_KINDS: tuple[str, ...] = ("knn", "distance", "queen", "rook")
 
 _SPEC_HELP = (
     "'knn:K' (K a positive integer, e.g. 'knn:6'), 'distance:METERS' (a positive distance in "

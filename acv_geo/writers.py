@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .metadata import indicator_metadata
@@ -58,10 +59,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+#: Column names whose whole-number float values are written as integers (counts, years, ranks, classes).
+INTEGER_SUFFIXES = ("_count", "_year", "_class", "_zone", "rank", "_n_indicators")
+
+
+def _integers(out: pd.DataFrame) -> pd.DataFrame:
+    """Float columns of counts, years, ranks and classes holding whole numbers (or NA) as nullable ``Int64``."""
+    for c in out.columns:
+        if isinstance(c, str) and c.endswith(INTEGER_SUFFIXES) and pd.api.types.is_float_dtype(out[c].dtype):
+            values = out[c].to_numpy(dtype="float64", na_value=np.nan)
+            finite = values[~np.isnan(values)]
+            if np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
+                out[c] = pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
+    return out
+
+
 def _to_writable(df: pd.DataFrame) -> pd.DataFrame:
-    """Index into a column, attrs dropped (drivers do not understand them)."""
+    """Index into a column, counts as integers, attrs dropped (drivers do not understand them)."""
     out = df.reset_index() if df.index.name is not None and df.index.name not in df.columns else df
-    out = out.copy()
+    out = _integers(out.copy())
     out.attrs = {}
     return out
 

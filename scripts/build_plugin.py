@@ -2,12 +2,10 @@
 """Build the installable QGIS plugin zip: dist/acv_geo_qgis.zip.
 
 The zip's top folder is ``acv_geo_qgis/`` (QGIS installs a plugin zip into a folder of that
-name). It bundles the core library: ``acv_geo/`` is copied to ``acv_geo_qgis/ext/acv_geo/`` with
-the embedded data in ``ext/acv_geo/_data/`` (where ``acv_geo.datasets.data_dir`` looks in an
-installed package). The plugin's ``__init__`` adds ``ext/`` to ``sys.path`` only when ``acv_geo``
-is not importable otherwise, so an ``acv_geo`` pip-installed in QGIS's Python wins. The third-party
-dependencies (geopandas, rasterio…) are NOT bundled: they carry compiled libraries specific to each
-platform and Python; the plugin tells the user how to install them.
+name). The plugin never imports the core: it carries the acv-geo **wheel** (with the embedded data)
+in ``acv_geo_qgis/wheels/``, from which *Install acv-geo* creates the plugin's own Python
+environment (its dependencies come from the package index). The French translation
+``i18n/acv_geo_qgis_fr.qm`` is shipped as compiled.
 
 The version written into the zipped metadata.txt is ``acv_geo.__version__`` (one source of truth).
 The zip is reproducible: sorted entries, fixed timestamps, no __pycache__.
@@ -20,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -28,10 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "qgis_plugin" / "acv_geo_qgis"
 CORE = ROOT / "acv_geo"
-DATA = ROOT / "data"
 NAME = "acv_geo_qgis"
 _EPOCH = (2020, 1, 1, 0, 0, 0)
-_SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", "ext"}
+_SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", "ext", "wheels"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".aux.xml", ".orig", ".rej", "~")
 
 
@@ -54,7 +52,23 @@ def _files(folder: Path, skip_dirs: set[str] = _SKIP_DIRS) -> list[Path]:
     return out
 
 
-def entries() -> list[tuple[str, Path | bytes]]:
+def build_wheel(folder: Path) -> Path:
+    """Build the acv-geo wheel (data included) into ``folder``; return it."""
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(folder)]
+    try:
+        import hatchling  # noqa: F401 - present: build without an isolated environment (offline, faster)
+
+        cmd.append("--no-build-isolation")
+    except ImportError:
+        pass
+    subprocess.run([*cmd, str(ROOT)], check=True)
+    wheels = sorted(folder.glob("acv_geo-*.whl"))
+    if not wheels:
+        sys.exit(f"build_plugin: pip wheel wrote no acv_geo wheel in {folder}")
+    return wheels[-1]
+
+
+def entries(wheel: Path | None = None) -> list[tuple[str, Path | bytes]]:
     """(name inside the zip, source file or bytes), sorted by name."""
     version = _version()
     items: list[tuple[str, Path | bytes]] = []
@@ -66,11 +80,15 @@ def entries() -> list[tuple[str, Path | bytes]]:
             items.append((f"{NAME}/metadata.txt", text.encode("utf-8")))
         else:
             items.append((f"{NAME}/{rel}", f))
-    for f in _files(CORE, {"__pycache__"}):
-        items.append((f"{NAME}/ext/acv_geo/{f.relative_to(CORE).as_posix()}", f))
-    for f in _files(DATA, {"__pycache__"}):
-        items.append((f"{NAME}/ext/acv_geo/_data/{f.relative_to(DATA).as_posix()}", f))
+    if wheel is not None:
+        items.append((f"{NAME}/wheels/{wheel.name}", wheel))
     return sorted(items, key=lambda t: t[0])
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def build(out: Path) -> Path:
@@ -80,9 +98,10 @@ def build(out: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".acv_geo_qgis-", suffix=".zip", dir=out.parent)
     os.close(fd)
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        with tempfile.TemporaryDirectory() as wheels, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
+                                                                      compresslevel=9) as zf:
             dirs: set[str] = set()
-            for name, src in entries():
+            for name, src in entries(build_wheel(Path(wheels))):
                 parts = name.split("/")[:-1]
                 for i in range(1, len(parts) + 1):
                     d = "/".join(parts[:i]) + "/"
@@ -96,6 +115,7 @@ def build(out: Path) -> Path:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o100644 << 16
                 zf.writestr(info, data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

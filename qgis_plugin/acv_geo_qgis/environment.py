@@ -29,7 +29,7 @@ from pathlib import Path
 
 from qgis.core import QgsApplication, QgsSettings
 
-from .i18n import tr
+from .translation import tr
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 WHEELS = PLUGIN_DIR / "wheels"
