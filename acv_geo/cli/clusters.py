@@ -100,6 +100,7 @@ def _fmt(value: object) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo clusters``."""
     import geopandas as gpd
+    import pandas as pd
 
     from ..clusters import france_communes, join_counts, local_clusters, morans_i
     from ..writers import atomic_path, write_table
@@ -134,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         geoms = cities
     geo = geoms.geometry.reindex(frame.index)
-    table = gpd.GeoDataFrame(frame, geometry=geo.to_numpy(), crs=geoms.crs)
+    names = geoms if args.level == "epci" else cities
+    label = next((c for c in ("nom_epci", "commune") if c in names.columns), None)
+    named = frame if label is None or label in frame.columns else pd.concat(
+        [names[[label]].reindex(frame.index), frame], axis=1)
+    table = gpd.GeoDataFrame(named, geometry=geo.to_numpy(), crs=geoms.crs)
     table.attrs = frame.attrs
     write_table(table, out, layer="clusters")
     weights = res.weights_result

@@ -30,14 +30,17 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from .translation import tr
+from .translation import noop, tr
 
 NO_DATA_COLOR = QColor(200, 200, 200)
 _KEEP: list = []  # Python post-processors must outlive the algorithm (QGIS does not own them)
 
 
-def export_source(source, path: Path, context, feedback, what: str) -> str:
-    """Write a feature source to a GeoPackage (layer ``data``); return the path."""
+def export_source(source, path: Path, context, feedback, what: str, *, require: bool = True) -> str:
+    """Write a feature source to a GeoPackage (layer ``data``); return the path.
+
+    ``require``: an empty source (or an empty selection) is an error.
+    """
     from qgis.core import QgsCoordinateTransformContext
 
     options = QgsVectorFileWriter.SaveVectorOptions()
@@ -63,10 +66,16 @@ def export_source(source, path: Path, context, feedback, what: str) -> str:
         writer.addFeature(out)
         n += 1
     del writer  # flush and close
-    if n == 0:
+    if n == 0 and require:
         raise QgsProcessingException(tr("{}: no feature (or no selected feature)").format(what))
     feedback.pushInfo(tr("{}: {} features handed to acv-geo").format(what, n))
     return str(path)
+
+
+def has_geometry(source) -> bool:
+    """True when the source's features carry geometries (not a plain table)."""
+    return QgsWkbTypes.geometryType(source.wkbType()) not in (QgsWkbTypes.NullGeometry,
+                                                              QgsWkbTypes.UnknownGeometry)
 
 
 def open_output(path: str | Path, layer: str) -> QgsVectorLayer:
@@ -181,7 +190,7 @@ def style_numeric(suffixes: tuple[str, ...]):
     return build
 
 
-OPENDATA_CLASSES = [(True, "#1a9641", "Publishes open data"), (False, "#d7191c", "Publishes no open data")]
+OPENDATA_CLASSES = [(True, "#1a9641", noop("Publishes open data")), (False, "#d7191c", noop("Publishes no open data"))]
 CLUSTER_COLORS = {"HH": "#e31a1c", "hot": "#e31a1c", "BB cluster": "#e31a1c", "LL": "#1f78b4", "cold": "#1f78b4",
                   "HL": "#fb9a99", "LH": "#a6cee3", "not significant": "#eeeeee", "isolated": "#999999"}
 

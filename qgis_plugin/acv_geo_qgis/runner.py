@@ -91,6 +91,25 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+class _Named:
+    """A feedback whose messages name the user's layers instead of the temporary files."""
+
+    def __init__(self, feedback, labels: dict[str, str]) -> None:
+        self._feedback = feedback
+        self.labels = sorted(labels.items(), key=lambda kv: -len(kv[0]))
+
+    def name(self, text: str) -> str:
+        for path, label in self.labels:
+            text = text.replace(path, label)
+        return text
+
+    def __getattr__(self, attr):
+        method = getattr(self._feedback, attr)
+        if attr in ("pushInfo", "pushWarning", "reportError", "pushDebugInfo", "pushConsoleInfo"):
+            return lambda text, *a: method(self.name(text), *a)
+        return method
+
+
 class CoreRun:
     """What one child run reported: the ``result`` event's fields, warnings, the exit code."""
 
@@ -102,8 +121,12 @@ class CoreRun:
         self.stderr: list[str] = []
 
 
-def run_core(args: list[str], feedback, *, cwd: str | None = None, python: str | None = None) -> CoreRun:
+def run_core(args: list[str], feedback, *, cwd: str | None = None, python: str | None = None,
+             labels: dict[str, str] | None = None) -> CoreRun:
     """Run ``acv-geo --json ARGS`` in a child process; return what it reported.
+
+    ``labels`` maps the temporary files handed to the core to what the user knows them as (the
+    layer's name): the core's messages name those instead.
 
     Raises
     ------
@@ -124,7 +147,7 @@ def run_core(args: list[str], feedback, *, cwd: str | None = None, python: str |
     for t in threads:
         t.start()
     try:
-        return _relay(proc, lines, feedback)
+        return _relay(proc, lines, _Named(feedback, labels or {}))
     finally:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
@@ -157,10 +180,10 @@ def _relay(proc: subprocess.Popen, lines: queue.Queue, feedback) -> CoreRun:
     run.code = code if run.code is None else run.code
     feedback.pushDebugInfo(tr("acv-geo finished in {:.1f} s (exit code {})").format(time.monotonic() - t0, code))
     if run.error is not None:
-        raise QgsProcessingException(run.error)
+        raise QgsProcessingException(feedback.name(run.error))
     if code != 0:
         tail = "\n".join(x for x in run.stderr[-15:] if x.strip()) or tr("(no message)")
-        raise QgsProcessingException(tr("acv-geo stopped with exit code {}:\n{}").format(code, tail))
+        raise QgsProcessingException(tr("acv-geo stopped with exit code {}:\n{}").format(code, feedback.name(tail)))
     return run
 
 
@@ -181,7 +204,7 @@ def _event(line: str, run: CoreRun, feedback) -> None:
         else:
             feedback.pushInfo(ev.get("message", ""))
     elif kind == "warning":
-        run.warnings.append(ev.get("message", ""))
+        run.warnings.append(feedback.name(ev.get("message", "")))
         _push_warning(feedback, ev.get("message", ""))
     elif kind == "info":
         feedback.pushInfo(ev.get("message", ""))

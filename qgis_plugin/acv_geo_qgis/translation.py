@@ -16,6 +16,11 @@ FOLDER = Path(__file__).resolve().parent / "i18n"
 _installed: list[QTranslator] = []
 
 
+def noop(text: str) -> str:
+    """Mark ``text`` for translation where it is defined; :func:`tr` translates it where it is shown."""
+    return text
+
+
 def tr(text: str) -> str:
     """``text`` in the user's language (English source text when there is no translation)."""
     return QCoreApplication.translate(CONTEXT, text)

@@ -1,4 +1,9 @@
-"""Fixtures of the QGIS plugin tests: the plugin loaded from the source tree, registered once."""
+"""Fixtures of the QGIS plugin tests: the plugin loaded from the source tree, registered once.
+
+The plugin runs the core in a separate interpreter; here it is this test environment's own Python
+(``ACV_GEO_PYTHON``), which has acv-geo installed in development mode. The setup tests
+(test_qgis_setup.py) build a real environment from the plugin zip instead.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,11 @@ def acvgeo_plugin(qgis_app):
     A second ``addProvider`` with the same id would delete the provider, so an already registered
     ``acvgeo`` provider is reused.
     """
+    import os
+
     from qgis.core import QgsApplication
 
+    os.environ["ACV_GEO_PYTHON"] = sys.executable
     if str(PLUGIN_PARENT) not in sys.path:
         sys.path.insert(0, str(PLUGIN_PARENT))
     import acv_geo_qgis

@@ -1,9 +1,9 @@
 """The ACV Geo Processing provider in a real QGIS: every algorithm against its core function.
 
-Each algorithm runs through ``processing.run("acvgeo:...")`` on the embedded data; its output
-layer is read back through QGIS (typed fields, NULLs) and compared per insee_com with the core
-function run on the same input. Bad input must surface as QgsProcessingException carrying the
-core's own message.
+Each algorithm runs through ``processing.run("acvgeo:...")`` on the embedded data (the core in a
+child process); its output layer is read back through QGIS (typed fields, NULLs) and compared per
+insee_com with the core function run on the same input in this process. Bad input must surface as
+QgsProcessingException carrying the core's own message.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from acv_geo.zones import make_zones
 
 pytestmark = pytest.mark.qgis
 
-ALGS = {"acvgeo:loadcities", "acvgeo:overlayindicators", "acvgeo:zonalindicators", "acvgeo:clusters",
-        "acvgeo:diagnose"}
+ALGS = {"acvgeo:installenv", "acvgeo:loadcities", "acvgeo:overlayindicators", "acvgeo:zonalindicators",
+        "acvgeo:tables", "acvgeo:profile", "acvgeo:clusters", "acvgeo:globaltests", "acvgeo:weights",
+        "acvgeo:diagnose", "acvgeo:fetch"}
 DEM_TOWNS = ["01004", "38053", "73065", "26057", "26281"]  # ACV towns on the embedded DEM tile
 # Lambert-93 with its false easting moved by 100 m: a CRS no EPSG code describes.
 LAMBERT93_SHIFTED = (
@@ -154,7 +155,8 @@ def test_provider_offers_every_algorithm(acvgeo_plugin):
         assert alg.name() == alg.name().lower() and alg.name().isalnum()
         again = alg.createInstance()
         assert type(again) is type(alg) and again is not alg
-        assert "acv_geo." in alg.shortHelpString() and len(alg.shortHelpString()) > 200
+        assert "acv-geo" in alg.shortHelpString() and len(alg.shortHelpString()) > 200
+        assert alg.helpUrl().endswith(f"docs/qgis.md#{alg.name()}")
         assert not alg.icon().isNull()
 
 
@@ -317,15 +319,16 @@ def test_overlay_wrong_field_gives_core_message(acvgeo_plugin, cities):
     import geopandas as gpd
 
     path = acv_geo.get_path("herault_pac_risques")
-    # QGIS shows a GeoPackage's feature id as a field 'fid'
-    layer = gpd.read_file(path, fid_as_index=True).reset_index(names="fid")
+    # the plugin hands the layer's own fields (not QGIS's GeoPackage 'fid') to the core
+    layer = gpd.read_file(path)
     expected = core_error(overlay_indicators, make_zones(cities.iloc[:3]), layer, category="NOPE")
-    assert "no field named 'NOPE' to use as category; available fields: fid, ID, COMMUNE, INSEE, ALEA" in expected
+    assert "no field named 'NOPE' to use as category; available fields: ID, COMMUNE, INSEE, ALEA" in expected
     msg = qgis_error("acvgeo:overlayindicators", {"INPUT": str(path), "CATEGORY": "NOPE", "OUTPUT": "memory:"})
-    assert msg == expected
+    # the same message, naming the user's layer instead of the file handed to the core
+    assert msg == expected.replace("the layer GeoDataFrame", "layer 'herault_pac_risques'")
 
 
-def test_overlay_layer_without_crs_gives_core_message(acvgeo_plugin, tmp_path):
+def test_overlay_layer_without_crs_is_refused_with_the_fix(acvgeo_plugin, tmp_path):
     import geopandas as gpd
     import shapely
     from qgis.core import QgsVectorLayer
@@ -336,11 +339,10 @@ def test_overlay_layer_without_crs_gives_core_message(acvgeo_plugin, tmp_path):
         gpd.GeoDataFrame({"ALEA": ["Inondation"]}, geometry=[box]).to_file(shp)
     layer = QgsVectorLayer(str(shp), "noprj", "ogr")
     assert layer.isValid() and not layer.crs().isValid()
-    expected = core_error(overlay_indicators, make_zones(acv_geo.read_acv().iloc[:2]), gpd.read_file(shp))
     msg = qgis_error("acvgeo:overlayindicators", {"INPUT": layer, "OUTPUT": "memory:"})
-    assert expected in msg
-    assert "has no CRS; set the CRS it is in" in msg  # the core's message…
-    assert "Assign projection" in msg  # …with the QGIS way to fix it
+    assert msg == (
+        "layer 'noprj': the layer has no CRS, so acv-geo cannot tell where it lies. In QGIS: set the layer's CRS "
+        "(Layer Properties › Source › Assigned CRS) or run Vector general › Assign projection, then run again.")
 
 
 def test_overlay_empty_layer_gives_zero_and_reports_the_warning(acvgeo_plugin, tmp_path):
@@ -373,7 +375,7 @@ def test_zonal_equals_core(acvgeo_plugin, cities, dem_copy, tmp_path):
 
     expected = zonal_indicators(make_zones(cities), str(dem_copy), stats="count,mean,min,max,p90", threshold=[300])
     res = run("acvgeo:zonalindicators", {
-        "INPUT_RASTER": str(dem_copy), "STATS": "count,mean,min,max,p90", "THRESHOLDS": "300",
+        "INPUT_RASTER": str(dem_copy), "STATS": [0, 2, 3, 4], "PERCENTILES": "90", "THRESHOLDS": "300",
         "OUTPUT": str(tmp_path / "z.gpkg"),
     })
     out, types, *_ = read_layer(res["OUTPUT"])
@@ -406,10 +408,10 @@ def test_zonal_on_selected_cities_keeps_their_order(acvgeo_plugin, cities, citie
 
 
 def test_zonal_bad_statistic_gives_core_message(acvgeo_plugin, cities, dem_copy):
-    expected = core_error(zonal_indicators, make_zones(cities.iloc[:2]), str(dem_copy), stats="count,foo")
+    expected = core_error(zonal_indicators, make_zones(cities.iloc[:2]), str(dem_copy), stats="count,p101")
     msg = qgis_error("acvgeo:zonalindicators",
-                     {"INPUT_RASTER": str(dem_copy), "STATS": "count,foo", "OUTPUT": "memory:"})
-    assert msg == expected and "unknown zonal statistic(s) ['foo']" in msg
+                     {"INPUT_RASTER": str(dem_copy), "STATS": [0], "PERCENTILES": "101", "OUTPUT": "memory:"})
+    assert msg == expected and "p101" in msg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,6 +419,7 @@ def test_zonal_bad_statistic_gives_core_message(acvgeo_plugin, cities, dem_copy)
 
 
 def test_clusters_equal_core(acvgeo_plugin, cities, tmp_path):
+    from acv_geo_qgis import layers
     from qgis.core import QgsCategorizedSymbolRenderer
 
     expected = local_clusters(cities, "opendata", permutations=999, seed=7).to_frame()
@@ -424,16 +427,11 @@ def test_clusters_equal_core(acvgeo_plugin, cities, tmp_path):
     out, types, layer, _ = read_layer(res["OUTPUT"])
     assert_same(out, expected, ["value", "statistic", "quadrant", "p_sim", "p_fdr", "label", "reason"])
     assert res["N_SIGNIFICANT"] == int(expected["label"].isin(["HH", "LL", "HL", "LH"]).sum())
-    # the cluster-map style applies to the output and colours by label with GeoDa's LISA colours
-    from acv_geo_qgis.algorithms.clusters import STYLE
-
-    msg, ok = layer.loadNamedStyle(str(STYLE))
-    assert ok, msg
-    renderer = layer.renderer()
+    # the cluster-map style colours by label, with NA (no value) as its own "no data" class
+    renderer = layers.style_clusters(layer)
     assert isinstance(renderer, QgsCategorizedSymbolRenderer) and renderer.classAttribute() == "label"
     colours = {c.value(): c.symbol().color().name() for c in renderer.categories()}
-    assert colours["HH"] == "#ff0000" and colours["LL"] == "#0000ff"
-    assert colours["LH"] == "#a7adf9" and colours["HL"] == "#f4ada8" and colours["not significant"] == "#eeeeee"
+    assert colours["not significant"] == "#eeeeee" and colours["NA"] == "#c8c8c8"
     assert set(expected["label"]) <= set(colours)
 
 
@@ -442,7 +440,7 @@ def test_clusters_gi_star_at_epci_level(acvgeo_plugin, cities, tmp_path):
                               fdr=False, weights="knn:4").to_frame()
     res = run("acvgeo:clusters", {
         "VARIABLE": "population", "METHOD": 1, "LEVEL": 1, "PERMUTATIONS": 199, "SEED": 3, "FDR": False,
-        "WEIGHTS": "knn:4", "OUTPUT": str(tmp_path / "cl.gpkg"),
+        "WEIGHTS_KIND": 0, "K": 4, "OUTPUT": str(tmp_path / "cl.gpkg"),
     })
     out, *_ = read_layer(res["OUTPUT"], key="siren_epci")
     assert_same(out, expected, ["value", "statistic", "p_sim", "label"])
@@ -462,6 +460,6 @@ def test_clusters_on_an_indicator_layer(acvgeo_plugin, cities, dem_copy, tmp_pat
 
 
 def test_clusters_unknown_variable_gives_core_message(acvgeo_plugin, cities):
-    expected = core_error(local_clusters, cities, "nope", permutations=9)
-    msg = qgis_error("acvgeo:clusters", {"VARIABLE": "nope", "PERMUTATIONS": 9, "OUTPUT": "memory:"})
+    expected = core_error(local_clusters, cities, "nope", permutations=99)
+    msg = qgis_error("acvgeo:clusters", {"VARIABLE": "nope", "PERMUTATIONS": 99, "OUTPUT": "memory:"})
     assert msg == expected

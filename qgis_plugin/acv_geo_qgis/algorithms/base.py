@@ -12,10 +12,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from qgis.core import QgsProcessingAlgorithm
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
-from .. import runner
+from .. import layers, runner
 from ..translation import tr
 
 ICON = Path(__file__).resolve().parents[1] / "icon.svg"
@@ -70,9 +70,21 @@ class AcvGeoAlgorithm(QgsProcessingAlgorithm):
         raise NotImplementedError
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        self.labels: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="acvgeo-") as tmp:
             return self.process(parameters, context, feedback, Path(tmp))
 
+    def export(self, source, path: Path, context, feedback, label: str, *, require: bool = True) -> str:
+        """Hand a layer to the core as a GeoPackage; the core's messages will name it ``label``."""
+        if layers.has_geometry(source) and not source.sourceCrs().isValid():
+            raise QgsProcessingException(self.tr("{}: the layer has no CRS, so acv-geo cannot tell where it lies. "
+                                                 "In QGIS: set the layer's CRS (Layer Properties › Source › Assigned "
+                                                 "CRS) or run Vector general › Assign projection, then run again.")
+                                         .format(label))
+        out = layers.export_source(source, path, context, feedback, label, require=require)
+        self.labels[out] = label
+        return out
+
     def core(self, args: list[str], feedback, tmp: Path) -> runner.CoreRun:
         """Run ``acv-geo --json ARGS`` in the temporary folder; return what it reported."""
-        return runner.run_core(args, feedback, cwd=str(tmp))
+        return runner.run_core(args, feedback, cwd=str(tmp), labels=getattr(self, "labels", {}))

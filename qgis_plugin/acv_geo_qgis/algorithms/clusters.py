@@ -14,11 +14,12 @@ from qgis.core import (
 )
 
 from .. import layers
+from ..translation import noop
 from . import params
 from .base import CHOICES, AcvGeoAlgorithm
 
-METHOD_LABELS = {"lisa": "Local Moran's I (LISA)", "gi_star": "Getis-Ord Gi* (hot and cold spots)",
-                 "join_count": "Local join counts (yes/no)"}
+METHOD_LABELS = {"lisa": noop("Local Moran's I (LISA)"), "gi_star": noop("Getis-Ord Gi* (hot and cold spots)"),
+                 "join_count": noop("Local join counts (yes/no)")}
 
 
 def add_test_parameters(alg, *, local: bool) -> None:

@@ -14,12 +14,11 @@ from qgis.core import (
 )
 
 from .. import layers
+from ..translation import noop
 from . import params
 from .base import CHOICES, AcvGeoAlgorithm
 
-_NO_PRESET = "(none)"
-_CRS_HINT = ("In QGIS: set the layer's CRS (Layer Properties › Source › Assigned CRS) or run Vector general › "
-             "Assign projection, then run again.")
+_NO_PRESET = noop("(none)")
 
 
 class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
@@ -66,11 +65,10 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        if not source.sourceCrs().isValid():
-            raise QgsProcessingException(self.tr("The layer to measure has no CRS. ") + self.tr(_CRS_HINT))
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
         label = layer.name() if layer is not None else "input"
-        path = layers.export_source(source, tmp / "layer.gpkg", context, feedback, self.tr("layer to measure"))
+        path = self.export(source, tmp / "layer.gpkg", context, feedback, self.tr("layer {!r}").format(label),
+                           require=False)
         preset_index = self.parameterAsEnum(parameters, self.PRESET, context)
         preset = CHOICES["presets"][preset_index - 1] if preset_index > 0 else None
         category = self.parameterAsString(parameters, self.CATEGORY, context)

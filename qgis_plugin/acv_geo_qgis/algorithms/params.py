@@ -14,8 +14,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from .. import layers
-from ..translation import tr
+from ..translation import noop, tr
 
 CITIES = "CITIES"
 ZONE_KIND = "ZONE_KIND"
@@ -25,8 +24,9 @@ ZONES_ID = "ZONES_ID"
 
 #: Zone choices: the core's zone kinds, then "one zone per polygon of a layer" and "every EPCI".
 ZONE_CHOICES = ("commune", "epci", "buffer", "layer", "all-epci")
-ZONE_LABELS = ("Commune polygon of each city", "EPCI polygon of each city", "Buffer around each city point",
-               "Each polygon of a layer (your communes, areas…)", "Every EPCI of France (1,255)")
+ZONE_LABELS = (noop("Commune polygon of each city"), noop("EPCI polygon of each city"),
+               noop("Buffer around each city point"), noop("Each polygon of a layer (your communes, areas…)"),
+               noop("Every EPCI of France (1,255)"))
 
 
 def add_cities(alg, *, points_only: bool = True) -> None:
@@ -51,7 +51,7 @@ def cities_args(alg, parameters, context, feedback, tmp: Path) -> list[str]:
         raise QgsProcessingException(tr(
             "cities layer: no 'insee_com' field; use the output of 'Load ACV cities' or add the INSEE commune code "
             "as insee_com"))
-    return ["--cities", layers.export_source(source, tmp / "cities.gpkg", context, feedback, tr("cities layer"))]
+    return ["--cities", alg.export(source, tmp / "cities.gpkg", context, feedback, tr("cities layer"))]
 
 
 def add_zones(alg) -> None:
@@ -79,7 +79,7 @@ def zones_args(alg, parameters, context, feedback, tmp: Path) -> tuple[list[str]
         source = alg.parameterAsSource(parameters, ZONES, context)
         if source is None:
             raise QgsProcessingException(tr("Zones 'Each polygon of a layer': choose the polygon layer"))
-        path = layers.export_source(source, tmp / "zones.gpkg", context, feedback, tr("polygon layer"))
+        path = alg.export(source, tmp / "zones.gpkg", context, feedback, tr("polygon layer"))
         key = alg.parameterAsString(parameters, ZONES_ID, context)
         return ["--zones", path, *(["--zones-id", key] if key else [])], key or "insee_com"
     args = cities_args(alg, parameters, context, feedback, tmp)
@@ -93,9 +93,9 @@ K = "K"
 DISTANCE = "DISTANCE"
 VARIABLE = "VARIABLE"
 LEVEL = "LEVEL"
-LEVEL_LABELS = {"commune": "Cities", "epci": "Their EPCIs (values aggregated)"}
-WEIGHT_LABELS = {"knn": "k nearest neighbours", "distance": "Distance band", "queen": "Queen contiguity (polygons)",
-                 "rook": "Rook contiguity (polygons)"}
+LEVEL_LABELS = {"commune": noop("Cities"), "epci": noop("Their EPCIs (values aggregated)")}
+WEIGHT_LABELS = {"knn": noop("k nearest neighbours"), "distance": noop("Distance band"),
+                 "queen": noop("Queen contiguity (polygons)"), "rook": noop("Rook contiguity (polygons)")}
 
 
 def add_weights(alg, choices: dict) -> None:

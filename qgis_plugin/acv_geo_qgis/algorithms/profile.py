@@ -10,8 +10,11 @@ from qgis.core import (
 )
 
 from .. import layers
+from ..translation import noop
 from . import params
 from .base import CHOICES, AcvGeoAlgorithm
+
+SUBSCORE_NAMES = (noop("risk"), noop("nature"), noop("opendata"))
 
 
 class ProfileAlgorithm(AcvGeoAlgorithm):
@@ -44,7 +47,8 @@ class ProfileAlgorithm(AcvGeoAlgorithm):
     def process(self, parameters, context, feedback, tmp):
         args = ["profile", "--out", str(tmp / "out.gpkg")]
         for i, layer in enumerate(self.parameterAsLayerList(parameters, self.TABLES, context)):
-            path = layers.export_source(layer, tmp / f"table{i}.gpkg", context, feedback, layer.name())
+            label = self.tr("layer {!r}").format(layer.name())
+            path = self.export(layer, tmp / f"table{i}.gpkg", context, feedback, label)
             args += ["--table", path]
         weights = ",".join(f"{n}={self.parameterAsDouble(parameters, f'WEIGHT_{n.upper()}', context):g}"
                            for n in CHOICES["subscores"])

@@ -22,13 +22,19 @@ from .base import CHOICES, AcvGeoAlgorithm
 DEFAULT_STATS = ("count", "mean", "min", "max")
 
 
+def _numbers(text: str | None) -> list[str]:
+    """Values of a ';'-separated list (',' accepted too), stripped; the core checks them."""
+    return [v.strip() for v in (text or "").replace(",", ";").split(";") if v.strip()]
+
+
 class ZonalIndicatorsAlgorithm(AcvGeoAlgorithm):
     """Zones × a raster → zone polygons with statistics (exact partial-pixel coverage)."""
 
-    RASTER = "RASTER"
+    RASTER = "INPUT_RASTER"
     BAND = "BAND"
     STATS = "STATS"
     CATEGORICAL = "CATEGORICAL"
+    PERCENTILES = "PERCENTILES"
     THRESHOLDS = "THRESHOLDS"
     UNIT = "UNIT"
     PREFIX = "PREFIX"
@@ -52,6 +58,9 @@ class ZonalIndicatorsAlgorithm(AcvGeoAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.STATS, self.tr("Statistics"), options=stats, allowMultiple=True,
             defaultValue=[stats.index(s) for s in DEFAULT_STATS]))
+        self.addParameter(QgsProcessingParameterString(
+            self.PERCENTILES, self.tr("Percentiles (numbers from 0 to 100 separated by ';', e.g. 10;90)"),
+            optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.CATEGORICAL, self.tr("Categorical raster (share of each class)"), defaultValue=False))
         self.addParameter(QgsProcessingParameterString(
@@ -75,6 +84,7 @@ class ZonalIndicatorsAlgorithm(AcvGeoAlgorithm):
             raise QgsProcessingException(self.tr(
                 "The raster must be a file on disk (GeoTIFF…); save this layer to a file first."))
         stats = [CHOICES["zonal_stats"][i] for i in self.parameterAsEnums(parameters, self.STATS, context)]
+        stats += [f"p{v.strip()}" for v in _numbers(self.parameterAsString(parameters, self.PERCENTILES, context))]
         args = ["zonal", "--raster", path, "--band", str(self.parameterAsInt(parameters, self.BAND, context) or 1),
                 "--name", (self.parameterAsString(parameters, self.PREFIX, context) or "").strip() or raster.name(),
                 "--geometry", "--out", str(tmp / "out.gpkg")]
@@ -82,9 +92,8 @@ class ZonalIndicatorsAlgorithm(AcvGeoAlgorithm):
             args += ["--stats", ",".join(stats)]
         if self.parameterAsBoolean(parameters, self.CATEGORICAL, context):
             args.append("--categorical")
-        for value in (self.parameterAsString(parameters, self.THRESHOLDS, context) or "").replace(",", ";").split(";"):
-            if value.strip():
-                args += ["--threshold", value.strip()]
+        for value in _numbers(self.parameterAsString(parameters, self.THRESHOLDS, context)):
+            args += ["--threshold", value]
         unit = (self.parameterAsString(parameters, self.UNIT, context) or "").strip()
         if unit:
             args += ["--unit", unit]
