@@ -78,6 +78,9 @@ def _to_writable(df: pd.DataFrame) -> pd.DataFrame:
     """Index into a column, counts as integers, attrs dropped (drivers do not understand them)."""
     out = df.reset_index() if df.index.name is not None and df.index.name not in df.columns else df
     out = _integers(out.copy())
+    for c in out.columns:
+        if out[c].dtype == object and out[c].isna().any():  # pd.NA would be written as the text "<NA>"
+            out[c] = out[c].where(out[c].notna(), None)
     out.attrs = {}
     return out
 

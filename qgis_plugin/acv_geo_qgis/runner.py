@@ -141,6 +141,7 @@ def run_core(args: list[str], feedback, *, cwd: str | None = None, python: str |
         proc = _spawn(cmd, cwd)
     except OSError as exc:
         raise QgsProcessingException(tr("Could not start the acv-geo interpreter {}: {}").format(python, exc)) from exc
+    feedback.pushDebugInfo(tr("acv-geo process {} started").format(proc.pid))
     lines: queue.Queue = queue.Queue()
     threads = [threading.Thread(target=_reader, args=(s, t, lines), daemon=True)
                for s, t in ((proc.stdout, "out"), (proc.stderr, "err"))]

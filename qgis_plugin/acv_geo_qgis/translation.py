@@ -51,3 +51,9 @@ def install_translator() -> str | None:
     QCoreApplication.installTranslator(translator)
     _installed.append(translator)  # keep it alive
     return str(qm)
+
+
+def uninstall_translator() -> None:
+    """Remove the translation :func:`install_translator` loaded (back to English)."""
+    while _installed:
+        QCoreApplication.removeTranslator(_installed.pop())

@@ -614,6 +614,10 @@ Commandes à lancer à la main :
       <translation>(pas de message)</translation>
     </message>
     <message>
+      <source>acv-geo process {} started</source>
+      <translation>processus acv-geo {} démarré</translation>
+    </message>
+    <message>
       <source>Cancelled: the acv-geo process was stopped; earlier outputs are left as they were.</source>
       <translation>Annulé : le processus acv-geo a été arrêté ; les résultats précédents sont restés tels quels.</translation>
     </message>
