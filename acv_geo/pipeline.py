@@ -252,6 +252,12 @@ def _check_out_dir(out_dir: Path) -> None:
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _swap_in(tmp: Path, out_dir: Path) -> None:
     """Replace ``out_dir`` by ``tmp`` (both in the same folder)."""
     if out_dir.exists():
@@ -815,6 +821,7 @@ def diagnose(
     parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out.resolve())
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output folder follows the umask like any folder
     written: list[str] = []
     try:
         bar.step("writing tables")

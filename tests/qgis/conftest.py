@@ -53,3 +53,14 @@ def dem_copy(tmp_path_factory) -> Path:
     dst = d / "dem.tif"
     shutil.copy(acv_geo.get_path("dem_n45e005"), dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def plugin_zip(tmp_path_factory) -> Path:
+    """The plugin zip as users get it (scripts/build_plugin.py: plugin, translation, acv-geo wheel)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_plugin", ROOT / "scripts" / "build_plugin.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.build(tmp_path_factory.mktemp("zip") / "acv_geo_qgis.zip")
