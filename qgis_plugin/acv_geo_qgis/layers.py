@@ -21,6 +21,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingLayerPostProcessorInterface,
     QgsRendererCategory,
+    QgsRendererRange,
     QgsRuleBasedRenderer,
     QgsStyle,
     QgsSymbol,
@@ -131,14 +132,30 @@ def categorized(layer, field: str, classes: list[tuple[object, str, str]]):
     return QgsCategorizedSymbolRenderer(field, cats)
 
 
+def _values(layer, field: str) -> list[float]:
+    """The non-NULL values of a numeric field (QGIS would count NULL as 0 when classifying)."""
+    out = []
+    for feat in layer.getFeatures():
+        v = feat[field]
+        if v is not None and not (hasattr(v, "isNull") and v.isNull()) and v == v:
+            out.append(float(v))
+    return out
+
+
 def graduated(layer, field: str, classes: int = 5):
-    """Quantile classes of ``field`` (yellow to red) plus a hatched grey rule for NULL ("no data")."""
-    renderer = QgsGraduatedSymbolRenderer(field)
-    renderer.setSourceSymbol(QgsSymbol.defaultSymbol(layer.geometryType()))
-    renderer.setClassificationMethod(QgsClassificationQuantile())
-    renderer.updateClasses(layer, classes)
+    """Quantile classes of the measured values of ``field`` (yellow to red), and NULL as hatched grey "no data"."""
+    values = _values(layer, field)
+    ranges, seen = [], set()
+    for r in QgsClassificationQuantile().classes(values, classes) if values else []:
+        key = (round(r.lowerBound(), 9), round(r.upperBound(), 9))
+        if key not in seen:
+            seen.add(key)
+            label = f"{r.lowerBound():.4g} – {r.upperBound():.4g}"
+            ranges.append(QgsRendererRange(r.lowerBound(), r.upperBound(),
+                                           QgsSymbol.defaultSymbol(layer.geometryType()), label))
+    renderer = QgsGraduatedSymbolRenderer(field, ranges)
     ramp = QgsStyle.defaultStyle().colorRamp("YlOrRd") or QgsStyle.defaultStyle().colorRamp("Reds")
-    if ramp is not None:
+    if ramp is not None and ranges:
         renderer.updateColorRamp(ramp)
     rules = QgsRuleBasedRenderer.convertFromRenderer(renderer)
     no_data = QgsRuleBasedRenderer.Rule(_symbol(layer, NO_DATA_COLOR, hatched=True),

@@ -21,7 +21,7 @@ from test_qgis_plugin import Feedback, assert_same, qgis_error, read_layer, run
 import acv_geo
 from acv_geo.clusters import join_counts, morans_i
 from acv_geo.overlay import overlay_indicators
-from acv_geo.profile import exposure_profile
+from acv_geo.profile import exposure_profile, rank_candidates
 from acv_geo.tables import catnat_indicators, radon_indicators
 from acv_geo.weights import spatial_weights
 from acv_geo.zones import polygon_zones
@@ -65,9 +65,8 @@ def test_profile_equals_core(acvgeo_plugin, cities, tmp_path):
     out, *_ = read_layer(res["OUTPUT"])
     expected = exposure_profile(cities, radon_indicators(cities), catnat_indicators(cities),
                                 weights={"risk": 1, "nature": 0, "opendata": 1})
-    expected = expected.sort_values("rank", kind="stable")
-    assert sorted(out.index) == sorted(expected.index)
-    out = out.loc[expected.index]
+    expected = rank_candidates(expected)
+    assert list(out.index) == list(expected.index)
     assert_same(out, expected, ["risk_score", "opendata_score", "exposure_score", "rank"], rtol=1e-9)
     # the output is sorted by rank, best first
     ranks = [r for r in read_layer(res["OUTPUT"])[0]["rank"] if r is not None]
@@ -228,3 +227,22 @@ def test_every_display_string_has_a_french_translation():
     proc = subprocess.run([sys.executable, str(root / "scripts" / "build_translations.py"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_graduated_style_classes_measured_values_and_shows_no_data_apart(acvgeo_plugin, dem_copy, tmp_path):
+    """QGIS's own classification counts NULL as 0; the style uses the measured values only."""
+    from acv_geo_qgis import layers
+    from qgis.core import QgsVectorLayer
+
+    from acv_geo.zonal import zonal_indicators
+    from acv_geo.zones import make_zones
+
+    res = run("acvgeo:zonalindicators", {"INPUT_RASTER": str(dem_copy), "OUTPUT": str(tmp_path / "z.gpkg")})
+    layer = QgsVectorLayer(res["OUTPUT"], "z", "ogr")
+    renderer = layers.style_numeric(("_mean",))(layer)  # keep it: the rules belong to it
+    rules = renderer.rootRule().children()
+    means = zonal_indicators(make_zones(acv_geo.read_acv()), str(dem_copy), name="dem")["dem_mean"].dropna()
+    assert len(means) == 7 and [r.label() for r in rules][-1] == "No data"
+    assert rules[-1].filterExpression() == '"dem_mean" IS NULL'
+    assert rules[0].label().startswith(f"{means.min():.4g} – ") and rules[-2].label().endswith(f" – {means.max():.4g}")
+    assert len(rules) == 6  # five quantile classes of the 7 measured towns, then "no data"

@@ -112,10 +112,12 @@ class Soak:
 
     def quit(self):
         self.shot(iface.mainWindow(), "toolbox.png")
-        modules = sorted(m for m in sys.modules if m.split(".")[0] in (
-            "numpy", "pandas", "shapely", "pyproj", "geopandas", "pyogrio", "rasterio", "acv_geo"))
+        geo = ("numpy", "pandas", "shapely", "pyproj", "geopandas", "pyogrio", "rasterio", "fiona", "acv_geo")
+        # QGIS itself may load Debian's numpy (/usr/lib/python3); anything from elsewhere is foreign
+        modules = sorted(m for m, mod in list(sys.modules.items()) if m.split(".")[0] in geo
+                         and not str(getattr(mod, "__file__", "") or "/usr/").startswith("/usr/"))
         log(event="done", layers=len(QgsProject.instance().mapLayers()), foreign_modules=modules)
-        QgsProject.instance().setDirty(False)
+        QgsProject.instance().clear()  # temporary outputs: no "layers will be lost" question at exit
         iface.actionExit().trigger()
 
 
