@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv gdal-bin chromium"
-if ! /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+# qgis: desktop (soak test under Xvfb) and qgis_process; python3-venv: the plugin creates its own environment;
+# xvfb/xauth: a screen for QGIS desktop; qttools5-dev-tools: lrelease (the plugin's French translation check).
+APT_PACKAGES="qgis python3-qgis qgis-providers python3-venv gdal-bin chromium xvfb xauth qttools5-dev-tools"
+missing=0
+for tool in chromium xvfb-run lrelease qgis; do command -v "$tool" >/dev/null 2>&1 || missing=1; done
+if ! /usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || [ "$missing" = 1 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing QGIS and Chromium from Debian packages"
     apt-get update -qq

@@ -1,4 +1,4 @@
-"""The plugin zip (scripts/build_plugin.py): layout, bundled core and data, reproducibility. No QGIS needed."""
+"""The plugin zip (scripts/build_plugin.py): layout, bundled wheel and translation, permissions, imports. No QGIS."""
 
 from __future__ import annotations
 

@@ -219,12 +219,21 @@ def style_opendata(layer, field: str = "opendata"):
     return categorized(layer, field, [(v, c, tr(label)) for v, c, label in OPENDATA_CLASSES])
 
 
+CLUSTER_LABELS = {
+    "HH": noop("HH: high among high"), "LL": noop("LL: low among low"), "HL": noop("HL: high among low"),
+    "LH": noop("LH: low among high"), "hot": noop("hot spot"), "cold": noop("cold spot"),
+    "BB cluster": noop("BB cluster (yes among yes)"), "not significant": noop("not significant"),
+    "isolated": noop("isolated (no neighbour)"),
+}
+
+
 def style_clusters(layer, field: str = "label"):
-    """Cluster labels in GeoDa's colours; NA (no value) as "no data"."""
+    """Cluster labels in GeoDa's colours, legends in the user's language; NA (no value) as "no data"."""
     if layer.fields().indexOf(field) < 0:
         return None
     values = sorted({str(v) for v in layer.uniqueValues(layer.fields().indexOf(field)) if v not in (None, "NA")})
-    classes = [(v, CLUSTER_COLORS.get(v, "#ff7f00"), v) for v in values]
+    classes = [(v, CLUSTER_COLORS.get(v, "#ff7f00"), tr(CLUSTER_LABELS[v]) if v in CLUSTER_LABELS else v)
+               for v in values]
     classes.append(("NA", NO_DATA_COLOR.name(), tr("No value (excluded)")))
     return categorized(layer, field, classes)
 

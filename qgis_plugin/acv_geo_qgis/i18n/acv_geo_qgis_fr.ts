@@ -574,6 +574,42 @@ Commandes à lancer à la main :
 {}</translation>
     </message>
     <message>
+      <source>HH: high among high</source>
+      <translation>HH : haut entouré de hauts</translation>
+    </message>
+    <message>
+      <source>LL: low among low</source>
+      <translation>LL : bas entouré de bas</translation>
+    </message>
+    <message>
+      <source>HL: high among low</source>
+      <translation>HL : haut entouré de bas</translation>
+    </message>
+    <message>
+      <source>LH: low among high</source>
+      <translation>LH : bas entouré de hauts</translation>
+    </message>
+    <message>
+      <source>hot spot</source>
+      <translation>point chaud</translation>
+    </message>
+    <message>
+      <source>cold spot</source>
+      <translation>point froid</translation>
+    </message>
+    <message>
+      <source>BB cluster (yes among yes)</source>
+      <translation>agrégat BB (oui entourés de oui)</translation>
+    </message>
+    <message>
+      <source>not significant</source>
+      <translation>non significatif</translation>
+    </message>
+    <message>
+      <source>isolated (no neighbour)</source>
+      <translation>isolée (sans voisin)</translation>
+    </message>
+    <message>
       <source>Publishes open data</source>
       <translation>Publie des données ouvertes</translation>
     </message>
@@ -583,7 +619,7 @@ Commandes à lancer à la main :
     </message>
     <message>
       <source>No data</source>
-      <translation>Pas de donnée</translation>
+      <translation>Pas de données</translation>
     </message>
     <message>
       <source>No value (excluded)</source>
