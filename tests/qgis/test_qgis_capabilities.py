@@ -246,3 +246,43 @@ def test_graduated_style_classes_measured_values_and_shows_no_data_apart(acvgeo_
     assert rules[-1].filterExpression() == '"dem_mean" IS NULL'
     assert rules[0].label().startswith(f"{means.min():.4g} – ") and rules[-2].label().endswith(f" – {means.max():.4g}")
     assert len(rules) == 6  # five quantile classes of the 7 measured towns, then "no data"
+
+
+def test_environment_status_install_upgrade_and_own_python(acvgeo_plugin, tmp_path, monkeypatch):
+    """No environment → not ready (install message); a marker of another wheel → upgrade; same wheel → ready."""
+    from acv_geo_qgis import environment
+
+    monkeypatch.delenv("ACV_GEO_PYTHON", raising=False)
+    monkeypatch.setattr(environment, "env_dir", lambda: tmp_path / "env")
+    monkeypatch.setattr(environment, "WHEELS", tmp_path / "wheels")
+    (tmp_path / "wheels").mkdir()
+    wheel = tmp_path / "wheels" / "acv_geo-0.2.0-py3-none-any.whl"
+    wheel.write_bytes(b"new wheel")
+    st = environment.status()
+    assert (st.ready, st.python) == (False, None)
+    assert st.message.startswith("acv-geo is not installed yet. Run 'Install acv-geo'")
+    python = environment.env_python()
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    (tmp_path / "env" / environment.MARKER).write_text(json.dumps({"version": "0.1.0", "sha256": "old"}))
+    st = environment.status()
+    assert (st.ready, st.upgrade, st.python) == (True, True, str(python))
+    assert "newer acv-geo (0.2.0) than its environment (0.1.0)" in st.message
+    sha = hashlib.sha256(b"new wheel").hexdigest()
+    (tmp_path / "env" / environment.MARKER).write_text(json.dumps({"version": "0.2.0", "sha256": sha}))
+    assert environment.status() == environment.Status(str(python), True, False, "")
+    # an interpreter of the user's own takes precedence; a wrong one is named
+    monkeypatch.setenv("ACV_GEO_PYTHON", sys.executable)
+    assert environment.status() == environment.Status(sys.executable, True, False, "")
+    monkeypatch.setenv("ACV_GEO_PYTHON", str(tmp_path / "nope" / "python"))
+    assert "does not exist" in environment.status().message
+
+
+def test_child_environment_drops_qgis_variables(monkeypatch):
+    from acv_geo_qgis import environment
+
+    monkeypatch.setenv("PROJ_LIB", "/usr/share/proj")
+    monkeypatch.setenv("PYTHONPATH", "/usr/share/qgis/python")
+    env = environment.clean_environ()
+    assert "PROJ_LIB" not in env and "PYTHONPATH" not in env
+    assert env["PYTHONIOENCODING"] == "utf-8" and env["PYTHONUNBUFFERED"] == "1"
