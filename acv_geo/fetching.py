@@ -164,6 +164,11 @@ def _check_entry(name: str, entry: Any, label: str) -> None:
         seen.add(lay["name"])
         if entry["format"] in _ARCHIVES and not lay.get("member"):
             raise ValueError(f"{where}: layer {lay['name']!r} of an archive needs a 'member' file pattern")
+    if entry.get("filename") is not None:
+        try:
+            safe_filename(str(entry["filename"]), what=where)
+        except FetchError as exc:
+            raise ValueError(str(exc)) from None
     sha = entry.get("sha256")
     if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", str(sha)):
         raise ValueError(f"{where}: 'sha256' must be 64 lower-case hexadecimal digits")
@@ -194,12 +199,12 @@ class _Target:
     @property
     def filename(self) -> str:
         if self.department is None and self.entry.get("filename"):
-            return str(self.entry["filename"])
+            return safe_filename(str(self.entry["filename"]), what=f"{self.label}: catalogue entry {self.name!r}")
         url = self.url or ""
         base = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
-        if not base or "." not in base:
+        if not base or "." not in base or base.strip(".") == "":
             base = f"{self.key}.{self.entry['format']}"
-        return base
+        return safe_filename(base, what=f"{self.label}: download address {url}")
 
 
 def _parse_name(spec: str, catalogue: Mapping[str, dict[str, Any]]) -> tuple[_Target, str | None]:
@@ -577,8 +582,23 @@ def _download(target: _Target, part: Path, *, timeout: float, progress: bool) ->
                 "again to resume"
             )
         info["resumed"] = resumed
+        _refuse_web_page(target, part, info)
         return info
     raise FetchError(f"{target.label}: could not download {url}")  # pragma: no cover
+
+
+def _refuse_web_page(target: _Target, part: Path, info: dict[str, Any]) -> None:
+    """An HTML page where data was expected (a portal's error or login page) is refused, not parsed."""
+    with open(part, "rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    ctype = str(info.get("content_type") or "").lower()
+    if head.startswith((b"<!doctype html", b"<html")) or "text/html" in ctype:
+        _remove(part, part.with_name(part.name + _PART_META))
+        raise FetchError(
+            f"{target.label}: {target.url} answered a web page (HTML) instead of the {target.entry['format']} data "
+            f"(the address may have moved, or need a login); nothing was written. Open the address in a browser, "
+            f"or see {target.entry.get('doc')}"
+        )
 
 
 def _content_range(value: str | None) -> tuple[int | None, int | None]:
@@ -598,6 +618,25 @@ def _sha256(path: Path) -> str:
 
 # --------------------------------------------------------------------------------------------
 # archives
+
+
+def safe_filename(name: str, *, what: str) -> str:
+    """``name`` if it is a plain file name (one path component), else :class:`FetchError` naming ``what``.
+
+    Every name that comes from outside (a catalogue entry's ``filename``, the last part of a download
+    address) goes through here before a path is made of it, so nothing is written outside the cache.
+
+    Examples
+    --------
+    >>> safe_filename("N_PAC_RISQUES_S_034.zip", what="x")
+    'N_PAC_RISQUES_S_034.zip'
+    """
+    why = _unsafe_member(name) or (
+        "a folder separator in a file name" if "/" in name or "\\" in name else
+        "not a file name" if name in ("", ".", "..") or name.strip(" .") == "" else None)
+    if why:
+        raise FetchError(f"{what}: file name {name!r} refused ({why}); give a plain file name such as 'data.zip'")
+    return name
 
 
 def _unsafe_member(name: str) -> str | None:

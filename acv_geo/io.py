@@ -26,7 +26,7 @@ import pandas as pd
 from .codes import clean_text, insee_department, normalize_insee, normalize_siren, slugify
 from .datasets import get_path
 from .errors import InputError
-from .territories import TERRITORIES, territory_of, territory_of_areas
+from .territories import TERRITORIES, check_extent, territory_of, territory_of_areas
 
 __all__ = ["CITY_COLUMNS", "read_acv", "read_all_communes", "read_communes", "read_epci", "repair_report"]
 
@@ -687,7 +687,7 @@ def _check_epci(cities: Any, epci: Any, report: _Report) -> pd.Series:
     if sel.any():
         polys = epci.geometry.reindex(cities.loc[sel, "siren_epci"]).to_numpy()
         inside = shapely.covers(polys, cities.geometry[sel].to_numpy())
-        status[np.flatnonzero(sel)[~inside]] = "city point outside its EPCI polygon"
+        status.iloc[np.flatnonzero(sel)[~inside]] = "city point outside its EPCI polygon"
     bad = status != "ok"
     if bad.any():
         for reason in status[bad].unique():
@@ -794,12 +794,13 @@ def _read_layer(path: Path, layer: str | None, what: str):
 
     _check_file(path)
     try:
-        if path.suffix.lower() == ".parquet":
-            return gpd.read_parquet(path)
-        return gpd.read_file(path, layer=layer)
+        gdf = gpd.read_parquet(path) if path.suffix.lower() == ".parquet" else gpd.read_file(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise InputError(f"{path}: cannot read {what} ({exc}); give a GeoPackage, Shapefile, GeoJSON, "
                          "FlatGeobuf or GeoParquet file") from None
+    if gdf.crs is not None and len(gdf):
+        check_extent(gdf.total_bounds, gdf.crs, source=str(path))
+    return gdf
 
 
 def _finish_polygons(gdf, path: Path, key: str, key_aliases: tuple[str, ...], report: _Report, what: str):

@@ -33,7 +33,7 @@ from .codes import slugify
 from .engine import threaded
 from .errors import InputError
 from .metadata import attach_metadata
-from .territories import TERRITORIES, local_crs
+from .territories import TERRITORIES, check_extent, local_crs
 
 __all__ = ["get_preset", "list_presets", "overlay_indicators", "overlay_report"]
 
@@ -157,6 +157,8 @@ class _Layer:
                 )
             self.gdf = layer
             self.crs = pyproj.CRS.from_user_input(layer.crs)
+            if len(layer):
+                check_extent(layer.total_bounds, self.crs, source=self.label)
             self.fields = [c for c in layer.columns if c != layer.geometry.name]
             types = set(layer.geom_type.dropna().unique())
             self.geom_type = next(iter(types)) if len(types) == 1 else "Unknown"
@@ -201,6 +203,8 @@ class _Layer:
             raise InputError(self._no_crs_message())
         self.gdf = gdf
         self.crs = pyproj.CRS.from_user_input(gdf.crs)
+        if len(gdf):
+            check_extent(gdf.total_bounds, self.crs, source=self.label)
         self.fields = [c for c in gdf.columns if c != gdf.geometry.name]
         types = set(gdf.geom_type.dropna().unique())
         self.geom_type = next(iter(types)) if len(types) == 1 else "Unknown"
@@ -233,6 +237,8 @@ class _Layer:
         if not info["crs"]:
             raise InputError(self._no_crs_message())
         self.crs = pyproj.CRS.from_user_input(info["crs"])
+        if info.get("total_bounds") is not None:
+            check_extent(info["total_bounds"], self.crs, source=self.label)
         self.fields = list(info["fields"])
         self.geom_type = info["geometry_type"] or "Unknown"
         self.n_features = info["features"]

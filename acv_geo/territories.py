@@ -17,6 +17,7 @@ __all__ = [
     "territory_of",
     "territory_of_areas",
     "territory_of_department",
+    "check_extent",
 ]
 
 
@@ -243,3 +244,75 @@ def local_crs(territory: str) -> int:
         raise ValueError(
             f"unknown territory {territory!r}; expected one of {sorted(TERRITORIES)}"
         ) from None
+
+
+def check_extent(bounds, crs, *, source: str, raster: bool = False) -> None:
+    """Refuse data whose extent is impossible in its declared CRS (coordinates made in another CRS).
+
+    A layer holding Lambert-93 metres but declaring EPSG:4326 would otherwise overlap nothing and
+    give 0 % everywhere. Checked at the door of every vector and raster reader.
+
+    Parameters
+    ----------
+    bounds : sequence of float
+        ``(minx, miny, maxx, maxy)`` in the declared CRS; empty or non-finite bounds are not checked.
+    crs : pyproj.CRS or anything pyproj accepts
+        The declared CRS.
+    source : str
+        The file or layer, for the message.
+    raster : bool, default False
+        The message's fix is for a raster (``gdal_edit.py -a_srs``) instead of a vector layer.
+
+    Raises
+    ------
+    acv_geo.InputError
+        Degrees outside ±180/±90 for a geographic CRS, or an extent far outside the area where a
+        projected CRS is used (more than its own size away).
+
+    Examples
+    --------
+    >>> check_extent((3.2, 43.2, 3.6, 43.5), 4326, source="ok.gpkg")
+    >>> check_extent((750662, 6252724, 791000, 6290000), 4326, source="bad.gpkg")
+    Traceback (most recent call last):
+    ...
+    acv_geo.errors.InputError: bad.gpkg: its coordinates (750662, 6252724 … 791000, 6290000) are impossible in
+    EPSG:4326 (WGS 84), which counts degrees ...: assign the CRS they were made in ...
+    """
+    import math
+
+    import pyproj
+
+    from .errors import InputError
+
+    try:
+        b = [float(v) for v in bounds]
+    except (TypeError, ValueError):
+        return
+    if len(b) != 4 or not all(math.isfinite(v) for v in b):
+        return
+    crs = pyproj.CRS.from_user_input(crs)
+    name = f"{crs.to_string() if crs.to_epsg() is None else f'EPSG:{crs.to_epsg()}'} ({crs.name})"
+    num = [f"{v:.0f}" if abs(v) >= 1000 else f"{v:.6g}" for v in b]
+    shown = f"({num[0]}, {num[1]} … {num[2]}, {num[3]})"
+    tool = "gdal_edit.py -a_srs EPSG:2154 FILE" if raster else "ogr2ogr -a_srs EPSG:2154 …"
+    fix = f"assign the CRS they were made in ({tool}, or QGIS 'Assign projection'), then run again"
+    if crs.is_geographic:
+        if b[0] < -180.5 or b[2] > 360.5 or b[1] < -90.5 or b[3] > 90.5:
+            raise InputError(f"{source}: its coordinates {shown} are impossible in {name}, which counts degrees "
+                             "(longitude −180…180, latitude −90…90); they were made in another CRS (metres such as "
+                             f"Lambert-93, EPSG:2154?): {fix}")
+        return
+    area = crs.area_of_use
+    if area is None:
+        return
+    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    try:
+        x0, y0, x1, y1 = tr.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=21)
+    except pyproj.exceptions.ProjError:
+        return
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        return
+    w, h = x1 - x0, y1 - y0
+    if b[2] < x0 - w or b[0] > x1 + w or b[3] < y0 - h or b[1] > y1 + h:
+        raise InputError(f"{source}: its coordinates {shown} lie far outside the area where {name} is used "
+                         f"({area.name.rstrip('.')}); they were made in another CRS: {fix}")

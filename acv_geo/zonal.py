@@ -50,6 +50,7 @@ from .codes import slugify
 from .engine import CATEGORY_COLUMNS, threaded
 from .errors import InputError
 from .metadata import attach_metadata
+from .territories import check_extent
 
 __all__ = ["ALLOWED_STATS", "zonal_indicators"]
 
@@ -151,6 +152,12 @@ def _open(raster: Any) -> tuple[Any, bool, str]:
                 f"{path}: not a raster GDAL can read ({exc}); give a GeoTIFF or another GDAL raster "
                 "format (DEM, land cover, hazard grid)"
             ) from None
+        if ds.crs is not None:
+            try:
+                check_extent(ds.bounds, ds.crs.to_wkt(), source=str(path), raster=True)
+            except InputError:
+                ds.close()
+                raise
         return ds, True, str(path)
     if isinstance(raster, rasterio.io.DatasetReaderBase):
         if raster.closed:
@@ -555,8 +562,8 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
         fields = sorted(set().union(*rows) - {"_pos"}) if rows else []
         for i, key in enumerate(op_keys):
             field = next((f for f in fields if f == f"op{i}" or f.startswith(f"op{i}_")), None)
-            if field is None:  # pragma: no cover - exactextract contract
-                raise RuntimeError(f"exactextract returned no field for {key!r} (fields {fields})")
+            if field is None:  # no zone had a valid pixel (e.g. an all-nodata raster): nothing was measured
+                field = f"op{i}"
             if key in ("unique", "frac"):
                 results[key] = [np.zeros(0) if rows[j].get(field) is None else rows[j][field] for j in order]
             else:
@@ -565,7 +572,7 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
     columns: dict[str, Any] = {}
     count = np.zeros(n)
     if len(idx):
-        count[idx] = results["count"].astype(float)
+        count[idx] = np.nan_to_num(results["count"].astype(float))  # unset: no valid pixel, 0
 
     def _full(values: np.ndarray | None, dtype=float) -> np.ndarray:
         arr = np.full(n, np.nan)

@@ -207,7 +207,12 @@ def test_polygons_outside_every_territory_are_refused(tmp_path):
         acv_geo.polygon_zones(polys)
     path = tmp_path / "epci.gpkg"
     polys.assign(siren_epci=["200000001", "200000002"]).to_file(path)
-    with pytest.raises(InputError, match=rf"{path}: 2 EPCI polygon\(s\) lie outside mainland France"):
+    # a file whose extent is impossible in its CRS is refused at the door, with the fix
+    with pytest.raises(InputError, match=rf"{path}: its coordinates \(-56.25, 46.75 … 701000, 6601000\) are "
+                       r"impossible in EPSG:4326"):
+        acv_geo.read_epci(path)
+    polys.iloc[:1].assign(siren_epci=["200000001"]).to_file(path)
+    with pytest.raises(InputError, match=rf"{path}: 1 EPCI polygon\(s\) lie outside mainland France"):
         acv_geo.read_epci(path)
 
 
