@@ -292,6 +292,9 @@ def _read_raw(path: Path, encoding: str | None, report: _Report) -> pd.DataFrame
         return df
     text = _decode(path, path.read_bytes(), encoding, report)
     stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:15].lower().startswith(("<!doctype html", "<html")):
+        raise InputError(f"{path}: this is a web page (HTML), not a city list; download the data file itself "
+                         "(not the page that links to it)")
     if ext == ".js" or re.match(r"^(var|let|const)\s+\w+\s*=", stripped):
         start = stripped.find("{")
         end = stripped.rfind("}")

@@ -22,6 +22,8 @@ import json
 import logging
 import math
 import os
+import re
+import unicodedata
 import warnings
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,36 @@ def _category_text(value: object) -> str:
 #: are read window by window (bbox/mask reads), so memory stays bounded by the zones' surroundings.
 _LOAD_ALL_FEATURES = 20_000
 _LOAD_ALL_BYTES = 512 * 1024 * 1024
+
+
+def _category_slugs(raw_values: list[str], labels: dict[str, str], src: Any) -> dict[str, str]:
+    """Column-name part of each category value; merges and unnameable values are warned about, never silent.
+
+    Values that differ only in accents, case or punctuation (``Aléa fort``, ``ALEA FORT``) share a
+    column group: the warning lists them. Values with no Latin letter or digit (``東京``, ``🌊``) each
+    get their own ``v<hash>`` group instead of being merged into one ``x``.
+    """
+    import hashlib
+
+    slugs: dict[str, str] = {}
+    for v in raw_values:
+        text = labels.get(v, v)
+        slug = slugify(text)
+        if slug == "x" and not re.search(r"[A-Za-z0-9]", unicodedata.normalize("NFKD", text)):
+            slug = "v" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+            warnings.warn(f"{src.label}: category value {text!r} has no Latin letter or digit; its columns are "
+                          f"named {slug!r} (the metadata gives the value)", UserWarning, stacklevel=3)
+        slugs[v] = slug
+    groups: dict[str, list[str]] = {}
+    for v, slug in slugs.items():
+        groups.setdefault(slug, []).append(v)
+    for slug, values in groups.items():
+        if len(values) > 1:
+            warnings.warn(
+                f"{src.label}: field {src.category!r}: values {', '.join(repr(v) for v in values)} differ only in "
+                f"accents, case or punctuation and are measured together as {slug!r}; if they are different "
+                "categories, rename them in the layer", UserWarning, stacklevel=3)
+    return slugs
 
 
 class _Layer:
@@ -894,7 +926,7 @@ def overlay_indicators(
 
     # categories: every distinct value of the field, grouped by the slug of their label
     raw_values = src.category_values()
-    slug_of_raw = {v: slugify(labels.get(v, v)) for v in raw_values}
+    slug_of_raw = _category_slugs(raw_values, labels, src)
     cats = sorted(set(slug_of_raw.values()))
     cat_index = {c: i for i, c in enumerate(cats)}
     cat_of = {v: cat_index[s] for v, s in slug_of_raw.items()}

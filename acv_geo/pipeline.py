@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DiagnoseConfig, LayerSpec, RasterSpec, load_config
-from .errors import InputError
+from .errors import InputError, os_error_message
 from .metadata import attach_metadata, indicator_metadata
 
 __all__ = ["OUTPUT_FILES", "DiagnoseResult", "diagnose"]
@@ -240,16 +240,71 @@ def _zone_name(name: str, spec: str) -> str:
     return f"{name}_{tag}" if tag else name
 
 
-def _check_out_dir(out_dir: Path) -> None:
+def _check_out_dir(out_dir: Path, *, overwrite: bool = False, n_cities: int = 244) -> None:
+    """Refuse, before computing, an output folder that cannot or must not receive the diagnostic."""
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(
             f"{out_dir}: is a file, not a folder; give --out a folder name (it is created if needed)"
         )
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / _MARKER).exists():
-        raise InputError(
-            f"{out_dir}: the folder exists, is not empty and was not written by acv-geo diagnose; its content "
-            "would be replaced: give a new or empty folder"
-        )
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        marker = out_dir / _MARKER
+        if not marker.exists():
+            raise InputError(
+                f"{out_dir}: the folder exists, is not empty and was not written by acv-geo diagnose; its content "
+                "would be replaced: give a new or empty folder"
+            )
+        foreign = _foreign_files(out_dir, marker)
+        if foreign and not overwrite:
+            shown = ", ".join(foreign[:10]) + (f" … ({len(foreign)} in all)" if len(foreign) > 10 else "")
+            raise InputError(
+                f"{out_dir}: holds files acv-geo diagnose did not write ({shown}); they would be deleted with the "
+                "previous outputs: move them out, or pass overwrite=True (CLI --overwrite) to delete them"
+            )
+    _check_writable(out_dir, n_cities)
+
+
+def _foreign_files(out_dir: Path, marker: Path) -> list[str]:
+    """Files of a previous output folder that its marker does not list (the user's own)."""
+    try:
+        written = set(json.loads(marker.read_text(encoding="utf-8")).get("files", []))
+    except (OSError, ValueError):
+        written = set()
+    written.add(_MARKER)
+    found = [p.relative_to(out_dir).as_posix() for p in sorted(out_dir.rglob("*")) if p.is_file()]
+    return [f for f in found if f not in written and not f.endswith(".metadata.csv")]
+
+
+def _check_writable(out_dir: Path, n_cities: int) -> None:
+    """The folder that will hold the output exists or can be made, is writable, and has room."""
+    parent = out_dir.resolve().parent
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{existing}: no permission to write there, so {out_dir} cannot be written; choose a "
+                         "folder you may write to (e.g. in your home folder)")
+    need = 60e6 + 25e3 * n_cities  # maps, report and tables of the default diagnostic, measured with margin
+    free = shutil.disk_usage(existing).free
+    if free < need:
+        raise InputError(f"{existing}: only {free / 1e6:.0f} MB free; the diagnostic of {n_cities} cities needs about "
+                         f"{need / 1e6:.0f} MB: free some space or choose a folder on another disk")
+
+
+def _recover(out_dir: Path) -> None:
+    """Restore an output folder hidden by a run killed between its two renames; drop stale temporary folders."""
+    parent = out_dir.resolve().parent
+    olds = sorted(parent.glob(f".{out_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not out_dir.exists():
+        os.replace(olds[-1], out_dir)
+        log.warning("%s: restored the previous outputs, hidden by a run that was interrupted while replacing them",
+                    out_dir)
+        olds = olds[:-1]
+    if out_dir.exists():
+        for p in olds:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in parent.glob(f".{out_dir.name}.tmp-*"):
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _umask() -> int:
@@ -271,18 +326,6 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, out_dir)
-
-
-def _clean_stale(out_dir: Path) -> None:
-    """Remove temporary folders left by an earlier run killed hard (SIGKILL, power loss)."""
-    for p in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-    for p in out_dir.parent.glob(f".{out_dir.name}.old-*"):
-        if p.is_dir() and out_dir.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        elif p.is_dir() and not out_dir.exists():  # killed between the two renames: restore
-            os.replace(p, out_dir)
 
 
 def _json_default(o: Any) -> Any:
@@ -657,6 +700,7 @@ def diagnose(
     chunk_size: int = 5000,
     scheduler: str | None = None,
     workers: int | None = None,
+    overwrite: bool = False,
 ) -> DiagnoseResult:
     """Run the whole diagnostic and write every output into ``out_dir``, atomically.
 
@@ -702,6 +746,9 @@ def diagnose(
     workers : int, optional
         Worker processes of the local Dask cluster (``engine="dask"`` without ``scheduler``);
         default the cores this process may use. One cluster serves every overlay and zonal step.
+    overwrite : bool, default False
+        Replace a previous output folder even when it holds files ``diagnose`` did not write (they
+        are deleted with it). Without it such a folder is refused before anything is computed.
 
     Returns
     -------
@@ -725,8 +772,9 @@ def diagnose(
     if scope == "all-communes" and cities is not None:
         raise InputError("cities and scope='all-communes' exclude each other; give one of them")
     out = Path(out_dir)
+    _recover(out)
     cfg = load_config(config)
-    _check_out_dir(out)
+    _check_out_dir(out, overwrite=overwrite, n_cities=35_000 if scope == "all-communes" else 244)
     polygons = communes if communes is not None else cfg.communes
     uses_commune_zones = any("commune" in x.zones for x in (*cfg.layers, *cfg.rasters))
     if scope == "all-communes" and polygons is None and uses_commune_zones:
@@ -818,9 +866,11 @@ def diagnose(
     meta = indicator_metadata(full)
 
     parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out.resolve())
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as exc:
+        raise InputError(os_error_message(exc, path=parent)) from None
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the output folder follows the umask like any folder
     written: list[str] = []
     try:
@@ -853,6 +903,8 @@ def diagnose(
         (tmp / _MARKER).write_text(json.dumps(marker, indent=2, default=_json_default), encoding="utf-8")
         bar.step("replacing the output folder")
         _swap_in(tmp, out)
+    except OSError as exc:
+        raise InputError(f"{os_error_message(exc)} (nothing was changed in {out})") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

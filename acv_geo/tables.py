@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import normalize_insee, slugify
+from .codes import insee_department, normalize_insee, slugify
 from .datasets import get_path
 from .errors import InputError
 from .io import _decode, _Report
@@ -177,6 +177,9 @@ def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table")
             text = _decode(path, path.read_bytes(), None, decoding)
             if not text.strip():
                 raise InputError(f"{path}: the {what} file is empty")
+            if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+                raise InputError(f"{path}: this is a web page (HTML), not a CSV table; download the data file "
+                                 "itself (not the page that links to it)")
             sep = _sniff_sep(text)
             df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
         elif ext in (".xlsx", ".xlsm", ".xls"):
@@ -189,8 +192,9 @@ def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table")
             )
     except InputError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot read the {what} ({exc}); check that it is a valid {ext} file") from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt .xlsx raises BadZipFile, KeyError…: all bad input
+        raise InputError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); check that it is a valid "
+                         f"{ext} file (open it in a spreadsheet program and save it again)") from None
     df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
     if ext in (".csv", ".txt", ".tsv"):
         df.attrs["acv_geo_repairs"] = decoding.rows  # e.g. "decoded as Windows-1252"
@@ -236,6 +240,63 @@ def _normalise_codes(df: pd.DataFrame, col: str, label: str, repairs: list) -> p
     out = df.loc[~bad.to_numpy()].copy()
     out["insee_com"] = codes[~bad].astype(str).to_numpy()
     return out
+
+
+#: Date formats of French open-data tables, tried in this order (day first, as they are published).
+DATE_FORMATS: tuple[str, ...] = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d")
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates as French tables write them → (``datetime64`` values, mask of the invalid ones).
+
+    Accepts ``dd/mm/yyyy``, ``yyyy-mm-dd`` (with or without a time), ``dd-mm-yyyy``, ``yyyy/mm/dd``,
+    ``dd.mm.yyyy``, ``yyyymmdd`` and datetime values. Empty cells are missing (``NaT``, not invalid);
+    a cell that is not a real calendar date (``32/13/2020``) is ``NaT`` and flagged invalid, so the
+    caller reports it instead of guessing.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Cells of a date column.
+
+    Returns
+    -------
+    tuple of (pandas.Series, numpy.ndarray)
+        The dates (same index) and a boolean mask of the non-empty cells that are not dates.
+
+    Examples
+    --------
+    >>> d, bad = parse_dates(pd.Series(["24/05/2024", "2019-07-01T00:00:00", "32/13/2020", ""]))
+    >>> [str(x.date()) if x is not pd.NaT else None for x in d], bad.tolist()
+    (['2024-05-24', '2019-07-01', None, None], [False, False, True, False])
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values, np.zeros(len(values), dtype=bool)
+    text = values.astype(object).where(values.notna(), "").map(lambda v: str(v).strip())
+    day = text.str.slice(0, 10)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in DATE_FORMATS:
+        todo = out.isna() & (day != "")
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(day[todo], format=fmt, errors="coerce")
+    return out, ((text != "") & out.isna()).to_numpy()
+
+
+def _lines(df: pd.DataFrame, label: str) -> np.ndarray:
+    """Line numbers of a table's rows as the user sees them (a CSV's header is line 1)."""
+    first = 2 if label.lower().endswith((".csv", ".txt")) else 1
+    return np.arange(len(df)) + first
+
+
+def _drop_reported(df: pd.DataFrame, mask: np.ndarray, repairs: list, kind: str, column: str, detail: str,
+                   label: str) -> pd.DataFrame:
+    """Drop the rows of ``mask`` and report them with their line numbers and values."""
+    if mask.any():
+        where = "line" if label.lower().endswith((".csv", ".txt")) else "row"
+        rows = [f"{where} {n}: {v!r}" for n, v in zip(df["_line"][mask], df[column][mask], strict=True)]
+        _repair(repairs, kind, column, rows, detail, label)
+    return df.loc[~mask]
 
 
 def _reason_missing(idx: pd.Index, present: pd.Index | set, what: str) -> pd.Series:
@@ -311,6 +372,7 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
         rows = [f"{c}: {v!r}" for c, v in zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True)]
         _repair(repairs, "invalid radon class", class_col, rows,
                 "classes that are not 1, 2 or 3 (e.g. '#VALEUR!' spreadsheet errors) were left out", label)
+    invalid = dict(zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True))
     df = df.loc[~bad].assign(radon_class=cls[~bad].astype(int))
     dup = df["insee_com"].duplicated(keep=False)
     if dup.any():
@@ -322,7 +384,12 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
     classes = df.groupby("insee_com")["radon_class"].max()
     out = pd.DataFrame(index=idx.copy())
     out["radon_class"] = _int(classes.reindex(idx))
-    out["radon_reason"] = _reason_missing(idx, classes.index, "radon table")
+    reason = _reason_missing(idx, classes.index, "radon table")
+    for code in idx[reason.notna().to_numpy()]:
+        if code in invalid:
+            reason[code] = (f"the radon table gives no valid class for this commune ({invalid[code]!r} is not 1, 2 "
+                            "or 3); see the repairs")
+    out["radon_reason"] = reason
     attach_metadata(out, _meta({
         "radon_class": ("class 1-3", "IRSN radon potential class of the commune: 1 low, 2 low with "
                         "factors that can ease radon transfer to buildings, 3 significant"),
@@ -356,21 +423,13 @@ def _int(values: pd.Series) -> Any:
                     dtype="Float64").astype("Int64")
 
 
-def _year(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.year.astype("Float64")
-    text = values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v))
-    years = text.str.extract(r"((?:18|19|20)\d{2})", expand=False)
-    # dd/mm/yyyy and yyyy-mm-dd both carry a 4-digit year; take it wherever it is
-    return pd.to_numeric(years, errors="coerce").astype("Float64")
-
-
 def catnat_indicators(
     cities: pd.DataFrame,
     decrees: str | os.PathLike | pd.DataFrame | None = None,
     *,
     since: int | None = None,
     recognised_only: bool = True,
+    coverage: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Number of CatNat natural-disaster decrees per city and peril group, with first and last year.
 
@@ -395,6 +454,14 @@ def catnat_indicators(
     recognised_only : bool, default True
         Count only decrees that recognised the disaster (``decision`` "Reconnue…"); False counts
         every decree, refusals included.
+    coverage : {"listed", "national"} or list of department codes, optional
+        Where the decree table is complete, so that a commune it does not list had no decree (0):
+        ``"national"`` (the full CCR/GASPAR file), department codes (``["34", "2A"]``), or
+        ``"listed"``: only the communes it lists — every other city gets ``<NA>`` and a reason.
+        Default: ``"listed"`` (the embedded extract lists the 244 ACV communes).
+
+    Rows whose event start date (or, without NOR code, decree date) is empty or not a date
+    (``32/13/2020``) are left out and reported with their line numbers (:func:`parse_dates`).
 
     Returns
     -------
@@ -424,6 +491,7 @@ def catnat_indicators(
     if not isinstance(recognised_only, bool):
         raise ValueError(f"recognised_only must be True or False, got {recognised_only!r}")
     repairs: list = []
+    deps = _coverage_departments(coverage)
     if decrees is None:
         df = _embedded_catnat().copy()
         label = str(get_path("catnat"))
@@ -432,7 +500,6 @@ def catnat_indicators(
     else:
         df, label = read_table(decrees, what="CatNat decree table")
         repairs.extend(df.attrs.pop("acv_geo_repairs", []))
-        coverage = None
         source = f"CatNat decrees ({Path(label).name})"
     code_col = _find_column(df, ("insee", *INSEE_COLUMN_NAMES), label, "INSEE code")
     peril_col = _find_column(df, ("code_peril", "cod_peril", "peril_code"), label, "peril code (code_peril)")
@@ -449,10 +516,25 @@ def catnat_indicators(
         )
 
     n_dup = int(df.duplicated().sum())
+    df = df.assign(_line=_lines(df, label))
     if n_dup:
         _repair(repairs, "duplicate row", "", None, f"{n_dup} identical rows counted once", label)
-        df = df.drop_duplicates()
+        df = df[~df.drop(columns="_line").duplicated().to_numpy()]
     df = _normalise_codes(df, code_col, label, repairs)
+    listed = set(df["insee_com"])
+    start, bad_start = parse_dates(df[start_col])
+    df = df.assign(_start_date=start.to_numpy())
+    empty_start = df["_start_date"].isna().to_numpy() & ~bad_start
+    df = _drop_reported(df, bad_start, repairs, "invalid date", start_col,
+                        "event start dates that are not calendar dates (dd/mm/yyyy or yyyy-mm-dd): rows left out",
+                        label)
+    empty_start = empty_start[~bad_start]
+    df = _drop_reported(df, empty_start, repairs, "missing date", start_col,
+                        "rows without an event start date: left out (the event cannot be dated)", label)
+    arrete_dates, bad_arrete = parse_dates(df[arrete_col])
+    df = _drop_reported(df, bad_arrete, repairs, "invalid date", arrete_col,
+                        "decree dates that are not calendar dates: rows left out", label)
+    arrete_dates = arrete_dates[~bad_arrete]
     peril = df[peril_col].astype(object).where(df[peril_col].notna(), "").map(lambda v: str(v).strip().upper())
     group = peril.map(CATNAT_GROUPS)
     unknown = group.isna()
@@ -461,7 +543,7 @@ def catnat_indicators(
         _repair(repairs, "unknown peril code", peril_col, [f"{k} ×{v}" for k, v in vc.items()],
                 "peril codes not in acv_geo.tables.CATNAT_GROUPS counted in group 'other'", label)
         group = group.fillna("other")
-    df = df.assign(_group=group.to_numpy(), _start=_year(df[start_col]).to_numpy())
+    df = df.assign(_group=group.to_numpy(), _start=df["_start_date"].dt.year.astype("Float64").to_numpy())
     if recognised_only:
         dec = df[dec_col].astype(object).where(df[dec_col].notna(), "").map(lambda v: slugify(str(v)))
         df = df[dec.str.startswith("reconnue").to_numpy()]
@@ -471,7 +553,7 @@ def catnat_indicators(
         nor = df[nor_col].astype(object).where(df[nor_col].notna(), "").map(lambda v: str(v).strip())
     else:
         nor = pd.Series("", index=df.index)
-    arrete = df[arrete_col].astype(object).where(df[arrete_col].notna(), "").map(lambda v: str(v).strip()[:10])
+    arrete = arrete_dates.reindex(df.index).dt.strftime("%Y-%m-%d").fillna("")
     key = np.where(nor != "", "nor:" + nor, "date:" + arrete)
     df = df.assign(_key=key)
 
@@ -496,17 +578,53 @@ def catnat_indicators(
     meta["catnat_total_count"] = ("decrees", f"Distinct {what}CatNat decrees, all perils{after}")
     out = pd.DataFrame(columns, index=idx.copy())
     reason = pd.Series(pd.array([None] * len(idx), dtype="string"), index=idx)
-    if coverage is not None:
-        outside = ~idx.isin(list(coverage))
+    if decrees is None:
+        outside = ~idx.isin(list(listed))
         count_cols = [c for c in out.columns if c.startswith("catnat_")]
         out.loc[outside, count_cols] = pd.NA
         reason[outside] = ("not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
                            "pass the full CCR decree file as decrees=")
     out["catnat_reason"] = reason.to_numpy()
+    if decrees is not None:
+        _apply_coverage(out, idx, listed, deps, coverage, label)
     meta["catnat_reason"] = ("", "Why the CatNat counts are missing")
     attach_metadata(out, _meta(meta, source, "1982-08-15 … 2024-05-24" if decrees is None else ""))
     out.attrs[_REPAIRS] = repairs
     return out
+
+
+def _coverage_departments(coverage: Any) -> set[str] | None:
+    """None for "listed", the set of all departments' marker for "national", else the department codes."""
+    if coverage is None or coverage == "listed":
+        return None
+    if coverage == "national":
+        return {"*"}
+    if isinstance(coverage, str) or not all(isinstance(d, str) for d in coverage):
+        raise ValueError(f"coverage must be 'listed', 'national' or a list of department codes, got {coverage!r}")
+    deps = {d.strip().upper().zfill(2) for d in coverage}
+    bad = sorted(d for d in deps if not re.fullmatch(r"\d{2}|2A|2B|97[1-6]", d))
+    if bad:
+        raise ValueError(f"coverage: {bad} are not department codes (01..95, 2A, 2B, 971..976)")
+    return deps
+
+
+def _apply_coverage(out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str] | None, coverage: Any,
+                    label: str) -> None:
+    """Cities the table does not list: 0 where it is complete (coverage), else NA with the reason."""
+    absent = ~idx.isin(list(listed))
+    if deps is not None and "*" not in deps:
+        absent &= ~np.array([insee_department(c) in deps for c in idx])
+    elif deps is not None:
+        absent &= False
+    if not absent.any():
+        return
+    cols = [c for c in out.columns if c != "catnat_reason"]
+    out.loc[absent, cols] = pd.NA
+    where = "" if deps is None else f" (its coverage: departments {', '.join(sorted(deps))})"
+    out.loc[absent, "catnat_reason"] = (
+        f"not listed in {Path(label).name}{where}: a commune the table does not list has no value; if the table "
+        "lists every decree of a territory, say so with coverage='national' or the department codes "
+        "(CLI --catnat-coverage)")
 
 
 # --------------------------------------------------------------------------------------------

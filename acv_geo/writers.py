@@ -6,7 +6,9 @@ A run that fails or is interrupted leaves either the previous file or nothing, n
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,20 +136,33 @@ def write_table(
         )
     out = _to_writable(df)
     is_geo = isinstance(out, gpd.GeoDataFrame) and out.geometry.name in out.columns
+    try:
+        _write(out, path, ext, is_geo, layer)
+    except OSError:
+        raise
+    except Exception as exc:  # drivers report a full disk as their own error ("Failed to commit transaction")
+        if shutil.disk_usage(path.resolve().parent).free < 5_000_000:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from exc
+        raise
+    meta = indicator_metadata(df)
+    if metadata and len(meta):
+        with atomic_path(path.with_name(f"{path.stem}.metadata.csv")) as tmp:
+            meta.to_csv(tmp, index=False, encoding="utf-8")
+    return path
+
+
+def _write(out: pd.DataFrame, path: Path, ext: str, is_geo: bool, layer: str | None) -> None:
+    """Write ``out`` atomically to ``path`` in the format of ``ext``."""
     with atomic_path(path) as tmp:
         if ext == ".gpkg":
             if is_geo:
                 if path.exists():
-                    import shutil
-
                     shutil.copyfile(path, tmp)
                 out.to_file(tmp, layer=layer or path.stem, driver="GPKG", VERSION="1.3")
             else:
                 import pyogrio
 
                 if path.exists():
-                    import shutil
-
                     shutil.copyfile(path, tmp)
                 pyogrio.write_dataframe(
                     pd.DataFrame(out), tmp, layer=layer or path.stem, driver="GPKG", VERSION="1.3"
@@ -157,18 +172,14 @@ def write_table(
                 raise ValueError(f"{path}: GeoJSON needs geometry; write .csv or .parquet instead")
             out.to_crs(4326).to_file(tmp, driver="GeoJSON")
         elif ext == ".csv":
-            if is_geo:
+            if is_geo:  # one geometry column, as WKT text, with the geometry's own name
+                name = out.geometry.name
                 wkt = out.geometry.to_wkt()
-                out = pd.DataFrame(out)
-                out[wkt.name] = wkt
+                out = pd.DataFrame(out.drop(columns=[name]))
+                out[name] = wkt.to_numpy()
             out.to_csv(tmp, index=False, encoding="utf-8")
         else:
             if is_geo:
                 out.to_parquet(tmp)
             else:
                 pd.DataFrame(out).to_parquet(tmp, index=False)
-    meta = indicator_metadata(df)
-    if metadata and len(meta):
-        with atomic_path(path.with_name(f"{path.stem}.metadata.csv")) as tmp:
-            meta.to_csv(tmp, index=False, encoding="utf-8")
-    return path

@@ -156,8 +156,15 @@ def test_catnat_ccr_format_with_lost_zeros_and_duplicates(tmp_path):
     ref = catnat_indicators(_cities("01004", "73065"))
     cols = [c for c in ref.columns if c != "catnat_reason"]
     pd.testing.assert_frame_equal(out.loc[["01004", "73065"], cols], ref[cols])
-    # a national file: a commune without rows had no decree
-    assert out.loc["38053", "catnat_total_count"] == 0
+    # a commune the file does not list is not measured: NA and the reason, never 0…
+    assert out.loc["38053", "catnat_total_count"] is pd.NA
+    assert out.loc["38053", "catnat_reason"].startswith("not listed in ccr.csv: a commune the table does not list")
+    # …unless the file says it is complete: then no row means no decree
+    national = catnat_indicators(_cities("01004", "73065", "38053"), p, coverage="national")
+    assert national.loc["38053", "catnat_total_count"] == 0 and national["catnat_reason"].isna().all()
+    by_dep = catnat_indicators(_cities("01004", "73065", "38053"), p, coverage=["01", "73"])
+    assert by_dep.loc["38053", "catnat_total_count"] is pd.NA
+    assert "(its coverage: departments 01, 73)" in by_dep.loc["38053", "catnat_reason"]
     rep = acv_geo.repair_report(out).set_index("kind")
     assert rep.loc["duplicate row", "detail"] == "3 identical rows counted once"
     assert rep.loc["INSEE code repaired", "count"] == (sub["insee"] == "1004").sum() - 3

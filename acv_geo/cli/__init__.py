@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"acv-geo {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every repair and step")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an unexpected error (to report a bug)")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -89,20 +91,30 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..errors import os_error_message
+
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+    except OSError as exc:
+        if args.debug:
+            raise
+        _fail(os_error_message(exc) if exc.errno is not None and exc.strerror else str(exc), 2)
+        return 2
+    except ValueError as exc:
+        if args.debug:
+            raise
         _fail(f"{exc}", 2)
         return 2
     except KeyboardInterrupt:
         _fail("interrupted; no partial output was left behind", 130)
         return 130
     except Exception as exc:
-        if not _events.enabled():
+        if args.debug:
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc}", 1, traceback.format_exc())
+        _fail(f"unexpected {type(exc).__name__}: {exc}. This is a bug of acv-geo: run the same command with "
+              "--debug and report the traceback", 1, traceback.format_exc())
         return 1
     finally:
         if main_thread:
@@ -114,6 +126,7 @@ def _fail(message: str, code: int, trace: str | None = None) -> None:
         _events.emit("error", message=message, code=code, **({"traceback": trace} if trace else {}))
     else:
         print(f"acv-geo: {'error: ' if code == 2 else ''}{message}", file=sys.stderr)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

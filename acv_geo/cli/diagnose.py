@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_national_args(p)
     add_engine_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a previous output folder even if it holds files of yours (they are deleted)")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if needed)")
     p.set_defaults(func=run)
 
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     callback = _events.progress_callback()
     result = diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet or callback is not None,
                       progress=callback or True, scope=args.scope, communes=args.communes, engine=args.engine,
-                      chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers)
+                      chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers,
+                      overwrite=args.overwrite)
     if callback is not None:
         for line in result.summary().splitlines():
             if not line.startswith("  warning: "):

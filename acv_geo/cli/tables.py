@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--catnat", nargs="?", const=_EMBEDDED, metavar="FILE",
                    help="CatNat decree counts (embedded ACV extract, or the full CCR CSV/Parquet given)")
     p.add_argument("--since", type=int, metavar="YEAR", help="CatNat: only events from this year on")
+    p.add_argument("--catnat-coverage", metavar="listed|national|DEP,DEP",
+                   help="CatNat file given: where it lists every decree, so a commune it does not list had none (0): "
+                   "national, or department codes; default listed (other communes get no value and a reason)")
     p.add_argument("--all-decisions", action="store_true",
                    help="CatNat: count refused decrees too (default: recognised only)")
     p.add_argument("--table", metavar="FILE", action="append", help="any CSV/XLSX/Parquet with an INSEE column "
@@ -53,8 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.radon is not None:
         parts.append(radon_indicators(cities, None if args.radon == _EMBEDDED else args.radon))
     if args.catnat is not None:
+        cov = args.catnat_coverage
+        if cov not in (None, "listed", "national"):
+            cov = [d for d in cov.split(",") if d.strip()]
         parts.append(catnat_indicators(cities, None if args.catnat == _EMBEDDED else args.catnat,
-                                       since=args.since, recognised_only=not args.all_decisions))
+                                       since=args.since, recognised_only=not args.all_decisions, coverage=cov))
     for t in args.table or []:
         parts.append(join_commune_table(cities, t, insee_column=args.insee_column, prefix=args.prefix))
     base = cities[[c for c in ("commune", "territory") if c in cities.columns]]
