@@ -35,6 +35,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -690,19 +691,28 @@ def _extract_zip(archive: Path, dest: Path, *, label: str, max_bytes: int, max_m
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                remaining = info.file_size
-                while True:
-                    chunk = src.read(_CHUNK)
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                    written += len(chunk)
-                    if remaining < 0 or written > max_bytes:
-                        raise FetchError(
-                            f"{label}: archive member {info.filename!r} is larger than declared; refused"
-                        )
-                    out.write(chunk)
+            try:
+                written = _copy_member(zf, info, target, label=label, written=written, max_bytes=max_bytes)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise FetchError(f"{label}: archive member {info.filename!r} is corrupt ({exc}); the download was "
+                                 "damaged: fetch it again with --force") from None
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, *, label: str, written: int,
+                 max_bytes: int) -> int:
+    """Copy one member, never more than it declared nor than the limit; return the bytes written so far."""
+    with zf.open(info) as src, open(target, "wb") as out:
+        remaining = info.file_size
+        while True:
+            chunk = src.read(_CHUNK)
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            written += len(chunk)
+            if remaining < 0 or written > max_bytes:
+                raise FetchError(f"{label}: archive member {info.filename!r} is larger than declared; refused")
+            out.write(chunk)
+    return written
 
 
 def _extract_7z(archive: Path, dest: Path, *, label: str, max_bytes: int, max_members: int) -> None:

@@ -336,6 +336,12 @@ def _canonical_columns(df: pd.DataFrame, path: Path, report: _Report) -> pd.Data
     out = pd.DataFrame(index=df.index)
     for canon, cols in groups.items():
         series = df[cols[0]].map(clean_text)
+        raw = df[cols[0]]
+        marks = (raw.notna() & series.notna()
+                 & (raw.astype(str).str.strip(" ") != series.astype(str))).to_numpy(dtype=bool)
+        if marks.any():
+            report.add("invisible characters removed", canon, [str(v) for v in series[marks]],
+                       "zero-width or non-breaking spaces, tabs or control characters removed from the cells")
         if len(cols) > 1:
             conflicts = 0
             for other in cols[1:]:

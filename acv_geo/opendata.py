@@ -259,8 +259,9 @@ def opendata_status(
     --------
     >>> import acv_geo
     >>> st = acv_geo.opendata_status(acv_geo.read_acv(observatory=None))
-    >>> st.loc["38053", ["opendata_com", "opendata_epci", "opendata_level"]].tolist()
-    [False, True, 'epci']
+    >>> row = st.loc["38053"]
+    >>> bool(row["opendata_com"]), bool(row["opendata_epci"]), row["opendata_level"]
+    (False, True, 'epci')
     """
     if "siren_epci" not in cities.columns:
         raise InputError(

@@ -62,6 +62,10 @@ OUTPUT_FILES = (
     "report.html",
 )
 _MARKER = ".acv-geo-diagnose.json"
+#: Short name and label vocabulary of each local cluster method (for titles and metadata).
+METHOD_NAMES = {"lisa": "LISA", "gi_star": "Getis-Ord Gi*", "join_count": "local join counts"}
+METHOD_LABELS = {"lisa": "HH, LL, HL, LH or not significant", "gi_star": "hot, cold or not significant",
+                 "join_count": "BB cluster or not significant"}
 
 _OPENDATA_META = {
     "opendata": ("bool", "True when the commune or its EPCI publishes open data (in the observatory)"),
@@ -150,7 +154,8 @@ class DiagnoseResult:
             if parts:
                 lines.append(f"  clusters of {var}: " + "; ".join(parts))
         for var, counts in self.clusters.get("labels", {}).items():
-            lines.append(f"  LISA labels of {var}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            method = METHOD_NAMES.get(self.config.clusters.method, self.config.clusters.method)
+            lines.append(f"  {method} labels of {var}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         if len(self.ranking):
             top = self.ranking.head(5)
             names = c["commune"] if "commune" in c.columns else pd.Series(c.index, index=c.index)
@@ -558,8 +563,8 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
                           f"seed {cs.seed})",
                 "date": "",
                 "description": f"Local cluster analysis of {var}: {what}"
-                               + (" (HH, LL, HL, LH or not significant at alpha "
-                                  f"{cs.alpha:g} after FDR)" if what == "label" else ""),
+                               + (f" ({METHOD_LABELS[cs.method]} at alpha {cs.alpha:g}"
+                                  " after FDR)" if what == "label" else ""),
             })
         attach_metadata(fr, meta)
         frames.append(fr)
@@ -1078,8 +1083,8 @@ def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Diag
         path = folder / f"clusters_{var}.png"
         cs = cfg.clusters
         cluster_map(frame, full, path, dpi=dpi,
-                    title=f"Local clusters of {var} (LISA, {cs.weights}, {cs.permutations} permutations, "
-                          f"FDR alpha {cs.alpha:g})",
+                    title=f"Local clusters of {var} ({METHOD_NAMES[cs.method]}, {cs.weights}, {cs.permutations} "
+                          f"permutations, FDR alpha {cs.alpha:g})",
                     source_note=_note(meta, var) or od_note)
         maps[f"clusters_{var}"] = path
     for col in map_columns(full, meta, cfg):

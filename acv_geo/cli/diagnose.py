@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_engine_args(args)
     overrides = {"clusters": {"permutations": args.permutations}} if args.permutations is not None else None
+    load_config(args.config)  # the file itself must be valid, even where --permutations overrides it
     cfg = load_config(args.config, overrides=overrides)
     callback = _events.progress_callback()
     result = diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet or callback is not None,
