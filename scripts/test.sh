@@ -38,3 +38,17 @@ echo "== ruff"
 "$VENV/bin/python" -m ruff check .
 echo "== pytest"
 "$VENV/bin/python" -m pytest "$@"
+
+# The same core suite against the newest releases a user gets with a plain `pip install .` (numpy 2, pandas 3,
+# newest shapely/pyproj/geopandas/libpysal/esda), not only the QGIS-compatible pins above. QGIS tests are skipped
+# there (no system site-packages); the plugin's own environment is built from the index by tests/qgis.
+LATEST="${ACV_GEO_VENV_LATEST:-.venv-latest}"
+if [ "${ACV_GEO_SKIP_LATEST:-0}" != "1" ]; then
+  echo "== newest dependency releases ($LATEST)"
+  if [ ! -x "$LATEST/bin/python" ]; then "$BASE_PY" -m venv "$LATEST"; fi
+  "$LATEST/bin/python" -m pip install -q --disable-pip-version-check --upgrade --upgrade-strategy eager ".[test,fetch,dask]"
+  "$LATEST/bin/python" -c "import numpy, pandas, shapely, pyproj, geopandas, esda; print('   numpy', numpy.__version__, \
+'pandas', pandas.__version__, 'shapely', shapely.__version__, 'pyproj', pyproj.__version__, 'geopandas', \
+geopandas.__version__, 'esda', esda.__version__)"
+  "$LATEST/bin/python" -m pytest -p no:cacheprovider --ignore=tests/qgis "$@"
+fi
