@@ -27,6 +27,8 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     label = "Risk zones"             # title in maps and report
     date = "2019"                    # date of the data, for the metadata
     distances = true                 # false: skip the *_dist_m columns (faster at national scale)
+    coverage = ["34"]                # departments the layer surveys, or "national"; default: derived from
+                                     # its features. Outside: NA and a reason, never 0
 
     [[rasters]]                      # rasters summarised per zone (repeatable)
     name = "dem"                     # REQUIRED
@@ -82,6 +84,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .coverage import parse_coverage
 from .errors import InputError
 
 __all__ = [
@@ -107,17 +110,20 @@ name = "pac"
 source = "herault_pac_risques"
 preset = "pac_risques"
 label = "Risk zones notified by the State (PAC, Hérault)"
+coverage = ["34"]
 
 [[layers]]
 name = "flood_marks"
 source = "reperes_crues_34"
 zones = ["commune", "buffer:2000"]
 label = "Historical flood marks (Hérault)"
+coverage = ["34"]
 
 [[layers]]
 name = "ppr_scie"
 source = "ppr_scie_76"
 label = "PPRN perimeter of the Scie basin (Seine-Maritime)"
+coverage = ["76"]
 
 [[rasters]]
 name = "dem"
@@ -180,6 +186,8 @@ class LayerSpec:
         Date of the data (may be empty).
     distances : bool
         Compute the nearest-feature distance columns (``*_dist_m``).
+    coverage : acv_geo.coverage.Coverage or None
+        Declared coverage (departments or national); None: derived from the features.
     """
 
     name: str
@@ -193,6 +201,7 @@ class LayerSpec:
     provenance: str
     date: str
     distances: bool = True
+    coverage: Any = None
 
 
 @dataclass(frozen=True)
@@ -536,6 +545,7 @@ _LAYER = {
     "label": '"Title"',
     "date": '"2024"',
     "distances": "true",
+    "coverage": '["34"]',
 }
 _RASTER = {
     "name": '"dem"',
@@ -620,8 +630,12 @@ def _layers(ck: _Checker, items: Any, default_zones: tuple[str, ...], check_file
         label = ck.string(t["label"], f"{key}.label") if "label" in t else name
         date = ck.string(str(t["date"]), f"{key}.date") if "date" in t else date
         distances = ck.boolean(t["distances"], f"{key}.distances") if "distances" in t else True
+        try:
+            coverage = parse_coverage(t.get("coverage"), where=f"{key}.coverage")
+        except ValueError as exc:
+            raise ck.fail(f"{key}.coverage", str(exc).split(": ", 1)[1]) from None
         out.append(LayerSpec(name, str(t["source"]), path, preset, category, layer, zones, label, prov, date,
-                             distances))
+                             distances, coverage))
     return tuple(out)
 
 

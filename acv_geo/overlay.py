@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import slugify
+from .coverage import derive_coverage, file_coverage, parse_coverage, zone_departments
 from .engine import threaded
 from .errors import InputError
 from .metadata import attach_metadata
@@ -135,6 +136,13 @@ def _category_text(value: object) -> str:
 #: are read window by window (bbox/mask reads), so memory stays bounded by the zones' surroundings.
 _LOAD_ALL_FEATURES = 20_000
 _LOAD_ALL_BYTES = 512 * 1024 * 1024
+
+
+def _derived_coverage(src: Any) -> Any:
+    """The layer's coverage derived from its features (cached per file: chunks of a national run share it)."""
+    if src.path is not None:
+        return file_coverage(src.path, src.layer_name)
+    return derive_coverage(src.gdf.geometry)
 
 
 def _category_slugs(raw_values: list[str], labels: dict[str, str], src: Any) -> dict[str, str]:
@@ -838,6 +846,7 @@ def overlay_indicators(
     date: str | None = None,
     source: str | None = None,
     distances: bool = True,
+    coverage: Any = None,
 ) -> pd.DataFrame:
     """Area, length, count and distance of a vector layer's features for every city zone.
 
@@ -849,6 +858,10 @@ def overlay_indicators(
     - every geometry type: ``count`` of features that intersect the zone (its boundary included:
       a point on the boundary counts) and ``dist_m`` from the city point to the nearest feature
       (0 when the point is in or on a feature; searched within the city's territory only).
+
+    Only where the layer has data (its *coverage*, see :mod:`acv_geo.coverage`): a zone outside it gets
+    NA for every measure and a ``{name}_reason`` naming the layer and its coverage — never 0, which
+    means "surveyed, nothing found".
 
     Parameters
     ----------
@@ -867,6 +880,9 @@ def overlay_indicators(
     preset : str, optional
         One of :func:`list_presets`: sets ``category``, ``name``, ``source`` and the category
         labels used in column names (explicit arguments win).
+    coverage : "national", list of department codes or acv_geo.coverage.Coverage, optional
+        Where the layer has data. Default: derived from its features (the departments holding at
+        least 3 of them, :func:`acv_geo.coverage.derive_coverage`).
     date : str, optional
         Date or vintage of the layer, recorded in the metadata.
     source : str, optional
@@ -939,9 +955,12 @@ def overlay_indicators(
             UserWarning,
             stacklevel=2,
         )
+    cov = parse_coverage(coverage, where="coverage") or _derived_coverage(src)
     if src.n_features == 0:
         warnings.warn(
-            f"{src.label}: the layer has no feature; every city gets 0 (distances NaN)",
+            f"{src.label}: the layer has no feature; every city gets 0 (distances NaN)" if coverage is not None else
+            f"{src.label}: the layer has no feature, so no coverage can be derived from it: every value is NA; "
+            "declare coverage= (CLI --coverage) if it means 'surveyed, nothing found'",
             UserWarning,
             stacklevel=2,
         )
@@ -1043,6 +1062,11 @@ def overlay_indicators(
             columns[cname] = arr[:, col]
             meta.append({"column": cname, "source": source_text, "date": date_text,
                          **_describe(measure, what, zone_kind)})
+    inside = cov.covers(zone_departments(zones))
+    for cname in columns:
+        columns[cname] = np.where(inside, columns[cname], np.nan)
+    for i in np.flatnonzero(~inside):
+        reasons[i] = [f"outside the coverage of {shown} ({cov.describe()}): not measured"]
     out = pd.DataFrame(columns, index=zones.index.copy())
     out.index.name = zones.index.name or "insee_com"  # siren_epci for polygon_zones(read_epci())
     rcol = f"{base}_reason"
@@ -1062,6 +1086,8 @@ def overlay_indicators(
         "reads": stats["reads"],
         "n_repaired": len(repaired),
         "repaired_fids": sorted(repaired),
+        "coverage": cov.to_dict(),
+        "n_outside_coverage": int((~inside).sum()),
     }
     if repaired:
         log.info("overlay: %d invalid geometries of %s repaired with make_valid", len(repaired), src.label)

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DiagnoseConfig, LayerSpec, RasterSpec, load_config
+from .coverage import file_coverage, zone_departments
 from .errors import InputError, os_error_message
 from .metadata import attach_metadata, indicator_metadata
 
@@ -422,7 +423,8 @@ def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) ->
     if not spec.distances:
         kw["distances"] = False
     for key, value in (("preset", spec.preset), ("category", spec.category), ("layer_name", spec.layer),
-                       ("source", spec.provenance or None), ("date", spec.date or None)):
+                       ("source", spec.provenance or None), ("date", spec.date or None),
+                       ("coverage", spec.coverage)):
         if value is not None:
             kw[key] = value
     with warnings.catch_warnings():
@@ -430,45 +432,16 @@ def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) ->
         return run(overlay_indicators, zones, spec.path, **kw)
 
 
-#: Above this many features, a layer's extent is its bounding box instead of its convex hull.
-_HULL_MAX_FEATURES = 50_000
-
-
-def _layer_extent(spec: LayerSpec) -> Any:
-    """The area a layer covers: convex hull of its features (bounding box for huge layers), EPSG:4326."""
-    import geopandas as gpd
-    import pyogrio
-    import shapely
-
-    kw = {"layer": spec.layer} if spec.layer else {}
-    info = pyogrio.read_info(spec.path, **kw)
-    if info["features"] == 0:
-        return gpd.GeoSeries([shapely.Polygon()], crs=4326)
-    if 0 < info["features"] <= _HULL_MAX_FEATURES:
-        geo = pyogrio.read_dataframe(spec.path, columns=[], **kw).geometry
-        coords = shapely.get_coordinates(geo.dropna().to_numpy())
-        extent = shapely.convex_hull(shapely.multipoints(coords)) if len(coords) else shapely.Polygon()
-        crs = geo.crs
-    else:
-        bounds = pyogrio.read_info(spec.path, force_total_bounds=True, **kw)["total_bounds"]
-        extent = shapely.box(*bounds)
-        crs = info["crs"]
-    return gpd.GeoSeries([extent], crs=crs).to_crs(4326)
-
-
 def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
-    """``{name}_covered``: does the city's zone meet the layer's extent (see :func:`_layer_extent`)."""
-    extent = _layer_extent(spec).iloc[0]
-    geoms = zones.geometry.to_crs(4326)
-    empty = geoms.isna() | geoms.is_empty
-    hit = geoms.intersects(extent) & ~empty
+    """``{name}_covered``: is the city in the layer's coverage (declared, else derived from its features)."""
+    cov = spec.coverage or file_coverage(spec.path, spec.layer)
+    inside = cov.covers(zone_departments(zones))
     col = f"{_zone_name(spec.name, zone_spec)}_covered"
-    out = pd.DataFrame({col: pd.array([None if e else bool(h) for h, e in zip(hit, empty, strict=True)],
-                                      dtype="boolean")}, index=zones.index)
+    out = pd.DataFrame({col: pd.array(inside, dtype="boolean")}, index=zones.index)
     attach_metadata(out, [{
         "column": col, "unit": "bool", "source": spec.provenance or spec.path.name, "date": spec.date,
-        "description": f"True when the city's {zone_spec} zone meets the extent of {spec.label} (convex hull of "
-                       "its features): the layer surveyed this place, so 0 means 'nothing found', not 'no data'",
+        "description": f"True when the city lies in the coverage of {spec.label} ({cov.describe()}): the layer "
+                       "surveyed this place, so 0 means 'nothing found'; outside, its values are missing (NA)",
     }])
     return out
 

@@ -26,7 +26,7 @@ Shares are shares of pixel area: on a raster in a projected CRS every pixel has 
 area; on a geographic (EPSG:4326) raster pixels shrink northwards by ``cos(latitude)``, which
 changes a share by less than 0.1 % over a commune.
 
-An empty zone or a zone outside the raster gives ``count`` 0 and NaN statistics (never an
+An empty zone or a zone outside the raster gives NaN for every statistic, ``count`` included (never an
 error), with the reason in ``{name}_reason``. Zones are reprojected to the raster's CRS; the
 raster is never resampled.
 """
@@ -665,6 +665,12 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
         partial = open_ & (count != 0) & (coverage < 99.5)
     for i in np.flatnonzero(partial):
         reasons[i] = f"only {coverage[i]:.1f}% of the zone lies on valid pixels (raster edge or nodata)"
+    # outside the raster nothing was measured: every statistic, the pixel count included, is missing
+    off = np.array([r is not None and r.startswith(("zone outside the raster", "no zone geometry"))
+                    for r in reasons], dtype=bool)
+    if off.any():
+        for col in columns:
+            columns[col] = np.where(off, np.nan, np.asarray(columns[col], dtype=float))
     reason_col = f"{name}_reason"
     columns[reason_col] = pd.array(reasons, dtype="string")
     out = pd.DataFrame(columns, index=index.copy())

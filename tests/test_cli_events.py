@@ -161,11 +161,15 @@ def test_zones_with_cities_options_refused(capsys, tmp_path):
 def test_geometry_option_writes_the_zone_polygons_and_integer_counts(tmp_path):
     out = tmp_path / "o.gpkg"
     assert main(["indicators", "--layer", str(acv_geo.get_path("reperes_crues_34")), "--name", "marks",
-                 "--geometry", "--out", str(out)]) == 0
+                 "--coverage", "34", "--geometry", "--out", str(out)]) == 0
     got = gpd.read_file(out).set_index("insee_com")
     assert list(got.columns[:4]) == ["commune", "territory", "zone_kind", "zone_reason"]
     assert got.geom_type.isin(["Polygon", "MultiPolygon"]).all() and got.crs.to_epsg() == 4326
-    assert str(got["marks_count"].dtype) == "int64"  # counts stored as integers, not reals
+    import pyogrio
+
+    info = pyogrio.read_info(out)
+    assert dict(zip(info["fields"], info["dtypes"], strict=True))["marks_count"] == "int64"  # an integer field
+    assert got["marks_count"].isna().sum() == 244 - 5  # outside Hérault (the layer's coverage): not measured
     assert got.loc["34003", "commune"] == "Agde"
 
 

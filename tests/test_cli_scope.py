@@ -75,9 +75,14 @@ def test_all_epci_scope_one_row_per_epci(tmp_path, capsys):
                                         distances=False)
     num = [c for c in direct.columns if c != "pac_risques_reason"]
     pd.testing.assert_frame_equal(got[num], direct[num], check_dtype=False, check_names=False)
-    # the Hérault layer covers part of the EPCIs of Hérault only
+    # the Hérault layer covers Hérault (coverage derived from its features): the 17 EPCIs whose centre lies
+    # in department 34 are measured; every other EPCI is NA with the reason, never 0
+    measured = got.index[got["pac_risques_area_m2"].notna()]
+    assert len(measured) == 17
+    assert got.loc[~got.index.isin(measured), "pac_risques_reason"].str.startswith(
+        "outside the coverage of herault_pac_risques.gpkg (department 34 (derived from its features))").all()
     covered = got.index[got["pac_risques_area_m2"] > 0]
-    assert len(covered) == 29
+    assert len(covered) == 17
     # among them the EPCIs of the five ACV towns of Hérault (Agde, Béziers, Lunel, Sète, Frontignan)
     acv = acv_geo.read_acv()
     assert set(acv.loc[acv.index.str.startswith("34"), "siren_epci"]) <= set(covered)

@@ -111,9 +111,10 @@ def test_values_equal_the_core_functions(run, cities):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pac = acv_geo.overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques",
-                                         name="pac")
+                                         name="pac", coverage=["34"])  # as the default config declares
         marks = acv_geo.overlay_indicators(acv_geo.make_zones(cities, kind="buffer", radius=2000),
-                                           acv_geo.get_path("reperes_crues_34"), name="flood_marks_b2000")
+                                           acv_geo.get_path("reperes_crues_34"), name="flood_marks_b2000",
+                                           coverage=["34"])
         dem = acv_geo.zonal_indicators(zones, acv_geo.get_path("dem_n45e005"), name="dem",
                                        stats=["mean", "min", "max", "coverage_pct"], threshold=300)
     for c in pac.columns:
@@ -144,10 +145,14 @@ def test_exact_values_on_the_embedded_data(run):
     # the PAC layer covers the Hérault towns only; the Scie PPR covers Dieppe
     assert bool(c.loc["34301", "pac_covered"]) and float(c.loc["34301", "pac_pct"]) > 0  # Sète
     assert not bool(c.loc["76217", "pac_covered"]) and bool(c.loc["76217", "ppr_scie_covered"])  # Dieppe
-    # extent = convex hull of the features: the five Hérault towns, and Narbonne (Aude) whose large commune
-    # reaches into the hull although the nearest PAC zone is 11.7 km from its centre (documented limit)
-    assert sorted(c.index[c["pac_covered"].fillna(False)]) == ["11262", "34003", "34032", "34108", "34145", "34301"]
-    assert round(float(c.loc["11262", "pac_dist_m"])) == 11742
+    # coverage = the department the config declares: the five Hérault towns; Narbonne (Aude) is not
+    # measured (NA with the reason), although its commune reaches the convex hull of the features
+    assert sorted(c.index[c["pac_covered"].fillna(False)]) == ["34003", "34032", "34108", "34145", "34301"]
+    assert c[[x for x in c.columns if x.startswith(("pac_", "flood_marks_")) and not x.endswith(
+        ("_reason", "_covered"))]].drop(index=["34003", "34032", "34108", "34145", "34301"]).isna().all().all()
+    assert c.loc["11262", "pac_reason"] == ("outside the coverage of herault_pac_risques.gpkg (department 34): "
+                                            "not measured")
+    assert pd.isna(c.loc["80001", "pac_dist_m"])  # Abbeville: no 700 km distance to a Hérault feature
     assert res.clusters["settings"]["permutations"] == PERMS
     assert sum(res.clusters["labels"]["opendata"].values()) == 244
 

@@ -371,7 +371,8 @@ def test_read_epci_missing_siren_column(tmp_path):
     import geopandas as gpd
     from shapely.geometry import box
 
-    gpd.GeoDataFrame({"nom": ["x"]}, geometry=[box(760000, 6245000, 761000, 6246000)], crs=2154).to_file(tmp_path / "e.gpkg")
+    square = box(760000, 6245000, 761000, 6246000)
+    gpd.GeoDataFrame({"nom": ["x"]}, geometry=[square], crs=2154).to_file(tmp_path / "e.gpkg")
     with pytest.raises(InputError, match=r"e\.gpkg: no siren_epci column among \['nom'\]"):
         acv_geo.read_epci(tmp_path / "e.gpkg")
 

@@ -22,7 +22,9 @@ def test_pac_areas_match_qgis_calculatevectoroverlaps(qgis_app, tmp_path):
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsVectorLayer
 
     zones = make_zones(acv_geo.read_acv().loc[TOWNS])
-    ours = overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques")
+    # coverage national: QGIS measures every city (0 outside Hérault); the areas are what is compared
+    ours = overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques",
+                              coverage="national")
 
     zpath = tmp_path / "zones.gpkg"
     zones[["geometry"]].to_crs(2154).reset_index().to_file(zpath, layer="zones", driver="GPKG", VERSION="1.3")

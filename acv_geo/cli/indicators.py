@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-distances", action="store_true",
                    help="skip the nearest-feature distances (*_dist_m): faster when only areas, lengths and "
                    "counts are needed")
+    p.add_argument("--coverage", metavar="national|DEP,DEP",
+                   help="where the layer has data: 'national' or department codes (e.g. 34,30); default: the "
+                   "departments its features fall in. Zones outside get no value and a reason, never 0")
     add_scope_args(p)
     add_engine_args(p)
     p.add_argument("--date", metavar="D", help="date or vintage of the layer, for the metadata")
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         date=args.date,
         source=args.source,
         distances=not args.no_distances,
+        coverage=args.coverage,
     )
     _events.progress(0.9, "writing")
     write_table(zone_layer(zones, cities, df) if args.geometry else df, args.out, layer="indicators")

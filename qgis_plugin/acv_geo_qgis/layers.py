@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from qgis.core import (
@@ -35,6 +36,12 @@ from .translation import noop, tr
 
 NO_DATA_COLOR = QColor(200, 200, 200)
 _KEEP: list = []  # Python post-processors must outlive the algorithm (QGIS does not own them)
+
+
+def file_stem(name: str) -> str:
+    """A file name made of a layer name (letters, digits, ``_-.`` kept), so the core's texts name the layer."""
+    stem = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._")
+    return stem[:80] or "layer"
 
 
 def export_source(source, path: Path, context, feedback, what: str, *, require: bool = True) -> str:

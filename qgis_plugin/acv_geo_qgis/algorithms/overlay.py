@@ -67,7 +67,8 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
         label = layer.name() if layer is not None else "input"
-        path = self.export(source, tmp / "layer.gpkg", context, feedback, self.tr("layer {!r}").format(label),
+        path = self.export(source, tmp / f"{layers.file_stem(label)}.gpkg", context, feedback,
+                           self.tr("layer {!r}").format(label),
                            require=False)
         preset_index = self.parameterAsEnum(parameters, self.PRESET, context)
         preset = CHOICES["presets"][preset_index - 1] if preset_index > 0 else None
