@@ -63,7 +63,7 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     morans_i = true                  # global Moran's I
 
     [profile]
-    weights = { risk = 0.5, nature = 0.3, opendata = 0.2 }
+    weights = { risk = 0.6, nature = 0.4, opendata = 0.0 }
     top = 20
 
     [maps]
@@ -148,7 +148,7 @@ join_counts = true
 morans_i = true
 
 [profile]
-weights = { risk = 0.5, nature = 0.3, opendata = 0.2 }
+weights = { risk = 0.6, nature = 0.4, opendata = 0.0 }
 top = 20
 
 [maps]
@@ -571,7 +571,7 @@ _CLUSTERS = {
     "join_counts": "true",
     "morans_i": "true",
 }
-_PROFILE = {"weights": "{ risk = 0.5, nature = 0.3, opendata = 0.2 }", "top": "20"}
+_PROFILE = {"weights": "{ risk = 0.6, nature = 0.4, opendata = 0.0 }", "top": "20"}
 _MAPS = {"enabled": "true", "dpi": "100", "columns": '["radon_class"]'}
 _REPORT = {"title": '"Title"'}
 _NAME_OK = "abcdefghijklmnopqrstuvwxyz0123456789_"

@@ -8,20 +8,26 @@ How the scores are made
 -----------------------
 1. **Contributing columns.** Each sub-score takes the columns listed in :data:`PROFILE_COLUMNS`
    (exact names or regular expressions) that exist in ``cities`` or in the indicator tables;
-   ``columns=`` overrides the list.
+   ``columns=`` overrides the list. A column contributes only if it **covers the cities being
+   compared**: it has a value for at least ``min_coverage`` of them (half, by default). A regional
+   layer measured in 5 of 244 towns is left out (named in ``attrs["acv_geo_profile"]["excluded"]``),
+   so it cannot rank the other 239 by the absence of data.
 2. **Normalisation, per column.** A numeric column becomes its *percentile rank* in [0, 1] among
    the cities that have a value: ``(rank - 1) / (n - 1)`` with average ranks for ties (lowest value
    0, highest 1, every value equal → 0.5, a single city → 0.5). A boolean column counts as 0/1;
    ``opendata_level`` counts ``commune`` 1, ``epci`` 0.5, ``none`` 0.
-3. **Sub-score** = mean of the city's normalised columns that are not missing; ``<NA>`` when all
-   are missing (reported in ``profile_reason``).
+3. **Sub-score** = mean of the city's normalised columns that are not missing; ``<NA>`` when the
+   city has fewer than ``min_indicators`` of them (reported in ``profile_reason``).
+   ``<s>_n_indicators`` says how many indicators each sub-score rests on.
 4. **Composite** ``exposure_score`` = ``Σ wₛ·scoreₛ / Σ wₛ`` over the sub-scores the city has
    (weights renormalised over available sub-scores; the missing ones are named in
-   ``profile_reason``). Default weights: :data:`DEFAULT_WEIGHTS`.
+   ``profile_reason``). Default weights: :data:`DEFAULT_WEIGHTS`: the open-data readiness is
+   computed and shown **beside** the exposure (``opendata_score``) but weighs 0 in it, so publishing
+   data never makes a town look more exposed.
 5. **rank**: 1 = highest composite (ties share the best rank); ``<NA>`` without composite.
 
-A high composite marks a city where a risk/biodiversity diagnostic matters most *and* can be
-fed by open data: high past disaster exposure, large nature stakes, open-data publishing.
+A high composite marks a city where a risk/biodiversity diagnostic matters most: high past disaster
+exposure and large nature stakes, among indicators measured for the cities compared.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ __all__ = ["DEFAULT_WEIGHTS", "PROFILE_COLUMNS", "SUBSCORES", "exposure_profile"
 SUBSCORES: tuple[str, ...] = ("risk", "nature", "opendata")
 
 #: Default weights of the sub-scores in the composite (renormalised to sum to 1).
-DEFAULT_WEIGHTS: dict[str, float] = {"risk": 0.5, "nature": 0.3, "opendata": 0.2}
+DEFAULT_WEIGHTS: dict[str, float] = {"risk": 0.6, "nature": 0.4, "opendata": 0.0}
 
 #: Columns contributing to each sub-score: exact names, or regular expressions (``re.fullmatch``).
 #: Higher values always mean more exposure / more nature / more readiness.
@@ -112,6 +118,8 @@ def exposure_profile(
     *indicator_tables: pd.DataFrame,
     weights: Mapping[str, float] | None = None,
     columns: Mapping[str, Sequence[str]] | None = None,
+    min_coverage: float = 0.5,
+    min_indicators: int = 1,
 ) -> pd.DataFrame:
     """Risk, nature and open-data sub-scores, weighted composite and rank of every city.
 
@@ -130,14 +138,18 @@ def exposure_profile(
     columns : dict, optional
         Contributing columns (names or regular expressions) per sub-score, replacing
         :data:`PROFILE_COLUMNS` for the sub-scores given.
+    min_coverage : float, default 0.5
+        Share of the cities a column must have a value for to contribute (0 < x ≤ 1).
+    min_indicators : int, default 1
+        Indicators a city needs in a sub-score for that sub-score to have a value.
 
     Returns
     -------
     pandas.DataFrame
         Indexed like ``cities``: ``risk_score``, ``nature_score``, ``opendata_score``,
-        ``exposure_score`` (floats in [0, 1] or NaN), ``rank`` (``Int64``) and
-        ``profile_reason``. ``attrs["acv_geo_profile"]`` records the columns used and the
-        weights.
+        ``<s>_n_indicators`` (``Int64``), ``exposure_score`` (floats in [0, 1] or NaN), ``rank``
+        (``Int64``) and ``profile_reason``. ``attrs["acv_geo_profile"]`` records the columns used,
+        the columns excluded for low coverage, and the weights.
 
     Raises
     ------
@@ -149,11 +161,15 @@ def exposure_profile(
     --------
     >>> idx = pd.Index(["01004", "38053", "73065"], name="insee_com")
     >>> t = pd.DataFrame({"catnat_total_count": [9, 3, 10]}, index=idx)
-    >>> p = exposure_profile(pd.DataFrame(index=idx), t, weights={"nature": 0, "opendata": 0})
+    >>> p = exposure_profile(pd.DataFrame(index=idx), t, weights={"nature": 0})
     >>> p["risk_score"].tolist(), p["rank"].tolist()
     ([0.5, 0.0, 1.0], [2, 3, 1])
     """
     w = _check_weights(weights)
+    if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) or not 0 < min_coverage <= 1:
+        raise ValueError(f"min_coverage must be a share in (0, 1], got {min_coverage!r}")
+    if isinstance(min_indicators, bool) or not isinstance(min_indicators, (int, np.integer)) or min_indicators < 1:
+        raise ValueError(f"min_indicators must be a whole number >= 1, got {min_indicators!r}")
     spec = dict(PROFILE_COLUMNS)
     if columns is not None:
         unknown = sorted(set(columns) - set(SUBSCORES))
@@ -178,16 +194,23 @@ def exposure_profile(
                 data.setdefault(c, aligned[c])
     names = list(data)
     used: dict[str, list[str]] = {}
+    excluded: dict[str, float] = {}
     scores: dict[str, pd.Series] = {}
+    counts: dict[str, pd.Series] = {}
     for s in SUBSCORES:
         cols = _match(spec[s], names)
         if s == "opendata" and "opendata_level" in cols and "opendata" in cols and columns is None:
             cols.remove("opendata")  # the level already says whether the city publishes
+        share = {c: float(pd.Series(data[c]).notna().mean()) if len(idx) else 0.0 for c in cols}
+        excluded.update({c: round(v, 4) for c, v in share.items() if v < min_coverage})
+        cols = [c for c in cols if share[c] >= min_coverage]
         used[s] = cols
         if cols:
             norm = pd.concat([_normalise(c, data[c]).rename(c) for c in cols], axis=1)
-            scores[s] = norm.mean(axis=1, skipna=True)
+            counts[s] = norm.notna().sum(axis=1)
+            scores[s] = norm.mean(axis=1, skipna=True).where(counts[s] >= min_indicators)
         else:
+            counts[s] = pd.Series(0, index=idx)
             scores[s] = pd.Series(np.nan, index=idx)
     if not any(used.values()):
         raise ValueError(
@@ -195,13 +218,14 @@ def exposure_profile(
             "catnat_indicators(cities) or cities with opendata_level (see acv_geo.profile.PROFILE_COLUMNS)"
         )
     sub = pd.DataFrame({f"{s}_score": scores[s].astype("float64") for s in SUBSCORES}, index=idx)
+    n_ind = pd.DataFrame({f"{s}_n_indicators": counts[s].astype("Int64") for s in SUBSCORES}, index=idx)
     wv = np.array([w[s] for s in SUBSCORES])
     vals = sub.to_numpy()
     avail = ~np.isnan(vals)
     wsum = (avail * wv).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         comp = np.where(wsum > 0, np.nansum(np.nan_to_num(vals) * wv, axis=1) / np.where(wsum > 0, wsum, 1), np.nan)
-    out = sub.copy()
+    out = pd.concat([sub, n_ind], axis=1)
     out["exposure_score"] = comp
     out["rank"] = out["exposure_score"].rank(method="min", ascending=False).astype("Float64").astype("Int64")
     reasons: list[str | None] = []
@@ -212,7 +236,9 @@ def exposure_profile(
         elif len(missing) == sum(1 for s in SUBSCORES if w[s] > 0):
             reasons.append("no value for any weighted sub-score: no rank")
         else:
-            why = [f"{s} (no contributing column)" if not used[s] else f"{s} (all its values missing)" for s in missing]
+            why = [f"{s} (no contributing column)" if not used[s] else
+                   f"{s} (fewer than {min_indicators} of its indicators measured)" if min_indicators > 1 else
+                   f"{s} (all its values missing)" for s in missing]
             reasons.append("composite without " + ", ".join(why) + "; weights renormalised over the others")
     out["profile_reason"] = pd.array(reasons, dtype="string")
     desc = {
@@ -222,6 +248,9 @@ def exposure_profile(
     }
     attach_metadata(out, [
         *({"column": c, "unit": "0-1", "source": "acv-geo", "date": "", "description": d} for c, d in desc.items()),
+        *({"column": f"{s}_n_indicators", "unit": "count", "source": "acv-geo", "date": "",
+           "description": f"Indicators the {s} sub-score of the city rests on (measured, among "
+                          f"{', '.join(used[s]) or 'none'})"} for s in SUBSCORES),
         {"column": "exposure_score", "unit": "0-1", "source": "acv-geo", "date": "",
          "description": "Weighted mean of the sub-scores (" + ", ".join(f"{s} {w[s]:g}" for s in SUBSCORES) + ")"},
         {"column": "rank", "unit": "rank", "source": "acv-geo", "date": "",
@@ -229,7 +258,8 @@ def exposure_profile(
         {"column": "profile_reason", "unit": "", "source": "acv-geo", "date": "",
          "description": "Which sub-scores are missing from the composite"},
     ])
-    out.attrs["acv_geo_profile"] = {"columns": used, "weights": w}
+    out.attrs["acv_geo_profile"] = {"columns": used, "weights": w, "excluded": excluded,
+                                    "min_coverage": min_coverage, "min_indicators": min_indicators}
     return out
 
 

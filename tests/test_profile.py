@@ -32,8 +32,10 @@ def tables():
 def test_hand_computed_scores(cities, tables):
     out = exposure_profile(cities, *tables)
     assert list(out.index) == list(IDX)
-    assert list(out.columns) == ["risk_score", "nature_score", "opendata_score", "exposure_score", "rank",
+    assert list(out.columns) == ["risk_score", "nature_score", "opendata_score", "risk_n_indicators",
+                                 "nature_n_indicators", "opendata_n_indicators", "exposure_score", "rank",
                                  "profile_reason"]
+    assert out["risk_n_indicators"].tolist() == [3, 3, 3, 2] and out["nature_n_indicators"].tolist() == [1, 0, 1, 0]
     used = out.attrs["acv_geo_profile"]["columns"]
     assert used == {"risk": ["catnat_total_count", "radon_class", "dem_below_300_pct"],
                     "nature": ["znieff_share"], "opendata": ["opendata_level"]}
@@ -53,7 +55,9 @@ def test_hand_computed_scores(cities, tables):
         risk[3],
     ]
     np.testing.assert_allclose(out["exposure_score"], comp)
-    assert out["rank"].tolist() == [2, 3, 1, 4]
+    # the open-data readiness is shown beside the exposure, with weight 0 in it
+    assert w["opendata"] == 0
+    assert out["rank"].tolist() == [3, 2, 1, 4]
     assert pd.isna(out.loc["01004", "profile_reason"])
     assert out.loc["38053", "profile_reason"] == (
         "composite without nature (all its values missing); weights renormalised over the others")
@@ -75,7 +79,8 @@ def test_weights(cities, tables):
 
 def test_ties_percentile_rank_and_columns_override(cities):
     t = pd.DataFrame({"x": [5, 5, 5, 5], "y": [1, 2, 3, 4]}, index=IDX)
-    out = exposure_profile(cities, t, columns={"risk": ["x"], "nature": ["y"], "opendata": []})
+    out = exposure_profile(cities, t, columns={"risk": ["x"], "nature": ["y"], "opendata": []},
+                           weights={"opendata": 1})
     assert out["risk_score"].tolist() == [0.5] * 4
     np.testing.assert_allclose(out["nature_score"], [0, 1 / 3, 2 / 3, 1])
     assert out["opendata_score"].isna().all()
@@ -87,8 +92,8 @@ def test_ties_percentile_rank_and_columns_override(cities):
 def test_rank_candidates(cities, tables):
     out = exposure_profile(cities, *tables)
     top = rank_candidates(out, top=2)
-    assert top.index.tolist() == ["73065", "01004"]
-    assert rank_candidates(out).index.tolist() == ["73065", "01004", "38053", "74225"]
+    assert top.index.tolist() == ["73065", "38053"]
+    assert rank_candidates(out).index.tolist() == ["73065", "38053", "01004", "74225"]
     with pytest.raises(ValueError, match="top must be a positive integer"):
         rank_candidates(out, top=0)
     with pytest.raises(ValueError, match="'rank' column"):
@@ -103,3 +108,25 @@ def test_no_column_at_all_and_inputs_kept(cities):
     pd.testing.assert_frame_equal(cities, before)
     with pytest.raises(ValueError, match="duplicate index codes"):
         exposure_profile(cities, pd.DataFrame({"radon_class": [1, 2]}, index=["01004", "01004"]))
+
+
+def test_a_regional_indicator_does_not_rank_the_towns_it_does_not_cover():
+    """One town has a regional layer's value; the others have none: the layer does not move their ranks."""
+    idx = pd.Index([f"0100{i}" for i in range(1, 9)], name="insee_com")
+    base = pd.DataFrame({"catnat_total_count": [1, 2, 3, 4, 5, 6, 7, 8]}, index=idx)
+    regional = pd.DataFrame({"pac_risques_pct": [np.nan] * 7 + [0.0]}, index=idx)  # measured in one town only
+    cities = pd.DataFrame(index=idx)
+    without = exposure_profile(cities, base)
+    with_regional = exposure_profile(cities, base, regional)
+    assert with_regional["rank"].tolist() == without["rank"].tolist() == [8, 7, 6, 5, 4, 3, 2, 1]
+    assert with_regional.attrs["acv_geo_profile"]["excluded"] == {"pac_risques_pct": 0.125}
+    assert with_regional["risk_n_indicators"].tolist() == [1] * 8
+    # measured in most towns, it contributes, and towns without it rest on fewer indicators
+    regional = pd.DataFrame({"pac_risques_pct": [0.0, 1, 2, 3, 4, 5, np.nan, np.nan]}, index=idx)
+    out = exposure_profile(cities, base, regional)
+    assert out["risk_n_indicators"].tolist() == [2] * 6 + [1, 1]
+    strict = exposure_profile(cities, base, regional, min_indicators=2)
+    assert strict["rank"].isna().tolist() == [False] * 6 + [True, True]
+    assert strict.loc["01007", "profile_reason"] == "no value for any weighted sub-score: no rank"
+    with pytest.raises(ValueError, match=r"min_coverage must be a share in \(0, 1\], got 0"):
+        exposure_profile(cities, base, min_coverage=0)
