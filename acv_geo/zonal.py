@@ -522,7 +522,8 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
     for i in np.flatnonzero(usable & ~touches):
         reasons[i] = "zone outside the raster"
     if not touches.any():
-        _warn(f"{label}: the raster overlaps none of the {n} zones; no zone is measured (every statistic NaN, the pixel count included)")
+        _warn(f"{label}: the raster overlaps none of the {n} zones; no zone is measured (every statistic NaN, "
+              "the pixel count included)")
 
     results: dict[str, np.ndarray] = {}
     idx = np.flatnonzero(touches)
