@@ -131,6 +131,42 @@ def _draw(ax: Any, geoms: Any, colors: list, *, edge: str = "white", lw: float =
         )
 
 
+#: How "no data" (not measured) is drawn: hatched light grey, never a colour of the scale.
+NO_DATA = {"facecolor": "#f4f4f4", "edgecolor": "#8a8a8a", "hatch": "/////"}
+
+
+def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> None:
+    """Places without a value: hatched grey polygons, hatched hollow markers."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import PathPatch
+
+    if len(geoms) == 0:
+        return
+    types = geoms.geom_type.to_numpy()
+    is_pt = np.isin(types, ["Point", "MultiPoint"])
+    if is_pt.any():
+        pts = geoms[is_pt].representative_point()
+        ax.scatter(pts.x, pts.y, s=size, facecolors=NO_DATA["facecolor"], edgecolors=NO_DATA["edgecolor"],
+                   hatch=NO_DATA["hatch"], linewidths=0.5, zorder=zorder + 1, label="_nodata")
+    poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
+    if poly.any():
+        patches = [PathPatch(p) for p in _polygon_paths(geoms[poly]) if p is not None]
+        ax.add_collection(PatchCollection(patches, facecolors=NO_DATA["facecolor"], edgecolors=NO_DATA["edgecolor"],
+                                          hatch=NO_DATA["hatch"], linewidths=0.3, zorder=zorder))
+
+
+def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
+    """A scale bar in the lower left of the mainland map (its axes are in Lambert-93 metres)."""
+    x0 = _MAIN_XLIM[0] + 0.3 * (_MAIN_XLIM[1] - _MAIN_XLIM[0])
+    y0 = _MAIN_YLIM[0] + 0.03 * (_MAIN_YLIM[1] - _MAIN_YLIM[0])
+    ax.plot([x0, x0 + length_m], [y0, y0], color="#333333", linewidth=2.5, solid_capstyle="butt", zorder=6,
+            label="scalebar")
+    for x in (x0, x0 + length_m):
+        ax.plot([x, x], [y0 - 8000, y0 + 8000], color="#333333", linewidth=1, zorder=6)
+    ax.text(x0 + length_m / 2, y0 + 14000, f"{length_m / 1000:.0f} km", ha="center", va="bottom", fontsize=7,
+            color="#333333", zorder=6)
+
+
 def _basemap() -> Any:
     from .io import read_epci
 
@@ -245,6 +281,7 @@ def plot_map(
             palette.setdefault(c, "black")
         keys = values.astype(object).where(values.notna(), "NA")
         row_colors = [to_rgba(palette[k]) for k in keys]
+        no_value = (keys == "NA").to_numpy()
         norm = cmap = None
     else:
         if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
@@ -255,6 +292,7 @@ def plot_map(
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
         row_colors = [to_rgba("#e0e0e0") if np.isnan(x) else cmap(norm(x)) for x in v]
+        no_value = np.isnan(v)
         order = palette = None
 
     if ax is None:
@@ -275,8 +313,11 @@ def plot_map(
         mask = (terr == name).to_numpy()
         if mask.any():
             part = data.geometry[mask].to_crs(crs)
+            blank = no_value[mask]
             cols = [c for c, m in zip(row_colors, mask, strict=True) if m]
-            _draw(target, part, cols, size=22 if target is ax else 16)
+            size = 22 if target is ax else 16
+            _draw(target, part[~blank], [c for c, b in zip(cols, blank, strict=True) if not b], size=size)
+            _draw_no_data(target, part[blank], size=size)
 
     draw_territory(ax, "metropole")
     _setup_ax(ax, (*_MAIN_XLIM[:1], _MAIN_YLIM[0], _MAIN_XLIM[1], _MAIN_YLIM[1]))
@@ -304,6 +345,9 @@ def plot_map(
             handles = []
             for c in order:
                 label = f"{c} ({int(counts.get(c, 0))})"
+                if c == "NA":
+                    handles.append(Patch(label=f"no data ({int(counts.get(c, 0))})", **NO_DATA))
+                    continue
                 if points:
                     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=palette[c],
                                           markeredgecolor="#333333", markersize=7, label=label))
@@ -320,10 +364,12 @@ def plot_map(
             cb = fig.colorbar(sm, cax=cax)
             cb.set_label(legend_title, fontsize=8)
             cb.ax.tick_params(labelsize=7)
-            if np.isnan(v).any():
-                ax.legend(handles=[Patch(facecolor="#e0e0e0", edgecolor="#999999", label="no data")],
+            if no_value.any():
+                ax.legend(handles=[Patch(label=f"no data: not measured ({int(no_value.sum())})", **NO_DATA)],
                           loc="lower right", bbox_to_anchor=(0.9, 0.0), fontsize=8)
-    note = f"Map: acv-geo, {_dt.date.today().isoformat()}. Overseas territories in insets at their true " \
+    _scale_bar(ax)
+    measured = f"{int((~no_value).sum())} of {len(no_value)} places with a value; hatched: no data (not measured). "
+    note = f"{measured}Map: acv-geo, {_dt.date.today().isoformat()}. Overseas territories in insets at their true " \
         "positions, each in its own projected CRS."
     if source_note:
         note = f"Sources: {source_note}. " + note
