@@ -169,6 +169,20 @@ def _covered_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.endswith("_covered")]
 
 
+def fetch_suggestion(insee_com: Any) -> str:
+    """The ``acv-geo fetch`` command that brings the national risk layers of a town's department.
+
+    Examples
+    --------
+    >>> fetch_suggestion("80001")
+    'acv-geo fetch tri argiles pprn:80'
+    """
+    from .codes import insee_department
+
+    dep = insee_department(str(insee_com)) if isinstance(insee_com, str) else None
+    return "acv-geo fetch tri argiles" + (f" pprn:{dep}" if dep else "")
+
+
 def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
     """What a city lacks for a Season 2 experiment, from its NA, reason and coverage values.
 
@@ -216,10 +230,8 @@ def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
         else:
             gaps.append(f"Not covered by the layer « {labels.get(name, name)} ».")
     if risk_layers and not covered_any_risk:
-        gaps.append(
-            "No risk-zone layer covers it: download the national flood zones (TRI, AZI, PPRN zoning) with "
-            "`acv-geo fetch tri` / `azi` / `pprn` and add them to the config."
-        )
+        gaps.append(f"No risk-zone layer covers it: download the flood zones, clay exposure and prevention plans with "
+                    f"`{fetch_suggestion(city.name)}` and add them to the configuration (docs/adding-a-layer.md).")
     for r in rasters:
         reason = city.get(f"{r.name}_reason")
         if not _isna(reason):
@@ -271,7 +283,7 @@ def _coverage_table(df: pd.DataFrame, meta: Mapping[str, Mapping[str, str]]) -> 
             f'<td class="num">{"—" if covered is None else covered}</td></tr>'
         )
     return ("<table><tr><th>source</th><th>date</th><th>columns</th><th>cities with a value</th>"
-            "<th>cities in the layer's extent</th></tr>" + "".join(rows) + "</table>")
+            "<th>cities in the layer's coverage</th></tr>" + "".join(rows) + "</table>")
 
 
 def _clusters_html(clusters: Mapping[str, Any]) -> str:

@@ -99,3 +99,17 @@ def test_renders_in_headless_chromium(small_report, tmp_path):
     assert img.shape == (1600, 1200)
     assert img.std() > 10  # not blank: text, tables and the map are drawn
     assert (img < 100).mean() > 0.002  # dark pixels of text exist
+
+
+@pytest.mark.parametrize("code", ["80001", "2A004", "97105", "34003"])
+def test_the_fetch_suggestion_is_a_command_that_works(code, tmp_path, capsys):
+    """The fiche's suggestion names real catalogue sources: offline on an empty cache it only says they are missing."""
+    from acv_geo.cli import main
+    from acv_geo.report import fetch_suggestion
+
+    cmd = fetch_suggestion(code).split()
+    assert cmd[:2] == ["acv-geo", "fetch"]
+    assert main([*cmd[1:], "--offline", "--cache", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown source" not in err and "not a department code" not in err
+    assert "--offline" in err or "not in the cache" in err or "missing" in err
