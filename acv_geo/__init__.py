@@ -55,6 +55,8 @@ _EXPORTS: dict[str, str] = {
     "radon_indicators": "tables",
     "catnat_indicators": "tables",
     "join_commune_table": "tables",
+    "seismic_indicators": "tables",
+    "known_risks_indicators": "tables",
     "load_config": "config",
     "diagnose": "pipeline",
     "DiagnoseResult": "pipeline",
@@ -94,7 +96,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DiagnoseResult, diagnose  # noqa: F401
     from .profile import exposure_profile, rank_candidates  # noqa: F401
     from .report import build_report  # noqa: F401
-    from .tables import catnat_indicators, join_commune_table, radon_indicators  # noqa: F401
+    from .tables import (  # noqa: F401
+        catnat_indicators,
+        join_commune_table,
+        known_risks_indicators,
+        radon_indicators,
+        seismic_indicators,
+    )
     from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401
     from .weights import spatial_weights  # noqa: F401
     from .writers import write_table  # noqa: F401

@@ -44,6 +44,8 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
 
     [tables]
     radon = true                     # true (embedded IRSN table), false, or a path
+    seismic = true                   # seismic zone of every commune (décret 2010-1255, embedded)
+    known_risks = true               # natural risks known per commune (GASPAR DDRM, embedded)
     catnat = true                    # true (embedded CCR decrees), false, or a path
     catnat_since = 1982              # count only events from this year on
     [[tables.csv]]                   # any per-commune table (repeatable)
@@ -136,6 +138,8 @@ label = "Elevation (Copernicus DEM GLO-30, tile N45E005)"
 [tables]
 radon = true
 catnat = true
+seismic = true
+known_risks = true
 
 [clusters]
 variables = ["opendata"]
@@ -244,7 +248,7 @@ class TableSpec:
 
     Attributes
     ----------
-    kind : {"radon", "catnat", "csv"}
+    kind : {"radon", "catnat", "seismic", "known_risks", "csv"}
         Which function joins it.
     path : pathlib.Path or None
         File (``None``: the embedded table).
@@ -559,7 +563,8 @@ _RASTER = {
     "label": '"Title"',
     "date": '"2021"',
 }
-_TABLES = {"radon": "true", "catnat": "true", "catnat_since": "1982", "csv": "[[tables.csv]]"}
+_TABLES = {"radon": "true", "catnat": "true", "catnat_since": "1982", "seismic": "true", "known_risks": "true",
+           "csv": "[[tables.csv]]"}
 _CSV = {"path": '"table.csv"', "insee_column": '"CODGEO"', "columns": '["x"]', "prefix": '"mine"'}
 _CLUSTERS = {
     "variables": '["opendata"]',
@@ -688,6 +693,9 @@ def _tables(ck: _Checker, raw: Any, check_files: bool) -> tuple[TableSpec, ...]:
         else:
             path = ck.file(v, f"tables.{kind}") if check_files else Path(str(v))
             out.append(TableSpec(kind, path, since=since if kind == "catnat" else None))
+    for kind in ("seismic", "known_risks"):  # national baselines, embedded
+        if ck.boolean(t.get(kind, True), f"tables.{kind}"):
+            out.append(TableSpec(kind))
     csvs = t.get("csv", [])
     if not isinstance(csvs, list):
         raise ck.fail("tables.csv", "expected a list of tables: write each one as a [[tables.csv]] section")

@@ -111,6 +111,29 @@ DATASETS: dict[str, Dataset] = {
             "1982-08-15 … 2024-05-24",
         ),
         Dataset(
+            "seismic_zones",
+            "seismic_zones_2010.csv",
+            "Seismic zone (1 very low, 2 low, 3 moderate, 4 medium, 5 strong) of 35,346 communes (codes of 2018; "
+            "Mayotte absent from the file: zone 3 for the whole department by the décret)",
+            "Décret n° 2010-1255 du 22 octobre 2010, data.gouv.fr « Zonage sismique de la France » · Licence Ouverte",
+            "2010-10-22 (codes of 2018)",
+        ),
+        Dataset(
+            "ddrm_risks",
+            "ddrm_risks_gaspar_2026-10-05.csv",
+            "Risks known per commune (departmental major-risk files, DDRM) for 31,733 communes: GASPAR risk codes; "
+            "Drôme (26) and Puy-de-Dôme (63) absent from the source",
+            "Géorisques GASPAR ddrm_risq_gaspar · Licence Ouverte",
+            "2026-10-05",
+        ),
+        Dataset(
+            "ddrm_risk_codes",
+            "ddrm_risk_codes_gaspar.csv",
+            "The 49 GASPAR risk codes and their labels",
+            "Géorisques GASPAR · Licence Ouverte",
+            "2026-10-05",
+        ),
+        Dataset(
             "herault_pac_risques",
             "herault_pac_risques.gpkg",
             "419 risk-zone polygons notified by the State in Hérault (CNIG « PAC risques » standard), "

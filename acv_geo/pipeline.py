@@ -470,12 +470,22 @@ def _zonal(zones: Any, spec: RasterSpec, zone_spec: str, run: Any = _direct) -> 
 
 
 def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
-    from .tables import catnat_indicators, join_commune_table, radon_indicators
+    from .tables import (
+        catnat_indicators,
+        join_commune_table,
+        known_risks_indicators,
+        radon_indicators,
+        seismic_indicators,
+    )
 
     out = []
     for t in cfg.tables:
         if t.kind == "radon":
             out.append(radon_indicators(cities, t.path))
+        elif t.kind == "seismic":
+            out.append(seismic_indicators(cities))
+        elif t.kind == "known_risks":
+            out.append(known_risks_indicators(cities))
         elif t.kind == "catnat":
             kw = {} if t.since is None else {"since": t.since}
             out.append(catnat_indicators(cities, t.path, **kw))
@@ -985,7 +995,7 @@ def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: DiagnoseConfig) -> 
             n = _zone_name(spec.name, zs)
             cands.append(f"{n}_mean")
             cands += [c for c in cols if own(c, n) and (c.startswith(f"{n}_below_") or c.startswith(f"{n}_class_"))]
-    cands += ["radon_class", "catnat_total_count"]
+    cands += ["seismic_zone", "risks_known_count", "radon_class", "catnat_total_count"]
     cands += [f"catnat_{g}_count" for g in ("flood", "drought", "ground_movement", "storm", "earthquake", "other")]
     for t in cfg.tables:
         if t.kind == "csv" and t.prefix:
@@ -1005,6 +1015,11 @@ def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: DiagnoseConfig) -> 
 
 
 _LEVEL_COLORS = {"commune": "#1a9850", "epci": "#91cf60", "none": "#d73027", "NA": "#bdbdbd"}
+#: Class indicators drawn with one colour per class (a categorical legend), not on a continuous scale.
+CLASS_MAPS: dict[str, dict[str, str]] = {
+    "seismic_zone": {"1": "#fee5d9", "2": "#fcae91", "3": "#fb6a4a", "4": "#de2d26", "5": "#a50f15"},
+    "radon_class": {"1": "#fff7bc", "2": "#fec44f", "3": "#d95f0e"},
+}
 
 
 def _save(fig: Any, path: Path, dpi: int) -> Path:
@@ -1071,8 +1086,13 @@ def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Diag
             title = f"{max(owner, key=lambda x: len(x.name)).label}\n{col}"
         else:
             title = desc if len(desc) <= 100 else desc[:97] + "…"
-        fig = plot_map(g, col, kind="choropleth", colors="viridis" if not col.endswith("_score") else "magma_r",
-                       title=title, legend=f"{col} ({unit})" if unit and unit != "nan" else col,
-                       source_note=_note(meta, col))
+        if col in CLASS_MAPS:
+            classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
+            fig = plot_map(g.assign(**{col: classes}), col, kind="categorical", colors=CLASS_MAPS[col], title=title,
+                           legend=col, source_note=_note(meta, col))
+        else:
+            fig = plot_map(g, col, kind="choropleth", colors="viridis" if not col.endswith("_score") else "magma_r",
+                           title=title, legend=f"{col} ({unit})" if unit and unit != "nan" else col,
+                           source_note=_note(meta, col))
         maps[col] = _save(fig, folder / f"{col}.png", dpi)
     return maps

@@ -54,6 +54,8 @@ PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
     "risk": (
         "catnat_total_count",  # acv_geo.tables.catnat_indicators
         "radon_class",  # acv_geo.tables.radon_indicators
+        "seismic_zone",  # acv_geo.tables.seismic_indicators
+        "risks_known_count",  # acv_geo.tables.known_risks_indicators
         r".+_below_.+_pct",  # acv_geo.zonal.zonal_indicators(threshold=...): low-lying share
         r"(flood|inond|submersion|ppr|pprn|tri|azi|pac|alea|risk|risque)[a-z0-9_]*_(pct|share)",
     ),

@@ -395,6 +395,32 @@ def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str,
             + "</table>")
 
 
+def known_risks_html(city: pd.Series, meta: Mapping[str, Mapping[str, str]]) -> str:
+    """The « Risques connus » block of a fiche: seismic zone and the natural risks the State lists, with sources.
+
+    Examples
+    --------
+    >>> row = pd.Series({"seismic_zone": 4, "seismic_label": "medium", "risks_known": "Inondation; Séisme"})
+    >>> "zone 4 (medium)" in known_risks_html(row, {})
+    True
+    """
+    if "seismic_zone" not in city.index and "risks_known" not in city.index:
+        return ""
+    items = []
+    if "seismic_zone" in city.index:
+        z = city.get("seismic_zone")
+        text = (f"zone {int(z)} ({_e(city.get('seismic_label'))})" if not _isna(z)
+                else f"unknown — {_e(city.get('seismic_reason'))}")
+        items.append(f"<li>Seismic zone: <b>{text}</b></li>")
+    if "risks_known" in city.index:
+        r = city.get("risks_known")
+        text = _e(r) if not _isna(r) else f"unknown — {_e(city.get('risks_known_reason'))}"
+        items.append(f"<li>Risks listed by the departmental risk file (DDRM): <b>{text}</b></li>")
+    sources = [meta.get(c, {}) for c in ("seismic_zone", "risks_known") if c in city.index]
+    src = " · ".join(f"{_e(m.get('source', ''))} ({_e(m.get('date', ''))})" for m in sources if m)
+    return f"<h3>Risques connus (known risks)</h3><ul>{''.join(items)}</ul><p class='meta'>Sources: {src}</p>"
+
+
 def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]],
            config: Any) -> str:
     name = city.get("commune", code)
@@ -422,6 +448,7 @@ def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str
     return (
         f"<section class='fiche' id='c{_e(code)}'><h2>{_e(name)} <span class='meta'>INSEE {_e(code)}</span></h2>"
         f"<p class='meta'>{sub}<br>{' · '.join(info)}</p>{score}{cl}"
+        f"{known_risks_html(city, meta)}"
         f"<h3>Open data</h3>{_opendata_html(city)}"
         f"<h3>Data missing for a Season 2 experiment</h3>{gap_html}"
         f"<h3>Indicators</h3>{_indicators_html(city, columns, meta)}</section>"

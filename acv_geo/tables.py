@@ -740,3 +740,143 @@ def _maybe_numeric(values: pd.Series) -> pd.Series:
     if (num.dropna() % 1 == 0).all() and not text.str.contains(r"[.,eE]").any():
         return num.astype("Int64")
     return num.astype("Float64")
+
+
+# --------------------------------------------------------------------------------------------
+# national risk baseline: seismic zone and risks known per commune
+
+#: Seismic zones of the décret n° 2010-1255 (article R563-4 of the code de l'environnement).
+SEISMIC_LABELS: dict[int, str] = {1: "very low", 2: "low", 3: "moderate", 4: "medium", 5: "strong"}
+
+#: Families of natural risks and the GASPAR risk codes that belong to them (a code can serve two families:
+#: 117 marine submersion is a flood and a coastal risk; 127 differential settlement is clay shrink-swell).
+RISK_FAMILIES: dict[str, tuple[str, ...]] = {
+    "flood": ("11", "112", "113", "114", "115", "116", "117"),
+    "ground_movement": ("12", "121", "122", "123", "124", "125", "126", "127"),
+    "clay": ("127",),
+    "earthquake": ("13",),
+    "avalanche": ("14",),
+    "volcano": ("15",),
+    "forest_fire": ("16",),
+    "storm": ("17", "171", "172", "174", "175", "176"),
+    "coastal": ("117", "125", "126"),
+    "radon": ("18",),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_seismic() -> pd.DataFrame:
+    return pd.read_csv(get_path("seismic_zones"), dtype=str, keep_default_na=False, na_values=[""])
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_ddrm() -> pd.DataFrame:
+    return pd.read_csv(get_path("ddrm_risks"), dtype=str, keep_default_na=False, na_values=[""])
+
+
+_NOT_IN_2018 = ("commune created or merged after the table's commune list (2018 codes), or absent from the source; "
+                "no value is guessed")
+
+
+def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
+    """Seismic zone (1 very low … 5 strong) of every city, from the national zoning of 2010.
+
+    Mayotte's communes are not in the communal file: the décret puts the whole department in zone 3,
+    which is applied to them (and said in the metadata). Any other town absent from the file gets
+    ``<NA>`` and a reason (a commune created or merged after 2018): never a guessed value.
+
+    Parameters
+    ----------
+    cities : pandas.DataFrame
+        Cities indexed by ``insee_com``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``cities``: ``seismic_zone`` (``Int64`` 1-5), ``seismic_label`` and ``seismic_reason``.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["73065", "97105", "28085", "97611"], name="insee_com")
+    >>> seismic_indicators(pd.DataFrame(index=idx))["seismic_zone"].tolist()
+    [4, 5, 1, 3]
+    """
+    idx = _city_codes(cities)
+    df = _embedded_seismic()
+    zones = pd.to_numeric(df.set_index("insee_com")["zone_sismique"], errors="coerce")
+    values = zones.reindex(idx)
+    mayotte = np.array([str(c).startswith("976") for c in idx])
+    values[mayotte & values.isna().to_numpy()] = 3
+    out = pd.DataFrame(index=idx.copy())
+    out["seismic_zone"] = _int(values)
+    out["seismic_label"] = pd.array([None if pd.isna(v) else SEISMIC_LABELS.get(int(v)) for v in values],
+                                    dtype="string")
+    out["seismic_reason"] = pd.array([f"not in the seismic zoning file: {_NOT_IN_2018}" if pd.isna(v) else None
+                                      for v in values], dtype="string")
+    source = "Décret n° 2010-1255 (zonage sismique de la France), data.gouv.fr · Licence Ouverte"
+    attach_metadata(out, _meta({
+        "seismic_zone": ("zone 1-5", "Seismic zone of the commune (décret 2010-1255): 1 very low, 2 low, 3 moderate, "
+                         "4 medium, 5 strong; Mayotte: zone 3 for the whole department by the décret"),
+        "seismic_label": ("", "Name of the seismic zone"),
+        "seismic_reason": ("", "Why the seismic zone is missing"),
+    }, source, "2010-10-22"))
+    out.attrs[_REPAIRS] = []
+    return out
+
+
+def known_risks_indicators(cities: pd.DataFrame) -> pd.DataFrame:
+    """Natural risks known in each city by the State's departmental risk files (GASPAR DDRM).
+
+    Parameters
+    ----------
+    cities : pandas.DataFrame
+        Cities indexed by ``insee_com``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``cities``: ``risk_<family>_known`` (``boolean``) for each family of
+        :data:`RISK_FAMILIES`, ``risks_known_count`` (how many of those families), ``risks_known``
+        (their GASPAR labels) and ``risks_known_reason``. A town absent from the list (Drôme and
+        Puy-de-Dôme are missing from the source; communes merged since) is ``<NA>`` with the reason.
+
+    Examples
+    --------
+    >>> idx = pd.Index(["01004"], name="insee_com")
+    >>> out = known_risks_indicators(pd.DataFrame(index=idx))
+    >>> bool(out.loc["01004", "risk_flood_known"]), bool(out.loc["01004", "risk_earthquake_known"])
+    (True, True)
+    """
+    idx = _city_codes(cities)
+    df = _embedded_ddrm().set_index("insee_com")
+    codes = df["risk_codes"].reindex(idx)
+    labels = dict(pd.read_csv(get_path("ddrm_risk_codes"), dtype=str).itertuples(index=False, name=None))
+    sets = [None if pd.isna(v) else {c.strip() for c in str(v).split(",") if c.strip()} for v in codes]
+    out = pd.DataFrame(index=idx.copy())
+    meta: dict[str, tuple[str, str]] = {}
+    for fam, fam_codes in RISK_FAMILIES.items():
+        col = f"risk_{fam}_known"
+        out[col] = pd.array([None if s is None else bool(s & set(fam_codes)) for s in sets], dtype="boolean")
+        names = ", ".join(f"{c} {labels.get(c, '')}".strip() for c in fam_codes)
+        meta[col] = ("bool", f"The departmental risk file (DDRM) lists a {fam.replace('_', ' ')} risk for the commune "
+                             f"(GASPAR codes {names})")
+    fams = [f"risk_{f}_known" for f in RISK_FAMILIES]
+    out["risks_known_count"] = out[fams].astype("Int64").sum(axis=1, min_count=1).astype("Int64")
+    out.loc[[s is None for s in sets], "risks_known_count"] = pd.NA
+    out["risks_known"] = pd.array([None if s is None else "; ".join(labels.get(c, c) for c in sorted(s, key=_code_key)
+                                                                   if c in labels and len(c) == 2)
+                                   for s in sets], dtype="string")
+    out["risks_known_reason"] = pd.array([f"not in the GASPAR DDRM list: {_NOT_IN_2018} (Drôme and Puy-de-Dôme are "
+                                          "missing from the source)" if s is None else None for s in sets],
+                                         dtype="string")
+    meta["risks_known_count"] = ("families", f"Number of natural risk families known ({', '.join(RISK_FAMILIES)})")
+    meta["risks_known"] = ("", "Main risks known for the commune (GASPAR labels)")
+    meta["risks_known_reason"] = ("", "Why the known risks are missing")
+    attach_metadata(out, _meta(meta, "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · "
+                                     "Licence Ouverte", "2026-10-05"))
+    out.attrs[_REPAIRS] = []
+    return out
+
+
+def _code_key(code: str) -> tuple[int, str]:
+    return (int(code), code) if code.isdigit() else (10**6, code)

@@ -119,6 +119,17 @@ def build(shared: Path) -> None:
         cat[col] = cat[col].dt.strftime("%Y-%m-%d")
     cat.to_csv(OUT / "catnat_acv_1982-2024.csv", index=False)
 
+    # 7b. National per-commune risk baseline: seismic zone (décret 2010-1255) and risks known per commune
+    # (GASPAR DDRM), as published (codes as text, one row per commune), with the GASPAR risk-code labels.
+    seis = pd.read_csv(shared / "risks" / "zonage_sismique_communes_2010.csv", dtype=str)
+    seis["insee_com"] = normalize_insee(seis["insee_com"])
+    seis.dropna(subset=["insee_com"])[["insee_com", "zone_sismique"]].to_csv(
+        OUT / "seismic_zones_2010.csv", index=False)
+    ddrm = pd.read_csv(shared / "risks" / "ddrm_risques_communes_gaspar_2026-10-05.csv", dtype=str)
+    ddrm["insee_com"] = normalize_insee(ddrm["insee_com"])
+    ddrm.dropna(subset=["insee_com"]).to_csv(OUT / "ddrm_risks_gaspar_2026-10-05.csv", index=False)
+    shutil.copyfile(shared / "risks" / "ddrm_codes_risques_gaspar.csv", OUT / "ddrm_risk_codes_gaspar.csv")
+
     # 8. Risk layers (EPSG:2154 kept).
     pac = gpd.read_file(shared / "risks" / "herault_pac_risques" / "N_PAC_RISQUES_S_034.shp")
     _gpkg(pac, "herault_pac_risques.gpkg", "pac_risques")
