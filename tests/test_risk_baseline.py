@@ -78,3 +78,15 @@ def test_the_diagnostic_shows_them_in_every_fiche(tmp_path):
     n = res.cities["risk_n_indicators"]
     known = res.cities["risks_known_count"].notna()
     assert (n[known] == 2).all() and (n[~known] == 1).all()
+
+
+def test_cli_tables_seismic_and_known_risks_equal_the_functions(tmp_path, cities):
+    from acv_geo.cli import main
+
+    out = tmp_path / "t.csv"
+    assert main(["tables", "--seismic", "--known-risks", "--out", str(out)]) == 0
+    got = pd.read_csv(out, dtype={"insee_com": str}).set_index("insee_com")
+    assert got["seismic_zone"].tolist() == seismic_indicators(cities)["seismic_zone"].astype(int).tolist()
+    known = known_risks_indicators(cities)
+    assert got["risks_known_count"].isna().sum() == 8
+    assert got["risks_known_count"].dropna().astype(int).tolist() == known["risks_known_count"].dropna().tolist()

@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "national, or department codes; default listed (other communes get no value and a reason)")
     p.add_argument("--all-decisions", action="store_true",
                    help="CatNat: count refused decrees too (default: recognised only)")
+    p.add_argument("--seismic", action="store_true", help="seismic zone of every commune (décret 2010-1255, embedded)")
+    p.add_argument("--known-risks", action="store_true",
+                   help="natural risks known per commune (GASPAR DDRM, embedded): risk_<family>_known, "
+                   "risks_known_count")
     p.add_argument("--table", metavar="FILE", action="append", help="any CSV/XLSX/Parquet with an INSEE column "
                    "(repeatable)")
     p.add_argument("--insee-column", metavar="C", help="INSEE code column of --table (default: detected)")
@@ -41,12 +45,18 @@ def run(args: argparse.Namespace) -> int:
 
     from ..io import read_acv
     from ..metadata import merge_metadata
-    from ..tables import catnat_indicators, join_commune_table, radon_indicators
+    from ..tables import (
+        catnat_indicators,
+        join_commune_table,
+        known_risks_indicators,
+        radon_indicators,
+        seismic_indicators,
+    )
     from ..writers import write_table
     from . import _events
 
-    if args.radon is None and args.catnat is None and not args.table:
-        raise ValueError("nothing to join: give --radon, --catnat and/or --table FILE")
+    if args.radon is None and args.catnat is None and not args.table and not (args.seismic or args.known_risks):
+        raise ValueError("nothing to join: give --radon, --catnat, --seismic, --known-risks and/or --table FILE")
     if args.insee_column and not args.table:
         raise ValueError("--insee-column applies to --table; give --table FILE too")
     _events.progress(0.05, "reading the cities")
@@ -61,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
             cov = [d for d in cov.split(",") if d.strip()]
         parts.append(catnat_indicators(cities, None if args.catnat == _EMBEDDED else args.catnat,
                                        since=args.since, recognised_only=not args.all_decisions, coverage=cov))
+    if args.seismic:
+        parts.append(seismic_indicators(cities))
+    if args.known_risks:
+        parts.append(known_risks_indicators(cities))
     for t in args.table or []:
         parts.append(join_commune_table(cities, t, insee_column=args.insee_column, prefix=args.prefix))
     base = cities[[c for c in ("commune", "territory") if c in cities.columns]]

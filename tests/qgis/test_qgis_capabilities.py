@@ -54,8 +54,9 @@ def test_tables_equal_core(acvgeo_plugin, cities, tmp_path):
 
 
 def test_tables_nothing_to_join(acvgeo_plugin):
-    msg = qgis_error("acvgeo:tables", {"RADON": False, "CATNAT": False, "OUTPUT": "memory:"})
-    assert msg == "Nothing to join: tick radon or CatNat, or give a table."
+    msg = qgis_error("acvgeo:tables", {"RADON": False, "CATNAT": False, "SEISMIC": False, "KNOWN_RISKS": False,
+                                       "OUTPUT": "memory:"})
+    assert msg == "Nothing to join: tick radon, CatNat, the seismic zone or the known risks, or give a table."
 
 
 def test_profile_equals_core(acvgeo_plugin, cities, tmp_path):

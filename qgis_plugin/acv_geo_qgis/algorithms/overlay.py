@@ -29,6 +29,7 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
     PRESET = "PRESET"
     PREFIX = "PREFIX"
     DISTANCES = "DISTANCES"
+    COVERAGE = "COVERAGE"
     OUTPUT = "OUTPUT"
 
     NAME = "overlayindicators"
@@ -56,6 +57,9 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
             self.PREFIX, self.tr("Column prefix (empty: preset name, else the layer name)"), optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.DISTANCES, self.tr("Distances to the nearest feature"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.COVERAGE, self.tr("Coverage of the layer: department codes (e.g. 34,30) or national; empty: the "
+                                   "departments its features fall in. Outside: no value, never 0"), optional=True))
         params.add_cities(self)
         params.add_zones(self)
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Overlay indicators"),
@@ -82,6 +86,9 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
             args += ["--category", category]
         if not self.parameterAsBoolean(parameters, self.DISTANCES, context):
             args.append("--no-distances")
+        coverage = (self.parameterAsString(parameters, self.COVERAGE, context) or "").strip()
+        if coverage:
+            args += ["--coverage", coverage]
         zone_args, _key = params.zones_args(self, parameters, context, feedback, tmp)
         self.core(args + zone_args, feedback, tmp)
         dest = layers.copy_to_sink(self, parameters, self.OUTPUT, context, tmp / "out.gpkg", "indicators", feedback)

@@ -21,6 +21,8 @@ class TablesAlgorithm(AcvGeoAlgorithm):
     """Cities × per-commune tables (radon, CatNat, any CSV keyed by INSEE code) → city points."""
 
     RADON = "RADON"
+    SEISMIC = "SEISMIC"
+    KNOWN_RISKS = "KNOWN_RISKS"
     CATNAT = "CATNAT"
     SINCE = "SINCE"
     ALL_DECISIONS = "ALL_DECISIONS"
@@ -42,6 +44,10 @@ class TablesAlgorithm(AcvGeoAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterBoolean(self.RADON, self.tr("Radon class (IRSN)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(self.CATNAT, self.tr("CatNat decrees"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.SEISMIC, self.tr("Seismic zone (décret 2010-1255)"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.KNOWN_RISKS, self.tr("Natural risks known per commune (GASPAR DDRM)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.SINCE, self.tr("CatNat: only events from this year on (0: all)"), QgsProcessingParameterNumber.Integer,
             defaultValue=0, minValue=0, maxValue=2100))
@@ -69,6 +75,9 @@ class TablesAlgorithm(AcvGeoAlgorithm):
                 args += ["--since", str(since)]
             if self.parameterAsBoolean(parameters, self.ALL_DECISIONS, context):
                 args.append("--all-decisions")
+        for key, flag in ((self.SEISMIC, "--seismic"), (self.KNOWN_RISKS, "--known-risks")):
+            if self.parameterAsBoolean(parameters, key, context):
+                args.append(flag)
         table = self.parameterAsFile(parameters, self.TABLE, context)
         if table:
             args += ["--table", table]
@@ -77,10 +86,11 @@ class TablesAlgorithm(AcvGeoAlgorithm):
                 if value:
                     args += [opt, value]
         if len(args) == 4:
-            raise QgsProcessingException(self.tr("Nothing to join: tick radon or CatNat, or give a table."))
+            raise QgsProcessingException(self.tr("Nothing to join: tick radon, CatNat, the seismic zone or the known "
+                                                 "risks, or give a table."))
         args += params.cities_args(self, parameters, context, feedback, tmp)
         self.core(args, feedback, tmp)
         dest = layers.copy_to_sink(self, parameters, self.OUTPUT, context, tmp / "out.gpkg", "tables", feedback)
-        layers.style_on_load(context, dest, lambda layer: layers.style_classes("radon_class")(layer)
-                             or layers.style_numeric(("_count",))(layer))
+        layers.style_on_load(context, dest, lambda layer: layers.style_classes("seismic_zone")(layer)
+                             or layers.style_classes("radon_class")(layer) or layers.style_numeric(("_count",))(layer))
         return {self.OUTPUT: dest}

@@ -268,6 +268,10 @@
       <translation>Distances à l'entité la plus proche</translation>
     </message>
     <message>
+      <source>Coverage of the layer: department codes (e.g. 34,30) or national; empty: the departments its features fall in. Outside: no value, never 0</source>
+      <translation>Couverture de la couche : codes de départements (p. ex. 34,30) ou national ; vide : les départements où se trouvent ses entités. En dehors : pas de valeur, jamais 0</translation>
+    </message>
+    <message>
       <source>Overlay indicators</source>
       <translation>Indicateurs de superposition</translation>
     </message>
@@ -420,6 +424,14 @@
       <translation>Arrêtés CatNat</translation>
     </message>
     <message>
+      <source>Seismic zone (décret 2010-1255)</source>
+      <translation>Zone sismique (décret 2010-1255)</translation>
+    </message>
+    <message>
+      <source>Natural risks known per commune (GASPAR DDRM)</source>
+      <translation>Risques naturels connus par commune (GASPAR DDRM)</translation>
+    </message>
+    <message>
       <source>CatNat: only events from this year on (0: all)</source>
       <translation>CatNat : seulement les événements à partir de cette année (0 : tous)</translation>
     </message>
@@ -444,8 +456,8 @@
       <translation>Villes avec les tables</translation>
     </message>
     <message>
-      <source>Nothing to join: tick radon or CatNat, or give a table.</source>
-      <translation>Rien à joindre : cochez radon ou CatNat, ou donnez une table.</translation>
+      <source>Nothing to join: tick radon, CatNat, the seismic zone or the known risks, or give a table.</source>
+      <translation>Rien à joindre : cochez radon, CatNat, la zone sismique ou les risques connus, ou donnez une table.</translation>
     </message>
     <message>
       <source>Export spatial weights (GAL, CSV)</source>
