@@ -8,11 +8,8 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pytest
@@ -21,64 +18,6 @@ from shapely.geometry import Polygon
 import acv_geo
 from acv_geo.cli import main
 from acv_geo.fetching import FetchError, fetch, list_sources, load_catalogue, resolve_source, source_info, source_path
-
-# --------------------------------------------------------------------------------------------
-# local server
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        srv = self.server
-        path = urlsplit(self.path).path
-        srv.requests.append((path, dict(self.headers)))
-        mode = srv.modes.get(path, "ok")
-        if isinstance(mode, int):
-            self.send_error(mode, "test error")
-            return
-        body = srv.files.get(path)
-        if body is None:
-            self.send_error(404, "not here")
-            return
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        rng = self.headers.get("Range")
-        start = 0
-        if rng and mode != "ignore_range":
-            start = int(re.match(r"bytes=(\d+)-", rng).group(1))
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        chunk = body[start:]
-        self.send_header("Content-Length", str(len(chunk)))
-        self.send_header("ETag", etag)
-        self.send_header("Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT")
-        self.end_headers()
-        if mode in ("interrupt_once", "interrupt_then_ignore_range") and path not in srv.interrupted:
-            srv.interrupted.add(path)
-            self.wfile.write(chunk[: len(chunk) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            if mode == "interrupt_then_ignore_range":
-                srv.modes[path] = "ignore_range"
-            return
-        self.wfile.write(chunk)
-
-    def log_message(self, *args):  # silence
-        pass
-
-
-@pytest.fixture
-def server():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads = True
-    srv.files, srv.modes, srv.requests, srv.interrupted = {}, {}, [], set()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
 
 
 @pytest.fixture

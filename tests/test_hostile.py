@@ -518,24 +518,6 @@ def test_output_folder_permissions_follow_the_umask(tmp_path, small_config):
 # downloads (local server on 127.0.0.1)
 
 
-@pytest.fixture
-def server():
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from test_fetch import _Handler
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.daemon_threads = True
-    srv.files, srv.modes, srv.requests, srv.interrupted = {}, {}, [], set()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
 def _entry(url, fmt="csv", layers=None, **extra):
     e = {"title": "t", "publisher": "tests", "url": url, "doc": "https://example.invalid/doc", "format": fmt,
          "licence": "Licence Ouverte", "layers": layers or [{"name": "table", "fields": ["insee_com"]}],
