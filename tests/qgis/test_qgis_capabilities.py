@@ -22,7 +22,7 @@ import acv_geo
 from acv_geo.clusters import join_counts, morans_i
 from acv_geo.overlay import overlay_indicators
 from acv_geo.profile import exposure_profile, rank_candidates
-from acv_geo.tables import catnat_indicators, radon_indicators
+from acv_geo.tables import catnat_indicators, known_risks_indicators, radon_indicators, seismic_indicators
 from acv_geo.weights import spatial_weights
 from acv_geo.zones import polygon_zones
 
@@ -65,6 +65,7 @@ def test_profile_equals_core(acvgeo_plugin, cities, tmp_path):
                                  "OUTPUT": str(tmp_path / "p.gpkg")})
     out, *_ = read_layer(res["OUTPUT"])
     expected = exposure_profile(cities, radon_indicators(cities), catnat_indicators(cities),
+                                seismic_indicators(cities), known_risks_indicators(cities),
                                 weights={"risk": 1, "nature": 0, "opendata": 1})
     expected = rank_candidates(expected)
     assert list(out.index) == list(expected.index)
