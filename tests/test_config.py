@@ -26,7 +26,7 @@ def test_default_config_content():
     assert cfg.layers[0].path == acv_geo.get_path("herault_pac_risques")
     assert cfg.layers[1].zones == ("commune", "buffer:2000")
     assert cfg.rasters[0].threshold == (300.0,)
-    assert [t.kind for t in cfg.tables] == ["radon", "catnat"]
+    assert [t.kind for t in cfg.tables] == ["radon", "catnat", "seismic", "known_risks"]
     assert (cfg.clusters.weights, cfg.clusters.permutations, cfg.clusters.seed) == ("knn:6", 9999, 20250401)
     assert cfg.path is None
 
