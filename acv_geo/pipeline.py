@@ -689,6 +689,7 @@ def diagnose(
     scheduler: str | None = None,
     workers: int | None = None,
     overwrite: bool = False,
+    lang: str = "fr",
 ) -> DiagnoseResult:
     """Run the whole diagnostic and write every output into ``out_dir``, atomically.
 
@@ -734,6 +735,8 @@ def diagnose(
     workers : int, optional
         Worker processes of the local Dask cluster (``engine="dask"`` without ``scheduler``);
         default the cores this process may use. One cluster serves every overlay and zonal step.
+    lang : {"fr", "en"}, default "fr"
+        Language of the report (:func:`acv_geo.report.build_report`).
     overwrite : bool, default False
         Replace a previous output folder even when it holds files ``diagnose`` did not write (they
         are deleted with it). Without it such a folder is refused before anything is computed.
@@ -755,6 +758,8 @@ def diagnose(
 
     if scope not in ("acv", "all-communes"):
         raise ValueError(f"unknown scope {scope!r}; expected 'acv' or 'all-communes'")
+    if lang not in ("fr", "en"):
+        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
     if scope == "all-communes" and cities is not None:
@@ -877,7 +882,7 @@ def diagnose(
 
         pages = full[full["acv"].astype(bool)] if scope == "all-communes" else full
         html = build_report(pages, metadata=meta, clusters=cl_doc, ranking=ranking, maps=maps, config=cfg,
-                            warnings=problems)
+                            warnings=problems, lang=lang)
         (tmp / "report.html").write_text(html, encoding="utf-8")
         written.append("report.html")
         marker = {

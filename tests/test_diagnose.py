@@ -179,8 +179,8 @@ def test_report_has_a_fiche_per_city(run, cities):
     # Season 2 gaps derived from the data: Dieppe has no PAC coverage, towns outside the DEM have no DEM
     fiche = page[page.index("id='c76217'"):]
     fiche = fiche[: fiche.index("</section>")]
-    assert "Not covered by the layer « Risk zones notified by the State (PAC, Hérault) »" in fiche
-    assert "No coverage by the raster « Elevation" in fiche
+    assert "Hors de la couverture de la couche « Risk zones notified by the State (PAC, Hérault) »" in fiche
+    assert "Hors de la couverture du raster « Elevation" in fiche
 
 
 def test_summary_text(run):

@@ -49,7 +49,7 @@ def test_structure(small_report):
     assert "IRSN « potentiel radon de ma commune »" in fiche
     assert "radon_class</td><td class='num'>" in fiche
     # Sète publishes open data itself (ODATER 2022): the fiche says exactly that, and not the other cases
-    assert "the commune publishes open data itself" in fiche
+    assert "la commune publie elle-même des données ouvertes" in fiche
     assert "its EPCI does" not in fiche and "neither the commune nor its EPCI" not in fiche
 
 
@@ -72,10 +72,10 @@ def test_season2_gaps():
                      "radon_class": 2, "radon_reason": pd.NA, "catnat_total_count": pd.NA,
                      "catnat_reason": "commune not in the CatNat table"})
     gaps = season2_gaps(row, config=cfg)
-    assert gaps[0].startswith("No open-data portal")
-    assert "Not covered by the layer « Risk zones notified by the State (PAC, Hérault) »." in gaps
-    assert any(g.startswith("No risk-zone layer covers it") for g in gaps)
-    assert "No coverage by the raster « Elevation (Copernicus DEM GLO-30, tile N45E005) » (zone outside the " \
+    assert gaps[0].startswith("Pas de portail open data")
+    assert "Hors de la couverture de la couche « Risk zones notified by the State (PAC, Hérault) »." in gaps
+    assert any(g.startswith("Aucune couche de zones de risque ne la couvre") for g in gaps)
+    assert "Hors de la couverture du raster « Elevation (Copernicus DEM GLO-30, tile N45E005) » (zone outside the " \
            "raster)." in gaps
     assert "catnat: commune not in the CatNat table" in gaps
     assert not any(g.startswith("radon") for g in gaps)
@@ -113,3 +113,30 @@ def test_the_fetch_suggestion_is_a_command_that_works(code, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown source" not in err and "not a department code" not in err
     assert "--offline" in err or "not in the cache" in err or "missing" in err
+
+
+def test_report_in_french_by_default_and_in_english_on_request():
+    import acv_geo
+    from acv_geo.report import build_report
+
+    idx = pd.Index(["80001", "34003"], name="insee_com")
+    df = pd.DataFrame({"commune": ["Abbeville", "Agde"], "pac_pct": [np.nan, 99.3],
+                       "pac_covered": pd.array([False, True], dtype="boolean"),
+                       "pac_reason": ["outside the coverage of herault_pac_risques.gpkg (department 34): not measured",
+                                      None], "opendata_level": ["epci", "none"]}, index=idx)
+    meta = pd.DataFrame([{"column": c, "unit": u, "source": "DDTM 34", "date": "2019", "description": "share"}
+                         for c, u in (("pac_pct", "%"), ("pac_covered", "bool"), ("pac_reason", ""))])
+    fr = build_report(df, metadata=meta)
+    assert fr.startswith("<!DOCTYPE html><html lang='fr'>")
+    assert "<h2>Synthèse nationale</h2>" in fr and "<h3>Couverture des indicateurs</h3>" in fr
+    assert "<h1>Action Cœur de Ville : risques, nature et données ouvertes</h1>" in fr
+    # a town outside the layer's coverage: not measured, never 0
+    assert ("Hors de la couverture de la couche (department 34) : ses 1 indicateurs n&#x27;ont pas été mesurés ici "
+            "(pas de valeur, jamais 0).") in fr
+    assert "Pas de portail open data" in fr
+    en = build_report(df, metadata=meta, lang="en")
+    assert en.startswith("<!DOCTYPE html><html lang='en'>") and "<h2>National summary</h2>" in en
+    assert "Outside the layer&#x27;s coverage (department 34): its 1 indicators were not measured here" in en
+    with pytest.raises(ValueError, match=r"lang must be one of \['fr', 'en'\], got 'de'"):
+        build_report(df, metadata=meta, lang="de")
+    assert acv_geo.report.tr("Cities") == "Villes"

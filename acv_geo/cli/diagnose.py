@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_national_args(p)
     add_engine_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--lang", choices=["fr", "en"], default="fr", help="language of the report (default: fr)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a previous output folder even if it holds files of yours (they are deleted)")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if needed)")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     result = diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet or callback is not None,
                       progress=callback or True, scope=args.scope, communes=args.communes, engine=args.engine,
                       chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers,
-                      overwrite=args.overwrite)
+                      overwrite=args.overwrite, lang=args.lang)
     if callback is not None:
         for line in result.summary().splitlines():
             if not line.startswith("  warning: "):
