@@ -15,7 +15,6 @@ feature across a border does not make the neighbouring department "covered".
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -106,23 +105,38 @@ def parse_coverage(value: Any, *, where: str = "coverage") -> Coverage | None:
     raise ValueError(f"{where}: expected \"national\" or a list of department codes such as [\"34\"], got {value!r}")
 
 
+def _unit_sphere(lon: Any, lat: Any) -> np.ndarray:
+    """Longitude/latitude (degrees, WGS84) as points on the unit sphere.
+
+    Straight-line distances between them order like great-circle distances, at every latitude (mainland,
+    Antilles, Réunion alike), so the nearest commune centre is the true nearest one.
+    """
+    lo, la = np.radians(np.asarray(lon, dtype=float)), np.radians(np.asarray(lat, dtype=float))
+    return np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+
+
 @functools.lru_cache(maxsize=1)
 def _commune_points() -> tuple[Any, np.ndarray]:
-    """KD-tree of every commune centre (lon, lat scaled for latitude ~46°N) and their departments."""
+    """KD-tree of every commune centre (on the unit sphere) and their departments."""
     from scipy.spatial import cKDTree
 
     ref = pd.read_csv(get_path("communes_france"), dtype={"insee_com": str, "insee_dep": str},
                       usecols=["insee_com", "insee_dep", "lon", "lat"])
-    xy = np.c_[ref["lon"].to_numpy() * math.cos(math.radians(46)), ref["lat"].to_numpy()]
-    return cKDTree(xy), ref["insee_dep"].to_numpy(dtype=object)
+    return cKDTree(_unit_sphere(ref["lon"], ref["lat"])), ref["insee_dep"].to_numpy(dtype=object)
 
 
 def departments_at(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Department of the nearest commune centre of each point (longitude/latitude)."""
+    """Department of the nearest commune centre of each point (longitude/latitude in degrees, WGS84).
+
+    Examples
+    --------
+    >>> departments_at([3.4758, -61.73, 9.15, 55.45], [43.3124, 15.99, 42.15, -20.88]).tolist()
+    ['34', '971', '2B', '974']
+    """
     tree, deps = _commune_points()
     if len(lon) == 0:
         return np.array([], dtype=object)
-    _, idx = tree.query(np.c_[np.asarray(lon) * math.cos(math.radians(46)), np.asarray(lat)])
+    _, idx = tree.query(_unit_sphere(lon, lat))
     return deps[idx]
 
 
