@@ -28,6 +28,20 @@ _EXPORTS: dict[str, str] = {
     "read_polygons": "io",
     "repair_report": "io",
     "indicator_metadata": "metadata",
+    "column_label": "labels",
+    "read_gaspar": "gaspar",
+    "gaspar_indicators": "gaspar",
+    "risq_indicators": "gaspar",
+    "pprn_indicators": "gaspar",
+    "azi_indicators": "gaspar",
+    "tri_indicators": "gaspar",
+    "dicrim_indicators": "gaspar",
+    "catnat_gaspar_indicators": "gaspar",
+    "nature_indicators": "services",
+    "nature_layers": "services",
+    "georisques_indicators": "services",
+    "fetch_services": "services",
+    "ServiceError": "services",
     "opendata_status": "opendata",
     "read_observatory": "opendata",
     "TERRITORIES": "territories",
@@ -88,7 +102,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .datasets import DATASETS, get_path, list_datasets  # noqa: F401
     from .errors import InputError  # noqa: F401
     from .fetching import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
+    from .gaspar import (  # noqa: F401
+        azi_indicators,
+        catnat_gaspar_indicators,
+        dicrim_indicators,
+        gaspar_indicators,
+        pprn_indicators,
+        read_gaspar,
+        risq_indicators,
+        tri_indicators,
+    )
     from .io import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
+    from .labels import column_label  # noqa: F401
     from .maps import cluster_map, plot_map  # noqa: F401
     from .metadata import indicator_metadata  # noqa: F401
     from .opendata import opendata_status, read_observatory  # noqa: F401
@@ -96,6 +121,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import DiagnoseResult, diagnose  # noqa: F401
     from .profile import exposure_profile, rank_candidates  # noqa: F401
     from .report import build_report  # noqa: F401
+    from .services import (  # noqa: F401
+        ServiceError,
+        fetch_services,
+        georisques_indicators,
+        nature_indicators,
+        nature_layers,
+    )
     from .tables import (  # noqa: F401
         catnat_indicators,
         join_commune_table,

@@ -24,7 +24,10 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     category = "ALEA"                # ... or a category field (not both)
     layer = "..."                    # layer inside a multi-layer file
     zones = ["commune", "buffer:2000"]
-    label = "Risk zones"             # title in maps and report
+    label = "Zones de risque"        # title in maps and report (French)
+    label_en = "Risk zones"          # English title (--lang en); default: label
+    role = "risk"                    # risk | nature | context: the sub-score its share enters (context:
+                                     # shown, never scored); default: the preset's role, else context
     date = "2019"                    # date of the data, for the metadata
     distances = true                 # false: skip the *_dist_m columns (faster at national scale)
     coverage = ["34"]                # departments the layer surveys, or "national"; default: derived from
@@ -39,13 +42,18 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     band = 1
     unit = "m"
     zones = ["commune"]
-    label = "Elevation"
+    label = "Altitude"
+    label_en = "Elevation"
+    role = "risk"                    # threshold shares (else the mean) enter this sub-score; default context
     date = "2021"
 
     [tables]
     radon = true                     # true (embedded IRSN table), false, or a path
     seismic = true                   # seismic zone of every commune (décret 2010-1255, embedded)
     known_risks = true               # natural risks known per commune (GASPAR DDRM, embedded)
+    gaspar = "gaspar"                # the GASPAR archive (`acv-geo fetch gaspar`, or a zip/folder path)
+    gaspar_tables = ["pprn", "azi", "tri", "dicrim"]   # its tables joined (also "risq", "catnat" when the
+                                     # embedded known_risks / catnat are off)
     catnat = true                    # true (embedded CCR decrees), false, or a path
     catnat_since = 1982              # count only events from this year on
     [[tables.csv]]                   # any per-commune table (repeatable)
@@ -53,6 +61,7 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     insee_column = "CODGEO"
     columns = ["x", "y"]
     prefix = "mine"
+    role = "context"                 # risk | nature: its numeric columns enter that sub-score
 
     [clusters]
     variables = ["opendata"]         # city columns (or indicator columns) to test
@@ -111,20 +120,26 @@ kinds = ["commune"]
 name = "pac"
 source = "herault_pac_risques"
 preset = "pac_risques"
-label = "Risk zones notified by the State (PAC, Hérault)"
+label = "Zones de risque portées à connaissance (PAC, Hérault)"
+label_en = "Risk zones notified by the State (PAC, Hérault)"
+role = "risk"
 coverage = ["34"]
 
 [[layers]]
 name = "flood_marks"
 source = "reperes_crues_34"
 zones = ["commune", "buffer:2000"]
-label = "Historical flood marks (Hérault)"
+label = "Repères de crues historiques (Hérault)"
+label_en = "Historical flood marks (Hérault)"
+role = "risk"
 coverage = ["34"]
 
 [[layers]]
 name = "ppr_scie"
 source = "ppr_scie_76"
-label = "PPRN perimeter of the Scie basin (Seine-Maritime)"
+label = "Périmètre du PPRN de la vallée de la Scie (Seine-Maritime)"
+label_en = "PPRN perimeter of the Scie basin (Seine-Maritime)"
+role = "risk"
 coverage = ["76"]
 
 [[rasters]]
@@ -133,7 +148,9 @@ source = "dem_n45e005"
 stats = ["mean", "min", "max", "coverage_pct"]
 threshold = [300]
 unit = "m"
-label = "Elevation (Copernicus DEM GLO-30, tile N45E005)"
+label = "Altitude (Copernicus DEM GLO-30, dalle N45E005)"
+label_en = "Elevation (Copernicus DEM GLO-30, tile N45E005)"
+role = "risk"
 
 [tables]
 radon = true
@@ -192,6 +209,10 @@ class LayerSpec:
         Compute the nearest-feature distance columns (``*_dist_m``).
     coverage : acv_geo.coverage.Coverage or None
         Declared coverage (departments or national); None: derived from the features.
+    role : {"risk", "nature", "context"}
+        What the layer measures (:data:`acv_geo.metadata.ROLES`).
+    label_en : str
+        English title (empty: ``label``).
     """
 
     name: str
@@ -206,6 +227,8 @@ class LayerSpec:
     date: str
     distances: bool = True
     coverage: Any = None
+    role: str = "context"
+    label_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -226,6 +249,8 @@ class RasterSpec:
         1-based band.
     unit : str or None
         Unit of the values.
+    role, label_en : str
+        As in :class:`LayerSpec`.
     """
 
     name: str
@@ -240,6 +265,8 @@ class RasterSpec:
     label: str
     provenance: str
     date: str
+    role: str = "context"
+    label_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,18 +275,20 @@ class TableSpec:
 
     Attributes
     ----------
-    kind : {"radon", "catnat", "seismic", "known_risks", "csv"}
+    kind : {"radon", "catnat", "seismic", "known_risks", "gaspar", "csv"}
         Which function joins it.
     path : pathlib.Path or None
         File (``None``: the embedded table).
     insee_column : str or None
         INSEE code column of a user table.
     columns : tuple of str or None
-        Columns kept from a user table.
+        Columns kept from a user table; the GASPAR tables joined.
     prefix : str or None
         Column prefix of a user table.
     since : int or None
         First year counted (CatNat).
+    role : str
+        Role of a user table (``risk``, ``nature`` or ``context``); the embedded tables are ``risk``.
     """
 
     kind: str
@@ -268,6 +297,7 @@ class TableSpec:
     columns: tuple[str, ...] | None = None
     prefix: str | None = None
     since: int | None = None
+    role: str = "context"
 
 
 @dataclass(frozen=True)
@@ -550,6 +580,8 @@ _LAYER = {
     "date": '"2024"',
     "distances": "true",
     "coverage": '["34"]',
+    "role": '"risk"',
+    "label_en": '"Title in English"',
 }
 _RASTER = {
     "name": '"dem"',
@@ -562,10 +594,18 @@ _RASTER = {
     "zones": '["commune"]',
     "label": '"Title"',
     "date": '"2021"',
+    "role": '"risk"',
+    "label_en": '"Title in English"',
 }
 _TABLES = {"radon": "true", "catnat": "true", "catnat_since": "1982", "seismic": "true", "known_risks": "true",
-           "csv": "[[tables.csv]]"}
-_CSV = {"path": '"table.csv"', "insee_column": '"CODGEO"', "columns": '["x"]', "prefix": '"mine"'}
+           "gaspar": '"gaspar"', "gaspar_tables": '["pprn", "azi", "tri", "dicrim"]', "csv": "[[tables.csv]]"}
+#: GASPAR tables joined by default: those the embedded national tables do not already give.
+_GASPAR_DEFAULT = ("pprn", "azi", "tri", "dicrim")
+# a GASPAR table whose columns an embedded table already writes: (embedded kind, GASPAR table)
+_GASPAR_TWICE = {"risq": "known_risks", "catnat": "catnat"}
+_CSV = {"path": '"table.csv"', "insee_column": '"CODGEO"', "columns": '["x"]', "prefix": '"mine"',
+        "role": '"context"'}
+_ROLE_CHOICES = ("risk", "nature", "context")
 _CLUSTERS = {
     "variables": '["opendata"]',
     "method": '"lisa"',
@@ -639,9 +679,26 @@ def _layers(ck: _Checker, items: Any, default_zones: tuple[str, ...], check_file
             coverage = parse_coverage(t.get("coverage"), where=f"{key}.coverage")
         except ValueError as exc:
             raise ck.fail(f"{key}.coverage", str(exc).split(": ", 1)[1]) from None
+        role = _role(ck, t, key, _preset_role(preset))
+        label_en = ck.string(t["label_en"], f"{key}.label_en") if "label_en" in t else ""
         out.append(LayerSpec(name, str(t["source"]), path, preset, category, layer, zones, label, prov, date,
-                             distances, coverage))
+                             distances, coverage, role, label_en))
     return tuple(out)
+
+
+def _role(ck: _Checker, t: Mapping, key: str, default: str) -> str:
+    return ck.string(t["role"], f"{key}.role", allowed=_ROLE_CHOICES) if "role" in t else default
+
+
+def _preset_role(preset: str | None) -> str:
+    if preset is None:
+        return "context"
+    from .overlay import get_preset
+
+    try:
+        return str(get_preset(preset).get("role", "context"))
+    except ValueError:
+        return "context"
 
 
 def _rasters(ck: _Checker, items: Any, default_zones: tuple[str, ...], check_files: bool) -> tuple[RasterSpec, ...]:
@@ -676,8 +733,9 @@ def _rasters(ck: _Checker, items: Any, default_zones: tuple[str, ...], check_fil
         date = ck.string(str(t["date"]), f"{key}.date") if "date" in t else date
         if check_files and path.suffix.lower() in (".gpkg", ".shp", ".geojson", ".csv", ".parquet", ".fgb"):
             raise ck.fail(f"{key}.source", f"{path} is a vector/table file, not a raster; move it to [[layers]]")
+        label_en = ck.string(t["label_en"], f"{key}.label_en") if "label_en" in t else ""
         out.append(RasterSpec(name, str(t["source"]), path, stats, threshold, categorical, band, unit, zones,
-                              label, prov, date))
+                              label, prov, date, _role(ck, t, key, "context"), label_en))
     return tuple(out)
 
 
@@ -696,6 +754,8 @@ def _tables(ck: _Checker, raw: Any, check_files: bool) -> tuple[TableSpec, ...]:
     for kind in ("seismic", "known_risks"):  # national baselines, embedded
         if ck.boolean(t.get(kind, True), f"tables.{kind}"):
             out.append(TableSpec(kind))
+    if "gaspar" in t:
+        out.append(_gaspar(ck, t, {x.kind for x in out}, check_files))
     csvs = t.get("csv", [])
     if not isinstance(csvs, list):
         raise ck.fail("tables.csv", "expected a list of tables: write each one as a [[tables.csv]] section")
@@ -713,8 +773,25 @@ def _tables(ck: _Checker, raw: Any, check_files: bool) -> tuple[TableSpec, ...]:
                 if col is not None and header and col not in header:
                     raise ck.fail(k, f"column {col!r} not in {path} (columns: {', '.join(header)}); "
                                      "use one of these columns")
-        out.append(TableSpec("csv", path, insee, cols, prefix))
+        out.append(TableSpec("csv", path, insee, cols, prefix, role=_role(ck, c, key, "context")))
     return tuple(out)
+
+
+def _gaspar(ck: _Checker, t: Mapping, kinds: set[str], check_files: bool) -> TableSpec:
+    """``[tables] gaspar = "gaspar"`` (the fetched national archive) or a path, and its tables."""
+    from .gaspar import GASPAR_TABLES
+
+    path = ck.source(t["gaspar"], "tables.gaspar")[0] if check_files else Path(str(t["gaspar"]))
+    names = ck.strings(t["gaspar_tables"], "tables.gaspar_tables") if "gaspar_tables" in t else _GASPAR_DEFAULT
+    for i, name in enumerate(names):
+        if name not in GASPAR_TABLES:
+            raise ck.fail(f"tables.gaspar_tables[{i}]", f"{name!r} is not a GASPAR table; use "
+                                                         f"{', '.join(GASPAR_TABLES)}")
+        if _GASPAR_TWICE.get(name) in kinds:
+            raise ck.fail(f"tables.gaspar_tables[{i}]", f"{name!r} writes the same columns as the embedded "
+                                                         f"table {_GASPAR_TWICE[name]!r}; set "
+                                                         f"`{_GASPAR_TWICE[name]} = false` to use GASPAR's")
+    return TableSpec("gaspar", path, columns=tuple(names), role="risk")
 
 
 def _csv_header(path: Path) -> list[str]:

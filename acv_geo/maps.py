@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["CLUSTER_COLORS", "OVERSEAS", "cluster_map", "plot_map"]
+__all__ = ["CLUSTER_COLORS", "OVERSEAS", "TOWN_MAP_COLORS", "cluster_map", "plot_map", "town_map_svg"]
 
 #: Standard cluster colours (GeoDa's LISA palette, plus Gi* and join-count labels).
 CLUSTER_COLORS: dict[str, str] = {
@@ -191,6 +192,16 @@ def _territory_bounds(name: str) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+_WORDS: dict[str, dict[str, str]] = {
+    "fr": {"no data": "pas de donnée", "not measured": "pas de donnée : non mesuré", "Sources": "Sources :",
+           "caption": "{} lieux sur {} ont une valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, {}. "
+                      "Outre-mer en encarts à leur position réelle, chacun dans sa projection."},
+    "en": {"no data": "no data", "not measured": "no data: not measured", "Sources": "Sources:",
+           "caption": "{} of {} places with a value; hatched: no data (not measured). Map: acv-geo, {}. Overseas "
+                      "territories in insets at their true positions, each in its own projected CRS."},
+}
+
+
 def plot_map(
     gdf: gpd.GeoDataFrame,
     column: str,
@@ -204,6 +215,7 @@ def plot_map(
     territory_column: str = "territory",
     basemap: bool = True,
     figsize: tuple[float, float] = (10.0, 8.5),
+    lang: str = "fr",
 ) -> Figure:
     """Map a column over mainland France with an inset for each overseas territory present.
 
@@ -235,6 +247,8 @@ def plot_map(
         Draw the EPCI boundaries (embedded IGN layer) in light grey under the data.
     figsize : tuple of float, default ``(10, 8.5)``
         Size of a new figure, in inches.
+    lang : {"fr", "en"}, default "fr"
+        Language of the map's own words (no data, caption).
 
     Returns
     -------
@@ -257,6 +271,9 @@ def plot_map(
 
     if kind not in _KINDS:
         raise ValueError(f"kind={kind!r} is not allowed; expected one of {', '.join(map(repr, _KINDS))}")
+    if lang not in _WORDS:
+        raise ValueError(f"lang must be one of {', '.join(_WORDS)}, got {lang!r}")
+    words = _WORDS[lang]
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
         raise InputError("plot_map needs a GeoDataFrame with a CRS (set it with gdf.set_crs(...))")
     if column not in gdf.columns:
@@ -346,7 +363,7 @@ def plot_map(
             for c in order:
                 label = f"{c} ({int(counts.get(c, 0))})"
                 if c == "NA":
-                    handles.append(Patch(label=f"no data ({int(counts.get(c, 0))})", **NO_DATA))
+                    handles.append(Patch(label=f"{words['no data']} ({int(counts.get(c, 0))})", **NO_DATA))
                     continue
                 if points:
                     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=palette[c],
@@ -365,14 +382,12 @@ def plot_map(
             cb.set_label(legend_title, fontsize=8)
             cb.ax.tick_params(labelsize=7)
             if no_value.any():
-                ax.legend(handles=[Patch(label=f"no data: not measured ({int(no_value.sum())})", **NO_DATA)],
+                ax.legend(handles=[Patch(label=f"{words['not measured']} ({int(no_value.sum())})", **NO_DATA)],
                           loc="lower right", bbox_to_anchor=(0.9, 0.0), fontsize=8)
     _scale_bar(ax)
-    measured = f"{int((~no_value).sum())} of {len(no_value)} places with a value; hatched: no data (not measured). "
-    note = f"{measured}Map: acv-geo, {_dt.date.today().isoformat()}. Overseas territories in insets at their true " \
-        "positions, each in its own projected CRS."
+    note = words["caption"].format(int((~no_value).sum()), len(no_value), _dt.date.today().isoformat())
     if source_note:
-        note = f"Sources: {source_note}. " + note
+        note = f"{words['Sources']} {source_note}. " + note
     fig.text(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
     return fig
 
@@ -388,6 +403,7 @@ def cluster_map(
     territory_column: str = "territory",
     basemap: bool = True,
     dpi: int = 150,
+    lang: str = "fr",
 ) -> Path:
     """Write a cluster map (standard LISA colours) as PNG, atomically.
 
@@ -410,6 +426,8 @@ def cluster_map(
         Draw EPCI boundaries under the data.
     dpi : int, default 150
         Resolution.
+    lang : {"fr", "en"}, default "fr"
+        Language of the map's own words.
 
     Returns
     -------
@@ -442,7 +460,137 @@ def cluster_map(
     if territory_column in geometries.columns:
         gdf[territory_column] = geometries[territory_column].reindex(result_frame.index).to_numpy()
     fig = plot_map(gdf, column, kind="categorical", colors=CLUSTER_COLORS, title=title, legend="Cluster",
-                   source_note=source_note, territory_column=territory_column, basemap=basemap)
+                   source_note=source_note, territory_column=territory_column, basemap=basemap, lang=lang)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return Path(path)
+
+
+#: Colours of the layers drawn on the town maps, in configuration order.
+TOWN_MAP_COLORS: tuple[str, ...] = ("#d7301f", "#2171b5", "#238b45", "#6a51a3", "#cc4c02", "#525252")
+_SVG_SIZE = 360
+
+
+def _svg_path(geom: Any, fx: Any, fy: Any) -> str:
+    """SVG path data of a (multi)polygon or (multi)line; view coordinates from ``fx``/``fy``."""
+    import shapely
+
+    parts = []
+    for part in shapely.get_parts(geom):
+        rings = shapely.get_rings(part) if part.geom_type == "Polygon" else [part]
+        for ring in rings:
+            xy = shapely.get_coordinates(ring)
+            if len(xy) < 2:
+                continue
+            pts = " ".join(f"{fx(x):.1f},{fy(y):.1f}" for x, y in xy)
+            parts.append(f"M{pts}" + ("Z" if part.geom_type == "Polygon" else ""))
+    return "".join(parts)
+
+
+def _nice_length(span_m: float) -> float:
+    """A round scale-bar length about a quarter of ``span_m``."""
+    target = max(span_m / 4, 1.0)
+    mag = 10 ** np.floor(np.log10(target))
+    return float(max(m for m in (1, 2, 5, 10) if m * mag <= target) * mag)
+
+
+def town_map_svg(
+    commune: Any,
+    *,
+    epci: Any = None,
+    layers: Sequence[tuple[str, Any]] = (),
+    margin: float = 0.15,
+    lang: str = "fr",
+) -> str:
+    """A small print-friendly SVG map of one town: commune and EPCI outlines, layer features, scale bar.
+
+    Every geometry must be in the same projected CRS in metres (the territory's, see
+    :func:`acv_geo.territories.local_crs`). No basemap: white background, outlines and flat colours.
+
+    Parameters
+    ----------
+    commune : shapely geometry
+        The commune polygon.
+    epci : shapely geometry, optional
+        The EPCI polygon (drawn as a dashed outline, clipped to the frame).
+    layers : sequence of (label, geometries)
+        Each layer's label and its features (any shapely geometries; clipped to the frame). Drawn
+        in :data:`TOWN_MAP_COLORS`; listed in the legend with their feature count in the frame.
+    margin : float, default 0.15
+        Margin around the commune, as a share of its larger side (at least 500 m).
+    lang : {"fr", "en"}, default "fr"
+        Language of the legend.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (inline-ready, no external resource).
+
+    Examples
+    --------
+    >>> from shapely import box, Point
+    >>> svg = town_map_svg(box(0, 0, 4000, 2000), layers=[("Repères", [Point(1000, 1000)])])
+    >>> svg.startswith("<svg") and "1 km" in svg and "Repères (1)" in svg
+    True
+    """
+    import shapely
+
+    if lang not in _WORDS:
+        raise ValueError(f"lang must be one of {', '.join(_WORDS)}, got {lang!r}")
+    x0, y0, x1, y1 = shapely.bounds(commune)
+    pad = max(margin * max(x1 - x0, y1 - y0), 500.0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    frame = shapely.box(x0, y0, x1, y1)
+    scale = _SVG_SIZE / max(x1 - x0, y1 - y0)
+    w, h = (x1 - x0) * scale, (y1 - y0) * scale
+    legend_h = 16 * (len(layers) + 2) + 8
+    fx = lambda x: (x - x0) * scale  # noqa: E731
+    fy = lambda y: (y1 - y) * scale  # noqa: E731
+    body = []
+    legend = []
+    for k, (label, geoms) in enumerate(layers):
+        color = TOWN_MAP_COLORS[k % len(TOWN_MAP_COLORS)]
+        inside = [g for g in geoms if g is not None and not g.is_empty and g.intersects(frame)]
+        for g in inside:
+            if g.geom_type in ("Point", "MultiPoint"):
+                for p in shapely.get_parts(g):
+                    body.append(f'<circle cx="{fx(p.x):.1f}" cy="{fy(p.y):.1f}" r="3.5" fill="{color}" '
+                                'stroke="#222" stroke-width="0.6"/>')
+                continue
+            c = shapely.clip_by_rect(g, x0, y0, x1, y1)
+            poly = "Polygon" in c.geom_type or c.geom_type == "GeometryCollection"
+            body.append(f'<path d="{_svg_path(c, fx, fy)}" fill="{color if poly else "none"}" '
+                        f'fill-opacity="0.35" stroke="{color}" stroke-width="1" fill-rule="evenodd"/>')
+        legend.append((color, f"{label} ({len(inside)})"))
+    outline = []
+    if epci is not None and not epci.is_empty:
+        e = shapely.clip_by_rect(epci, x0, y0, x1, y1)
+        outline.append(f'<path d="{_svg_path(e, fx, fy)}" fill="none" stroke="#555" stroke-width="1.2" '
+                       'stroke-dasharray="5,3"/>')
+    outline.append(f'<path d="{_svg_path(commune, fx, fy)}" fill="none" stroke="#000" stroke-width="2"/>')
+    bar = _nice_length(x1 - x0)
+    bar_px = bar * scale
+    bar_txt = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
+    scalebar = (f'<g font-size="11" font-family="sans-serif"><rect x="10" y="{h - 22:.1f}" width="{bar_px:.1f}" '
+                f'height="4" fill="#333"/><text x="{10 + bar_px / 2:.1f}" y="{h - 26:.1f}" text-anchor="middle">'
+                f"{bar_txt}</text></g>")
+    names = {"fr": ("commune", "EPCI"), "en": ("commune", "EPCI")}[lang]
+    rows = [("#000", names[0], "line"), ("#555", names[1], "dash")] + [(c, t, "box") for c, t in legend]
+    items = []
+    for i, (color, text, kind) in enumerate(rows):
+        y = h + 16 * i + 14
+        mark = (f'<rect x="10" y="{y - 9}" width="14" height="10" fill="{color}" fill-opacity="0.35" '
+                f'stroke="{color}"/>' if kind == "box" else
+                f'<line x1="10" y1="{y - 4}" x2="24" y2="{y - 4}" stroke="{color}" stroke-width="2"'
+                + (' stroke-dasharray="5,3"' if kind == "dash" else "") + "/>")
+        items.append(mark + f'<text x="30" y="{y}">{_xml(text)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="townmap" width="{w:.0f}" height="{h + legend_h:.0f}" '
+            f'viewBox="0 0 {w:.1f} {h + legend_h:.1f}" role="img"><rect width="{w:.1f}" height="{h:.1f}" '
+            f'fill="#fff" stroke="#999"/>{"".join(body)}{"".join(outline)}{scalebar}'
+            f'<g font-size="11" font-family="sans-serif">{"".join(items)}</g></svg>')
+
+
+def _xml(text: str) -> str:
+    from html import escape
+
+    return escape(str(text), quote=True)

@@ -12,9 +12,27 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["METADATA_COLUMNS", "attach_metadata", "indicator_metadata", "merge_metadata"]
+__all__ = [
+    "METADATA_COLUMNS",
+    "ROLES",
+    "assign_role",
+    "attach_metadata",
+    "described_columns",
+    "indicator_metadata",
+    "merge_metadata",
+    "scored_columns",
+]
 
-METADATA_COLUMNS = ["column", "unit", "source", "date", "description"]
+#: Columns of the metadata table. ``label_fr``/``label_en``: human label of the column (filled by
+#: :func:`acv_geo.labels.label_metadata` when written); ``role``: what the source measures
+#: (:data:`ROLES`); ``scored``: ``"yes"`` when the column enters the sub-score of its role in
+#: :func:`acv_geo.exposure_profile`.
+METADATA_COLUMNS = ["column", "label_fr", "label_en", "unit", "source", "date", "description", "role", "scored"]
+_REQUIRED = ("column", "unit", "source", "date", "description")
+
+#: Roles of a source: ``risk`` and ``nature`` feed the sub-scores of the same name, ``opendata`` the
+#: open-data readiness shown beside them, ``context`` is shown and never scored.
+ROLES: tuple[str, ...] = ("risk", "nature", "opendata", "context")
 _KEY = "acv_geo_metadata"
 
 
@@ -26,8 +44,9 @@ def attach_metadata(df: pd.DataFrame, rows: Iterable[dict]) -> pd.DataFrame:
     df : pandas.DataFrame
         The indicator table.
     rows : iterable of dict
-        One dict per column with keys ``column, unit, source, date, description``. A row for a
-        column already described replaces the old one.
+        One dict per column with keys ``column, unit, source, date, description`` and optionally
+        ``label_fr, label_en, role, scored`` (empty when absent). A row for a column already
+        described replaces the old one.
 
     Returns
     -------
@@ -41,12 +60,14 @@ def attach_metadata(df: pd.DataFrame, rows: Iterable[dict]) -> pd.DataFrame:
     """
     current = {m["column"]: m for m in df.attrs.get(_KEY, [])}
     for row in rows:
-        missing = [k for k in METADATA_COLUMNS if k not in row]
+        missing = [k for k in _REQUIRED if k not in row]
         if missing:
             raise ValueError(f"metadata row {row!r} lacks {missing}")
         if row["column"] not in df.columns:
             raise ValueError(f"metadata names column {row['column']!r}, which the table does not have")
-        current[row["column"]] = {k: ("" if row[k] is None else str(row[k])) for k in METADATA_COLUMNS}
+        if row.get("role") and row["role"] not in ROLES:
+            raise ValueError(f"metadata row {row!r}: role must be one of {ROLES}")
+        current[row["column"]] = {k: ("" if row.get(k) is None else str(row.get(k))) for k in METADATA_COLUMNS}
     df.attrs[_KEY] = [current[c] for c in df.columns if c in current]
     return df
 
@@ -62,8 +83,8 @@ def indicator_metadata(df: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``column, unit, source, date, description``, one row per described column, in
-        the table's column order.
+        Columns :data:`METADATA_COLUMNS`, one row per described column, in the table's column
+        order.
     """
     rows = [m for m in df.attrs.get(_KEY, []) if m["column"] in df.columns]
     return pd.DataFrame(rows, columns=METADATA_COLUMNS)
@@ -86,3 +107,67 @@ def merge_metadata(target: pd.DataFrame, *sources: pd.DataFrame) -> pd.DataFrame
     """
     rows = [m for s in sources for m in s.attrs.get(_KEY, []) if m["column"] in target.columns]
     return attach_metadata(target, rows)
+
+
+def assign_role(df: pd.DataFrame, role: str, *, scored: Iterable[str] = ()) -> pd.DataFrame:
+    """Give every described column of ``df`` the ``role`` of its source; mark ``scored`` ones.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        An indicator table with metadata attached.
+    role : {"risk", "nature", "opendata", "context"}
+        What the source measures (see :data:`ROLES`).
+    scored : iterable of str, optional
+        Columns that enter the sub-score of ``role`` (the others are shown, not scored). Ignored
+        for the ``context`` role.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself.
+
+    Raises
+    ------
+    ValueError
+        Unknown role, or a scored column that ``df`` does not have.
+
+    Examples
+    --------
+    >>> t = attach_metadata(pd.DataFrame({"a_pct": [1.0], "a_count": [2]}), [
+    ...     {"column": c, "unit": "", "source": "s", "date": "", "description": ""} for c in ("a_pct", "a_count")])
+    >>> scored_columns(assign_role(t, "risk", scored=["a_pct"]), "risk")
+    ['a_pct']
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    scored = set(scored) if role != "context" else set()
+    missing = sorted(scored - set(df.columns))
+    if missing:
+        raise ValueError(f"scored column(s) {missing} are not in the table")
+    rows = df.attrs.get(_KEY, [])
+    df.attrs[_KEY] = [{**m, "role": role, "scored": "yes" if m["column"] in scored else ""} for m in rows]
+    return df
+
+
+def scored_columns(df: pd.DataFrame, role: str) -> list[str]:
+    """Columns of ``df`` whose metadata says they enter the ``role`` sub-score, in column order.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        An indicator table with metadata attached.
+    role : str
+        ``risk``, ``nature`` or ``opendata``.
+
+    Returns
+    -------
+    list of str
+    """
+    marked = {m["column"] for m in df.attrs.get(_KEY, []) if m.get("role") == role and m.get("scored") == "yes"}
+    return [c for c in df.columns if c in marked]
+
+
+def described_columns(df: pd.DataFrame) -> set[str]:
+    """Columns of ``df`` that have a metadata row."""
+    return {m["column"] for m in df.attrs.get(_KEY, [])}

@@ -35,7 +35,7 @@ from .codes import slugify
 from .coverage import derive_coverage, file_coverage, parse_coverage, zone_departments
 from .engine import threaded
 from .errors import InputError
-from .metadata import attach_metadata
+from .metadata import assign_role, attach_metadata
 from .territories import TERRITORIES, check_extent, local_crs
 
 __all__ = ["get_preset", "list_presets", "overlay_indicators", "overlay_report"]
@@ -847,6 +847,7 @@ def overlay_indicators(
     source: str | None = None,
     distances: bool = True,
     coverage: Any = None,
+    role: str | None = None,
 ) -> pd.DataFrame:
     """Area, length, count and distance of a vector layer's features for every city zone.
 
@@ -890,6 +891,11 @@ def overlay_indicators(
     distances : bool, default True
         Compute the ``dist_m`` columns. ``False`` skips the nearest-feature search (faster when
         only areas, lengths and counts are needed).
+    role : {"risk", "nature", "context"}, optional
+        What the layer measures, recorded in the metadata: with ``risk`` or ``nature`` the total
+        share of the zone (``{name}_pct``; ``{name}_count`` for a layer without polygons) enters
+        that sub-score of :func:`acv_geo.exposure_profile`. Default: the preset's role, else
+        ``context`` (shown, never scored).
 
     Returns
     -------
@@ -928,6 +934,9 @@ def overlay_indicators(
     import shapely
 
     spec = get_preset(preset) if preset is not None else {}
+    role = role if role is not None else spec.get("role", "context")
+    if role not in ("risk", "nature", "context"):
+        raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
     if category is None:
         category = spec.get("category")
     zones = _check_zones(zones)
@@ -1074,6 +1083,7 @@ def overlay_indicators(
     meta.append({"column": rcol, "unit": "", "source": source_text, "date": date_text,
                  "description": f"Why a {base} value is missing (NaN) for the city; empty when none is"})
     attach_metadata(out, meta)
+    assign_role(out, role, scored=[f"{base}_pct" if f"{base}_pct" in out.columns else f"{base}_count"])
     out.attrs[_REPORT] = {
         "layer": src.label,
         "layer_name": src.layer_name,

@@ -8,8 +8,10 @@ and no network) and writes, **atomically**, into ``out_dir``:
     exposure profile) and layer ``epci`` (the EPCI polygons of the cities with their status);
 ``indicators.csv``, ``indicators.parquet``
     the same per-city table without geometry (``lon``, ``lat`` columns);
-``indicator_metadata.csv``
-    unit, source, date and description of every column (:func:`acv_geo.indicator_metadata`);
+``indicators.metadata.csv``
+    French and English label, unit, source, date, description, role and scoring of every column
+    (:func:`acv_geo.indicator_metadata`); also written as ``indicator_metadata.csv``, the name of
+    earlier releases (deprecated, removed in the next release);
 ``clusters.json``
     global statistics (join counts, Moran's I) and per-city cluster labels, with their settings;
 ``maps/*.png``
@@ -36,7 +38,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,8 @@ import pandas as pd
 from .config import DiagnoseConfig, LayerSpec, RasterSpec, load_config
 from .coverage import file_coverage, zone_departments
 from .errors import InputError, os_error_message
-from .metadata import attach_metadata, indicator_metadata
+from .labels import CITY_METADATA, label_metadata
+from .metadata import METADATA_COLUMNS, assign_role, attach_metadata, indicator_metadata
 
 __all__ = ["OUTPUT_FILES", "DiagnoseResult", "diagnose"]
 
@@ -58,6 +61,7 @@ OUTPUT_FILES = (
     "cities.gpkg",
     "indicators.csv",
     "indicators.parquet",
+    "indicators.metadata.csv",
     "indicator_metadata.csv",
     "clusters.json",
     "report.html",
@@ -68,12 +72,7 @@ METHOD_NAMES = {"lisa": "LISA", "gi_star": "Getis-Ord Gi*", "join_count": "local
 METHOD_LABELS = {"lisa": "HH, LL, HL, LH or not significant", "gi_star": "hot, cold or not significant",
                  "join_count": "BB cluster or not significant"}
 
-_OPENDATA_META = {
-    "opendata": ("bool", "True when the commune or its EPCI publishes open data (in the observatory)"),
-    "opendata_com": ("bool", "True when the commune itself publishes open data"),
-    "opendata_epci": ("bool", "True when the commune's EPCI publishes open data"),
-    "opendata_level": ("class", "Who publishes: commune, epci (only the EPCI) or none"),
-}
+_OPENDATA_COLUMNS = ("opendata", "opendata_com", "opendata_epci", "opendata_level", "opendata_reason")
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +418,7 @@ def _direct(func: Any, zones: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
 def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) -> pd.DataFrame:
     from .overlay import overlay_indicators
 
-    kw: dict[str, Any] = {"name": _zone_name(spec.name, zone_spec)}
+    kw: dict[str, Any] = {"name": _zone_name(spec.name, zone_spec), "role": spec.role}
     if not spec.distances:
         kw["distances"] = False
     for key, value in (("preset", spec.preset), ("category", spec.category), ("layer_name", spec.layer),
@@ -429,7 +428,15 @@ def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) ->
             kw[key] = value
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return run(overlay_indicators, zones, spec.path, **kw)
+        out = run(overlay_indicators, zones, spec.path, **kw)
+    return _primary_zone_scored(out, spec, zone_spec)
+
+
+def _primary_zone_scored(out: pd.DataFrame, spec: Any, zone_spec: str) -> pd.DataFrame:
+    """Only the first zone of a source is scored: a buffer repeating the commune would count twice."""
+    if zone_spec != spec.zones[0]:
+        assign_role(out, spec.role, scored=())
+    return out
 
 
 def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
@@ -442,6 +449,7 @@ def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
         "column": col, "unit": "bool", "source": spec.provenance or spec.path.name, "date": spec.date,
         "description": f"True when the city lies in the coverage of {spec.label} ({cov.describe()}): the layer "
                        "surveyed this place, so 0 means 'nothing found'; outside, its values are missing (NA)",
+        "role": spec.role,
     }])
     return out
 
@@ -453,6 +461,7 @@ def _zonal(zones: Any, spec: RasterSpec, zone_spec: str, run: Any = _direct) -> 
         "name": _zone_name(spec.name, zone_spec),
         "categorical": spec.categorical,
         "band": spec.band,
+        "role": spec.role,
     }
     if spec.stats:
         kw["stats"] = list(spec.stats)
@@ -466,7 +475,8 @@ def _zonal(zones: Any, spec: RasterSpec, zone_spec: str, run: Any = _direct) -> 
         kw["date"] = spec.date
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return run(zonal_indicators, zones, spec.path, **kw)
+        out = run(zonal_indicators, zones, spec.path, **kw)
+    return _primary_zone_scored(out, spec, zone_spec)
 
 
 def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
@@ -489,11 +499,41 @@ def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
         elif t.kind == "catnat":
             kw = {} if t.since is None else {"since": t.since}
             out.append(catnat_indicators(cities, t.path, **kw))
+        elif t.kind == "gaspar":
+            from .gaspar import gaspar_indicators
+
+            out.append(gaspar_indicators(cities, t.path, tables=t.columns or ()))
         else:
             kw = {k: v for k, v in (("insee_column", t.insee_column), ("prefix", t.prefix)) if v is not None}
+            kw["role"] = t.role
             if t.columns is not None:
                 kw["columns"] = list(t.columns)
             out.append(join_commune_table(cities, t.path, **kw))
+    return out
+
+
+#: Web services :func:`diagnose` can query (:mod:`acv_geo.services`).
+SERVICES = ("nature", "georisques")
+# Géorisques columns scored only when the embedded national table of the same thing is off (never twice)
+_GEORISQUES_SCORED = {"georisques_rga_class": None, "georisques_seismic_zone": "seismic",
+                      "georisques_radon_class": "radon", "georisques_catnat_count": "catnat",
+                      "georisques_risks_count": "known_risks"}
+
+
+def _service_tables(city: Any, zones: Any, services: tuple[str, ...], cfg: DiagnoseConfig, *, cache: Any,
+                    offline: bool) -> list[pd.DataFrame]:
+    """Indicators of the web services (answers cached on disk; offline: the cache only, NA + reason)."""
+    from .services import georisques_indicators, nature_indicators
+
+    out = []
+    if "nature" in services:
+        out.append(nature_indicators(city, zones, cache=cache, offline=offline))
+    if "georisques" in services:
+        gr = georisques_indicators(city, cache=cache, offline=offline)
+        kinds = {t.kind for t in cfg.tables}
+        assign_role(gr, "risk", scored=[c for c, k in _GEORISQUES_SCORED.items()
+                                        if c in gr.columns and (k is None or k not in kinds)])
+        out.append(gr)
     return out
 
 
@@ -567,14 +607,14 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
             except (TypeError, ValueError):
                 pass
         is_bool = str(data[var].dtype) in ("bool", "boolean") or set(pd.unique(data[var].dropna())) <= {0, 1}
-        if cs.join_counts and is_bool and hasattr(cl, "join_counts"):
+        built = cs.weights if res.weights_result is None else res.weights_result  # one graph for local and global
+        if cs.join_counts and is_bool:
             glob["join_counts"] = cl.join_counts(
-                data, var, weights=cs.weights, permutations=cs.permutations, seed=cs.seed
+                data, var, weights=built, permutations=cs.permutations, seed=cs.seed
             ).to_dict()
-        if cs.morans_i and hasattr(cl, "morans_i"):
-            glob["morans_i"] = cl.morans_i(
-                data, var, weights=cs.weights, permutations=cs.permutations, seed=cs.seed
-            ).to_dict()
+        if cs.morans_i:
+            glob["morans_i"] = cl.morans_i(data, var, weights=built, permutations=cs.permutations,
+                                           seed=cs.seed).to_dict()
         doc["global"][var] = _clean_json(json.loads(json.dumps(glob, default=_json_default)))
     if frames:
         table = pd.concat(frames, axis=1)
@@ -613,19 +653,25 @@ def _opendata_metadata(cities: Any, observatory: str | None) -> list[dict]:
         "odater_2020": ("OpenDataFrance observatory ODATER v2 · ODbL", "2020-10-21"),
     }.get(str(observatory), (str(observatory or "city list"), ""))
     rows = []
-    for col, (unit, desc) in _OPENDATA_META.items():
-        if col in cities.columns:
-            rows.append({"column": col, "unit": unit, "source": src[0], "date": src[1], "description": desc})
+    for col, (unit, _fr, _en, desc) in CITY_METADATA.items():
+        if col not in cities.columns:
+            continue
+        observed = col in _OPENDATA_COLUMNS or col.startswith(("url_", "techno_", "themes_"))
+        rows.append({"column": col, "unit": unit, "description": desc,
+                     "source": src[0] if observed else "city list (ANCT ACV list, COG 2025)",
+                     "date": src[1] if observed else "",
+                     "role": "opendata" if col in _OPENDATA_COLUMNS else "context",
+                     "scored": "yes" if col == "opendata_level" else ""})
     prev = ("OpenDataFrance observatory ODATER v2 · ODbL", "2020-10-21")
     for col in cities.columns:
         m = re.fullmatch(r"opendata(_com|_epci)?_(\d{4}|prev)", col)
         if m:
             who = {"_com": "the commune itself", "_epci": "the commune's EPCI", None: "the commune or its EPCI"}
-            rows.append({"column": col, "unit": "bool", "source": prev[0], "date": prev[1],
+            rows.append({"column": col, "unit": "bool", "source": prev[0], "date": prev[1], "role": "opendata",
                          "description": f"True when {who[m.group(1)]} published open data in the earlier observatory"})
     if "opendata_change" in cities.columns:
         rows.append({"column": "opendata_change", "unit": "class", "source": f"{src[0]}; {prev[0]}",
-                     "date": f"{prev[1]} → {src[1]}",
+                     "date": f"{prev[1]} → {src[1]}", "role": "opendata",
                      "description": "Change between the two observatories: kept, new, stopped or never"})
     return rows
 
@@ -690,6 +736,9 @@ def diagnose(
     workers: int | None = None,
     overwrite: bool = False,
     lang: str = "fr",
+    services: Sequence[str] = (),
+    services_offline: bool = False,
+    cache: str | os.PathLike | None = None,
 ) -> DiagnoseResult:
     """Run the whole diagnostic and write every output into ``out_dir``, atomically.
 
@@ -737,6 +786,14 @@ def diagnose(
         default the cores this process may use. One cluster serves every overlay and zonal step.
     lang : {"fr", "en"}, default "fr"
         Language of the report (:func:`acv_geo.report.build_report`).
+    services : sequence of {"nature", "georisques"}, default ()
+        Web services queried for every city (:mod:`acv_geo.services`): API Carto Nature (share of
+        the commune in ZNIEFF, Natura 2000, parks, reserves; counts; site names) and Géorisques
+        (clay exposure, risk procedures, CatNat…). Answers are cached on disk: a second run is offline.
+    services_offline : bool, default False
+        Use the cached answers only; a city without one gets NA and a reason.
+    cache : str or path-like, optional
+        Cache folder of the services (default: ``$ACV_GEO_CACHE_DIR`` or the user cache).
     overwrite : bool, default False
         Replace a previous output folder even when it holds files ``diagnose`` did not write (they
         are deleted with it). Without it such a folder is refused before anything is computed.
@@ -760,6 +817,10 @@ def diagnose(
         raise ValueError(f"unknown scope {scope!r}; expected 'acv' or 'all-communes'")
     if lang not in ("fr", "en"):
         raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    services = tuple(services)
+    unknown = sorted(set(services) - set(SERVICES))
+    if unknown:
+        raise ValueError(f"unknown service(s) {unknown}; use {', '.join(SERVICES)}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
     if scope == "all-communes" and cities is not None:
@@ -792,8 +853,8 @@ def diagnose(
         return map_zones(func, zones, *args, engine=engine, chunk_size=chunk_size,
                          scheduler=client[0] if client else scheduler, **kwargs)
 
-    steps = 9 + sum(len(x.zones) for x in (*cfg.layers, *cfg.rasters)) + len(cfg.tables) + len(
-        cfg.clusters.variables) + (1 if cfg.maps_enabled else 0)
+    steps = 9 + (1 if services else 0) + sum(len(x.zones) for x in (*cfg.layers, *cfg.rasters)) + len(cfg.tables) + len(
+        cfg.clusters.variables) + (2 if cfg.maps_enabled else 0)
     callback = progress if callable(progress) else None
     bar = _Progress(steps, enabled=bool(progress) and not quiet, callback=callback)
     problems: list[str] = []
@@ -836,6 +897,12 @@ def diagnose(
     for t in cfg.tables:
         bar.step(f"table {t.kind}" + (f" {t.path.name}" if t.path else ""))
     tables.extend(_tables(city, cfg))
+    if services:
+        bar.step(f"web services: {', '.join(services)}")
+        commune_zones = zones.get("commune")
+        if commune_zones is None:
+            commune_zones = _zones_for({"commune"}, city, communes, epci)["commune"]
+        tables.extend(_service_tables(city, commune_zones, services, cfg, cache=cache, offline=services_offline))
     indicators = _assemble(city, tables)
 
     bar.step("clusters")
@@ -855,8 +922,9 @@ def diagnose(
 
     prof = exposure_profile(city, *tables, weights=dict(cfg.profile_weights) or None)
     full = _assemble(city, [*tables, cl_table, prof])
+    full.attrs["acv_geo_profile"] = prof.attrs["acv_geo_profile"]
     ranking = rank_candidates(prof)
-    meta = indicator_metadata(full)
+    meta = _labelled_metadata(full, cfg)
 
     parent = out.resolve().parent
     try:
@@ -869,20 +937,24 @@ def diagnose(
     try:
         bar.step("writing tables")
         _write_tables(tmp, full, epci, meta, cl_doc, cfg)
-        written += ["cities.gpkg", "indicators.csv", "indicators.parquet", "indicator_metadata.csv",
-                    "clusters.json"]
+        written += ["cities.gpkg", "indicators.csv", "indicators.parquet", "indicators.metadata.csv",
+                    "indicator_metadata.csv", "clusters.json"]
         maps: dict[str, Path] = {}
         if cfg.maps_enabled:
             bar.step("drawing maps")
             (tmp / "maps").mkdir()
-            maps = _draw_maps(tmp / "maps", full, epci, meta, cfg, problems)
+            maps = _draw_maps(tmp / "maps", full, epci, meta, cfg, lang)
             written += [f"maps/{p.name}" for p in maps.values()]
+        pages = full[full["acv"].astype(bool)] if scope == "all-communes" else full
+        town_maps: dict[str, str] = {}
+        if cfg.maps_enabled:
+            bar.step("town maps")
+            town_maps = _town_maps(pages, communes, epci, cfg, lang)
         bar.step("writing report")
         from .report import build_report
 
-        pages = full[full["acv"].astype(bool)] if scope == "all-communes" else full
         html = build_report(pages, metadata=meta, clusters=cl_doc, ranking=ranking, maps=maps, config=cfg,
-                            warnings=problems, lang=lang)
+                            warnings=problems, lang=lang, town_maps=town_maps)
         (tmp / "report.html").write_text(html, encoding="utf-8")
         written.append("report.html")
         marker = {
@@ -924,6 +996,34 @@ def _version() -> str:
     return __version__
 
 
+def source_labels(cfg: DiagnoseConfig) -> dict[str, tuple[str, str]]:
+    """``{name: (French label, English label)}`` of the configured layers, rasters and tables.
+
+    Parameters
+    ----------
+    cfg : DiagnoseConfig
+        The configuration.
+
+    Returns
+    -------
+    dict
+        For :func:`acv_geo.labels.column_label`.
+    """
+    out = {x.name: (x.label, x.label_en or x.label) for x in (*cfg.layers, *cfg.rasters)}
+    out.update({t.prefix: (t.prefix, t.prefix) for t in cfg.tables if t.prefix})
+    return out
+
+
+def _labelled_metadata(full: Any, cfg: DiagnoseConfig) -> pd.DataFrame:
+    """Metadata of every written column (the code, ``lon``/``lat`` of the tables included), with labels."""
+    meta = indicator_metadata(full)
+    first = [{"column": c, "unit": CITY_METADATA[c][0], "date": "", "description": CITY_METADATA[c][3],
+              "role": "context", "source": "city list (ANCT ACV list, COG 2025)" if c == "insee_com" else
+              "acv-geo, from the city point"} for c in ("insee_com", "lon", "lat")]
+    meta = pd.concat([pd.DataFrame(first), meta], ignore_index=True).fillna("")[METADATA_COLUMNS]
+    return label_metadata(meta, layers=source_labels(cfg))
+
+
 def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: dict, cfg: DiagnoseConfig) -> None:
     from .writers import write_table
 
@@ -935,7 +1035,8 @@ def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: d
     plain = _plain(w)
     write_table(plain, tmp / "indicators.csv", metadata=False)
     write_table(plain, tmp / "indicators.parquet", metadata=False)
-    meta.to_csv(tmp / "indicator_metadata.csv", index=False, encoding="utf-8")
+    meta.to_csv(tmp / "indicators.metadata.csv", index=False, encoding="utf-8")
+    meta.to_csv(tmp / "indicator_metadata.csv", index=False, encoding="utf-8")  # deprecated name, one release
     doc = dict(cl_doc)
     doc["generated"] = _dt.datetime.now().isoformat(timespec="seconds")
     (tmp / "clusters.json").write_text(
@@ -1041,32 +1142,64 @@ def _note(meta: pd.DataFrame, column: str) -> str:
     return f"{src} ({date})" if date and date != "nan" else src
 
 
+_MAP_TEXT = {
+    "fr": {
+        "opendata": "Qui publie des données ouvertes : la commune, seulement son EPCI, ou personne",
+        "od_legend": "Open data", "epci": "Open data des EPCI des villes ACV", "epci_legend": "EPCI",
+        "yes": "l'EPCI publie", "no": "l'EPCI ne publie pas",
+        "clusters": "Agrégats locaux : {} ({}, {}, {} permutations, FDR alpha {:g})",
+        "score": "{} — poids : {}",
+    },
+    "en": {
+        "opendata": "Who publishes open data: the commune, only its EPCI, or none",
+        "od_legend": "Open data", "epci": "Open data of the EPCIs of the ACV cities", "epci_legend": "EPCI",
+        "yes": "EPCI publishes", "no": "EPCI does not publish",
+        "clusters": "Local clusters of {} ({}, {}, {} permutations, FDR alpha {:g})",
+        "score": "{} — weights: {}",
+    },
+}
+
+
+def _map_title(col: str, meta: pd.DataFrame, full: Any, lang: str) -> str:
+    """Title of an indicator map: its label; for scores, the weights actually used."""
+    row = meta[meta["column"] == col]
+    label = str(row[f"label_{lang}"].iloc[0]) if len(row) else col
+    if col.endswith("_score"):
+        info = full.attrs.get("acv_geo_profile") or {}
+        none = " (aucun indicateur)" if lang == "fr" else " (no indicator)"
+        names = {"risk": "risque", "opendata": "open data"} if lang == "fr" else {"opendata": "open data"}
+        weights = [f"{names.get(k, k)} {v:g}{none if not info.get('columns', {}).get(k) else ''}"
+                   for k, v in (info.get("weights") or {}).items() if v > 0]
+        label = _MAP_TEXT[lang]["score"].format(label, ", ".join(weights))
+    return label if len(label) <= 110 else label[:107] + "…"
+
+
 def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: DiagnoseConfig,
-               problems: list[str]) -> dict[str, Path]:
+               lang: str) -> dict[str, Path]:
     """Draw every map with :mod:`acv_geo.maps`; return ``{key: path}`` in drawing order."""
     import geopandas as gpd
 
     from .maps import cluster_map, plot_map
 
     dpi = cfg.maps_dpi
+    text = _MAP_TEXT[lang]
     maps: dict[str, Path] = {}
     od_note = _note(meta, "opendata_level") or "city list"
     if "opendata_level" in full.columns:
         g = gpd.GeoDataFrame({"opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
                               "territory": full["territory"].to_numpy()},
                              geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
-        fig = plot_map(g, "opendata_level", kind="categorical", colors=_LEVEL_COLORS,
-                       title="Who publishes open data: the commune, only its EPCI, or none",
-                       legend="Open data", source_note=od_note)
+        fig = plot_map(g, "opendata_level", kind="categorical", colors=_LEVEL_COLORS, title=text["opendata"],
+                       legend=text["od_legend"], source_note=od_note, lang=lang)
         maps["opendata_status"] = _save(fig, folder / "opendata_status.png", dpi)
     el = _epci_layer(full, epci)
     if "opendata_epci" in el.columns and len(el):
         ge = el[["territory", el.geometry.name]].copy()
-        ge["epci_publishes"] = el["opendata_epci"].map({True: "EPCI publishes", False: "EPCI does not publish"}) \
+        ge["epci_publishes"] = el["opendata_epci"].map({True: text["yes"], False: text["no"]}) \
             .astype(object).fillna("NA").to_numpy()
         fig = plot_map(ge, "epci_publishes", kind="categorical",
-                       colors={"EPCI publishes": "#1a9850", "EPCI does not publish": "#d73027", "NA": "#bdbdbd"},
-                       title="Open data of the EPCIs of the ACV cities", legend="EPCI", source_note=od_note)
+                       colors={text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
+                       title=text["epci"], legend=text["epci_legend"], source_note=od_note, lang=lang)
         maps["opendata_epci"] = _save(fig, folder / "opendata_epci.png", dpi)
     for var in cfg.clusters.variables:
         col = f"cluster_{var}_label"
@@ -1075,29 +1208,74 @@ def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Diag
         frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
         path = folder / f"clusters_{var}.png"
         cs = cfg.clusters
-        cluster_map(frame, full, path, dpi=dpi,
-                    title=f"Local clusters of {var} ({METHOD_NAMES[cs.method]}, {cs.weights}, {cs.permutations} "
-                          f"permutations, FDR alpha {cs.alpha:g})",
+        cluster_map(frame, full, path, dpi=dpi, lang=lang,
+                    title=text["clusters"].format(_map_title(var, meta, full, lang), METHOD_NAMES[cs.method],
+                                                  cs.weights, cs.permutations, cs.alpha),
                     source_note=_note(meta, var) or od_note)
         maps[f"clusters_{var}"] = path
     for col in map_columns(full, meta, cfg):
-        g = gpd.GeoDataFrame({col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
-                             geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
-        row = meta[meta["column"] == col]
-        desc = str(row["description"].iloc[0]) if len(row) else col
-        unit = str(row["unit"].iloc[0]) if len(row) else ""
-        owner = [x for x in (*cfg.layers, *cfg.rasters) if col.startswith(x.name + "_")]
-        if owner:
-            title = f"{max(owner, key=lambda x: len(x.name)).label}\n{col}"
-        else:
-            title = desc if len(desc) <= 100 else desc[:97] + "…"
-        if col in CLASS_MAPS:
-            classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
-            fig = plot_map(g.assign(**{col: classes}), col, kind="categorical", colors=CLASS_MAPS[col], title=title,
-                           legend=col, source_note=_note(meta, col))
-        else:
-            fig = plot_map(g, col, kind="choropleth", colors="viridis" if not col.endswith("_score") else "magma_r",
-                           title=title, legend=f"{col} ({unit})" if unit and unit != "nan" else col,
-                           source_note=_note(meta, col))
-        maps[col] = _save(fig, folder / f"{col}.png", dpi)
+        maps[col] = _save(_indicator_map(col, full, meta, lang), folder / f"{col}.png", dpi)
     return maps
+
+
+def _indicator_map(col: str, full: Any, meta: pd.DataFrame, lang: str) -> Any:
+    """One indicator map: categorical for classes, else a choropleth; titles and legends from the labels."""
+    import geopandas as gpd
+
+    from .maps import plot_map
+
+    g = gpd.GeoDataFrame({col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
+                         geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+    row = meta[meta["column"] == col]
+    unit = str(row["unit"].iloc[0]) if len(row) else ""
+    title = _map_title(col, meta, full, lang)
+    label = str(row[f"label_{lang}"].iloc[0]) if len(row) else col
+    short = label.split(" : ")[-1].split(": ")[-1]
+    if col in CLASS_MAPS:
+        classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
+        return plot_map(g.assign(**{col: classes}), col, kind="categorical", colors=CLASS_MAPS[col], title=title,
+                        legend=short, source_note=_note(meta, col), lang=lang)
+    legend = f"{short} ({unit})" if unit and unit not in short else short
+    return plot_map(g, col, kind="choropleth", colors="viridis" if not col.endswith("_score") else "magma_r",
+                    title=title, legend=legend, source_note=_note(meta, col), lang=lang)
+
+
+
+def _town_maps(pages: Any, communes: Any, epci: Any, cfg: DiagnoseConfig, lang: str) -> dict[str, str]:
+    """``{insee_com: svg}``: each town with its EPCI and the features of the layers covering it."""
+    import geopandas as gpd
+    import shapely
+
+    from .maps import town_map_svg
+    from .territories import local_crs
+
+    sources = [(spec, gpd.read_file(spec.path, layer=spec.layer)) for spec in cfg.layers]
+    out: dict[str, str] = {}
+    terr = pages["territory"].astype(object).to_numpy()
+    for t in pd.unique(terr):
+        codes = pages.index[terr == t]
+        crs = local_crs(t)
+        com = communes.geometry.reindex(codes)
+        known = com.notna().to_numpy()
+        com = gpd.GeoSeries(com[known], crs=communes.crs).to_crs(crs)
+        ep = epci.geometry.to_crs(crs) if len(epci) else None
+        near = gpd.GeoSeries([shapely.box(*com.total_bounds)], crs=crs) if len(com) else None
+        feats = []
+        for spec, layer in sources:
+            if near is None or layer.crs is None:
+                feats.append((spec, gpd.GeoSeries([], crs=crs)))
+                continue
+            sel = layer.geometry.iloc[layer.sindex.query(near.to_crs(layer.crs).iloc[0])]
+            feats.append((spec, sel.to_crs(crs)))
+        for code, geom in com.items():
+            city = pages.loc[code]
+            shown = []
+            for spec, g in feats:
+                cov = city.get(f"{spec.name}_covered")
+                if cov is not None and not pd.isna(cov) and bool(cov):
+                    label = spec.label if lang == "fr" else (spec.label_en or spec.label)
+                    shown.append((label, list(g.iloc[g.sindex.query(geom.envelope.buffer(5000))]) if len(g) else []))
+            siren = city.get("siren_epci")
+            e = ep.get(siren) if ep is not None and isinstance(siren, str) else None
+            out[str(code)] = town_map_svg(geom, epci=e, layers=shown, lang=lang)
+    return out

@@ -6,9 +6,13 @@ weighted composite score, then ranks the cities; :func:`rank_candidates` lists t
 
 How the scores are made
 -----------------------
-1. **Contributing columns.** Each sub-score takes the columns listed in :data:`PROFILE_COLUMNS`
-   (exact names or regular expressions) that exist in ``cities`` or in the indicator tables;
-   ``columns=`` overrides the list. A column contributes only if it **covers the cities being
+1. **Contributing columns.** Each indicator table says, in its metadata, the *role* of its source
+   (``risk``, ``nature``, ``opendata`` or ``context``, see :data:`acv_geo.metadata.ROLES`) and
+   which of its columns are *scored* (e.g. the share of the commune in a risk zone, not its area,
+   count and distance as well): a sub-score takes the scored columns of its role, never a guess
+   from column names. Columns without metadata count only if listed in :data:`PROFILE_COLUMNS`
+   (the national indicators of :mod:`acv_geo.tables` and ``opendata_level``); ``columns=``
+   overrides the choice. A column contributes only if it **covers the cities being
    compared**: it has a value for at least ``min_coverage`` of them (half, by default). A regional
    layer measured in 5 of 244 towns is left out (named in ``attrs["acv_geo_profile"]["excluded"]``),
    so it cannot rank the other 239 by the absence of data.
@@ -32,13 +36,12 @@ exposure and large nature stakes, among indicators measured for the cities compa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .metadata import attach_metadata
+from .metadata import attach_metadata, described_columns, scored_columns
 
 __all__ = ["DEFAULT_WEIGHTS", "PROFILE_COLUMNS", "SUBSCORES", "exposure_profile", "rank_candidates"]
 
@@ -48,7 +51,8 @@ SUBSCORES: tuple[str, ...] = ("risk", "nature", "opendata")
 #: Default weights of the sub-scores in the composite (renormalised to sum to 1).
 DEFAULT_WEIGHTS: dict[str, float] = {"risk": 0.6, "nature": 0.4, "opendata": 0.0}
 
-#: Columns contributing to each sub-score: exact names, or regular expressions (``re.fullmatch``).
+#: Columns that contribute to each sub-score when their table carries no metadata (a table made by
+#: hand); tables from acv-geo's functions say it in their metadata (``role``/``scored``).
 #: Higher values always mean more exposure / more nature / more readiness.
 PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
     "risk": (
@@ -56,13 +60,8 @@ PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
         "radon_class",  # acv_geo.tables.radon_indicators
         "seismic_zone",  # acv_geo.tables.seismic_indicators
         "risks_known_count",  # acv_geo.tables.known_risks_indicators
-        r".+_below_.+_pct",  # acv_geo.zonal.zonal_indicators(threshold=...): low-lying share
-        r"(flood|inond|submersion|ppr|pprn|tri|azi|pac|alea|risk|risque)[a-z0-9_]*_(pct|share)",
     ),
-    "nature": (
-        r"(znieff|natura|natura2000|n2000|nature|protected|apb|pnr|parc|park|reserve|biodiv|green|"
-        r"forest|foret|tree|wetland)[a-z0-9_]*_(pct|share|count|area_m2|area_ha)",
-    ),
+    "nature": (),
     "opendata": ("opendata_level", "opendata"),
 }
 
@@ -106,12 +105,18 @@ def _normalise(name: str, values: pd.Series) -> pd.Series:
     return _percentile_rank(values)
 
 
-def _match(patterns: Sequence[str], columns: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for p in patterns:
-        for c in columns:
-            if c not in out and (c == p or re.fullmatch(p, c)) and not c.endswith("_reason"):
-                out.append(c)
+def _contributing(spec: Mapping[str, Sequence[str]], tables: Sequence[pd.DataFrame], names: Sequence[str],
+                  overridden: set[str]) -> dict[str, list[str]]:
+    """Columns of each sub-score: given names, else scored columns of the role, else fallbacks."""
+    described: set[str] = set().union(*(described_columns(t) for t in tables))
+    out: dict[str, list[str]] = {}
+    for s in SUBSCORES:
+        if s in overridden:
+            cols = [c for c in spec[s] if c in names]
+        else:
+            marked = {c for t in tables for c in scored_columns(t, s)}
+            cols = [c for c in names if c in marked or (c in spec[s] and c not in described)]
+        out[s] = list(dict.fromkeys(cols))
     return out
 
 
@@ -138,8 +143,8 @@ def exposure_profile(
         Weights of ``risk``, ``nature``, ``opendata`` (non-negative); keys not given keep their
         :data:`DEFAULT_WEIGHTS`. Unknown keys raise ``ValueError``.
     columns : dict, optional
-        Contributing columns (names or regular expressions) per sub-score, replacing
-        :data:`PROFILE_COLUMNS` for the sub-scores given.
+        Contributing columns (exact names) per sub-score, replacing the choice made from the
+        metadata for the sub-scores given.
     min_coverage : float, default 0.5
         Share of the cities a column must have a value for to contribute (0 < x ≤ 1).
     min_indicators : int, default 1
@@ -182,7 +187,7 @@ def exposure_profile(
         raise ValueError(f"cities must be a DataFrame indexed by insee_com, not {type(cities).__name__}")
     idx = cities.index
     geom = getattr(cities, "_geometry_column_name", None)
-    data: dict[str, pd.Series] = {c: cities[c] for c in cities.columns if c != geom}
+    data: dict[str, pd.Series] = {c: cities[c] for c in cities.columns if c != geom and not c.endswith("_reason")}
     for k, t in enumerate(indicator_tables):
         if not isinstance(t, pd.DataFrame):
             raise ValueError(f"indicator table #{k + 1} is a {type(t).__name__}, not a DataFrame")
@@ -190,6 +195,8 @@ def exposure_profile(
             raise ValueError(f"indicator table #{k + 1} has duplicate index codes; one row per city expected")
         aligned = t.reindex(idx)
         for c in t.columns:
+            if c.endswith("_reason"):
+                continue
             if c in data and c in cities.columns:
                 data[c] = aligned[c]  # a table overrides a city column of the same name
             else:
@@ -199,8 +206,9 @@ def exposure_profile(
     excluded: dict[str, float] = {}
     scores: dict[str, pd.Series] = {}
     counts: dict[str, pd.Series] = {}
+    contributing = _contributing(spec, [cities, *indicator_tables], names, set(columns or ()))
     for s in SUBSCORES:
-        cols = _match(spec[s], names)
+        cols = contributing[s]
         if s == "opendata" and "opendata_level" in cols and "opendata" in cols and columns is None:
             cols.remove("opendata")  # the level already says whether the city publishes
         share = {c: float(pd.Series(data[c]).notna().mean()) if len(idx) else 0.0 for c in cols}

@@ -42,7 +42,7 @@ from .codes import insee_department, normalize_insee, slugify
 from .datasets import get_path
 from .errors import InputError
 from .io import _decode, _Report
-from .metadata import attach_metadata
+from .metadata import ROLES, assign_role, attach_metadata
 
 __all__ = [
     "CATNAT_GROUPS",
@@ -395,6 +395,7 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
                         "factors that can ease radon transfer to buildings, 3 significant"),
         "radon_reason": ("", "Why the radon class is missing"),
     }, source, "2018 (arrêté du 27 juin 2018)"))
+    assign_role(out, "risk", scored=["radon_class"])
     out.attrs[_REPAIRS] = repairs
     return out
 
@@ -589,6 +590,7 @@ def catnat_indicators(
         _apply_coverage(out, idx, listed, deps, coverage, label)
     meta["catnat_reason"] = ("", "Why the CatNat counts are missing")
     attach_metadata(out, _meta(meta, source, "1982-08-15 … 2024-05-24" if decrees is None else ""))
+    assign_role(out, "risk", scored=["catnat_total_count"])
     out.attrs[_REPAIRS] = repairs
     return out
 
@@ -638,6 +640,7 @@ def join_commune_table(
     insee_column: str | None = None,
     columns: Sequence[str] | None = None,
     prefix: str | None = None,
+    role: str = "context",
 ) -> pd.DataFrame:
     """Join any per-commune table (CSV, XLSX, Parquet, DataFrame) onto the cities by INSEE code.
 
@@ -656,6 +659,10 @@ def join_commune_table(
     prefix : str, optional
         Prefix of the output columns (``prefix_column``) and of the reason column
         (``prefix_reason``; ``join_reason`` without prefix).
+    role : {"context", "risk", "nature"}, default "context"
+        What the table measures: with ``risk`` or ``nature`` its numeric columns enter that
+        sub-score of :func:`acv_geo.exposure_profile` (higher = more exposure / more nature);
+        ``context`` columns are shown, never scored.
 
     Returns
     -------
@@ -677,6 +684,8 @@ def join_commune_table(
     >>> out["pop"].tolist(), out["join_reason"].isna().tolist()
     ([14000, <NA>], [True, False])
     """
+    if role not in ROLES or role == "opendata":
+        raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
     idx = _city_codes(cities)
     df, label = read_table(table, what="commune table")
     code_col = _find_column(df, INSEE_COLUMN_NAMES, label, "INSEE code", insee_column)
@@ -714,6 +723,8 @@ def join_commune_table(
         {"column": reason_col, "unit": "", "source": "acv-geo", "date": "",
          "description": "Why the joined values are missing"},
     ])
+    numeric = [f"{pre}{c}" for c in keep if pd.api.types.is_numeric_dtype(out[f"{pre}{c}"])]
+    assign_role(out, role, scored=numeric)
     out.attrs[_REPAIRS] = repairs
     return out
 
@@ -820,6 +831,7 @@ def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
         "seismic_label": ("", "Name of the seismic zone"),
         "seismic_reason": ("", "Why the seismic zone is missing"),
     }, source, "2010-10-22"))
+    assign_role(out, "risk", scored=["seismic_zone"])
     out.attrs[_REPAIRS] = []
     return out
 
@@ -874,6 +886,7 @@ def known_risks_indicators(cities: pd.DataFrame) -> pd.DataFrame:
     meta["risks_known_reason"] = ("", "Why the known risks are missing")
     attach_metadata(out, _meta(meta, "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · "
                                      "Licence Ouverte", "2026-10-05"))
+    assign_role(out, "risk", scored=["risks_known_count"])
     out.attrs[_REPAIRS] = []
     return out
 

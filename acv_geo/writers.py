@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .labels import label_metadata
 from .metadata import indicator_metadata
 
 __all__ = ["FORMATS", "atomic_path", "write_table"]
@@ -144,7 +145,7 @@ def write_table(
         if shutil.disk_usage(path.resolve().parent).free < 5_000_000:
             raise OSError(errno.ENOSPC, "No space left on device", str(path)) from exc
         raise
-    meta = indicator_metadata(df)
+    meta = label_metadata(indicator_metadata(df))
     if metadata and len(meta):
         with atomic_path(path.with_name(f"{path.stem}.metadata.csv")) as tmp:
             meta.to_csv(tmp, index=False, encoding="utf-8")

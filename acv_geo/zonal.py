@@ -49,7 +49,7 @@ import pandas as pd
 from .codes import slugify
 from .engine import CATEGORY_COLUMNS, threaded
 from .errors import InputError
-from .metadata import attach_metadata
+from .metadata import assign_role, attach_metadata
 from .territories import check_extent
 
 __all__ = ["ALLOWED_STATS", "zonal_indicators"]
@@ -376,6 +376,7 @@ def zonal_indicators(
     unit: str | None = None,
     source: str | None = None,
     date: str | None = None,
+    role: str = "context",
 ) -> pd.DataFrame:
     """Zonal statistics of one raster band in every zone, with exact partial-pixel coverage.
 
@@ -411,6 +412,11 @@ def zonal_indicators(
         ``"m"`` for a DEM, else empty).
     source, date : str, optional
         Provenance for the metadata (default: the raster file name and its ``TIFFTAG_DATETIME``).
+
+    role : {"context", "risk", "nature"}, default "context"
+        What the raster measures, recorded in the metadata: with ``risk`` or ``nature`` the
+        threshold shares (``{name}_below_{t}_pct``, e.g. low-lying land), else the mean, enter that
+        sub-score of :func:`acv_geo.exposure_profile`; ``context`` is shown, never scored.
 
     Returns
     -------
@@ -458,13 +464,17 @@ def zonal_indicators(
         raise ValueError(f"threshold must be finite numbers, got {threshold!r}")
     if not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band < 1:
         raise ValueError(f"band must be a 1-based integer, got {band!r}")
+    if role not in ("risk", "nature", "context"):
+        raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
 
     ds, must_close, label = _open(raster)
     try:
-        return _zonal(ds, label, zones, stat_list, thresholds, categorical, name, int(band), unit, source, date)
+        out = _zonal(ds, label, zones, stat_list, thresholds, categorical, name, int(band), unit, source, date)
     finally:
         if must_close:
             ds.close()
+    below = [c for c in out.columns if c.startswith(f"{name}_below_")]
+    return assign_role(out, role, scored=below or [c for c in (f"{name}_mean",) if c in out.columns])
 
 
 def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, unit, source, date) -> pd.DataFrame:

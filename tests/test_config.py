@@ -117,6 +117,10 @@ def test_relative_paths_start_from_the_config_folder(tmp_path):
         ({"tables": {"radon": "nowhere.csv"}}, r"tables\.radon: file 'nowhere\.csv' not found"),
         ({"layers": [{"name": "a", "source": "ppr_scie_76", "distances": "no"}]},
          r"layers\[0\]\.distances: expected true or false, got 'no'"),
+        ({"layers": [{"name": "a", "source": "ppr_scie_76", "role": "hazard"}]},
+         r"layers\[0\]\.role: 'hazard' is not allowed; use one of 'risk', 'nature', 'context'"),
+        ({"rasters": [{"name": "d", "source": "dem_n45e005", "role": "opendata"}]},
+         r"rasters\[0\]\.role: 'opendata' is not allowed; use one of 'risk', 'nature', 'context'"),
     ],
 )
 def test_bad_values(data, match):
@@ -141,3 +145,14 @@ def test_layer_distances_switch_reaches_the_overlay():
     df = _overlay(zones, cfg.layers[0], "commune")
     assert not [c for c in df.columns if c.endswith("_dist_m")]
     assert df.loc["76217", "ppr_area_m2"] == pytest.approx(892_328.0, rel=1e-6)  # as in test_overlay
+
+
+def test_roles_default_to_the_preset_else_context():
+    cfg = load_config({"layers": [{"name": "a", "source": "herault_pac_risques", "preset": "pac_risques"},
+                                  {"name": "b", "source": "ppr_scie_76"},
+                                  {"name": "c", "source": "ppr_scie_76", "role": "nature", "label_en": "C"}],
+                       "rasters": [{"name": "d", "source": "dem_n45e005"}]})
+    assert [(x.name, x.role, x.label_en) for x in (*cfg.layers, *cfg.rasters)] == [
+        ("a", "risk", ""), ("b", "context", ""), ("c", "nature", "C"), ("d", "context", "")]
+    assert [(x.name, x.role) for x in (*load_config().layers, *load_config().rasters)] == [
+        ("pac", "risk"), ("flood_marks", "risk"), ("ppr_scie", "risk"), ("dem", "risk")]

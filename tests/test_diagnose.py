@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -86,14 +88,26 @@ def test_indicator_tables(run):
     assert len(csv) == len(pq) == 244
     assert csv["insee_com"].tolist() == pq["insee_com"].tolist() == res.cities.index.tolist()
     np.testing.assert_allclose(csv["dem_mean"].to_numpy(float), pq["dem_mean"].to_numpy(float), equal_nan=True)
-    meta = pd.read_csv(out / "indicator_metadata.csv")
-    assert list(meta.columns) == ["column", "unit", "source", "date", "description"]
+    meta = pd.read_csv(out / "indicators.metadata.csv", dtype=str, keep_default_na=False)
+    assert list(meta.columns) == ["column", "label_fr", "label_en", "unit", "source", "date", "description", "role",
+                                  "scored"]
+    assert (out / "indicator_metadata.csv").read_bytes() == (out / "indicators.metadata.csv").read_bytes()
     described = set(meta["column"])
-    from acv_geo.io import CITY_COLUMNS
-
-    # every column is described except the city's own descriptive attributes
-    undescribed = set(res.cities.columns) - described - {res.cities.geometry.name}
-    assert undescribed <= set(CITY_COLUMNS) | {"date_signature", "opendata_reason"}
+    # every written column has its row, with a label in both languages
+    assert meta["column"].tolist() == csv.columns.tolist()
+    assert (meta["label_fr"] != "").all() and (meta["label_en"] != "").all()
+    assert not meta["label_fr"].str.fullmatch(r"[a-z0-9_]+").any()
+    labels = meta.set_index("column")
+    assert labels.loc["pac_inondation_et_submersion_marine_dist_m", "label_fr"] == (
+        "Zones de risque portées à connaissance (PAC, Hérault) : inondation et submersion marine, distance (m)")
+    assert labels.loc["flood_marks_b2000_count", "label_en"] == (
+        "Historical flood marks (Hérault) (within 2 km of the centre): count")
+    assert labels.loc["catnat_flood_last_year", "label_fr"] == "Arrêtés CatNat, inondation : dernière année"
+    scored = labels[labels["scored"] == "yes"]
+    assert scored["role"].to_dict() == {
+        "opendata_level": "opendata", "pac_pct": "risk", "flood_marks_count": "risk", "ppr_scie_pct": "risk",
+        "dem_below_300_pct": "risk", "radon_class": "risk", "catnat_total_count": "risk", "seismic_zone": "risk",
+        "risks_known_count": "risk"}
     assert {"opendata", "opendata_level", "opendata_2020", "opendata_change"} <= described
     for c in ("pac_pct", "dem_mean", "radon_class", "catnat_total_count", "exposure_score", "pac_covered",
               "cluster_opendata_label", "opendata_level"):
@@ -179,8 +193,8 @@ def test_report_has_a_fiche_per_city(run, cities):
     # Season 2 gaps derived from the data: Dieppe has no PAC coverage, towns outside the DEM have no DEM
     fiche = page[page.index("id='c76217'"):]
     fiche = fiche[: fiche.index("</section>")]
-    assert "Hors de la couverture de la couche « Risk zones notified by the State (PAC, Hérault) »" in fiche
-    assert "Hors de la couverture du raster « Elevation" in fiche
+    assert "Hors de la couverture de la couche « Zones de risque portées à connaissance (PAC, Hérault) »" in fiche
+    assert "Hors de la couverture du raster « Altitude" in fiche
 
 
 def test_summary_text(run):
@@ -231,7 +245,7 @@ def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
     out = tmp_path / "out"
     first = diagnose(config=_quick(), out_dir=out, quiet=True)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert len(first.files) == 5 + 1  # tables, clusters.json, report (no maps)
+    assert len(first.files) == len(OUTPUT_FILES) == 7  # tables, metadata (two names), clusters.json, report
 
     import acv_geo.report
 
@@ -280,3 +294,55 @@ def test_progress_bar_and_quiet(tmp_path, capsys):
     diagnose(config=_quick(), out_dir=tmp_path / "b", quiet=True)
     cap = capsys.readouterr()
     assert cap.out == "" and cap.err == ""
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _fiche_page(page: str, code: str) -> str:
+    """One fiche of the report as a page of its own (same head and style), for a screenshot."""
+    start = page.index(f"<section class='fiche' id='c{code}'")
+    return page[: page.index("<body>") + 6] + page[start: page.index("</section>", start) + 10] + "</body></html>"
+
+
+def _shot(html_path, png, tmp_path, height=1600):
+    from PIL import Image
+
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", f"--window-size=1100,{height}",
+           html_path.as_uri()]
+    subprocess.run(cmd, check=False, capture_output=True, timeout=180)
+    assert png.is_file(), f"chromium wrote no screenshot of {html_path.name}"
+    return np.asarray(Image.open(png).convert("RGB"), dtype=int)
+
+
+def test_report_reads_in_french_with_a_map_of_each_town(run, tmp_path):
+    """What a town-hall GIS officer sees: French headings, labels instead of column names, a map of the town."""
+    import re
+
+    _, out = run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html><html lang='fr'>")
+    assert "<h2>Synthèse nationale</h2>" in page and "<h3>Comment le classement est fait</h3>" not in page
+    assert "<h4>Comment le classement est fait</h4>" in page
+    assert page.count("<svg ") == page.count("class='fiche'") == 244
+    for code, covered in (("34301", True), ("11262", False)):
+        fiche = _fiche_page(page, code)
+        cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", fiche)
+        raw = [c for c in cells if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", c.strip())]
+        assert raw == [], f"raw column names shown in the fiche of {code}: {raw}"
+        assert "<h3>Carte de la commune</h3>" in fiche and "class=\"townmap\"" in fiche
+        assert ("Zones de risque portées à connaissance (PAC, Hérault) (" in fiche) is covered
+        if CHROMIUM is None:
+            continue
+        path = tmp_path / f"fiche_{code}.html"
+        path.write_text(fiche, encoding="utf-8")
+        img = _shot(path, tmp_path / f"fiche_{code}.png", tmp_path)
+        assert img.shape[:2] == (1600, 1100) and img.std() > 10
+        # the PAC zones are drawn in the town map of Sète (red #d7301f at 35 % on white), not in Narbonne's
+        pac = int((np.abs(img - [241, 183, 177]).sum(axis=2) < 30).sum())
+        assert (pac > 8000) == covered, (code, pac)  # (anti-aliased red text gives a few hundred such pixels)
+    if CHROMIUM is not None:
+        img = _shot(out / "report.html", tmp_path / "summary.png", tmp_path, height=1200)
+        assert img.std() > 10 and (img.mean(axis=2) < 100).mean() > 0.002

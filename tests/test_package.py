@@ -88,9 +88,10 @@ def test_write_table_roundtrip_keeps_codes(tmp_path, ext):
         back = gpd.read_file(path)
     assert back["insee_com"].tolist() == ["01053", "2A004"]
     assert back["x_pct"].tolist() == [1.5, 2.0]
-    meta = pd.read_csv(tmp_path / "out.metadata.csv")
-    assert meta.to_dict("records") == [{"column": "x_pct", "unit": "%", "source": "test", "date": 2025,
-                                        "description": "share"}]
+    meta = pd.read_csv(tmp_path / "out.metadata.csv", dtype=str, keep_default_na=False)
+    assert meta.to_dict("records") == [{"column": "x_pct", "label_fr": "x : part de la zone (%)",
+                                        "label_en": "x: share of the zone (%)", "unit": "%", "source": "test",
+                                        "date": "2025", "description": "share", "role": "", "scored": ""}]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{ext}", "out.metadata.csv"])
 
 

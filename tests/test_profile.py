@@ -6,10 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acv_geo.metadata import indicator_metadata
+from acv_geo.metadata import assign_role, attach_metadata, indicator_metadata
 from acv_geo.profile import DEFAULT_WEIGHTS, exposure_profile, rank_candidates
 
 IDX = pd.Index(["01004", "38053", "73065", "74225"], name="insee_com")
+
+
+def _role(table: pd.DataFrame, role: str, *scored: str) -> pd.DataFrame:
+    """Give a hand-made table the metadata an acv-geo function would attach: its role and scored columns."""
+    attach_metadata(table, [{"column": c, "unit": "", "source": "test", "date": "", "description": ""}
+                            for c in table.columns])
+    return assign_role(table, role, scored=scored)
 
 
 @pytest.fixture()
@@ -23,9 +30,10 @@ def cities():
 def tables():
     catnat = pd.DataFrame({"catnat_total_count": [9, 3, 10, 3], "catnat_reason": [None] * 4}, index=IDX)
     radon = pd.DataFrame({"radon_class": [2, 1, 2, pd.NA]}, index=IDX).astype("Int64")
-    zonal = pd.DataFrame({"dem_below_300_pct": [44.0, 72.7, 54.8, 0.0], "dem_mean": [384.0, 264.0, 309.0, 394.0]},
-                         index=IDX)
-    nature = pd.DataFrame({"znieff_share": [0.1, np.nan, 0.3]}, index=IDX.drop("74225"))
+    zonal = _role(pd.DataFrame({"dem_below_300_pct": [44.0, 72.7, 54.8, 0.0],
+                                "dem_mean": [384.0, 264.0, 309.0, 394.0]}, index=IDX), "risk", "dem_below_300_pct")
+    nature = _role(pd.DataFrame({"znieff_share": [0.1, np.nan, 0.3]}, index=IDX.drop("74225")), "nature",
+                   "znieff_share")
     return catnat, radon, zonal, nature
 
 
@@ -114,7 +122,8 @@ def test_a_regional_indicator_does_not_rank_the_towns_it_does_not_cover():
     """One town has a regional layer's value; the others have none: the layer does not move their ranks."""
     idx = pd.Index([f"0100{i}" for i in range(1, 9)], name="insee_com")
     base = pd.DataFrame({"catnat_total_count": [1, 2, 3, 4, 5, 6, 7, 8]}, index=idx)
-    regional = pd.DataFrame({"pac_risques_pct": [np.nan] * 7 + [0.0]}, index=idx)  # measured in one town only
+    regional = _role(pd.DataFrame({"pac_risques_pct": [np.nan] * 7 + [0.0]}, index=idx), "risk",
+                     "pac_risques_pct")  # measured in one town only
     cities = pd.DataFrame(index=idx)
     without = exposure_profile(cities, base)
     with_regional = exposure_profile(cities, base, regional)
@@ -122,7 +131,8 @@ def test_a_regional_indicator_does_not_rank_the_towns_it_does_not_cover():
     assert with_regional.attrs["acv_geo_profile"]["excluded"] == {"pac_risques_pct": 0.125}
     assert with_regional["risk_n_indicators"].tolist() == [1] * 8
     # measured in most towns, it contributes, and towns without it rest on fewer indicators
-    regional = pd.DataFrame({"pac_risques_pct": [0.0, 1, 2, 3, 4, 5, np.nan, np.nan]}, index=idx)
+    regional = _role(pd.DataFrame({"pac_risques_pct": [0.0, 1, 2, 3, 4, 5, np.nan, np.nan]}, index=idx), "risk",
+                     "pac_risques_pct")
     out = exposure_profile(cities, base, regional)
     assert out["risk_n_indicators"].tolist() == [2] * 6 + [1, 1]
     strict = exposure_profile(cities, base, regional, min_indicators=2)
@@ -130,3 +140,46 @@ def test_a_regional_indicator_does_not_rank_the_towns_it_does_not_cover():
     assert strict.loc["01007", "profile_reason"] == "no value for any weighted sub-score: no rank"
     with pytest.raises(ValueError, match=r"min_coverage must be a share in \(0, 1\], got 0"):
         exposure_profile(cities, base, min_coverage=0)
+
+
+def test_roles_come_from_the_metadata_never_from_column_names(cities, tables):
+    """A name that looks like risk or nature counts only if its source says so; context never counts."""
+    idx = IDX
+    lookalikes = pd.DataFrame({"parking_count": [1, 2, 3, 4], "tri_selectif_pct": [4.0, 3, 2, 1],
+                               "flood_pct": [1.0, 2, 3, 4]}, index=idx)
+    base = exposure_profile(cities, *tables)
+    out = exposure_profile(cities, *tables, lookalikes)
+    assert out.attrs["acv_geo_profile"]["columns"] == base.attrs["acv_geo_profile"]["columns"]
+    pd.testing.assert_series_equal(out["exposure_score"], base["exposure_score"])
+    context = _role(lookalikes.copy(), "context", "flood_pct")
+    assert indicator_metadata(context).set_index("column").loc["flood_pct", "scored"] == ""
+    out = exposure_profile(cities, *tables, context)
+    assert out.attrs["acv_geo_profile"]["columns"]["risk"] == base.attrs["acv_geo_profile"]["columns"]["risk"]
+    declared = _role(lookalikes.copy(), "nature", "parking_count")
+    out = exposure_profile(cities, *tables, declared)
+    assert out.attrs["acv_geo_profile"]["columns"]["nature"] == ["znieff_share", "parking_count"]
+
+
+def test_every_function_declares_its_role():
+    """The national tables, the overlay and the zonal statistics say what they measure and what is scored."""
+    import acv_geo
+    from acv_geo.metadata import scored_columns
+
+    city = acv_geo.read_acv().loc[["34003", "34032", "73065"]]
+    risk = {f.__name__: scored_columns(f(city), "risk") for f in (
+        acv_geo.radon_indicators, acv_geo.catnat_indicators, acv_geo.seismic_indicators,
+        acv_geo.known_risks_indicators)}
+    assert risk == {"radon_indicators": ["radon_class"], "catnat_indicators": ["catnat_total_count"],
+                    "seismic_indicators": ["seismic_zone"], "known_risks_indicators": ["risks_known_count"]}
+    zones = acv_geo.make_zones(city)
+    pac = acv_geo.overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques")
+    assert scored_columns(pac, "risk") == ["pac_risques_pct"]
+    assert set(indicator_metadata(pac)["role"]) == {"risk"}
+    marks = acv_geo.overlay_indicators(zones, acv_geo.get_path("reperes_crues_34"), name="marks", role="risk")
+    assert scored_columns(marks, "risk") == ["marks_count"]
+    plain = acv_geo.overlay_indicators(zones, acv_geo.get_path("reperes_crues_34"), name="marks")
+    assert scored_columns(plain, "risk") == [] and set(indicator_metadata(plain)["role"]) == {"context"}
+    dem = acv_geo.zonal_indicators(zones, acv_geo.get_path("dem_n45e005"), name="dem", threshold=300, role="risk")
+    assert scored_columns(dem, "risk") == ["dem_below_300_pct"]
+    with pytest.raises(ValueError, match="role must be 'risk', 'nature' or 'context'; got 'hazard'"):
+        acv_geo.overlay_indicators(zones, acv_geo.get_path("reperes_crues_34"), role="hazard")

@@ -47,7 +47,7 @@ def test_structure(small_report):
     fiche = page[page.index("id='c34301'"):]
     fiche = fiche[: fiche.index("</section>")]
     assert "IRSN « potentiel radon de ma commune »" in fiche
-    assert "radon_class</td><td class='num'>" in fiche
+    assert "<td title='radon_class'>Potentiel radon (classe)</td><td class='num'>" in fiche
     # Sète publishes open data itself (ODATER 2022): the fiche says exactly that, and not the other cases
     assert "la commune publie elle-même des données ouvertes" in fiche
     assert "its EPCI does" not in fiche and "neither the commune nor its EPCI" not in fiche
@@ -73,9 +73,9 @@ def test_season2_gaps():
                      "catnat_reason": "commune not in the CatNat table"})
     gaps = season2_gaps(row, config=cfg)
     assert gaps[0].startswith("Pas de portail open data")
-    assert "Hors de la couverture de la couche « Risk zones notified by the State (PAC, Hérault) »." in gaps
+    assert "Hors de la couverture de la couche « Zones de risque portées à connaissance (PAC, Hérault) »." in gaps
     assert any(g.startswith("Aucune couche de zones de risque ne la couvre") for g in gaps)
-    assert "Hors de la couverture du raster « Elevation (Copernicus DEM GLO-30, tile N45E005) » (zone outside the " \
+    assert "Hors de la couverture du raster « Altitude (Copernicus DEM GLO-30, dalle N45E005) » (zone outside the " \
            "raster)." in gaps
     assert "catnat: commune not in the CatNat table" in gaps
     assert not any(g.startswith("radon") for g in gaps)

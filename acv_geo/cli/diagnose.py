@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "diagnose",
         help="run the whole diagnostic (indicators, clusters, maps, report) into a folder",
         description="Run the whole acv-geo diagnostic on the ACV cities and write cities.gpkg, "
-        "indicators.csv/.parquet, indicator_metadata.csv, clusters.json, maps/*.png and report.html into "
+        "indicators.csv/.parquet, indicators.metadata.csv, clusters.json, maps/*.png and report.html into "
         "--out, atomically (a failed run leaves the previous outputs intact). Without --config it runs on "
         "the embedded real data, offline.",
     )
@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_engine_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--lang", choices=["fr", "en"], default="fr", help="language of the report (default: fr)")
+    p.add_argument("--services", metavar="LIST", default="",
+                   help="web services to query for every town: nature,georisques (answers cached; see "
+                        "docs/services.md)")
+    p.add_argument("--services-offline", action="store_true",
+                   help="use only the cached service answers (fill the cache with acv-geo fetch --towns)")
+    p.add_argument("--cache", metavar="DIR", help="cache folder of the services (default: $ACV_GEO_CACHE_DIR or the "
+                   "user cache)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a previous output folder even if it holds files of yours (they are deleted)")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if needed)")
@@ -47,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     result = diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet or callback is not None,
                       progress=callback or True, scope=args.scope, communes=args.communes, engine=args.engine,
                       chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers,
-                      overwrite=args.overwrite, lang=args.lang)
+                      overwrite=args.overwrite, lang=args.lang,
+                      services=[x.strip() for x in args.services.split(",") if x.strip()],
+                      services_offline=args.services_offline, cache=args.cache)
     if callback is not None:
         for line in result.summary().splitlines():
             if not line.startswith("  warning: "):

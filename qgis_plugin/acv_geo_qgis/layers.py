@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -32,10 +33,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from .translation import noop, tr
+from .translation import noop, tr, user_language
 
 NO_DATA_COLOR = QColor(200, 200, 200)
 _KEEP: list = []  # Python post-processors must outlive the algorithm (QGIS does not own them)
+_ALIASES: dict[str, dict[str, str]] = {}  # destination id → {field: label}, read before the temp folder goes
 
 
 def file_stem(name: str) -> str:
@@ -113,7 +115,23 @@ def copy_to_sink(alg, parameters, name: str, context, path: str | Path, layer: s
         sink.addFeature(out, QgsFeatureSink.FastInsert)
         if n % 500 == 0:
             feedback.setProgress(95 + 5 * n / total)
+    _ALIASES[dest] = read_aliases(path)
     return dest
+
+
+def read_aliases(path: str | Path) -> dict[str, str]:
+    """Human labels of the core's columns in the user's language, from the metadata written beside ``path``.
+
+    The core writes ``<name>.metadata.csv`` beside each table (``indicators.metadata.csv`` in a diagnostic
+    folder) with ``label_fr`` and ``label_en`` columns; QGIS shows them as field aliases.
+    """
+    p = Path(str(path).split("|")[0])
+    key = "label_fr" if user_language() == "fr" else "label_en"
+    for meta in (p.with_name(f"{p.stem}.metadata.csv"), p.with_name("indicators.metadata.csv")):
+        if meta.is_file():
+            with open(meta, encoding="utf-8", newline="") as fh:
+                return {r["column"]: r[key] for r in csv.DictReader(fh) if r.get("column") and r.get(key)}
+    return {}
 
 
 # ------------------------------------------------------------------------------------------
@@ -172,13 +190,18 @@ def graduated(layer, field: str, classes: int = 5):
 
 
 class _Styler(QgsProcessingLayerPostProcessorInterface):
-    def __init__(self, build) -> None:
+    def __init__(self, build, aliases: dict[str, str]) -> None:
         super().__init__()
         self.build = build
+        self.aliases = aliases
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
         if layer is None or not layer.isValid():
             return
+        for name, alias in self.aliases.items():
+            idx = layer.fields().indexFromName(name)
+            if idx >= 0:
+                layer.setFieldAlias(idx, alias)
         renderer = self.build(layer)
         if renderer is not None:
             layer.setRenderer(renderer)
@@ -189,7 +212,7 @@ def style_on_load(context, dest: str, build) -> None:
     """When QGIS loads the output ``dest``, give it ``build(layer)``'s renderer."""
     if not context.willLoadLayerOnCompletion(dest):
         return
-    styler = _Styler(build)
+    styler = _Styler(build, _ALIASES.pop(dest, None) or read_aliases(dest))
     _KEEP.append(styler)
     context.layerToLoadOnCompletionDetails(dest).setPostProcessor(styler)
 

@@ -15,6 +15,7 @@ from qgis.core import (
 )
 
 from .. import layers
+from ..translation import user_language
 from . import params
 from .base import AcvGeoAlgorithm
 
@@ -35,7 +36,7 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
     HELP = (
         "<p>Runs the whole acv-geo diagnostic and writes, into the output folder: <b>cities.gpkg</b> (every city "
         "with its open-data status, every indicator and its cluster label; layer <i>epci</i>), "
-        "<b>indicators.csv</b> and <b>.parquet</b>, <b>indicator_metadata.csv</b>, <b>clusters.json</b>, "
+        "<b>indicators.csv</b> and <b>.parquet</b>, <b>indicators.metadata.csv</b>, <b>clusters.json</b>, "
         "<b>maps/*.png</b> and <b>report.html</b>.</p><p>Without a <b>configuration</b> it runs on the embedded "
         "real data. <b>Permutations</b> overrides the configuration's (99 for a quick look, 9,999 for "
         "publication).</p><p>The folder is replaced atomically: a failed or cancelled run leaves the previous "
@@ -57,7 +58,7 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
 
     def process(self, parameters, context, feedback, tmp):
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        args = ["diagnose", "--out", folder]
+        args = ["diagnose", "--out", folder, "--lang", "fr" if user_language() == "fr" else "en"]
         config = self.parameterAsFile(parameters, self.CONFIG, context)
         if config:
             args += ["--config", config]
