@@ -80,6 +80,8 @@ CITY_METADATA: dict[str, tuple[str, str, str, str]] = {
     "acv_names": ("", "Villes ACV", "ACV towns", "Names of the ACV towns in the EPCI"),
     "n_acv": ("count", "Nombre de villes ACV", "Number of ACV towns", "ACV towns in the EPCI"),
     "area_m2": ("m2", "Surface (m²)", "Area (m²)", "Area in the territory's projected CRS"),
+    "territory_layer": ("", "Territoire (couche EPCI)", "Territory (EPCI layer)",
+                        "Territory as given by the EPCI layer itself"),
 }
 
 _FIXED: dict[str, tuple[str, str]] = {

@@ -12,6 +12,8 @@ and no network) and writes, **atomically**, into ``out_dir``:
     French and English label, unit, source, date, description, role and scoring of every column
     (:func:`acv_geo.indicator_metadata`); also written as ``indicator_metadata.csv``, the name of
     earlier releases (deprecated, removed in the next release);
+``cities.metadata.csv``
+    the same for both layers of ``cities.gpkg`` (column ``layer``: ``cities`` or ``epci``);
 ``clusters.json``
     global statistics (join counts, Moran's I) and per-city cluster labels, with their settings;
 ``maps/*.png``
@@ -63,6 +65,7 @@ OUTPUT_FILES = (
     "indicators.parquet",
     "indicators.metadata.csv",
     "indicator_metadata.csv",
+    "cities.metadata.csv",
     "clusters.json",
     "report.html",
 )
@@ -937,8 +940,8 @@ def diagnose(
     try:
         bar.step("writing tables")
         _write_tables(tmp, full, epci, meta, cl_doc, cfg)
-        written += ["cities.gpkg", "indicators.csv", "indicators.parquet", "indicators.metadata.csv",
-                    "indicator_metadata.csv", "clusters.json"]
+        written += ["cities.gpkg", "cities.metadata.csv", "indicators.csv", "indicators.parquet",
+                    "indicators.metadata.csv", "indicator_metadata.csv", "clusters.json"]
         maps: dict[str, Path] = {}
         if cfg.maps_enabled:
             bar.step("drawing maps")
@@ -1024,6 +1027,22 @@ def _labelled_metadata(full: Any, cfg: DiagnoseConfig) -> pd.DataFrame:
     return label_metadata(meta, layers=source_labels(cfg))
 
 
+def _gpkg_metadata(meta: pd.DataFrame, epci_layer: Any) -> pd.DataFrame:
+    """Metadata of both layers of ``cities.gpkg``: ``cities`` (as the tables, without lon/lat) and ``epci``."""
+    cities = meta[~meta["column"].isin(["lon", "lat"])].assign(layer="cities")
+    known = meta.set_index("column")
+    rows = []
+    for c in ["siren_epci", *[x for x in epci_layer.columns if x != epci_layer.geometry.name]]:
+        if c in known.index:
+            rows.append({**known.loc[c].to_dict(), "column": c})
+        elif c in CITY_METADATA:
+            unit, _fr, _en, desc = CITY_METADATA[c]
+            rows.append({"column": c, "unit": unit, "description": desc, "role": "context", "date": "",
+                         "source": "IGN ADMIN EXPRESS EPCI (embedded), with the ACV city list"})
+    epci = label_metadata(pd.DataFrame(rows, columns=METADATA_COLUMNS).fillna("")).assign(layer="epci")
+    return pd.concat([cities, epci], ignore_index=True)[["layer", *METADATA_COLUMNS]]
+
+
 def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: dict, cfg: DiagnoseConfig) -> None:
     from .writers import write_table
 
@@ -1036,6 +1055,7 @@ def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: d
     write_table(plain, tmp / "indicators.csv", metadata=False)
     write_table(plain, tmp / "indicators.parquet", metadata=False)
     meta.to_csv(tmp / "indicators.metadata.csv", index=False, encoding="utf-8")
+    _gpkg_metadata(meta, el).to_csv(tmp / "cities.metadata.csv", index=False, encoding="utf-8")
     meta.to_csv(tmp / "indicator_metadata.csv", index=False, encoding="utf-8")  # deprecated name, one release
     doc = dict(cl_doc)
     doc["generated"] = _dt.datetime.now().isoformat(timespec="seconds")

@@ -103,6 +103,11 @@ def test_indicator_tables(run):
     assert labels.loc["flood_marks_b2000_count", "label_en"] == (
         "Historical flood marks (Hérault) (within 2 km of the centre): count")
     assert labels.loc["catnat_flood_last_year", "label_fr"] == "Arrêtés CatNat, inondation : dernière année"
+    gmeta = pd.read_csv(out / "cities.metadata.csv", dtype=str, keep_default_na=False)
+    for layer in ("cities", "epci"):
+        fields = pyogrio.read_info(out / "cities.gpkg", layer=layer)["fields"].tolist()
+        assert gmeta.loc[gmeta["layer"] == layer, "column"].tolist() == fields, layer
+    assert (gmeta["label_fr"] != "").all()
     scored = labels[labels["scored"] == "yes"]
     assert scored["role"].to_dict() == {
         "opendata_level": "opendata", "pac_pct": "risk", "flood_marks_count": "risk", "ppr_scie_pct": "risk",
@@ -245,7 +250,7 @@ def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
     out = tmp_path / "out"
     first = diagnose(config=_quick(), out_dir=out, quiet=True)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert len(first.files) == len(OUTPUT_FILES) == 7  # tables, metadata (two names), clusters.json, report
+    assert len(first.files) == len(OUTPUT_FILES) == 8  # tables, their metadata, clusters.json, report
 
     import acv_geo.report
 
