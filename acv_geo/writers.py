@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .labels import label_metadata
-from .metadata import indicator_metadata
+from .labels import CITY_METADATA, label_metadata
+from .metadata import METADATA_COLUMNS, indicator_metadata
 
 __all__ = ["FORMATS", "atomic_path", "write_table"]
 
@@ -88,6 +88,17 @@ def _to_writable(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _every_column(meta: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One labelled row per written column, in their order (the city's own columns described too)."""
+    known = {r["column"]: r for r in meta.to_dict("records")}
+    for c in columns:
+        if c not in known:
+            unit, _fr, _en, desc = CITY_METADATA.get(c, ("", "", "", ""))
+            known[c] = {"column": c, "unit": unit, "description": desc, "source": "", "date": "", "role": "context"}
+    rows = [known[c] for c in columns]
+    return label_metadata(pd.DataFrame(rows, columns=METADATA_COLUMNS).fillna(""))
+
+
 def write_table(
     df: pd.DataFrame,
     path: str | os.PathLike,
@@ -145,8 +156,9 @@ def write_table(
         if shutil.disk_usage(path.resolve().parent).free < 5_000_000:
             raise OSError(errno.ENOSPC, "No space left on device", str(path)) from exc
         raise
-    meta = label_metadata(indicator_metadata(df))
+    meta = indicator_metadata(df)
     if metadata and len(meta):
+        meta = _every_column(meta, [c for c in out.columns if not (is_geo and c == out.geometry.name)])
         with atomic_path(path.with_name(f"{path.stem}.metadata.csv")) as tmp:
             meta.to_csv(tmp, index=False, encoding="utf-8")
     return path

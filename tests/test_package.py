@@ -89,7 +89,11 @@ def test_write_table_roundtrip_keeps_codes(tmp_path, ext):
     assert back["insee_com"].tolist() == ["01053", "2A004"]
     assert back["x_pct"].tolist() == [1.5, 2.0]
     meta = pd.read_csv(tmp_path / "out.metadata.csv", dtype=str, keep_default_na=False)
-    assert meta.to_dict("records") == [{"column": "x_pct", "label_fr": "x : part de la zone (%)",
+    assert meta.to_dict("records") == [{"column": "insee_com", "label_fr": "Code INSEE de la commune",
+                                        "label_en": "INSEE commune code", "unit": "code", "source": "", "date": "",
+                                        "description": "Official commune code (COG 2025)", "role": "context",
+                                        "scored": ""},
+                                       {"column": "x_pct", "label_fr": "x : part de la zone (%)",
                                         "label_en": "x: share of the zone (%)", "unit": "%", "source": "test",
                                         "date": "2025", "description": "share", "role": "", "scored": ""}]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{ext}", "out.metadata.csv"])

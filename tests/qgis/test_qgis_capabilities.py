@@ -288,3 +288,29 @@ def test_child_environment_drops_qgis_variables(monkeypatch):
     env = environment.clean_environ()
     assert "PROJ_LIB" not in env and "PYTHONPATH" not in env
     assert env["PYTHONIOENCODING"] == "utf-8" and env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_field_aliases_are_the_core_labels_in_the_users_language(acvgeo_plugin, tmp_path):
+    """The output's fields show the core's human labels (metadata sidecar), in French for a French QGIS."""
+    from acv_geo_qgis import layers
+    from qgis.core import QgsSettings, QgsVectorLayer
+
+    settings = QgsSettings()
+    old = settings.value("locale/userLocale", "")
+    try:
+        for locale, radon, count in (("fr_FR", "Potentiel radon (classe)", "Arrêtés CatNat, total : nombre"),
+                                     ("en_GB", "Radon potential (class)", "CatNat decrees, total: count")):
+            settings.setValue("locale/userLocale", locale)
+            layers._ALIASES.clear()
+            res = run("acvgeo:tables", {"OUTPUT": str(tmp_path / f"t_{locale}.gpkg")})
+            (aliases,) = layers._ALIASES.values()  # read from the child's sidecar before its folder went away
+            assert aliases["radon_class"] == radon and aliases["catnat_total_count"] == count
+            layer = QgsVectorLayer(res["OUTPUT"], "t", "ogr")
+            layers._Styler(lambda lyr: None, aliases).postProcessLayer(layer, None, None)
+            fields = layer.fields()
+            assert layer.attributeDisplayName(fields.indexFromName("radon_class")) == radon
+            assert layer.attributeDisplayName(fields.indexFromName("catnat_total_count")) == count
+            assert layer.attributeDisplayName(fields.indexFromName("insee_com")) in (
+                "Code INSEE de la commune", "INSEE commune code")
+    finally:
+        settings.setValue("locale/userLocale", old)
