@@ -84,7 +84,8 @@ def test_plugin_never_imports_the_core_or_the_geo_stack():
     import ast
 
     allowed = {"qgis", "processing", "__future__", "json", "os", "re", "sys", "time", "shlex", "shutil",
-               "subprocess", "tempfile", "hashlib", "queue", "signal", "threading", "dataclasses", "pathlib", "html", "csv"}
+               "subprocess", "tempfile", "hashlib", "queue", "signal", "threading", "dataclasses", "pathlib", "html",
+               "csv"}
     for path in (ROOT / "qgis_plugin" / "acv_geo_qgis").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
