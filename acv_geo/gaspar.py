@@ -113,6 +113,7 @@ __all__ = [
     "PPRN_FAMILIES",
     "azi_indicators",
     "catnat_gaspar_indicators",
+    "is_gaspar_catnat",
     "dicrim_indicators",
     "gaspar_indicators",
     "pprn_indicators",
@@ -1238,6 +1239,31 @@ def _bound(value: Any, name: str, *, end: bool) -> pd.Timestamp | None:
         if not bad[0] and pd.notna(parsed.iloc[0]):
             return pd.Timestamp(parsed.iloc[0])
     raise ValueError(f"{name} must be a year (1995) or a date ('1995-01-01', '01/01/1995'), got {value!r}")
+
+
+def is_gaspar_catnat(source: str | os.PathLike) -> bool:
+    r"""True when ``source`` is a GASPAR archive (zip or folder) or GASPAR's CatNat table (``lib_risque_jo``).
+
+    :func:`acv_geo.tables.catnat_indicators` reads the CCR decree file (``code_peril``); a GASPAR
+    CatNat table is read by :func:`catnat_gaspar_indicators` instead, with the same counting.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "catnat_gaspar.csv"
+    >>> _ = f.write_text("cod_commune;lib_risque_jo;dat_deb\n")
+    >>> is_gaspar_catnat(f), is_gaspar_catnat(f.parent / "ccr.csv")
+    (True, False)
+    """
+    p = Path(source)
+    if p.is_dir() or p.suffix.lower() == ".zip":
+        return True
+    try:
+        with open(p, "rb") as fh:
+            head = fh.readline(8192)
+    except OSError:
+        return False
+    return b"lib_risque_jo" in head.lower()
 
 
 def catnat_gaspar_indicators(

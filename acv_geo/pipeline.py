@@ -500,8 +500,13 @@ def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
         elif t.kind == "known_risks":
             out.append(known_risks_indicators(cities))
         elif t.kind == "catnat":
-            kw = {} if t.since is None else {"since": t.since}
-            out.append(catnat_indicators(cities, t.path, **kw))
+            from .gaspar import catnat_gaspar_indicators, is_gaspar_catnat
+
+            if t.path is not None and is_gaspar_catnat(t.path):  # `acv-geo fetch catnat`: GASPAR's table
+                out.append(catnat_gaspar_indicators(cities, t.path, start=t.since))
+            else:
+                kw = {} if t.since is None else {"since": t.since}
+                out.append(catnat_indicators(cities, t.path, **kw))
         elif t.kind == "gaspar":
             from .gaspar import gaspar_indicators
 

@@ -861,3 +861,25 @@ def test_diagnose_config_names_gaspar_like_any_table(folder_2024, tmp_path):
         load_config({"tables": {"gaspar": str(folder_2024), "gaspar_tables": ["catnat"]}})
     with pytest.raises(InputError, match=r"tables\.gaspar_tables\[0\]: 'ppr' is not a GASPAR table; use risq, "):
         load_config({"tables": {"gaspar": str(folder_2024), "gaspar_tables": ["ppr"]}})
+
+
+def test_the_fetched_catnat_table_reaches_diagnose_and_the_cli(folder_2024, tmp_path, capsys):
+    """`acv-geo fetch catnat` gives GASPAR's table: `[tables] catnat = FILE` and `tables --catnat FILE` read it."""
+    from acv_geo.cli import main
+    from acv_geo.config import load_config
+    from acv_geo.gaspar import is_gaspar_catnat
+
+    path = folder_2024 / "catnat_gaspar.csv"
+    assert is_gaspar_catnat(path) and is_gaspar_catnat(folder_2024)
+    assert not is_gaspar_catnat(acv_geo.get_path("catnat"))
+    cities = acv_geo.read_acv().loc[["38053", "01004", "2A004"]]
+    cfg = load_config({"tables": {"catnat": str(path), "catnat_since": 2000},
+                       "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
+                       "maps": {"enabled": False}})
+    res = acv_geo.diagnose(cities, config=cfg, out_dir=tmp_path / "out", quiet=True)
+    direct = catnat_gaspar_indicators(cities, path, start=2000)
+    pd.testing.assert_frame_equal(pd.DataFrame(res.cities[direct.columns]), direct, check_freq=False)
+    out = tmp_path / "t.csv"
+    assert main(["tables", "--catnat", str(path), "--since", "2000", "--out", str(out)]) == 0
+    got = pd.read_csv(out, dtype={"insee_com": str}).set_index("insee_com")
+    assert got.loc["38053", "catnat_total_count"] == direct.loc["38053", "catnat_total_count"]

@@ -69,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
         cov = args.catnat_coverage
         if cov not in (None, "listed", "national"):
             cov = [d for d in cov.split(",") if d.strip()]
-        parts.append(catnat_indicators(cities, None if args.catnat == _EMBEDDED else args.catnat,
-                                       since=args.since, recognised_only=not args.all_decisions, coverage=cov))
+        from ..gaspar import catnat_gaspar_indicators, is_gaspar_catnat
+
+        if args.catnat != _EMBEDDED and is_gaspar_catnat(args.catnat):  # GASPAR's table (`acv-geo fetch catnat`)
+            parts.append(catnat_gaspar_indicators(cities, args.catnat, start=args.since))
+        else:
+            parts.append(catnat_indicators(cities, None if args.catnat == _EMBEDDED else args.catnat,
+                                           since=args.since, recognised_only=not args.all_decisions, coverage=cov))
     if args.seismic:
         parts.append(seismic_indicators(cities))
     if args.known_risks:
