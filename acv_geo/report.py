@@ -254,6 +254,45 @@ def tr(text: str, *args: Any) -> str:
     return out.format(*args) if args else out
 
 
+#: The reasons acv-geo writes in its tables (English, as data), with their French wording for the report.
+_FRENCH_REASONS: tuple[tuple[str, str], ...] = (
+    (r"outside the coverage of (.+?) \((departments?) ([^)]*)\): not measured",
+     r"hors de la couverture de \1 (\2 \3) : non mesuré"),
+    (r"\bdepartments\b", "départements"), (r"\bdepartment\b", "département"),
+    (r"^zone outside the raster$", "zone hors du raster"),
+    (r"only ([\d.]+)% of the zone lies on valid pixels \(raster edge or nodata\)",
+     r"seulement \1 % de la zone sur des pixels valides (bord du raster ou sans donnée)"),
+    (r"composite without (.+?); weights renormalised over the others",
+     r"score composite sans \1 ; poids répartis sur les autres"),
+    (r"\(no contributing column\)", "(aucun indicateur)"),
+    (r"\(all its values missing\)", "(toutes ses valeurs manquent)"),
+    (r"\(fewer than (\d+) of its indicators measured\)", r"(moins de \1 de ses indicateurs mesurés)"),
+    (r"^no value for any weighted sub-score: no rank$", "aucune valeur pour les sous-scores pondérés : pas de rang"),
+    (r"^not in the GASPAR DDRM list: .*",
+     "absente de la liste GASPAR des DDRM (commune créée ou fusionnée depuis, ou absente de la source ; Drôme et "
+     "Puy-de-Dôme manquent) : aucune valeur devinée"),
+    (r"^not in the seismic zoning file: .*", "absente du fichier du zonage sismique (commune créée ou fusionnée "
+                                             "depuis) : aucune valeur devinée"),
+    (r"\brisk\b", "risque"),
+)
+
+
+def tr_reason(text: Any) -> str:
+    """A reason from the tables in the report's language (the English data text when no wording is known).
+
+    Examples
+    --------
+    >>> tr_reason("outside the coverage of pac.gpkg (department 34): not measured")
+    'hors de la couverture de pac.gpkg (département 34) : non mesuré'
+    """
+    out = str(text)
+    if _LANG.get() != "fr":
+        return out
+    for pattern, repl in _FRENCH_REASONS:
+        out = re.sub(pattern, repl, out)
+    return out
+
+
 def fetch_suggestion(insee_com: Any) -> str:
     """The ``acv-geo fetch`` command that brings the national risk layers of a town's department.
 
@@ -324,9 +363,10 @@ def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
         if not _isna(reason):
             txt = str(reason)
             if txt.startswith("zone outside"):
-                gaps.append(tr("No coverage by the raster « {} » ({}).", r.label, txt))
+                gaps.append(tr("No coverage by the raster « {} » ({}).", labels.get(r.name, r.label), tr_reason(txt)))
             else:
-                gaps.append(tr("Partial coverage by the raster « {} »: {}.", r.label, txt))
+                gaps.append(tr("Partial coverage by the raster « {} »: {}.", labels.get(r.name, r.label),
+                               tr_reason(txt)))
     for c in city.index:
         if not c.endswith("_reason") or c in ("opendata_reason", "profile_reason", "zone_reason"):
             continue
@@ -335,7 +375,7 @@ def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
             continue
         v = city[c]
         if not _isna(v):
-            gaps.append(f"{base}: {v}")
+            gaps.append(f"{base}: {tr_reason(v)}")
     return gaps
 
 
@@ -484,7 +524,7 @@ def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str,
             why = "; ".join(dict.fromkeys(reasons))
             body.append(f"<tr><td colspan='4' class='reason'>"
                         f"{_e(tr('no value for {}', _short([_label(c, meta) for c in empty])))}"
-                        f"{': ' + _e(why) if why else ''}</td></tr>")
+                        f"{': ' + _e(tr_reason(why)) if why else ''}</td></tr>")
         out.append(head + "".join(body))
     heads = "".join(f"<th>{_e(tr(h))}</th>" for h in ("indicator", "value", "unit", "definition"))
     return f"<table><tr>{heads}</tr>" + "".join(out) + "</table>"
@@ -505,11 +545,11 @@ def known_risks_html(city: pd.Series, meta: Mapping[str, Mapping[str, str]]) -> 
     if "seismic_zone" in city.index:
         z = city.get("seismic_zone")
         text = (f"zone {int(z)} ({_e(city.get('seismic_label'))})" if not _isna(z)
-                else f"{_e(tr('unknown'))} — {_e(city.get('seismic_reason'))}")
+                else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('seismic_reason')))}")
         items.append(f"<li>{_e(tr('Seismic zone'))} : <b>{text}</b></li>")
     if "risks_known" in city.index:
         r = city.get("risks_known")
-        text = _e(r) if not _isna(r) else f"{_e(tr('unknown'))} — {_e(city.get('risks_known_reason'))}"
+        text = _e(r) if not _isna(r) else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('risks_known_reason')))}"
         items.append(f"<li>{_e(tr('Risks listed by the departmental risk file (DDRM)'))} : <b>{text}</b></li>")
     sources = [meta.get(c, {}) for c in ("seismic_zone", "risks_known") if c in city.index]
     src = " · ".join(f"{_e(m.get('source', ''))} ({_e(m.get('date', ''))})" for m in sources if m)
@@ -530,7 +570,7 @@ def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str
         score = ("<p>" + tr("Exposure profile: rank <b>{}</b>, composite {} (risk {}, nature {}; open-data readiness, "
                             "shown beside and not counted: {})", *(_e(_fmt(city.get(k))) for k in (
                                 "rank", "exposure_score", "risk_score", "nature_score", "opendata_score")))
-                 + (f" <span class='reason'>{_e(city.get('profile_reason'))}</span>"
+                 + (f" <span class='reason'>{_e(tr_reason(city.get('profile_reason')))}</span>"
                     if not _isna(city.get("profile_reason")) else "") + "</p>")
     clusters = [c for c in city.index if c.startswith("cluster_") and c.endswith("_label")]
     cl = ""

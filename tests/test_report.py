@@ -75,7 +75,7 @@ def test_season2_gaps():
     assert gaps[0].startswith("Pas de portail open data")
     assert "Hors de la couverture de la couche « Zones de risque portées à connaissance (PAC, Hérault) »." in gaps
     assert any(g.startswith("Aucune couche de zones de risque ne la couvre") for g in gaps)
-    assert "Hors de la couverture du raster « Altitude (Copernicus DEM GLO-30, dalle N45E005) » (zone outside the " \
+    assert "Hors de la couverture du raster « Altitude (Copernicus DEM GLO-30, dalle N45E005) » (zone hors du " \
            "raster)." in gaps
     assert "catnat: commune not in the CatNat table" in gaps
     assert not any(g.startswith("radon") for g in gaps)
