@@ -485,19 +485,21 @@ def _short(names: Sequence[str], k: int = 6) -> str:
 def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> str:
     """Indicator rows grouped by source; zeros, empty values and uncovered layers condensed."""
     out = []
+    english = _LANG.get() == "en"  # the definitions are English text: in French they are the label's tooltip
+    span = f"colspan='{4 if english else 3}'"
     for src, date, cols in _groups(columns, meta):
         values = [c for c in cols if not c.endswith(("_reason", "_covered"))]
         reasons = [str(city.get(c)) for c in cols if c.endswith("_reason") and not _isna(city.get(c))]
         if not values:
             continue
-        head = f"<tr><th colspan='4'>{_e(src)}{' · ' + _e(date) if date else ''}</th></tr>"
+        head = f"<tr><th {span}>{_e(src)}{' · ' + _e(date) if date else ''}</th></tr>"
         body = []
         covered = [c for c in cols if c.endswith("_covered")]
         outside = bool(covered) and not _isna(city.get(covered[0])) and not bool(city.get(covered[0]))
         if outside:
             why = next((r for r in reasons if r.startswith("outside the coverage")), "")
-            where = why[why.find("(") + 1:why.rfind(")")] if "(" in why else src
-            body.append("<tr><td colspan='4' class='reason'>" + _e(tr(
+            where = tr_reason(why[why.find("(") + 1:why.rfind(")")]) if "(" in why else src
+            body.append(f"<tr><td {span} class='reason'>" + _e(tr(
                 "Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).",
                 where, len(values))) + "</td></tr>")
             out.append(head + "".join(body))
@@ -511,22 +513,25 @@ def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str,
                 zeros.append(c)
             else:
                 m = meta.get(c, {})
+                desc = m.get("description", "")
+                tip = f"{c} — {desc}" if desc and not english else c
                 body.append(
-                    f"<tr><td title='{_e(c)}'>{_e(_label(c, meta))}</td>"
+                    f"<tr><td title='{_e(tip)}'>{_e(_label(c, meta))}</td>"
                     f"<td class='{'txt' if isinstance(v, str) else 'num'}'>"
-                    f"{_e(_fmt(v, m.get('unit', '')))}</td><td>{_e(m.get('unit', ''))}"
-                    f"</td><td>{_e(m.get('description', ''))}</td></tr>"
+                    f"{_e(_fmt(v, m.get('unit', '')))}</td><td>{_e(m.get('unit', ''))}</td>"
+                    + (f"<td>{_e(desc)}</td>" if english else "") + "</tr>"
                 )
         if zeros:
-            body.append(f"<tr><td colspan='4' class='reason'>"
+            body.append(f"<tr><td {span} class='reason'>"
                         f"{_e(tr('0 for {}', _short([_label(c, meta) for c in zeros])))}</td></tr>")
         if empty:
             why = "; ".join(dict.fromkeys(reasons))
-            body.append(f"<tr><td colspan='4' class='reason'>"
+            body.append(f"<tr><td {span} class='reason'>"
                         f"{_e(tr('no value for {}', _short([_label(c, meta) for c in empty])))}"
                         f"{': ' + _e(tr_reason(why)) if why else ''}</td></tr>")
         out.append(head + "".join(body))
-    heads = "".join(f"<th>{_e(tr(h))}</th>" for h in ("indicator", "value", "unit", "definition"))
+    names = ("indicator", "value", "unit", "definition") if english else ("indicator", "value", "unit")
+    heads = "".join(f"<th>{_e(tr(h))}</th>" for h in names)
     return f"<table><tr>{heads}</tr>" + "".join(out) + "</table>"
 
 

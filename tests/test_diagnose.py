@@ -339,6 +339,9 @@ def test_report_reads_in_french_with_a_map_of_each_town(run, tmp_path):
         assert raw == [], f"raw column names shown in the fiche of {code}: {raw}"
         assert "<h3>Carte de la commune</h3>" in fiche and "class=\"townmap\"" in fiche
         assert ("Zones de risque portées à connaissance (PAC, Hérault) (" in fiche) is covered
+        assert ("Hors de la couverture de la couche (département 34)" in fiche) is not covered
+        visible = re.sub(r"<[^>]+>", " ", fiche[fiche.index("<body>"):])  # what a reader sees (not tooltips)
+        assert "department" not in visible and "not measured" not in visible
         if CHROMIUM is None:
             continue
         path = tmp_path / f"fiche_{code}.html"

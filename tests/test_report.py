@@ -47,7 +47,8 @@ def test_structure(small_report):
     fiche = page[page.index("id='c34301'"):]
     fiche = fiche[: fiche.index("</section>")]
     assert "IRSN « potentiel radon de ma commune »" in fiche
-    assert "<td title='radon_class'>Potentiel radon (classe)</td><td class='num'>" in fiche
+    assert "<td title='radon_class — IRSN radon potential class" in fiche
+    assert ">Potentiel radon (classe)</td><td class='num'>" in fiche
     # Sète publishes open data itself (ODATER 2022): the fiche says exactly that, and not the other cases
     assert "la commune publie elle-même des données ouvertes" in fiche
     assert "its EPCI does" not in fiche and "neither the commune nor its EPCI" not in fiche
@@ -131,7 +132,7 @@ def test_report_in_french_by_default_and_in_english_on_request():
     assert "<h2>Synthèse nationale</h2>" in fr and "<h3>Couverture des indicateurs</h3>" in fr
     assert "<h1>Action Cœur de Ville : risques, nature et données ouvertes</h1>" in fr
     # a town outside the layer's coverage: not measured, never 0
-    assert ("Hors de la couverture de la couche (department 34) : ses 1 indicateurs n&#x27;ont pas été mesurés ici "
+    assert ("Hors de la couverture de la couche (département 34) : ses 1 indicateurs n&#x27;ont pas été mesurés ici "
             "(pas de valeur, jamais 0).") in fr
     assert "Pas de portail open data" in fr
     en = build_report(df, metadata=meta, lang="en")
