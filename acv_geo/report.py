@@ -239,7 +239,14 @@ FRENCH: dict[str, str] = {
     "commune platform": "plateforme de la commune", "EPCI portal": "portail de l'EPCI",
     "EPCI data.gouv page": "page data.gouv de l'EPCI", "EPCI platform": "plateforme de l'EPCI",
     "EPCI themes": "thèmes de l'EPCI", "since the 2020 observatory": "depuis l'observatoire 2020",
-    "yes": "oui", "no": "non", "rank": "rang", "city": "ville", "department": "département",
+    "yes": "oui", "no": "non", "rank": "rang",
+    # values of acv-geo's own vocabularies (open-data status and change, cluster labels, seismic zones, units)
+    "none": "aucun", "kept": "maintenu", "new": "nouveau", "stopped": "arrêté", "never": "jamais",
+    "not significant": "non significatif", "hot": "point chaud", "cold": "point froid", "isolated": "isolé",
+    "very low": "très faible", "low": "faible", "moderate": "modérée", "medium": "moyenne", "strong": "forte",
+    "bool": "oui/non", "count": "nombre", "decrees": "arrêtés", "year": "année", "families": "familles",
+    "class 1-3": "classe 1-3", "class": "classe", "inhabitants": "habitants", "m2": "m²",
+    "degrees": "degrés", "city": "ville", "department": "département",
     "Map of the town": "Carte de la commune",
     "commune": "commune", "EPCI": "EPCI", "no feature of the covered layers around the town":
         "aucun objet des couches couvrantes autour de la commune",
@@ -461,7 +468,7 @@ def _opendata_html(city: pd.Series) -> str:
     tag = "na" if _isna(level) else str(level)
     text = tr(_LEVEL_TEXT.get(tag, "open-data status unknown"))
     rows = [
-        ("status", f'<span class="tag {_e(tag)}">{_e(tr("unknown") if tag == "na" else tag)}</span> {_e(text)}'),
+        ("status", f'<span class="tag {_e(tag)}">{_e(tr("unknown") if tag == "na" else tr(tag))}</span> {_e(text)}'),
         ("commune portal", _link(city.get("url_portail_com"))),
         ("commune data.gouv page", _link(city.get("url_datagouv_com"))),
         ("commune platform", _e(_fmt(city.get("techno_com")))),
@@ -471,7 +478,7 @@ def _opendata_html(city: pd.Series) -> str:
         ("EPCI themes", _e(_fmt(city.get("themes_epci")))),
     ]
     if "opendata_change" in city.index and not _isna(city.get("opendata_change")):
-        rows.append(("since the 2020 observatory", _e(city.get("opendata_change"))))
+        rows.append(("since the 2020 observatory", _e(tr(str(city.get("opendata_change"))))))
     if not _isna(city.get("opendata_source")):
         rows.append(("source", _e(city.get("opendata_source"))))
     return "<table>" + "".join(f"<tr><th>{_e(tr(k))}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
@@ -518,7 +525,7 @@ def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str,
                 body.append(
                     f"<tr><td title='{_e(tip)}'>{_e(_label(c, meta))}</td>"
                     f"<td class='{'txt' if isinstance(v, str) else 'num'}'>"
-                    f"{_e(_fmt(v, m.get('unit', '')))}</td><td>{_e(m.get('unit', ''))}</td>"
+                    f"{_e(_fmt(v, m.get('unit', '')))}</td><td>{_e(tr(m.get('unit', '')))}</td>"
                     + (f"<td>{_e(desc)}</td>" if english else "") + "</tr>"
                 )
         if zeros:
@@ -541,7 +548,7 @@ def known_risks_html(city: pd.Series, meta: Mapping[str, Mapping[str, str]]) -> 
     Examples
     --------
     >>> row = pd.Series({"seismic_zone": 4, "seismic_label": "medium", "risks_known": "Inondation; Séisme"})
-    >>> "zone 4 (medium)" in known_risks_html(row, {})
+    >>> "zone 4 (moyenne)" in known_risks_html(row, {})
     True
     """
     if "seismic_zone" not in city.index and "risks_known" not in city.index:
@@ -549,7 +556,7 @@ def known_risks_html(city: pd.Series, meta: Mapping[str, Mapping[str, str]]) -> 
     items = []
     if "seismic_zone" in city.index:
         z = city.get("seismic_zone")
-        text = (f"zone {int(z)} ({_e(city.get('seismic_label'))})" if not _isna(z)
+        text = (f"zone {int(z)} ({_e(tr(str(city.get('seismic_label'))))})" if not _isna(z)
                 else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('seismic_reason')))}")
         items.append(f"<li>{_e(tr('Seismic zone'))} : <b>{text}</b></li>")
     if "risks_known" in city.index:
@@ -581,7 +588,8 @@ def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str
     cl = ""
     if clusters:
         cl = f"<p>{_e(tr('Local clusters'))} : " + "; ".join(
-            f"{_e(_label(c.removeprefix('cluster_').removesuffix('_label'), meta))} → <b>{_e(_fmt(city.get(c)))}</b>"
+            f"{_e(_label(c.removeprefix('cluster_').removesuffix('_label'), meta))} → "
+            f"<b>{_e(tr(_fmt(city.get(c))))}</b>"
             for c in clusters) + "</p>"
     gaps = season2_gaps(city, config=config)
     gap_html = ("<ul class='gaps'>" + "".join(f"<li>{_e(g)}</li>" for g in gaps) + "</ul>") if gaps else \
