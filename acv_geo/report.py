@@ -489,9 +489,17 @@ def _short(names: Sequence[str], k: int = 6) -> str:
     return ", ".join(names[:k]) + (more if len(names) > k else "")
 
 
+def _shared_head(labels: Sequence[str]) -> str:
+    """The layer part (before « : ») the labels of one source all share, else ''."""
+    sep = " : " if _LANG.get() == "fr" else ": "
+    heads = {lab.split(sep, 1)[0] for lab in labels if sep in lab}
+    return heads.pop() if len(heads) == 1 and all(sep in lab for lab in labels) and len(labels) > 1 else ""
+
+
 def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> str:
     """Indicator rows grouped by source; zeros, empty values and uncovered layers condensed."""
     out = []
+    sep = " : " if _LANG.get() == "fr" else ": "
     english = _LANG.get() == "en"  # the definitions are English text: in French they are the label's tooltip
     span = f"colspan='{4 if english else 3}'"
     for src, date, cols in _groups(columns, meta):
@@ -499,7 +507,11 @@ def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str,
         reasons = [str(city.get(c)) for c in cols if c.endswith("_reason") and not _isna(city.get(c))]
         if not values:
             continue
-        head = f"<tr><th {span}>{_e(src)}{' · ' + _e(date) if date else ''}</th></tr>"
+        shared = _shared_head([_label(c, meta) for c in values])
+        meta = {**meta, **{c: {**meta.get(c, {}), f"label_{_LANG.get()}": _label(c, meta).split(sep, 1)[1]}
+                           for c in values}} if shared else meta
+        head = (f"<tr><th {span}>{_e(shared) + ' — ' if shared else ''}{_e(src)}"
+                f"{' · ' + _e(date) if date else ''}</th></tr>")
         body = []
         covered = [c for c in cols if c.endswith("_covered")]
         outside = bool(covered) and not _isna(city.get(covered[0])) and not bool(city.get(covered[0]))
