@@ -1076,7 +1076,8 @@ def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: DiagnoseConfig) -> 
     layer its covered share (``{name}_pct``, and each category's share) or, for point and line
     layers, its count and the distance to the nearest feature; for each raster its mean, its
     ``below`` shares and class shares; the radon class; the CatNat decree counts (total and per
-    peril group); the composite exposure score. Columns with a single value for every city are
+    peril group); every other column its metadata marks as scored for risk or nature (GASPAR
+    tables, web services); the composite exposure score. Columns with a single value for every city are
     left out (a flat map says nothing).
 
     Parameters
@@ -1131,6 +1132,9 @@ def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: DiagnoseConfig) -> 
     for t in cfg.tables:
         if t.kind == "csv" and t.prefix:
             cands += [c for c in cols if c.startswith(f"{t.prefix}_") and not c.endswith("_reason")]
+    # every other scored indicator (GASPAR tables, web services): what its source says it measures
+    cands += [c for c, role, scored in meta[["column", "role", "scored"]].itertuples(index=False)
+              if scored == "yes" and role in ("risk", "nature")]
     cands.append("exposure_score")
     out = []
     for c in dict.fromkeys(cands):
