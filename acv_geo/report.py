@@ -152,6 +152,11 @@ def _img(path: Path) -> str:
     return f'<img alt="{_e(Path(path).stem)}" src="data:image/png;base64,{data}">'
 
 
+def _colon() -> str:
+    """« : » with its French space, or the English ": "."""
+    return " : " if _LANG.get() == "fr" else ": "
+
+
 def _label(column: str, meta: Mapping[str, Mapping[str, str]]) -> str:
     """Human label of a column in the report's language (metadata first, else composed)."""
     lang = _LANG.get()
@@ -491,7 +496,7 @@ def _short(names: Sequence[str], k: int = 6) -> str:
 
 def _shared_head(labels: Sequence[str]) -> str:
     """The layer part (before « : ») the labels of one source all share, else ''."""
-    sep = " : " if _LANG.get() == "fr" else ": "
+    sep = _colon()
     heads = {lab.split(sep, 1)[0] for lab in labels if sep in lab}
     return heads.pop() if len(heads) == 1 and all(sep in lab for lab in labels) and len(labels) > 1 else ""
 
@@ -499,7 +504,7 @@ def _shared_head(labels: Sequence[str]) -> str:
 def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> str:
     """Indicator rows grouped by source; zeros, empty values and uncovered layers condensed."""
     out = []
-    sep = " : " if _LANG.get() == "fr" else ": "
+    sep = _colon()
     english = _LANG.get() == "en"  # the definitions are English text: in French they are the label's tooltip
     span = f"colspan='{4 if english else 3}'"
     for src, date, cols in _groups(columns, meta):
@@ -570,15 +575,15 @@ def known_risks_html(city: pd.Series, meta: Mapping[str, Mapping[str, str]]) -> 
         z = city.get("seismic_zone")
         text = (f"zone {int(z)} ({_e(tr(str(city.get('seismic_label'))))})" if not _isna(z)
                 else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('seismic_reason')))}")
-        items.append(f"<li>{_e(tr('Seismic zone'))} : <b>{text}</b></li>")
+        items.append(f"<li>{_e(tr('Seismic zone'))}{_colon()}<b>{text}</b></li>")
     if "risks_known" in city.index:
         r = city.get("risks_known")
         text = _e(r) if not _isna(r) else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('risks_known_reason')))}"
-        items.append(f"<li>{_e(tr('Risks listed by the departmental risk file (DDRM)'))} : <b>{text}</b></li>")
+        items.append(f"<li>{_e(tr('Risks listed by the departmental risk file (DDRM)'))}{_colon()}<b>{text}</b></li>")
     sources = [meta.get(c, {}) for c in ("seismic_zone", "risks_known") if c in city.index]
     src = " · ".join(f"{_e(m.get('source', ''))} ({_e(m.get('date', ''))})" for m in sources if m)
     return (f"<h3>{_e(tr('Known risks'))}</h3><ul>{''.join(items)}</ul>"
-            f"<p class='meta'>{_e(tr('Sources'))} : {src}</p>")
+            f"<p class='meta'>{_e(tr('Sources'))}{_colon()}{src}</p>")
 
 
 def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]],
@@ -588,7 +593,7 @@ def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str
     info = []
     for k in ("population", "epci", "siren_epci", "territory"):
         if not _isna(city.get(k)):
-            info.append(f"{_e(_label(k, meta))} : {_e(_fmt(city.get(k), meta.get(k, {}).get('unit', '')))}")
+            info.append(f"{_e(_label(k, meta))}{_colon()}{_e(_fmt(city.get(k), meta.get(k, {}).get('unit', '')))}")
     score = ""
     if "exposure_score" in city.index:
         score = ("<p>" + tr("Exposure profile: rank <b>{}</b>, composite {} (risk {}, nature {}; open-data readiness, "
@@ -599,7 +604,7 @@ def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str
     clusters = [c for c in city.index if c.startswith("cluster_") and c.endswith("_label")]
     cl = ""
     if clusters:
-        cl = f"<p>{_e(tr('Local clusters'))} : " + "; ".join(
+        cl = f"<p>{_e(tr('Local clusters'))}{_colon()}" + "; ".join(
             f"{_e(_label(c.removeprefix('cluster_').removesuffix('_label'), meta))} → "
             f"<b>{_e(tr(_fmt(city.get(c))))}</b>"
             for c in clusters) + "</p>"
