@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,10 @@ def _as_digits(value: object) -> str | None:
     return text
 
 
+@overload
+def normalize_insee(values: pd.Series) -> pd.Series: ...
+@overload
+def normalize_insee(values: object) -> str | None: ...
 def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
     """Normalise INSEE commune codes to 5-character text.
 
@@ -104,6 +109,10 @@ def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
     return text if _INSEE_RE.match(text) else None
 
 
+@overload
+def normalize_siren(values: pd.Series) -> pd.Series: ...
+@overload
+def normalize_siren(values: object) -> str | None: ...
 def normalize_siren(values: pd.Series | object) -> pd.Series | str | None:
     """Normalise SIREN numbers to 9-character text.
 
