@@ -137,3 +137,21 @@ def test_diagnose_algorithm_cancelled_before_the_run(acvgeo_plugin, tmp_path):
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         _run({"PERMUTATIONS": 99, "OUTPUT_FOLDER": str(tmp_path / "o")}, feedback=feedback)
     assert not (tmp_path / "o").exists()
+
+
+def test_diagnose_algorithm_web_services_offline_without_cache(acvgeo_plugin, tmp_path, monkeypatch):
+    """The dialog's web-service options reach the core: offline with an empty cache, every town NA + reason."""
+    monkeypatch.setenv("ACV_GEO_CACHE_DIR", str(tmp_path / "empty-cache"))
+    config = tmp_path / "small.toml"
+    config.write_text(SMALL_TOML, encoding="utf-8")
+    sub = acv_geo.read_acv().loc[["34301", "11262", "76217"]]
+    layer = tmp_path / "sub.gpkg"
+    sub.reset_index().to_file(layer, layer="sub", driver="GPKG")
+    res = _run({"CONFIG": str(config), "CITIES": f"{layer}|layername=sub", "SERVICES": [0, 1],
+                "SERVICES_OFFLINE": True, "PERMUTATIONS": 9, "OUTPUT_FOLDER": str(tmp_path / "q")})
+    assert res["N_CITIES"] == 3
+    got = gpd.read_file(tmp_path / "q" / "cities.gpkg", layer="cities").set_index("insee_com")
+    assert got["znieff1_pct"].isna().all() and got["georisques_rga_class"].isna().all()
+    assert got["znieff1_reason"].str.contains("not in the cache").all()
+    meta = pd.read_csv(tmp_path / "q" / "indicators.metadata.csv", dtype=str, keep_default_na=False)
+    assert meta.set_index("column").loc["znieff1_pct", "label_fr"] == "ZNIEFF de type I : part de la zone (%)"

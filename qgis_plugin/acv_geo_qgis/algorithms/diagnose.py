@@ -6,6 +6,8 @@ from pathlib import Path
 
 from qgis.core import (
     QgsProcessingContext,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
     QgsProcessingOutputHtml,
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
@@ -25,6 +27,9 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
 
     CONFIG = "CONFIG"
     PERMUTATIONS = "PERMUTATIONS"
+    SERVICES = "SERVICES"
+    SERVICES_OFFLINE = "SERVICES_OFFLINE"
+    SERVICE_NAMES = ("nature", "georisques")  # acv-geo diagnose --services
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OUTPUT_CITIES = "OUTPUT_CITIES"
     REPORT = "REPORT"
@@ -39,8 +44,10 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
         "<b>indicators.csv</b> and <b>.parquet</b>, <b>indicators.metadata.csv</b>, <b>clusters.json</b>, "
         "<b>maps/*.png</b> and <b>report.html</b>.</p><p>Without a <b>configuration</b> it runs on the embedded "
         "real data. <b>Permutations</b> overrides the configuration's (99 for a quick look, 9,999 for "
-        "publication).</p><p>The folder is replaced atomically: a failed or cancelled run leaves the previous "
-        "outputs intact.</p>"
+        "publication).</p><p><b>Web services</b> (online, answers kept in the cache, so a second run works "
+        "offline): the protected and inventoried nature of every town (ZNIEFF, Natura 2000, parks, reserves; IGN "
+        "API Carto) and its risks per commune (clay, prevention plans, flood atlases, CatNat; Géorisques API).</p>"
+        "<p>The folder is replaced atomically: a failed or cancelled run leaves the previous outputs intact.</p>"
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -51,6 +58,13 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.PERMUTATIONS, self.tr("Permutations of the cluster tests (0: the configuration's)"),
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.SERVICES, self.tr("Web services (online)"),
+            options=[self.tr("Protected nature (IGN API Carto)"), self.tr("Risks per commune (Géorisques API)")],
+            allowMultiple=True, optional=True, defaultValue=[]))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.SERVICES_OFFLINE, self.tr("Web services: use only the answers already in the cache"),
+            defaultValue=False))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT_CITIES, self.tr("Cities with every indicator")))
         self.addOutput(QgsProcessingOutputHtml(self.REPORT, self.tr("Diagnostic report")))
@@ -65,6 +79,11 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
         permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
         if permutations > 0:
             args += ["--permutations", str(permutations)]
+        services = [self.SERVICE_NAMES[i] for i in self.parameterAsEnums(parameters, self.SERVICES, context)]
+        if services:
+            args += ["--services", ",".join(services)]
+            if self.parameterAsBoolean(parameters, self.SERVICES_OFFLINE, context):
+                args += ["--services-offline"]
         run = self.core(args + params.cities_args(self, parameters, context, feedback, tmp), feedback, tmp)
         out = Path(run.result.get("out_dir") or folder)
         if not out.is_absolute():

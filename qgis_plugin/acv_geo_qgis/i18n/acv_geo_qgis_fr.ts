@@ -112,8 +112,8 @@
       <translation>Diagnostic complet (indicateurs, agrégats, cartes, rapport)</translation>
     </message>
     <message>
-      <source>&lt;p&gt;Runs the whole acv-geo diagnostic and writes, into the output folder: &lt;b&gt;cities.gpkg&lt;/b&gt; (every city with its open-data status, every indicator and its cluster label; layer &lt;i&gt;epci&lt;/i&gt;), &lt;b&gt;indicators.csv&lt;/b&gt; and &lt;b&gt;.parquet&lt;/b&gt;, &lt;b&gt;indicators.metadata.csv&lt;/b&gt;, &lt;b&gt;clusters.json&lt;/b&gt;, &lt;b&gt;maps/*.png&lt;/b&gt; and &lt;b&gt;report.html&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Without a &lt;b&gt;configuration&lt;/b&gt; it runs on the embedded real data. &lt;b&gt;Permutations&lt;/b&gt; overrides the configuration's (99 for a quick look, 9,999 for publication).&lt;/p&gt;&lt;p&gt;The folder is replaced atomically: a failed or cancelled run leaves the previous outputs intact.&lt;/p&gt;</source>
-      <translation>&lt;p&gt;Exécute tout le diagnostic acv-geo et écrit dans le dossier de sortie : &lt;b&gt;cities.gpkg&lt;/b&gt; (chaque ville avec son statut open data, chaque indicateur et son étiquette d'agrégat ; couche &lt;i&gt;epci&lt;/i&gt;), &lt;b&gt;indicators.csv&lt;/b&gt; et &lt;b&gt;.parquet&lt;/b&gt;, &lt;b&gt;indicators.metadata.csv&lt;/b&gt;, &lt;b&gt;clusters.json&lt;/b&gt;, &lt;b&gt;maps/*.png&lt;/b&gt; et &lt;b&gt;report.html&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Sans &lt;b&gt;configuration&lt;/b&gt;, il utilise les données réelles intégrées. &lt;b&gt;Permutations&lt;/b&gt; remplace la valeur de la configuration (99 pour un aperçu, 9 999 pour publier).&lt;/p&gt;&lt;p&gt;Le dossier est remplacé d'un bloc : un traitement échoué ou annulé laisse les résultats précédents intacts.&lt;/p&gt;</translation>
+      <source>&lt;p&gt;Runs the whole acv-geo diagnostic and writes, into the output folder: &lt;b&gt;cities.gpkg&lt;/b&gt; (every city with its open-data status, every indicator and its cluster label; layer &lt;i&gt;epci&lt;/i&gt;), &lt;b&gt;indicators.csv&lt;/b&gt; and &lt;b&gt;.parquet&lt;/b&gt;, &lt;b&gt;indicators.metadata.csv&lt;/b&gt;, &lt;b&gt;clusters.json&lt;/b&gt;, &lt;b&gt;maps/*.png&lt;/b&gt; and &lt;b&gt;report.html&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Without a &lt;b&gt;configuration&lt;/b&gt; it runs on the embedded real data. &lt;b&gt;Permutations&lt;/b&gt; overrides the configuration's (99 for a quick look, 9,999 for publication).&lt;/p&gt;&lt;p&gt;&lt;b&gt;Web services&lt;/b&gt; (online, answers kept in the cache, so a second run works offline): the protected and inventoried nature of every town (ZNIEFF, Natura 2000, parks, reserves; IGN API Carto) and its risks per commune (clay, prevention plans, flood atlases, CatNat; Géorisques API).&lt;/p&gt;&lt;p&gt;The folder is replaced atomically: a failed or cancelled run leaves the previous outputs intact.&lt;/p&gt;</source>
+      <translation>&lt;p&gt;Exécute tout le diagnostic acv-geo et écrit dans le dossier de sortie : &lt;b&gt;cities.gpkg&lt;/b&gt; (chaque ville avec son statut open data, chaque indicateur et son étiquette d'agrégat ; couche &lt;i&gt;epci&lt;/i&gt;), &lt;b&gt;indicators.csv&lt;/b&gt; et &lt;b&gt;.parquet&lt;/b&gt;, &lt;b&gt;indicators.metadata.csv&lt;/b&gt;, &lt;b&gt;clusters.json&lt;/b&gt;, &lt;b&gt;maps/*.png&lt;/b&gt; et &lt;b&gt;report.html&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Sans &lt;b&gt;configuration&lt;/b&gt;, il utilise les données réelles intégrées. &lt;b&gt;Permutations&lt;/b&gt; remplace la valeur de la configuration (99 pour un aperçu, 9 999 pour publier).&lt;/p&gt;&lt;p&gt;&lt;b&gt;Services web&lt;/b&gt; (en ligne, réponses gardées en cache : une deuxième exécution fonctionne hors ligne) : la nature protégée et inventoriée de chaque ville (ZNIEFF, Natura 2000, parcs, réserves ; API Carto de l'IGN) et ses risques par commune (argiles, plans de prévention, atlas des zones inondables, CatNat ; API Géorisques).&lt;/p&gt;&lt;p&gt;Le dossier est remplacé d'un bloc : un traitement échoué ou annulé laisse les résultats précédents intacts.&lt;/p&gt;</translation>
     </message>
     <message>
       <source>ACV diagnostic (cities)</source>
@@ -126,6 +126,14 @@
     <message>
       <source>Permutations of the cluster tests (0: the configuration's)</source>
       <translation>Permutations des tests d'agrégats (0 : celles de la configuration)</translation>
+    </message>
+    <message>
+      <source>Web services (online)</source>
+      <translation>Services web (en ligne)</translation>
+    </message>
+    <message>
+      <source>Web services: use only the answers already in the cache</source>
+      <translation>Services web : n'utiliser que les réponses déjà en cache</translation>
     </message>
     <message>
       <source>Output folder</source>
@@ -142,6 +150,14 @@
     <message>
       <source>Cities</source>
       <translation>Villes</translation>
+    </message>
+    <message>
+      <source>Protected nature (IGN API Carto)</source>
+      <translation>Nature protégée (API Carto de l'IGN)</translation>
+    </message>
+    <message>
+      <source>Risks per commune (Géorisques API)</source>
+      <translation>Risques par commune (API Géorisques)</translation>
     </message>
     <message>
       <source>Download official layers (Géorisques, INPN, IGN…)</source>
