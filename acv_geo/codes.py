@@ -23,6 +23,10 @@ _SCI_RE = re.compile(r"^\d+(?:\.\d+)?[eE]\+?\d+$")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\ufeff\u00a0\u2060"), None)
 
 
+@overload
+def clean_text(value: str) -> str: ...
+@overload
+def clean_text(value: object) -> object: ...
 def clean_text(value: object) -> object:
     """Strip invisible marks (U+200E, BOM, NBSP…) and surrounding blanks from a text value.
 
@@ -67,8 +71,10 @@ def _as_digits(value: object) -> str | None:
 
 @overload
 def normalize_insee(values: pd.Series) -> pd.Series: ...
+# pandas ships no type information (no pandas-stubs here): pd.Series is Any for mypy, so it deems the
+# first overload to cover every argument; the pair still documents the contract and types with stubs.
 @overload
-def normalize_insee(values: object) -> str | None: ...
+def normalize_insee(values: object) -> str | None: ...  # type: ignore[overload-cannot-match]
 def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
     """Normalise INSEE commune codes to 5-character text.
 
@@ -111,8 +117,10 @@ def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
 
 @overload
 def normalize_siren(values: pd.Series) -> pd.Series: ...
+# pandas ships no type information (no pandas-stubs here): pd.Series is Any for mypy, so it deems the
+# first overload to cover every argument; the pair still documents the contract and types with stubs.
 @overload
-def normalize_siren(values: object) -> str | None: ...
+def normalize_siren(values: object) -> str | None: ...  # type: ignore[overload-cannot-match]
 def normalize_siren(values: pd.Series | object) -> pd.Series | str | None:
     """Normalise SIREN numbers to 9-character text.
 

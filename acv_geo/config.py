@@ -816,7 +816,7 @@ def _clusters(ck: _Checker, raw: Any) -> ClusterSpec:
     variables = ck.strings(t["variables"], "clusters.variables") if "variables" in t else d.variables
     method = ck.string(t.get("method", d.method), "clusters.method")
     try:
-        from .clusters import METHODS  # type: ignore[attr-defined]
+        from .clusters import METHODS
 
         if method not in METHODS:
             raise ck.fail("clusters.method", f"{method!r} is not allowed; use one of {', '.join(METHODS)}")
@@ -860,7 +860,8 @@ def _from_dict(data: Mapping, label: str, base: Path, path: Path | None, check_f
     zones = ck.zones(zt["kinds"], "zones.kinds") if "kinds" in zt else ("commune",)
     layers = _layers(ck, top.get("layers", []), zones, check_files)
     rasters = _rasters(ck, top.get("rasters", []), zones, check_files)
-    names = [x.name for x in (*layers, *rasters)]
+    specs: list[LayerSpec | RasterSpec] = [*layers, *rasters]
+    names = [x.name for x in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         where = "layers/rasters"
@@ -908,7 +909,7 @@ def _toml():
         import tomllib
     except ImportError:  # Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ImportError:
             raise InputError(
                 "reading a TOML config needs Python ≥ 3.11 (tomllib) or the tomli package on Python 3.10; "

@@ -359,6 +359,7 @@ class _Extract:
             names = [n for n in self._names() if _table_of_name(PurePosixPath(n).name) == table]
             picked = _pick(names, table, str(self.path), self._picked.setdefault(table, [])) if names else None
             if picked is not None and self.zip is None:
+                assert self.folder is not None  # no zip: a folder, as _names() above asserted
                 picked = str(self.folder / picked)
             self._located[table] = picked
         return self._located[table]
@@ -630,7 +631,8 @@ def _finish(
     unknown = ~ctx.idx.isin(list(ctx.known))
     cols = [c for c in out.columns if c != reason_col]
     out.loc[unknown, cols] = pd.NA
-    out[reason_col] = pd.array(np.where(unknown, ctx.absent_reason, None), dtype="string")
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    out[reason_col] = pd.array(np.where(unknown, ctx.absent_reason, None), dtype="string")  # type: ignore[call-overload]
     meta = {**meta, reason_col: ("", f"Why the {what} values are missing")}
     attach_metadata(out, _meta(meta, ctx.source, ctx.date))
     assign_role(out, role, scored=scored)
@@ -829,7 +831,7 @@ def _risq(t: _Table, ctx: _Ctx) -> pd.DataFrame:
             f"(GASPAR codes {names})",
         )
     out["risks_known_count"] = pd.array([len(s & set(RISK_FAMILIES)) for s in city_fams], dtype="Int64")
-    texts = []
+    texts: list[str | None] = []
     for c in ctx.idx:
         g = by_city.get(c)
         if g is None:

@@ -266,8 +266,8 @@ def column_label(column: str, lang: str = "fr", *, layers: Mapping[str, tuple[st
         return f"{head}, {_pick(_FAMILY[m.group('fam')], lang)}{sep}{_pick(what, lang)}"
     if column.endswith("_reason") and column[:-7] in {**_FIXED, **_REASON_OF}:
         base = column[:-7]
-        what = _pick({**_FIXED, **_REASON_OF}[base], lang)
-        return f"Raison (valeur manquante) : {what}" if lang == "fr" else f"Reason (missing value): {what}"
+        reason = _pick({**_FIXED, **_REASON_OF}[base], lang)
+        return f"Raison (valeur manquante) : {reason}" if lang == "fr" else f"Reason (missing value): {reason}"
     m = re.fullmatch(r"pprn_(?P<fam>[a-z_]+)_(?P<st>approved|prescribed)_count", column)
     if m and m.group("fam") in _FAMILY:
         st = {"approved": ("approuvés", "approved"), "prescribed": ("prescrits", "prescribed")}[m.group("st")]

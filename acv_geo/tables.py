@@ -138,7 +138,7 @@ def _sniff_sep(text: str) -> str:
         return csv.Sniffer().sniff(head, delimiters=";,\t|").delimiter
     except csv.Error:
         counts = {sep: head.count(sep) for sep in (";", ",", "\t", "|")}
-        return max(counts, key=counts.get)
+        return max(counts, key=counts.__getitem__)
 
 
 def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table") -> tuple[pd.DataFrame, str]:
@@ -205,11 +205,11 @@ def _find_column(df: pd.DataFrame, candidates: Sequence[str], label: str, what: 
     if given is not None:
         if given in df.columns:
             return given
-        slugs = {slugify(c): c for c in df.columns}
+        slugs: dict[str, str] = {slugify(c): c for c in df.columns}
         if slugify(given) in slugs:
             return slugs[slugify(given)]
         raise InputError(f"{label}: no column {given!r}; the {what} has columns {list(df.columns)}")
-    slugs: dict[str, str] = {}
+    slugs = {}
     for c in df.columns:
         slugs.setdefault(slugify(c), c)
     for cand in candidates:
@@ -301,7 +301,8 @@ def _drop_reported(df: pd.DataFrame, mask: np.ndarray, repairs: list, kind: str,
 
 def _reason_missing(idx: pd.Index, present: pd.Index | set, what: str) -> pd.Series:
     missing = ~idx.isin(list(present))
-    reasons = np.where(
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    reasons = np.where(  # type: ignore[call-overload]
         missing,
         f"INSEE code not in the {what} (commune created or merged since the table was made, "
         "or outside its coverage)",
@@ -496,7 +497,6 @@ def catnat_indicators(
     if decrees is None:
         df = _embedded_catnat().copy()
         label = str(get_path("catnat"))
-        coverage: set | None = set(df["insee"])
         source = "CCR / Journal officiel CatNat decrees (embedded ACV extract) · Licence Ouverte"
     else:
         df, label = read_table(decrees, what="CatNat decree table")

@@ -396,7 +396,8 @@ def spatial_weights(
         if kind in ("knn", "distance"):
             sub = sub.where(sub.geom_type == "Point", sub.representative_point())
         if kind == "knn":
-            k_used = min(int(param), n - 1)
+            assert isinstance(param, int)  # parse_weights_spec gives an int K for "knn:K"
+            k_used = min(param, n - 1)
             if n > 1 and k_used < param:
                 notes.append(
                     f"{spec}: territory {name} has only {n} units, so k is capped at {k_used} there"

@@ -155,7 +155,8 @@ def _repair(geoms: np.ndarray, labels: list) -> tuple[np.ndarray, list]:
 
     geoms = np.asarray(geoms, dtype=object).copy()
     present = ~shapely.is_missing(geoms)
-    invalid = present & ~shapely.is_valid(np.where(present, geoms, None))
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    invalid = present & ~shapely.is_valid(np.where(present, geoms, None))  # type: ignore[call-overload]
     repaired = []
     for i in np.flatnonzero(invalid):
         geoms[i] = _polygonal(shapely.make_valid(geoms[i]))
