@@ -26,7 +26,7 @@ import re
 import unicodedata
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -219,15 +219,15 @@ class _Layer:
             )
         self.category = self._resolve_category(category)
         self.local_cache: dict[int, Any] = {}
-        if self.gdf is None and self.n_features <= _LOAD_ALL_FEATURES and (
-            self.path.stat().st_size <= _LOAD_ALL_BYTES
-        ):
-            # Small enough to hold: one read, then every window is an in-memory index query.
-            import pyogrio
+        if self.gdf is None and self.n_features <= _LOAD_ALL_FEATURES:
+            assert self.path is not None  # no GeoDataFrame given: the layer was opened from a file
+            if self.path.stat().st_size <= _LOAD_ALL_BYTES:
+                # Small enough to hold: one read, then every window is an in-memory index query.
+                import pyogrio
 
-            self.gdf = pyogrio.read_dataframe(
-                self.path, layer=self.layer_name, columns=[self.category] if self.category else []
-            )
+                self.gdf = pyogrio.read_dataframe(
+                    self.path, layer=self.layer_name, columns=[self.category] if self.category else []
+                )
 
     def _open_parquet(self) -> None:
         import geopandas as gpd
@@ -253,6 +253,7 @@ class _Layer:
     def _open_ogr(self) -> None:
         import pyproj
 
+        assert self.path is not None  # only called for a file layer, after self.path is set
         st = self.path.stat()
         self._signature = (str(self.path.resolve()), st.st_mtime_ns, st.st_size)
         try:
@@ -336,7 +337,8 @@ class _Layer:
             box = _transform_geom(box, tr, densify=max(b[2] - b[0], b[3] - b[1]) / 50 or None)
         if not np.isfinite(shapely.get_coordinates(box)).all():
             return None
-        return tuple(float(v) for v in shapely.bounds(box))
+        xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(box))
+        return xmin, ymin, xmax, ymax
 
     def category_values(self) -> list[str]:
         """Distinct category values of the whole layer (attribute read only, no geometry).
@@ -590,6 +592,16 @@ def _overlap_flags(parts: np.ndarray, cat: np.ndarray, measure: str) -> tuple[np
 
 
 # ------------------------------------------------------------------------------ territory engine
+class _Measures(TypedDict):
+    """What :meth:`_Territory.measure` gives: arrays of shape (n_zones, n_cats + 1) and the geometry kinds met."""
+
+    area: np.ndarray
+    length: np.ndarray
+    count: np.ndarray
+    dist: np.ndarray
+    kinds: set[str]
+
+
 class _Territory:
     """Measures of the zones of one territory."""
 
@@ -637,7 +649,8 @@ class _Territory:
         self.stats["reads"] += 1
         self.stats["features_read"] += len(feats)
         geoms = np.asarray(feats.geometry.values, dtype=object)
-        missing = shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms))
+        # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+        missing = shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), None, geoms))  # type: ignore[call-overload]
         feats = feats[~missing]
         geoms = np.asarray(feats.geometry.values, dtype=object)
         invalid = ~threaded(shapely.is_valid, geoms)
@@ -672,7 +685,7 @@ class _Territory:
         ) else np.zeros(0, dtype=np.int64)
         return parts, fid, cat, _kind_of(parts) if len(parts) else np.zeros(0, dtype=object)
 
-    def measure(self, margin: float, distances: bool = True) -> dict[str, np.ndarray]:
+    def measure(self, margin: float, distances: bool = True) -> _Measures:
         """Area, length, count and distance arrays of shape (n_zones, n_cats + 1); column 0 = total."""
         import shapely
 
@@ -683,8 +696,9 @@ class _Territory:
         dist = np.full((n, k), np.inf)
         kinds_seen: set[str] = set()
         has_zone = ~shapely.is_empty(self.zones)
+        # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
         has_point = ~(shapely.is_missing(self.points) | shapely.is_empty(
-            np.where(shapely.is_missing(self.points), None, self.points)))
+            np.where(shapely.is_missing(self.points), None, self.points)))  # type: ignore[call-overload]
         if not (has_zone.any() or has_point.any()):
             return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
 
@@ -701,8 +715,9 @@ class _Territory:
             return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
 
         # first read: boxes around every zone and city point, plus the margin
-        zb = np.where(has_zone[:, None], shapely.bounds(np.where(has_zone, self.zones, None)), np.nan)
-        pb = np.where(has_point[:, None], shapely.bounds(np.where(has_point, self.points, None)), np.nan)
+        # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+        zb = np.where(has_zone[:, None], shapely.bounds(np.where(has_zone, self.zones, None)), np.nan)  # type: ignore[call-overload]
+        pb = np.where(has_point[:, None], shapely.bounds(np.where(has_point, self.points, None)), np.nan)  # type: ignore[call-overload]
         both = np.stack([zb, pb])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: neither zone nor point
@@ -1003,7 +1018,7 @@ def overlay_indicators(
         )
         eng = _Territory(t, src, zl, pl, cats, cat_of, stats, connect=reachable)
         if src.n_features == 0 or not reachable:
-            res = {
+            res: _Measures = {
                 "area": np.zeros((len(idx), k)), "length": np.zeros((len(idx), k)),
                 "count": np.zeros((len(idx), k)), "dist": np.full((len(idx), k), np.inf), "kinds": set(),
             }
@@ -1022,7 +1037,8 @@ def overlay_indicators(
         if not distances:
             continue
         d_all = res["dist"]
-        no_point = shapely.is_missing(pl) | shapely.is_empty(np.where(shapely.is_missing(pl), None, pl))
+        # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+        no_point = shapely.is_missing(pl) | shapely.is_empty(np.where(shapely.is_missing(pl), None, pl))  # type: ignore[call-overload]
         # the usual case (a point, every distance found) needs no reason: only the others loop
         for j in np.flatnonzero(no_point | np.isinf(d_all).any(axis=1)):
             i, d = idx[j], d_all[j]

@@ -123,7 +123,7 @@ def _parse_stats(stats: Iterable[str] | str | None, percentiles: Iterable[float]
 
 def _valid_percentile(s: str) -> bool:
     m = _PCT_RE.match(s)
-    return bool(m) and 0 < float(m.group(1)) < 100
+    return m is not None and 0 < float(m.group(1)) < 100
 
 
 def _fmt_number(x: float) -> str:
@@ -190,7 +190,8 @@ def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.nd
         geoms = geoms.to_crs(ds.crs)
     arr = np.asarray(geoms.values, dtype=object)
     missing = shapely.is_missing(arr)
-    empty = missing | shapely.is_empty(np.where(missing, None, arr))
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    empty = missing | shapely.is_empty(np.where(missing, None, arr))  # type: ignore[call-overload]
     kinds = shapely.get_type_id(arr)
     polygonal = np.isin(kinds, [3, 6]) | empty  # Polygon, MultiPolygon (7: collections handled below)
     collections = kinds == 7
@@ -207,7 +208,7 @@ def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.nd
             "polygon; zonal statistics need areas: build zones with "
             "acv_geo.zones.make_zones(cities, kind='commune' | 'epci' | 'buffer', radius=...)"
         )
-    invalid = ~empty & ~threaded(shapely.is_valid, np.where(empty, None, arr))
+    invalid = ~empty & ~threaded(shapely.is_valid, np.where(empty, None, arr))  # type: ignore[call-overload]  # None: see above
     if invalid.any():
         arr = arr.copy()
         arr[invalid] = shapely.make_valid(arr[invalid])
@@ -520,7 +521,8 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
     # Which zones touch the raster at all.
     left, bottom, right, top = ds.bounds
     raster_box = shapely.box(left, bottom, right, top)
-    b = shapely.bounds(np.where(usable, geoms, None))
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    b = shapely.bounds(np.where(usable, geoms, None))  # type: ignore[call-overload]
     touches = usable & ~(
         (b[:, 0] >= right) | (b[:, 2] <= left) | (b[:, 1] >= top) | (b[:, 3] <= bottom)
     )
@@ -535,7 +537,7 @@ def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, uni
         _warn(f"{label}: the raster overlaps none of the {n} zones; no zone is measured (every statistic NaN, "
               "the pixel count included)")
 
-    results: dict[str, np.ndarray] = {}
+    results: dict[str, Any] = {}  # arrays; lists of per-zone arrays for "unique" and "frac"
     idx = np.flatnonzero(touches)
     if len(idx):
         from exactextract.operation import Operation
