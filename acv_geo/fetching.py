@@ -39,7 +39,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
     "FORMATS",
@@ -284,7 +284,7 @@ def _read_manifest(key_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def _manifest_complete(key_dir: Path, manifest: dict[str, Any] | None) -> bool:
+def _manifest_complete(manifest: dict[str, Any] | None, key_dir: Path) -> TypeGuard[dict[str, Any]]:
     if not manifest or not isinstance(manifest.get("layers"), dict):
         return False
     return all((key_dir / lay["path"]).exists() for lay in manifest["layers"].values())
@@ -976,7 +976,7 @@ def _install(target: _Target, key_dir: Path, part: Path, info: dict[str, Any], d
 def _fetch_one(target: _Target, root: Path, *, force: bool, timeout: float, progress: bool) -> FetchedSource:
     key_dir = root / target.key
     manifest = _read_manifest(key_dir)
-    if not force and _manifest_complete(key_dir, manifest) and manifest.get("url") == target.url:
+    if not force and _manifest_complete(manifest, key_dir) and manifest.get("url") == target.url:
         return _fetched(target, key_dir, manifest, "cached")
     if target.url is None:
         raise FetchError(
@@ -1091,7 +1091,7 @@ def fetch(
         for t in targets:
             key_dir = root / t.key
             manifest = _read_manifest(key_dir)
-            if _manifest_complete(key_dir, manifest):
+            if _manifest_complete(manifest, key_dir):
                 found.append(_fetched(t, key_dir, manifest, "cached"))
             else:
                 missing.append(t.label)
@@ -1146,7 +1146,7 @@ def list_sources(
         if root.is_dir():
             for d in sorted(root.glob(f"{name}*")):
                 if (d.name == name or re.fullmatch(rf"{re.escape(name)}_[0-9AB]{{2,3}}", d.name)) and \
-                        _manifest_complete(d, _read_manifest(d)):
+                        _manifest_complete(_read_manifest(d), d):
                     keys.append(d.name)
         rows.append({
             "name": name, "title": e["title"], "publisher": e["publisher"], "preset": e.get("preset"),
@@ -1189,7 +1189,7 @@ def source_info(
     root = cache_root(cache_dir)
     key_dir = root / target.key
     manifest = _read_manifest(key_dir)
-    if not _manifest_complete(key_dir, manifest):
+    if not _manifest_complete(manifest, key_dir):
         cache_opt = f" --cache {root}" if cache_dir is not None else ""
         raise FileNotFoundError(
             f"source {target.label!r} is not in the cache {root}; run `acv-geo fetch {target.label}{cache_opt}` "

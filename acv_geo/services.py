@@ -789,14 +789,14 @@ class ServiceClient:
                     self.retries,
                 )
                 time.sleep(delay)
-        status = int(last.split()[1]) if last.startswith("HTTP ") else None
+        final_status = int(last.split()[1]) if last.startswith("HTTP ") else None
         raise ServiceError(
-            f"{self.title}: {_short(url)} {last if status is None else 'answered ' + last} "
+            f"{self.title}: {_short(url)} {last if final_status is None else 'answered ' + last} "
             f"({self.retries + 1} attempt{'s' if self.retries else ''}); the service may be down or limiting "
             "requests: try again later, lower the rate (--rate), or work from the cache (--offline)",
             service=self.service,
             url=_short(url),
-            status=status,
+            status=final_status,
             reason=f"{last} after {self.retries + 1} attempt{'s' if self.retries else ''}",
         )
 
@@ -1043,7 +1043,7 @@ def _collect_nature(
     progress: Callable[[float, str], None] | None,
 ) -> dict[str, dict]:
     """Per layer: ``features`` (key -> GeoJSON feature), ``answers`` (zone -> keys, date), ``reasons``."""
-    out = {lay.name: {"features": {}, "answers": {}, "reasons": {}} for lay in layers}
+    out: dict[str, dict[str, dict]] = {lay.name: {"features": {}, "answers": {}, "reasons": {}} for lay in layers}
     reasons = zones["zone_reason"].to_numpy() if "zone_reason" in zones.columns else [None] * len(zones)
     steps = _Steps(len(zones) * len(layers), progress)
     memo: dict[tuple[str, bytes], tuple[list[str], str]] = {}
@@ -1823,7 +1823,7 @@ def fetch_services(
             if progress is not None:
                 progress((i + frac) / n, msg)
 
-        common = {
+        common: dict[str, Any] = {
             "cache": cache,
             "base_url": base_urls.get(name),
             "offline": offline,
