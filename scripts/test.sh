@@ -36,6 +36,8 @@ chmod 700 "$XDG_RUNTIME_DIR"
 
 echo "== ruff"
 "$VENV/bin/python" -m ruff check .
+echo "== mypy"
+"$VENV/bin/python" -m mypy acv_geo
 echo "== pytest"
 "$VENV/bin/python" -m pytest "$@"
 
