@@ -78,6 +78,9 @@ def spatial_chunks(zones, *, chunk_size: int = 2000) -> list[np.ndarray]:
     >>> [c.tolist() for c in spatial_chunks(z, chunk_size=2)]
     [[0, 1], [2, 3], [4]]
     """
+    import geopandas as gpd
+    import shapely
+
     _check_chunk_size(chunk_size)
     n = len(zones)
     if n == 0:
@@ -94,7 +97,8 @@ def spatial_chunks(zones, *, chunk_size: int = 2000) -> list[np.ndarray]:
             b = sub[~empty].bounds
             cx = ((b["minx"] + b["maxx"]) / 2).to_numpy()
             cy = ((b["miny"] + b["maxy"]) / 2).to_numpy()
-            order[~empty] = _hilbert(cx, cy)
+            centres = gpd.GeoSeries(shapely.points(cx, cy))
+            order[~empty] = centres.hilbert_distance(level=16).to_numpy()
         order[empty] = np.iinfo(np.int64).max  # zones without geometry go last, still present
         pos = pos[np.argsort(order, kind="stable")]
         k = math.ceil(len(pos) / chunk_size)
@@ -173,27 +177,6 @@ def threaded(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int 
         parts = list(pool.map(lambda ij: func(*(a[ij[0]:ij[1]] for a in arrays), **kwargs),
                               zip(bounds[:-1], bounds[1:], strict=True)))
     return np.concatenate(parts)
-
-
-def _hilbert(x: np.ndarray, y: np.ndarray, level: int = 16) -> np.ndarray:
-    """Hilbert curve index of points on a 2**level grid over their own extent."""
-    side = (1 << level) - 1
-    x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
-    xi = np.zeros(len(x), dtype=np.int64) if x1 == x0 else ((x - x0) / (x1 - x0) * side).astype(np.int64)
-    yi = np.zeros(len(y), dtype=np.int64) if y1 == y0 else ((y - y0) / (y1 - y0) * side).astype(np.int64)
-    d = np.zeros(len(x), dtype=np.int64)
-    s = 1 << (level - 1)
-    while s > 0:
-        rx = (xi & s) > 0
-        ry = (yi & s) > 0
-        d += s * s * ((3 * rx) ^ ry)
-        # rotate
-        flip = ~ry
-        swap_x = np.where(flip & rx, s - 1 - xi, xi)
-        swap_y = np.where(flip & rx, s - 1 - yi, yi)
-        xi, yi = np.where(flip, swap_y, swap_x), np.where(flip, swap_x, swap_y)
-        s >>= 1
-    return d
 
 
 #: attrs key by which an indicator function declares its per-category column families: a list of
