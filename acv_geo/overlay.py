@@ -319,8 +319,6 @@ class _Layer:
 
     def bounds_wgs84(self) -> tuple[float, float, float, float] | None:
         """Extent of the layer in longitude/latitude (None when unknown or empty)."""
-        import shapely
-
         if self.gdf is not None:
             if len(self.gdf) == 0:
                 return None
@@ -331,13 +329,12 @@ class _Layer:
                 return None
         if not np.isfinite(b).all():
             return None
-        box = shapely.box(*b)
+        xmin, ymin, xmax, ymax = (float(v) for v in b)
         if self.crs.to_epsg() != 4326:
             tr = _cached_transformer(self.crs.to_wkt(), 4326)
-            box = _transform_geom(box, tr, densify=max(b[2] - b[0], b[3] - b[1]) / 50 or None)
-        if not np.isfinite(shapely.get_coordinates(box)).all():
+            xmin, ymin, xmax, ymax = tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=50)
+        if not np.isfinite([xmin, ymin, xmax, ymax]).all():
             return None
-        xmin, ymin, xmax, ymax = (float(v) for v in shapely.bounds(box))
         return xmin, ymin, xmax, ymax
 
     def category_values(self) -> list[str]:
