@@ -28,7 +28,15 @@ from .datasets import get_path
 from .errors import InputError
 from .territories import TERRITORIES, check_extent, territory_of, territory_of_areas
 
-__all__ = ["CITY_COLUMNS", "read_acv", "read_all_communes", "read_communes", "read_epci", "repair_report"]
+__all__ = [
+    "CITY_COLUMNS",
+    "read_acv",
+    "read_all_communes",
+    "read_communes",
+    "read_epci",
+    "read_polygons",
+    "repair_report",
+]
 
 log = logging.getLogger("acv_geo")
 

@@ -49,8 +49,10 @@ __all__ = [
     "CATNAT_GROUP_ORDER",
     "catnat_indicators",
     "join_commune_table",
+    "known_risks_indicators",
     "radon_indicators",
     "read_table",
+    "seismic_indicators",
 ]
 
 log = logging.getLogger(__name__)

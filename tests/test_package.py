@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -26,8 +27,16 @@ def test_import_is_light():
 
 
 def test_public_names_resolve():
+    """Every public name is the object its module defines and exports (lazy import, no copy)."""
+    import importlib
+
     for name in acv_geo.__all__:
-        assert getattr(acv_geo, name) is not None
+        if name == "__version__":
+            assert re.fullmatch(r"\d+\.\d+(\.\d+)?\S*", acv_geo.__version__)
+            continue
+        module = importlib.import_module(f"acv_geo.{acv_geo._EXPORTS[name]}")
+        assert getattr(acv_geo, name) is getattr(module, name), name
+        assert name in module.__all__, f"{name} is exported by acv_geo but not in {module.__name__}.__all__"
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         acv_geo.nope  # noqa: B018
 
