@@ -13,6 +13,7 @@ object-oriented API with the Agg canvas is used: no pyplot, no global backend ch
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,32 +105,45 @@ def _polygon_paths(geoms: Any) -> list:
     return paths
 
 
-def _draw(ax: Any, geoms: Any, colors: list, *, edge: str = "white", lw: float = 0.2, size: float = 18,
+def _add_paths(ax: Any, paths: list, **kwargs: Any) -> None:
+    """Add polygons, already as matplotlib paths, as one collection.
+
+    A :class:`~matplotlib.collections.PathCollection` of the paths renders exactly as a
+    ``PatchCollection`` of ``PathPatch`` objects would (same paths, colours, line widths, order),
+    without building one patch artist per polygon.
+    """
+    from matplotlib.collections import PathCollection
+
+    ax.add_collection(PathCollection(paths, **kwargs))
+
+
+def _rgba_rows(colors: Any, n: int) -> np.ndarray:
+    """``colors`` (a list of colours or an (n, 4) array) as an (n, 4) RGBA float array."""
+    from matplotlib.colors import to_rgba_array
+
+    if isinstance(colors, np.ndarray) and colors.ndim == 2 and colors.shape[1] == 4:
+        return colors.astype(float, copy=False)
+    return to_rgba_array(list(colors)) if n else np.empty((0, 4))
+
+
+def _draw(ax: Any, geoms: Any, colors: Any, *, edge: str = "white", lw: float = 0.2, size: float = 18,
           zorder: int = 2) -> None:
     """Draw points as markers and polygons as patches, one colour per geometry."""
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import PathPatch
-
     if len(geoms) == 0:
         return
     types = geoms.geom_type.to_numpy()
     is_pt = np.isin(types, ["Point", "MultiPoint"])
-    cols = np.asarray(colors, dtype=object)
+    cols = _rgba_rows(colors, len(geoms))
     if is_pt.any():
         pts = geoms[is_pt].representative_point()
-        ax.scatter(pts.x, pts.y, c=list(cols[is_pt]), s=size, edgecolors="#333333", linewidths=0.4,
+        ax.scatter(pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=0.4,
                    zorder=zorder + 1)
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
         paths = _polygon_paths(geoms[poly])
-        patches, fc = [], []
-        for pth, col in zip(paths, cols[poly], strict=True):
-            if pth is not None:
-                patches.append(PathPatch(pth))
-                fc.append(col)
-        ax.add_collection(
-            PatchCollection(patches, facecolors=fc, edgecolors=edge, linewidths=lw, zorder=zorder)
-        )
+        keep = np.array([p is not None for p in paths], dtype=bool)
+        _add_paths(ax, [p for p in paths if p is not None], facecolors=cols[poly][keep], edgecolors=edge,
+                   linewidths=lw, zorder=zorder)
 
 
 #: How "no data" (not measured) is drawn: hatched light grey, never a colour of the scale.
@@ -138,9 +152,6 @@ NO_DATA = {"facecolor": "#f4f4f4", "edgecolor": "#8a8a8a", "hatch": "/////"}
 
 def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> None:
     """Places without a value: hatched grey polygons, hatched hollow markers."""
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import PathPatch
-
     if len(geoms) == 0:
         return
     types = geoms.geom_type.to_numpy()
@@ -151,9 +162,8 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> 
                    hatch=NO_DATA["hatch"], linewidths=0.5, zorder=zorder + 1, label="_nodata")
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
-        patches = [PathPatch(p) for p in _polygon_paths(geoms[poly]) if p is not None]
-        ax.add_collection(PatchCollection(patches, facecolors=NO_DATA["facecolor"], edgecolors=NO_DATA["edgecolor"],
-                                          hatch=NO_DATA["hatch"], linewidths=0.3, zorder=zorder))
+        _add_paths(ax, [p for p in _polygon_paths(geoms[poly]) if p is not None], facecolors=NO_DATA["facecolor"],
+                   edgecolors=NO_DATA["edgecolor"], hatch=NO_DATA["hatch"], linewidths=0.3, zorder=zorder)
 
 
 def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
@@ -174,6 +184,34 @@ def _basemap() -> Any:
     return read_epci()
 
 
+#: Fill, outline and line width of the EPCI basemap.
+_BASEMAP_STYLE = {"facecolors": "#f2f2f2", "edgecolors": "#bdbdbd", "linewidths": 0.2, "zorder": 1}
+
+
+def _basemap_paths() -> dict[str, list | None]:
+    """The EPCI basemap of every territory, projected to its CRS, as matplotlib paths.
+
+    Built once per process (and file version) and shared by every map of the run: reading the
+    1,255 EPCI polygons, projecting them and turning them into paths cost more than drawing them.
+    ``None`` for a territory without EPCI polygon (nothing is drawn).
+    """
+    from .datasets import get_path
+
+    path = get_path("epci")
+    return _basemap_paths_cached(str(path), path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=2)
+def _basemap_paths_cached(path: str, mtime: float) -> dict[str, list | None]:
+    base = _basemap()
+    out: dict[str, list | None] = {}
+    for name in TERRITORIES:
+        geoms = base[base["territory"] == name].to_crs(local_crs(name)).geometry
+        poly = np.isin(geoms.geom_type.to_numpy(), ["Polygon", "MultiPolygon"])
+        out[name] = [p for p in _polygon_paths(geoms[poly]) if p is not None] if poly.any() else None
+    return out
+
+
 def _setup_ax(ax: Any, bounds: tuple[float, float, float, float]) -> None:
     x0, y0, x1, y1 = bounds
     ax.set_xlim(x0, x1)
@@ -183,6 +221,7 @@ def _setup_ax(ax: Any, bounds: tuple[float, float, float, float]) -> None:
     ax.set_yticks([])
 
 
+@functools.cache
 def _territory_bounds(name: str) -> tuple[float, float, float, float]:
     from pyproj import Transformer
 
@@ -297,7 +336,9 @@ def plot_map(
         for c in order:
             palette.setdefault(c, "black")
         keys = values.astype(object).where(values.notna(), "NA")
-        row_colors = [to_rgba(palette[k]) for k in keys]
+        codes, uniques = pd.factorize(keys, use_na_sentinel=False)  # one colour lookup per category, not per row
+        lut = np.array([to_rgba(palette[k]) for k in uniques], dtype=float).reshape(-1, 4)
+        row_colors = lut[codes]
         no_value = (keys == "NA").to_numpy()
         norm = cmap = None
     else:
@@ -308,8 +349,11 @@ def plot_map(
         finite = v[~np.isnan(v)]
         lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
         norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
-        row_colors = [to_rgba("#e0e0e0") if np.isnan(x) else cmap(norm(x)) for x in v]
         no_value = np.isnan(v)
+        row_colors = np.empty((len(v), 4), dtype=float)
+        row_colors[no_value] = to_rgba("#e0e0e0")
+        if (~no_value).any():
+            row_colors[~no_value] = cmap(norm(v[~no_value]))
         order = palette = None
 
     if ax is None:
@@ -320,20 +364,21 @@ def plot_map(
         FigureCanvasAgg(fig)
         ax = fig.add_axes([0.02, 0.06, 0.96, 0.86])
     fig = ax.figure
-    base = _basemap() if basemap else None
+    base = _basemap_paths() if basemap else None
 
     def draw_territory(target: Any, name: str) -> None:
         crs = local_crs(name)
-        if base is not None:
-            bt = base[base["territory"] == name].to_crs(crs).geometry
-            _draw(target, bt, ["#f2f2f2"] * len(bt), edge="#bdbdbd", lw=0.2, zorder=1)
+        if base is not None and base.get(name) is not None:
+            paths = base[name]
+            _add_paths(target, paths, **{**_BASEMAP_STYLE, "facecolors": np.tile(
+                to_rgba(_BASEMAP_STYLE["facecolors"]), (len(paths), 1))})
         mask = (terr == name).to_numpy()
         if mask.any():
             part = data.geometry[mask].to_crs(crs)
             blank = no_value[mask]
-            cols = [c for c, m in zip(row_colors, mask, strict=True) if m]
+            cols = row_colors[mask]
             size = 22 if target is ax else 16
-            _draw(target, part[~blank], [c for c, b in zip(cols, blank, strict=True) if not b], size=size)
+            _draw(target, part[~blank], cols[~blank], size=size)
             _draw_no_data(target, part[blank], size=size)
 
     draw_territory(ax, "metropole")
@@ -439,9 +484,20 @@ def cluster_map(
     acv_geo.InputError
         If units of ``result_frame`` have no geometry (the message names them).
     """
-    import geopandas as gpd
-
     from .writers import atomic_path
+
+    fig = _cluster_figure(result_frame, geometries, title=title, source_note=source_note, column=column,
+                          territory_column=territory_column, basemap=basemap, lang=lang)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    return Path(path)
+
+
+def _cluster_figure(result_frame: pd.DataFrame, geometries: Any, *, title: str | None = None,
+                    source_note: str | None = None, column: str = "label", territory_column: str = "territory",
+                    basemap: bool = True, lang: str = "fr") -> Figure:
+    """The figure :func:`cluster_map` writes (checks included), for callers that save it their own way."""
+    import geopandas as gpd
 
     if isinstance(geometries, gpd.GeoSeries):
         geometries = gpd.GeoDataFrame(geometry=geometries)
@@ -459,11 +515,8 @@ def cluster_map(
                            crs=geometries.crs, index=result_frame.index)
     if territory_column in geometries.columns:
         gdf[territory_column] = geometries[territory_column].reindex(result_frame.index).to_numpy()
-    fig = plot_map(gdf, column, kind="categorical", colors=CLUSTER_COLORS, title=title, legend="Cluster",
-                   source_note=source_note, territory_column=territory_column, basemap=basemap, lang=lang)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    return Path(path)
+    return plot_map(gdf, column, kind="categorical", colors=CLUSTER_COLORS, title=title, legend="Cluster",
+                    source_note=source_note, territory_column=territory_column, basemap=basemap, lang=lang)
 
 
 #: Colours of the layers drawn on the town maps, in configuration order.

@@ -28,11 +28,15 @@ that fails or is interrupted leaves the previous outputs untouched and no half-w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import functools
+import gc
 import json
 import logging
 import math
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -603,11 +607,7 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
         if label_col in fr.columns:
             doc["labels"][var] = {str(k): int(v) for k, v in fr[label_col].astype(object).fillna("NA")
                                   .value_counts().items()}
-            doc["cities"][var] = {
-                str(i): _clean_json({k.removeprefix(f"cluster_{var}_"): (None if pd.isna(v) else v)
-                                     for k, v in row.items()})
-                for i, row in fr.astype(object).iterrows()
-            }
+            doc["cities"][var] = _city_records(fr, f"cluster_{var}_")
         glob: dict[str, Any] = {}
         if hasattr(res, "to_dict"):
             try:
@@ -632,16 +632,66 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
     return table, doc
 
 
+def _city_records(frame: pd.DataFrame, prefix: str) -> dict[str, dict]:
+    """``{code: {column without prefix: value}}`` of every row, NA as None (for ``clusters.json``)."""
+    obj = frame.astype(object)
+    obj.attrs = {}
+    keys = [str(c).removeprefix(prefix) for c in obj.columns]
+    values = obj.to_numpy()
+    missing = obj.isna().to_numpy()
+    return {
+        str(i): _clean_json({k: (None if m else v) for k, v, m in zip(keys, row, na, strict=True)})
+        for i, row, na in zip(obj.index, values, missing, strict=True)
+    }
+
+
+#: The EPCI layer last built, with weak references to the cities and EPCI frames it was built from:
+#: writing the tables and drawing the maps of one run share it (built once).
+_EPCI_LAYER_MEMO: list = []
+
+
 def _epci_layer(cities: Any, epci: Any) -> Any:
+    """The EPCI polygons of the cities, with their ACV towns and open-data status (a copy)."""
+    import weakref
+
+    shape = (cities.shape, tuple(cities.columns), epci.shape)
+    if _EPCI_LAYER_MEMO:
+        ref_c, ref_e, memo_shape, out = _EPCI_LAYER_MEMO[0]
+        if ref_c() is cities and ref_e() is epci and memo_shape == shape:
+            return out.copy()
+    out = _build_epci_layer(cities, epci)
+    try:
+        _EPCI_LAYER_MEMO[:] = [(weakref.ref(cities), weakref.ref(epci), shape, out)]
+    except TypeError:  # an object without weak references: no memo
+        _EPCI_LAYER_MEMO.clear()
+    return out.copy()
+
+
+def _build_epci_layer(cities: Any, epci: Any) -> Any:
     import geopandas as gpd
 
-    c = cities[cities["siren_epci"].notna()] if "siren_epci" in cities.columns else cities.iloc[:0]
-    sirens = list(dict.fromkeys(c["siren_epci"].astype(str)))
+    names = [x for x in ("siren_epci", "commune", "opendata_epci", "url_portail_epci", "url_datagouv_epci",
+                         "techno_epci", "themes_epci") if x in cities.columns]
+    # a plain frame of the columns used: every access to the cities would deep-copy their metadata (attrs)
+    c = pd.DataFrame(cities[names])
+    c.attrs = {}
+    c = c[c["siren_epci"].notna()] if "siren_epci" in c.columns else c.iloc[:0]
+    key = c["siren_epci"].astype(str) if "siren_epci" in c.columns else pd.Series([], index=c.index, dtype=str)
+    sirens = list(dict.fromkeys(key))
     sub = epci.loc[[s for s in sirens if s in epci.index]].copy()
-    g = c.groupby(c["siren_epci"].astype(str))
-    sub["acv_communes"] = g.apply(lambda d: ", ".join(d.index)).reindex(sub.index)
-    sub["acv_names"] = g["commune"].agg(lambda s: ", ".join(map(str, s))).reindex(sub.index) \
-        if "commune" in c.columns else None
+    g = c.groupby(key)
+    members: dict[str, list] = {}
+    for k, code in zip(key.to_numpy(), c.index, strict=True):
+        members.setdefault(k, []).append(code)
+    order = sorted(members)  # groupby order
+    sub["acv_communes"] = pd.Series([", ".join(members[k]) for k in order], index=order).reindex(sub.index)
+    if "commune" in c.columns:
+        names_of: dict[str, list] = {}
+        for k, name in zip(key.to_numpy(), c["commune"].to_numpy(), strict=True):
+            names_of.setdefault(k, []).append(str(name))
+        sub["acv_names"] = pd.Series([", ".join(names_of[k]) for k in order], index=order).reindex(sub.index)
+    else:
+        sub["acv_names"] = None
     sub["n_acv"] = g.size().reindex(sub.index).astype("Int64")
     if "opendata_epci" in c.columns:
         sub["opendata_epci"] = g["opendata_epci"].first().reindex(sub.index).astype("boolean")
@@ -902,9 +952,9 @@ def diagnose(
             for zs in spec.zones:
                 bar.step(f"zonal statistics {spec.name} ({zs})")
                 tables.append(_zonal(zones[zs], spec, zs, run))
-    for t in cfg.tables:
+    for t in cfg.tables:  # one table at a time, so that each step's time is its own
         bar.step(f"table {t.kind}" + (f" {t.path.name}" if t.path else ""))
-    tables.extend(_tables(city, cfg))
+        tables.extend(_tables(city, dataclasses.replace(cfg, tables=(t,))))
     if services:
         bar.step(f"web services: {', '.join(services)}")
         commune_zones = zones.get("commune")
@@ -1158,6 +1208,30 @@ CLASS_MAPS: dict[str, dict[str, str]] = {
 
 
 def _save(fig: Any, path: Path, dpi: int) -> Path:
+    """Write ``fig`` as a PNG with a 256-colour palette: the bytes the report embeds as they are.
+
+    The figure is rendered once, exactly as ``savefig`` renders a PNG, and its pixels are quantised
+    with Pillow (fast octree, what the report used to do to every map): 3-4× smaller than RGBA and
+    no second encoding. Without Pillow (matplotlib needs it), a plain RGBA PNG.
+    """
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - matplotlib depends on Pillow
+        Image = None
+    if Image is not None:
+        import io
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="raw", dpi=dpi)
+        raw = buf.getvalue()
+        w = int(fig.get_figwidth() * dpi)
+        h = len(raw) // (4 * w) if w > 0 else 0
+        if h > 0 and w * h * 4 == len(raw):
+            im = Image.frombuffer("RGBA", (w, h), raw, "raw", "RGBA", 0, 1)
+            method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
+            im.convert("RGB").quantize(colors=256, method=method).save(path, format="PNG")
+            fig.clear()
+            return path
     fig.savefig(path, format="png", dpi=dpi)
     fig.clear()
     return path
@@ -1205,53 +1279,157 @@ def _map_title(col: str, meta: pd.DataFrame, full: Any, lang: str) -> str:
 
 def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: DiagnoseConfig,
                lang: str) -> dict[str, Path]:
-    """Draw every map with :mod:`acv_geo.maps`; return ``{key: path}`` in drawing order."""
+    """Draw every map with :mod:`acv_geo.maps`; return ``{key: path}`` in drawing order.
+
+    Maps are drawn in worker processes when there are several and more than one core (see
+    :func:`_run_map_jobs`); the files are the same either way.
+    """
+    jobs = _map_jobs(folder, full, epci, meta, cfg, lang)
+    paths = _run_map_jobs(jobs, cfg.maps_dpi)
+    return {job[0]: path for job, path in zip(jobs, paths, strict=True)}
+
+
+#: One map to draw: ``(key, path, figure function, args, kwargs)``; the function returns a Figure.
+MapJob = tuple[str, Path, Callable[..., Any], tuple, dict]
+
+
+def _bare(full: Any) -> Any:
+    """``full`` without its metadata (attrs; each column access would deep-copy them), profile info kept."""
+    out = full.copy(deep=False)
+    out.attrs = {k: v for k, v in full.attrs.items() if k == "acv_geo_profile"}
+    return out
+
+
+def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: DiagnoseConfig,
+              lang: str) -> list[MapJob]:
+    """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
     import geopandas as gpd
 
-    from .maps import cluster_map, plot_map
+    from .maps import _cluster_figure, plot_map
 
-    dpi = cfg.maps_dpi
     text = _MAP_TEXT[lang]
-    maps: dict[str, Path] = {}
+    jobs: list[MapJob] = []
+    el = _epci_layer(full, epci)  # the layer written with the tables (built once)
+    full = _bare(full)
     od_note = _note(meta, "opendata_level") or "city list"
     if "opendata_level" in full.columns:
         g = gpd.GeoDataFrame({"opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
                               "territory": full["territory"].to_numpy()},
                              geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
-        fig = plot_map(g, "opendata_level", kind="categorical", colors=_LEVEL_COLORS, title=text["opendata"],
-                       legend=text["od_legend"], source_note=od_note, lang=lang)
-        maps["opendata_status"] = _save(fig, folder / "opendata_status.png", dpi)
-    el = _epci_layer(full, epci)
+        jobs.append(("opendata_status", folder / "opendata_status.png", plot_map, (g, "opendata_level"),
+                     {"kind": "categorical", "colors": _LEVEL_COLORS, "title": text["opendata"],
+                      "legend": text["od_legend"], "source_note": od_note, "lang": lang}))
     if "opendata_epci" in el.columns and len(el):
         ge = el[["territory", el.geometry.name]].copy()
         ge["epci_publishes"] = el["opendata_epci"].map({True: text["yes"], False: text["no"]}) \
             .astype(object).fillna("NA").to_numpy()
-        fig = plot_map(ge, "epci_publishes", kind="categorical",
-                       colors={text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
-                       title=text["epci"], legend=text["epci_legend"], source_note=od_note, lang=lang)
-        maps["opendata_epci"] = _save(fig, folder / "opendata_epci.png", dpi)
+        jobs.append(("opendata_epci", folder / "opendata_epci.png", plot_map, (ge, "epci_publishes"),
+                     {"kind": "categorical", "colors": {text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
+                      "title": text["epci"], "legend": text["epci_legend"], "source_note": od_note, "lang": lang}))
+    geoms = None
     for var in cfg.clusters.variables:
         col = f"cluster_{var}_label"
         if col not in full.columns:
             continue
+        if geoms is None:  # what cluster_map reads of the cities: geometry and territory
+            geoms = gpd.GeoDataFrame({c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
+                                     geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
         frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
-        path = folder / f"clusters_{var}.png"
         cs = cfg.clusters
-        cluster_map(frame, full, path, dpi=dpi, lang=lang,
-                    title=text["clusters"].format(_map_title(var, meta, full, lang), METHOD_NAMES[cs.method],
-                                                  cs.weights, cs.permutations, cs.alpha),
-                    source_note=_note(meta, var) or od_note)
-        maps[f"clusters_{var}"] = path
+        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _cluster_figure, (frame, geoms),
+                     {"lang": lang, "source_note": _note(meta, var) or od_note,
+                      "title": text["clusters"].format(_map_title(var, meta, full, lang), METHOD_NAMES[cs.method],
+                                                       cs.weights, cs.permutations, cs.alpha)}))
     for col in map_columns(full, meta, cfg):
-        maps[col] = _save(_indicator_map(col, full, meta, lang), folder / f"{col}.png", dpi)
-    return maps
+        args, kwargs = _indicator_map_args(col, full, meta, lang)
+        jobs.append((col, folder / f"{col}.png", plot_map, args, kwargs))
+    return jobs
 
 
-def _indicator_map(col: str, full: Any, meta: pd.DataFrame, lang: str) -> Any:
-    """One indicator map: categorical for classes, else a choropleth; titles and legends from the labels."""
+def _render_map(job: MapJob, dpi: int) -> Path:
+    """Draw one map job and write its PNG (in this process or a worker)."""
+    _key, path, func, args, kwargs = job
+    return _save(func(*args, **kwargs), path, dpi)
+
+
+def _map_workers(n_jobs: int) -> int:
+    """Worker processes for ``n_jobs`` maps: the cores this process may use (``ACV_GEO_MAP_WORKERS`` overrides)."""
+    env = os.environ.get("ACV_GEO_MAP_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, min(int(env), n_jobs))
+        except ValueError:
+            log.warning("ACV_GEO_MAP_WORKERS=%r is not a whole number; ignored", env)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, os.cpu_count() or cpus, n_jobs))
+
+
+def _pool_context() -> Any:
+    """The multiprocessing context of the map workers, or None (draw here).
+
+    On Linux: fork (the workers inherit the imported modules and the basemap built once) when this
+    process runs a single thread, else forkserver. Elsewhere None.
+    """
+    import multiprocessing
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        return None
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        return multiprocessing.get_context("forkserver")
+    return None
+
+
+def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) -> list[Path]:
+    """Draw the maps, in parallel worker processes when there are several and more than one core.
+
+    The files are identical to a serial run (same code, same data; ``tests/test_perf_equivalence.py``
+    compares the pixels). Any failure of the pool itself (no fork, a worker killed) falls back to
+    drawing the maps here, one after the other; an error of a map is raised as in a serial run.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from .maps import _basemap_paths
+
+    if not jobs:
+        return []
+    if any(kw.get("basemap", True) for *_, kw in jobs):
+        _basemap_paths()  # built once here: forked workers inherit it
+    n = _map_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
+    ctx = _pool_context() if n > 1 else None
+    render = functools.partial(_render_map, dpi=dpi)
+    # The objects alive now (the whole run's tables, esda, pandas...) are left out of garbage collection
+    # while the maps are drawn: matplotlib makes many short-lived objects, and each full collection would
+    # walk them all again (≈10 % of the drawing time), in a forked worker copying their memory pages too.
+    gc.freeze()
+    try:
+        if ctx is not None:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+                    return list(pool.map(render, jobs))
+            except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
+                log.warning("drawing the maps in %d processes failed (%s: %s); drawing them one by one", n,
+                            type(exc).__name__, exc)
+        return [render(job) for job in jobs]
+    finally:
+        gc.unfreeze()
+
+
+def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> tuple[tuple, dict]:
+    """Arguments of :func:`acv_geo.maps.plot_map` for one indicator map.
+
+    Categorical for classes, else a choropleth; titles and legends from the labels.
+    """
     import geopandas as gpd
-
-    from .maps import plot_map
 
     g = gpd.GeoDataFrame({col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
                          geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
@@ -1262,12 +1440,19 @@ def _indicator_map(col: str, full: Any, meta: pd.DataFrame, lang: str) -> Any:
     short = label.split(" : ")[-1].split(": ")[-1]
     if col in CLASS_MAPS:
         classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
-        return plot_map(g.assign(**{col: classes}), col, kind="categorical", colors=CLASS_MAPS[col], title=title,
-                        legend=short, source_note=_note(meta, col), lang=lang)
+        return (g.assign(**{col: classes}), col), {"kind": "categorical", "colors": CLASS_MAPS[col], "title": title,
+                                                  "legend": short, "source_note": _note(meta, col), "lang": lang}
     legend = f"{short} ({unit})" if unit and unit not in short else short
-    return plot_map(g, col, kind="choropleth", colors="viridis" if not col.endswith("_score") else "magma_r",
-                    title=title, legend=legend, source_note=_note(meta, col), lang=lang)
+    return (g, col), {"kind": "choropleth", "colors": "viridis" if not col.endswith("_score") else "magma_r",
+                      "title": title, "legend": legend, "source_note": _note(meta, col), "lang": lang}
 
+
+def _indicator_map(col: str, full: Any, meta: pd.DataFrame, lang: str) -> Any:
+    """One indicator map (a Figure): categorical for classes, else a choropleth."""
+    from .maps import plot_map
+
+    args, kwargs = _indicator_map_args(col, full, meta, lang)
+    return plot_map(*args, **kwargs)
 
 
 def _town_maps(pages: Any, communes: Any, epci: Any, cfg: DiagnoseConfig, lang: str) -> dict[str, str]:
@@ -1281,30 +1466,83 @@ def _town_maps(pages: Any, communes: Any, epci: Any, cfg: DiagnoseConfig, lang: 
     sources = [(spec, gpd.read_file(spec.path, layer=spec.layer)) for spec in cfg.layers]
     out: dict[str, str] = {}
     terr = pages["territory"].astype(object).to_numpy()
+    # the columns read per town, as plain arrays (a row of the cities would deep-copy their metadata)
+    covered = {spec.name: _column_or_none(pages, f"{spec.name}_covered") for spec, _ in sources}
+    sirens = _column_or_none(pages, "siren_epci")
+    row_of = pd.Series(np.arange(len(pages)), index=pages.index)
     for t in pd.unique(terr):
         codes = pages.index[terr == t]
         crs = local_crs(t)
         com = communes.geometry.reindex(codes)
         known = com.notna().to_numpy()
         com = gpd.GeoSeries(com[known], crs=communes.crs).to_crs(crs)
-        ep = epci.geometry.to_crs(crs) if len(epci) else None
+        rows = row_of.reindex(com.index).to_numpy() if len(com) else np.array([], dtype=int)
+        ep = None
+        if len(epci):  # the EPCIs of these towns only: each point is projected on its own, so the same coordinates
+            wanted = {x for x in (sirens[r] for r in rows) if isinstance(x, str)}
+            ep = epci.geometry[epci.index.isin(wanted)].to_crs(crs)
         near = gpd.GeoSeries([shapely.box(*com.total_bounds)], crs=crs) if len(com) else None
         feats = []
         for spec, layer in sources:
-            if near is None or layer.crs is None:
+            if near is None or layer.crs is None or _surely_apart(near, layer):
                 feats.append((spec, gpd.GeoSeries([], crs=crs)))
                 continue
             sel = layer.geometry.iloc[layer.sindex.query(near.to_crs(layer.crs).iloc[0])]
             feats.append((spec, sel.to_crs(crs)))
-        for code, geom in com.items():
-            city = pages.loc[code]
+        for (code, geom), r in zip(com.items(), rows, strict=True):
             shown = []
             for spec, g in feats:
-                cov = city.get(f"{spec.name}_covered")
+                cov = covered[spec.name][r]
                 if cov is not None and not pd.isna(cov) and bool(cov):
                     label = spec.label if lang == "fr" else (spec.label_en or spec.label)
                     shown.append((label, list(g.iloc[g.sindex.query(geom.envelope.buffer(5000))]) if len(g) else []))
-            siren = city.get("siren_epci")
+            siren = sirens[r]
             e = ep.get(siren) if ep is not None and isinstance(siren, str) else None
             out[str(code)] = town_map_svg(geom, epci=e, layers=shown, lang=lang)
     return out
+
+
+def _column_or_none(frame: Any, column: str) -> np.ndarray:
+    """A column's values as an object array, or None for every row when the column is absent."""
+    if column not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return frame[column].to_numpy(dtype=object)
+
+
+#: Margin (in the layer's CRS units, metres for projected layers) of :func:`_surely_apart`.
+_APART_MARGIN = 100_000.0
+
+
+def _surely_apart(box: Any, layer: Any) -> bool:
+    """True when no feature of ``layer`` can meet ``box`` (a one-polygon GeoSeries): the layer lies far away.
+
+    The exact test projects the box to the layer's CRS, and building that transformation between the
+    CRSs of two territories (e.g. UTM 20N of the Antilles and Lambert-93) costs 0.3-0.4 s. Here the
+    box's corners go through WGS 84 (two cheap transformations, equal to the direct one within metres);
+    when their bounds, widened by 100 km, do not meet the layer's bounds, the exact query would find
+    nothing. Otherwise (or when in doubt) False: the caller runs the exact query.
+    """
+    from pyproj import CRS
+
+    try:
+        src, dst = CRS.from_user_input(box.crs), CRS.from_user_input(layer.crs)
+        if src == dst or not dst.is_projected:
+            return False
+        x0, y0, x1, y1 = box.total_bounds
+        lon, lat = _transformer(src, CRS.from_epsg(4326)).transform([x0, x1, x1, x0], [y0, y0, y1, y1])
+        xs, ys = _transformer(CRS.from_epsg(4326), dst).transform(lon, lat)
+        lx0, ly0, lx1, ly1 = layer.total_bounds
+    except Exception:  # noqa: BLE001 - any doubt: run the exact query
+        return False
+    vals = np.array([*xs, *ys, lx0, ly0, lx1, ly1], dtype=float)
+    if not np.isfinite(vals).all():
+        return False
+    m = _APART_MARGIN
+    return bool(min(xs) - m > lx1 or max(xs) + m < lx0 or min(ys) - m > ly1 or max(ys) + m < ly0)
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: Any, dst: Any) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)

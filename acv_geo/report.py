@@ -130,8 +130,15 @@ def _link(url: Any) -> str:
 
 
 def _png_bytes(path: Path) -> bytes:
-    """The PNG, re-encoded with a 256-colour palette when Pillow is available (3-4× smaller)."""
+    """The PNG to embed, as written when it already has a palette, else re-encoded with one.
+
+    ``diagnose`` writes its maps with a 256-colour palette (PNG colour type 3, IHDR byte 25): their
+    bytes are embedded as they are. Other PNGs are re-encoded with a 256-colour palette when Pillow is
+    available (3-4× smaller).
+    """
     raw = Path(path).read_bytes()
+    if len(raw) > 25 and raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR" and raw[25] == 3:
+        return raw
     try:
         import io
 

@@ -32,6 +32,26 @@ def _gpkg(gdf: gpd.GeoDataFrame, name: str, layer: str) -> None:
     gdf.to_file(path, layer=layer, driver="GPKG", VERSION="1.3")
 
 
+def workbook_sheet_copies(workbook: Path) -> list[Path]:
+    """Write the sheets of ``workbook`` that :mod:`acv_geo.opendata` reads as Parquet files beside it.
+
+    Each sheet as ``pandas.read_excel(dtype=str)`` reads it (text cells, empty cells missing), so that
+    reading the copy gives the same frame; checked here before writing.
+    """
+    from acv_geo.opendata import WORKBOOK_SHEETS, sheet_copy_path
+
+    sheets = pd.read_excel(workbook, sheet_name=None, dtype=str)
+    names = {k.strip(): k for k in sheets}
+    out = []
+    for name in WORKBOOK_SHEETS:
+        frame = sheets[names[name]]
+        path = sheet_copy_path(workbook, name)
+        frame.to_parquet(path, index=False)
+        pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+        out.append(path)
+    return out
+
+
 def build(shared: Path) -> None:
     OUT.mkdir(exist_ok=True)
     acv_csv = shared / "acv" / "acv_communes_anct_2025-04.csv"
@@ -95,9 +115,12 @@ def build(shared: Path) -> None:
     assert dep_t["region"].notna().all(), dep_t[dep_t["region"].isna()]
     dep_t.sort_values("code_dep").to_csv(OUT / "departements_2025.csv", index=False)
 
-    # 5. Open-data observatory exports, raw (the loaders repair them).
+    # 5. Open-data observatory exports, raw (the loaders repair them). The 2020 workbook is kept as provenance;
+    # the two sheets the reader uses are also written as Parquet, which it reads by default (same frame, no
+    # openpyxl: ≈30 ms instead of ≈1.5 s).
     for name in ("odater_organisations_2022-12-31.csv", "odater_v2_2020.xlsx"):
         shutil.copyfile(shared / "opendata" / name, OUT / name)
+    workbook_sheet_copies(OUT / "odater_v2_2020.xlsx")
 
     # 6. Radon: repaired INSEE codes, one row per commune.
     radon = pd.read_csv(shared / "risks" / "radon_irsn_communes.csv", sep=";", dtype=str)

@@ -1,0 +1,308 @@
+"""The fast paths of `acv-geo diagnose` (issue #18) give exactly what the slow ones gave.
+
+Maps drawn in worker processes or in this one, with the basemap built once or rebuilt, as path
+collections or as patch artists, are the same pixels; the PNG written is the one the report used to
+re-encode; the observatory read from the Parquet sheet copies is the workbook's frame; the EPCI
+layer, the per-city cluster records and the town maps equal their former row-by-row versions.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import acv_geo
+from acv_geo import maps
+from acv_geo import pipeline as P
+
+DPI = 40
+
+
+@pytest.fixture(scope="module")
+def cities():
+    return acv_geo.read_acv()
+
+
+def pixels(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGBA"))
+
+
+def same_pixels(a: bytes, b: bytes) -> bool:
+    pa, pb = pixels(a), pixels(b)
+    return pa.shape == pb.shape and np.array_equal(pa, pb)
+
+
+def png(fig, dpi: int = DPI) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _jobs(cities, folder):
+    g = cities[["opendata_level", "territory", "geometry"]].assign(
+        opendata_level=cities["opendata_level"].astype(object).fillna("NA"))
+    pop = cities[["territory", "geometry"]].assign(pop=pd.array(np.log10(cities["population"].astype(float)),
+                                                                dtype="Float64"))
+    pop.loc[pop.index[:5], "pop"] = pd.NA  # some "no data"
+    return [
+        ("status", folder / "status.png", maps.plot_map, (g, "opendata_level"), {"title": "Statut"}),
+        ("pop", folder / "pop.png", maps.plot_map, (pop, "pop"), {"kind": "choropleth", "title": "Population"}),
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="map workers run on Linux only")
+def test_maps_in_worker_processes_are_the_serial_pixels(cities, tmp_path):
+    (tmp_path / "serial").mkdir()
+    (tmp_path / "pool").mkdir()
+    assert P._pool_context() is not None
+    serial = P._run_map_jobs(_jobs(cities, tmp_path / "serial"), DPI, workers=1)
+    pooled = P._run_map_jobs(_jobs(cities, tmp_path / "pool"), DPI, workers=2)
+    assert [p.name for p in serial] == [p.name for p in pooled] == ["status.png", "pop.png"]
+    for a, b in zip(serial, pooled, strict=True):
+        assert same_pixels(a.read_bytes(), b.read_bytes()), a.name
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_cached_basemap_is_the_rebuilt_one(cities):
+    first = png(maps.plot_map(cities, "opendata_level"))
+    maps._basemap_paths_cached.cache_clear()
+    maps._territory_bounds.cache_clear()
+    rebuilt = png(maps.plot_map(cities, "opendata_level"))
+    again = png(maps.plot_map(cities, "opendata_level"))  # from the cache
+    assert same_pixels(first, rebuilt) and same_pixels(rebuilt, again)
+
+
+def _patch_artists(ax, paths, **kwargs):
+    """How polygons were drawn before: one PathPatch per polygon in a PatchCollection."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import PathPatch
+
+    ax.add_collection(PatchCollection([PathPatch(p) for p in paths], **kwargs))
+
+
+def _basemap_read_per_map():
+    """How the basemap was built before: read and projected again for every map and territory."""
+    base = maps._basemap()
+    out = {}
+    for name in maps.TERRITORIES:
+        geoms = base[base["territory"] == name].to_crs(maps.local_crs(name)).geometry
+        out[name] = [p for p in maps._polygon_paths(geoms) if p is not None] if len(geoms) else None
+    return out
+
+
+def test_path_collections_are_the_former_patch_pixels(cities, monkeypatch):
+    epci = acv_geo.read_epci()
+    epci["area_km2"] = epci["area_m2"] / 1e6
+    epci.loc[epci.index[:40], "area_km2"] = np.nan  # hatched "no data" polygons too
+    figures = [lambda: maps.plot_map(cities, "opendata_level", title="t"),
+               lambda: maps.plot_map(epci, "area_km2", kind="choropleth"),
+               lambda: maps.plot_map(epci.assign(t=epci["type_epci"].where(epci.index.str[-1] != "1")), "t")]
+    new = [png(f()) for f in figures]
+    monkeypatch.setattr(maps, "_add_paths", _patch_artists)
+    monkeypatch.setattr(maps, "_basemap_paths", _basemap_read_per_map)
+    old = [png(f()) for f in figures]
+    for k, (a, b) in enumerate(zip(new, old, strict=True)):
+        assert same_pixels(a, b), k
+
+
+def test_saved_png_is_what_the_report_embedded(cities, tmp_path):
+    from PIL import Image
+
+    from acv_geo.report import _png_bytes
+
+    def former_report_bytes(raw: bytes) -> bytes:  # report._png_bytes before #18, on the RGBA PNG
+        with Image.open(io.BytesIO(raw)) as im:
+            small = im.convert("RGB").quantize(colors=256, method=getattr(getattr(
+                Image, "Quantize", None), "FASTOCTREE", 2))
+            buf = io.BytesIO()
+            small.save(buf, format="PNG")
+        out = buf.getvalue()
+        return out if len(out) < len(raw) else raw
+
+    rgba = png(maps.plot_map(cities, "opendata_level", title="Statut"), dpi=60)
+    path = P._save(maps.plot_map(cities, "opendata_level", title="Statut"), tmp_path / "m.png", 60)
+    written = path.read_bytes()
+    assert written == former_report_bytes(rgba)
+    assert written[25] == 3 and _png_bytes(path) == written  # palette PNG, embedded as written
+    (tmp_path / "rgba.png").write_bytes(rgba)
+    assert _png_bytes(tmp_path / "rgba.png") == former_report_bytes(rgba)  # other PNGs: re-encoded as before
+
+
+# --------------------------------------------------------------------------------------------
+# observatory
+
+
+def _former_join_unique(values: pd.Series) -> str | None:
+    items: list[str] = []
+    for v in values.dropna():
+        for part in re.split(r"\s*,\s*", str(v)):
+            if part and part not in items:
+                items.append(part)
+    return ", ".join(items) or None
+
+
+@pytest.mark.parametrize("name", ["odater_2020", "odater_2022"])
+def test_observatory_fast_read_is_the_former_frame(name, monkeypatch):
+    from acv_geo import opendata as od
+
+    path = acv_geo.get_path(name)
+    label = od._LABELS[name]
+    od._read_observatory_cached.cache_clear()
+    fast = od._read_observatory_cached(str(path), path.stat().st_mtime, label, name == "odater_2020")
+    # former reading: the workbook through openpyxl, and a Python aggregation per SIREN
+    monkeypatch.setattr(od, "_agg_like_groupby", lambda raw, key, how: raw.groupby(key, sort=True).agg(
+        {c: (_former_join_unique if h == "join" else h) for c, h in how.items()}))
+    od._read_observatory_cached.cache_clear()
+    slow = od._read_observatory_cached(str(path), path.stat().st_mtime, label, False)
+    od._read_observatory_cached.cache_clear()
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast.attrs == slow.attrs
+
+
+def test_observatory_sheet_copies_are_the_workbook_sheets():
+    from acv_geo.opendata import WORKBOOK_SHEETS, sheet_copy_path
+
+    book = acv_geo.get_path("odater_2020")
+    sheets = pd.read_excel(book, sheet_name=None, dtype=str)
+    names = {k.strip(): k for k in sheets}
+    for sheet in WORKBOOK_SHEETS:
+        copy = sheet_copy_path(book, sheet)
+        assert copy == acv_geo.get_path({"Copie Organisations": "odater_2020_organisations",
+                                         "Copie Plateformes": "odater_2020_platforms"}[sheet])
+        pd.testing.assert_frame_equal(pd.read_parquet(copy), sheets[names[sheet]])
+
+
+def test_read_observatory_uses_the_copies_by_default(monkeypatch):
+    from acv_geo import opendata as od
+
+    def no_workbook(path):
+        raise AssertionError("the workbook was read")
+
+    od._read_observatory_cached.cache_clear()
+    monkeypatch.setattr(od, "_from_workbook", no_workbook)
+    assert len(acv_geo.read_observatory("odater_2020")) > 700
+    od._read_observatory_cached.cache_clear()
+
+
+# --------------------------------------------------------------------------------------------
+# pipeline helpers
+
+
+def _former_epci_layer(cities, epci):
+    import geopandas as gpd
+
+    c = cities[cities["siren_epci"].notna()] if "siren_epci" in cities.columns else cities.iloc[:0]
+    sirens = list(dict.fromkeys(c["siren_epci"].astype(str)))
+    sub = epci.loc[[s for s in sirens if s in epci.index]].copy()
+    g = c.groupby(c["siren_epci"].astype(str))
+    sub["acv_communes"] = g.apply(lambda d: ", ".join(d.index)).reindex(sub.index)
+    sub["acv_names"] = g["commune"].agg(lambda s: ", ".join(map(str, s))).reindex(sub.index) \
+        if "commune" in c.columns else None
+    sub["n_acv"] = g.size().reindex(sub.index).astype("Int64")
+    if "opendata_epci" in c.columns:
+        sub["opendata_epci"] = g["opendata_epci"].first().reindex(sub.index).astype("boolean")
+    for col in ("url_portail_epci", "url_datagouv_epci", "techno_epci", "themes_epci"):
+        if col in c.columns:
+            sub[col] = g[col].first().reindex(sub.index).astype(object)
+    keep = [x for x in ("nom_epci", "type_epci", "territory") if x in sub.columns]
+    cols = keep + [x for x in sub.columns if x not in keep and x != sub.geometry.name]
+    out = gpd.GeoDataFrame(sub[cols], geometry=sub.geometry, crs=epci.crs)
+    out.index.name = "siren_epci"
+    return out
+
+
+def test_epci_layer_is_the_former_one_and_built_once(cities):
+    epci = acv_geo.read_epci()
+    expected = _former_epci_layer(cities, epci)
+    first = P._epci_layer(cities, epci)
+    pd.testing.assert_frame_equal(first, expected)
+    memo = P._EPCI_LAYER_MEMO[0][3]
+    second = P._epci_layer(cities, epci)
+    assert P._EPCI_LAYER_MEMO[0][3] is memo  # not built again
+    pd.testing.assert_frame_equal(second, expected)
+    second["n_acv"] = 0  # a copy: the caller may change it
+    pd.testing.assert_frame_equal(P._epci_layer(cities, epci), expected)
+    other = cities.drop(columns=["commune"])
+    pd.testing.assert_frame_equal(P._epci_layer(other, epci), _former_epci_layer(other, epci))
+
+
+def test_city_records_are_the_former_iterrows():
+    fr = pd.DataFrame({"cluster_x_label": ["HH", None, "LL"], "cluster_x_p_sim": [0.01, np.nan, 0.2],
+                       "cluster_x_q": pd.array([1, None, 3], dtype="Int64"),
+                       "cluster_x_inf": [np.inf, 1.0, 2.0]}, index=["01001", "01002", "01003"])
+    former = {str(i): P._clean_json({k.removeprefix("cluster_x_"): (None if pd.isna(v) else v) for k, v in row.items()})
+              for i, row in fr.astype(object).iterrows()}
+    assert P._city_records(fr, "cluster_x_") == former
+
+
+def _former_town_maps(pages, communes, epci, cfg, lang):
+    import geopandas as gpd
+    import shapely
+
+    from acv_geo.maps import town_map_svg
+    from acv_geo.territories import local_crs
+
+    sources = [(spec, gpd.read_file(spec.path, layer=spec.layer)) for spec in cfg.layers]
+    out = {}
+    terr = pages["territory"].astype(object).to_numpy()
+    for t in pd.unique(terr):
+        codes = pages.index[terr == t]
+        crs = local_crs(t)
+        com = communes.geometry.reindex(codes)
+        known = com.notna().to_numpy()
+        com = gpd.GeoSeries(com[known], crs=communes.crs).to_crs(crs)
+        ep = epci.geometry.to_crs(crs) if len(epci) else None
+        near = gpd.GeoSeries([shapely.box(*com.total_bounds)], crs=crs) if len(com) else None
+        feats = []
+        for spec, layer in sources:
+            if near is None or layer.crs is None:
+                feats.append((spec, gpd.GeoSeries([], crs=crs)))
+                continue
+            sel = layer.geometry.iloc[layer.sindex.query(near.to_crs(layer.crs).iloc[0])]
+            feats.append((spec, sel.to_crs(crs)))
+        for code, geom in com.items():
+            city = pages.loc[code]
+            shown = []
+            for spec, g in feats:
+                cov = city.get(f"{spec.name}_covered")
+                if cov is not None and not pd.isna(cov) and bool(cov):
+                    label = spec.label if lang == "fr" else (spec.label_en or spec.label)
+                    shown.append((label, list(g.iloc[g.sindex.query(geom.envelope.buffer(5000))]) if len(g) else []))
+            siren = city.get("siren_epci")
+            e = ep.get(siren) if ep is not None and isinstance(siren, str) else None
+            out[str(code)] = town_map_svg(geom, epci=e, layers=shown, lang=lang)
+    return out
+
+
+def test_town_maps_are_the_former_ones(cities):
+    from acv_geo.config import load_config
+
+    cfg = load_config()
+    communes = acv_geo.read_communes(None)
+    epci = acv_geo.read_epci()
+    pages = cities.copy()
+    for k, spec in enumerate(cfg.layers):  # every town covered by some layer, some by none
+        pages[f"{spec.name}_covered"] = pd.array([(i + k) % 3 != 0 for i in range(len(pages))], dtype="boolean")
+    assert P._town_maps(pages, communes, epci, cfg, "fr") == _former_town_maps(pages, communes, epci, cfg, "fr")
+
+
+def test_surely_apart_only_for_far_layers():
+    import geopandas as gpd
+    import shapely
+
+    layer = gpd.read_file(acv_geo.get_path("herault_pac_risques"))  # Lambert-93, Hérault
+    guadeloupe = gpd.GeoSeries([shapely.box(640_000, 1_760_000, 690_000, 1_800_000)], crs=5490)
+    montpellier = gpd.GeoSeries([shapely.box(760_000, 6_270_000, 780_000, 6_290_000)], crs=2154)
+    nimes_utm31 = gpd.GeoSeries([shapely.box(600_000, 4_840_000, 620_000, 4_860_000)], crs=32631)
+    assert P._surely_apart(guadeloupe, layer)
+    assert len(layer.sindex.query(guadeloupe.to_crs(layer.crs).iloc[0])) == 0
+    assert not P._surely_apart(montpellier, layer)  # same CRS: the exact query runs
+    assert not P._surely_apart(nimes_utm31, layer)  # near: the exact query runs
