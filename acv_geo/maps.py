@@ -433,8 +433,52 @@ def plot_map(
     note = words["caption"].format(int((~no_value).sum()), len(no_value), _dt.date.today().isoformat())
     if source_note:
         note = f"{words['Sources']} {source_note}. " + note
-    fig.text(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+    caption = fig.text(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+    _fast_wrap(caption)
     return fig
+
+
+def _fast_wrap(text: Any) -> None:
+    """Make ``text`` find its line breaks by bisection: the same lines as matplotlib's wrapping, fewer measures.
+
+    matplotlib wraps a line by measuring its first 2, 3, 4… words until they overflow (one measure of
+    a growing string per word, ≈40 per map caption, a third of the text drawing time). The width of
+    the first ``i`` words never decreases with ``i`` (each glyph only widens the string's box), so the
+    first overflowing ``i`` is found by bisection with the same measure and the same test: identical
+    lines. Left alone when matplotlib lacks the private helpers used (another version).
+    """
+    import types
+
+    if all(hasattr(text, name) for name in ("_get_wrapped_text", "_get_wrap_line_width", "_get_rendered_text_width")):
+        text._get_wrapped_text = types.MethodType(_wrapped_text, text)
+
+
+def _wrapped_text(self: Any) -> str:
+    """``Text._get_wrapped_text`` (matplotlib 3.6-3.10) with the overflowing word found by bisection."""
+    if not self.get_wrap() or self.get_usetex():
+        return self.get_text()
+    line_width = self._get_wrap_line_width()
+    wrapped_lines = []
+    for unwrapped_line in self.get_text().split("\n"):
+        sub_words = unwrapped_line.split(" ")
+        while sub_words:
+            if len(sub_words) == 1:
+                wrapped_lines.append(sub_words.pop(0))
+                continue
+            lo, hi = 2, len(sub_words) + 1  # the first i in [2, n] whose words overflow; n + 1 if none
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self._get_rendered_text_width(" ".join(sub_words[:mid])) > line_width:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo <= len(sub_words):
+                wrapped_lines.append(" ".join(sub_words[:lo - 1]))
+                sub_words = sub_words[lo - 1:]
+            else:
+                wrapped_lines.append(" ".join(sub_words))
+                sub_words = []
+    return "\n".join(wrapped_lines)
 
 
 def cluster_map(

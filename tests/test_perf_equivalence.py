@@ -306,3 +306,33 @@ def test_surely_apart_only_for_far_layers():
     assert len(layer.sindex.query(guadeloupe.to_crs(layer.crs).iloc[0])) == 0
     assert not P._surely_apart(montpellier, layer)  # same CRS: the exact query runs
     assert not P._surely_apart(nimes_utm31, layer)  # near: the exact query runs
+
+
+@pytest.mark.parametrize("dpi", [40, 100, 150])
+def test_caption_wrapped_by_bisection_as_matplotlib_wraps(dpi):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    fig = Figure(figsize=(10, 8.5), dpi=dpi)
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    texts = ["Sources : IRSN (2018), CCR / Journal officiel (1982-08-15 … 2024-05-24). 230 lieux sur 244 ont une "
+             "valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, 2026-12-01. Outre-mer en encarts.",
+             "a  b   c" + " mot" * 300, "x" * 500 + " court", "une\nligne " * 40, "seul", ""]
+    for k, s in enumerate(texts):
+        for ha, x in (("left", 0.01), ("center", 0.5), ("right", 0.99)):
+            t = fig.text(x, 0.01, s, fontsize=7 + k % 3, ha=ha, wrap=True)
+            t._renderer = renderer
+            expected = Text._get_wrapped_text(t)
+            maps._fast_wrap(t)
+            assert t._get_wrapped_text() == expected, (k, ha)
+
+
+def test_fast_wrap_keeps_the_map_pixels(cities, monkeypatch):
+    note = "IRSN « potentiel radon de ma commune » (2018), CCR / Journal officiel via yrahan/catnat (2024)"
+    fast = [png(maps.plot_map(cities, "opendata_level", source_note=note), dpi) for dpi in (40, 110)]
+    monkeypatch.setattr(maps, "_fast_wrap", lambda text: None)
+    plain = [png(maps.plot_map(cities, "opendata_level", source_note=note), dpi) for dpi in (40, 110)]
+    for a, b in zip(fast, plain, strict=True):
+        assert same_pixels(a, b)
