@@ -181,11 +181,18 @@ def _from_sheets(sheets: dict, path: Path) -> pd.DataFrame:
         plat.columns = [str(c).strip().lower() for c in plat.columns]
         if {"organisations", "techno"} <= set(plat.columns):
             rows = []
-            for _, p in plat.dropna(subset=["organisations"]).iterrows():
-                for s in re.split(r"[,;\s]+", str(p["organisations"])):
+            listed = plat.dropna(subset=["organisations"])
+            if listed.columns.is_unique:  # the columns as arrays (a row Series per portal costs more than the rest)
+                themes = listed["thématique"] if "thématique" in listed.columns else pd.Series(None, index=listed.index)
+                records = zip(listed["organisations"].to_numpy(dtype=object), listed["techno"].to_numpy(dtype=object),
+                              themes.to_numpy(dtype=object), strict=True)
+            else:
+                records = ((p["organisations"], p.get("techno"), p.get("thématique")) for _, p in listed.iterrows())
+            for orgs, techno, theme in records:
+                for s in re.split(r"[,;\s]+", str(orgs)):
                     siren = normalize_siren(s)
                     if siren:
-                        rows.append((siren, p.get("techno"), p.get("thématique")))
+                        rows.append((siren, techno, theme))
             hosted = pd.DataFrame(rows, columns=["siren", "techno", "themes"])
             agg = _agg_like_groupby(hosted, "siren", {"techno": "join", "themes": "join"})
             key = normalize_siren(out["siren_raw"])
