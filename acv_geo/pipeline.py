@@ -1368,22 +1368,21 @@ def _map_workers(n_jobs: int) -> int:
 
 
 def _pool_context() -> Any:
-    """The multiprocessing context of the map workers, or None (draw here).
+    """The multiprocessing context of the map workers, or None (draw here, one map after the other).
 
-    On Linux: fork (the workers inherit the imported modules and the basemap built once) when this
-    process runs a single thread, else forkserver. Elsewhere None.
+    Fork on Linux, when this process runs a single thread: the workers inherit the imported modules
+    and the basemap built once, and nothing is re-run. Not with other threads alive (a fork could
+    inherit a lock they hold), nor elsewhere, nor with forkserver or spawn, which re-import the main
+    script of the caller (a script without ``if __name__ == "__main__"`` would run again).
     """
     import multiprocessing
     import threading
 
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
         return None
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        return multiprocessing.get_context("forkserver")
-    return None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
 
 
 def _one_blas_thread() -> Any:

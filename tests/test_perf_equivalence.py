@@ -336,3 +336,18 @@ def test_fast_wrap_keeps_the_map_pixels(cities, monkeypatch):
     plain = [png(maps.plot_map(cities, "opendata_level", source_note=note), dpi) for dpi in (40, 110)]
     for a, b in zip(fast, plain, strict=True):
         assert same_pixels(a, b)
+
+
+def test_no_fork_with_other_threads_alive(cities, tmp_path):
+    import threading
+
+    stop = threading.Event()
+    th = threading.Thread(target=stop.wait)
+    th.start()
+    try:
+        assert P._pool_context() is None  # a fork could inherit a lock held by the other thread
+        paths = P._run_map_jobs(_jobs(cities, tmp_path), DPI, workers=2)  # drawn here, one after the other
+    finally:
+        stop.set()
+        th.join()
+    assert [p.name for p in paths] == ["status.png", "pop.png"] and all(p.stat().st_size > 1000 for p in paths)
