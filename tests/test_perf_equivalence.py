@@ -58,17 +58,37 @@ def _jobs(cities, folder):
     ]
 
 
+_POOL_SCRIPT = """
+import sys, threading
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import acv_geo
+from acv_geo import pipeline as P
+from test_perf_equivalence import _jobs, same_pixels, DPI
+tmp = Path(sys.argv[2])
+(tmp / "serial").mkdir()
+(tmp / "pool").mkdir()
+cities = acv_geo.read_acv()
+assert threading.active_count() == 1 and P._pool_context() is not None, "no fork context in a fresh process"
+serial = P._run_map_jobs(_jobs(cities, tmp / "serial"), DPI, workers=1)
+pooled = P._run_map_jobs(_jobs(cities, tmp / "pool"), DPI, workers=2)
+assert [p.name for p in serial] == [p.name for p in pooled] == ["status.png", "pop.png"]
+for a, b in zip(serial, pooled, strict=True):
+    assert same_pixels(a.read_bytes(), b.read_bytes()), a.name
+    assert a.read_bytes() == b.read_bytes(), a.name
+print("identical")
+"""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="map workers run on Linux only")
-def test_maps_in_worker_processes_are_the_serial_pixels(cities, tmp_path):
-    (tmp_path / "serial").mkdir()
-    (tmp_path / "pool").mkdir()
-    assert P._pool_context() is not None
-    serial = P._run_map_jobs(_jobs(cities, tmp_path / "serial"), DPI, workers=1)
-    pooled = P._run_map_jobs(_jobs(cities, tmp_path / "pool"), DPI, workers=2)
-    assert [p.name for p in serial] == [p.name for p in pooled] == ["status.png", "pop.png"]
-    for a, b in zip(serial, pooled, strict=True):
-        assert same_pixels(a.read_bytes(), b.read_bytes()), a.name
-        assert a.read_bytes() == b.read_bytes(), a.name
+def test_maps_in_worker_processes_are_the_serial_pixels(tmp_path):
+    """In a fresh single-threaded process (as `acv-geo diagnose` runs), pooled maps are the serial bytes."""
+    import subprocess
+    from pathlib import Path
+
+    res = subprocess.run([sys.executable, "-c", _POOL_SCRIPT, str(Path(__file__).parent), str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-2000:]
 
 
 def test_cached_basemap_is_the_rebuilt_one(cities):

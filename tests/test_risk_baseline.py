@@ -70,7 +70,7 @@ def test_the_diagnostic_shows_them_in_every_fiche(tmp_path):
     res = acv_geo.diagnose(config=config, out_dir=tmp_path / "d", quiet=True)
     html = (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
     assert html.count("<h3>Risques connus</h3>") == 244
-    assert "Zone sismique : <b>zone 4 (medium)</b>" in html
+    assert "Zone sismique : <b>zone 4 (moyenne)</b>" in html
     assert res.cities.loc["73065", "seismic_zone"] == 4
     meta = res.metadata.set_index("column")
     assert "2010-1255" in meta.loc["seismic_zone", "source"] and meta.loc["risks_known", "date"] == "2026-10-05"
