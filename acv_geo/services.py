@@ -1635,7 +1635,11 @@ def _georisques_values(key: str, code: Any, ans: _Answer, values: dict, reasons:
     put = values.setdefault
     if key == "rga":
         cls, label, empty = _parse_rga(ans.items)
-        if cls is None:
+        if empty and text.startswith("97"):  # an empty answer means "not mapped", and overseas nothing is
+            cls = label = None
+            reasons[code] = ("the clay shrink-swell exposure map (BRGM) covers mainland France and Corsica only: "
+                             "not measured")
+        elif cls is None:
             reasons[code] = "the rga answer holds no exposure class (codeExposition)"
         put("rga_class", {})[code] = cls
         put("rga_label", {})[code] = label

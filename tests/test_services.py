@@ -674,3 +674,15 @@ def test_diagnose_uses_the_cached_services_for_every_town(api, cache, tmp_path, 
     assert res.cities["nature_n_indicators"].tolist() == [len(NATURE_LAYERS)] * 2 + [0]
     with pytest.raises(ValueError, match=r"unknown service\(s\) \['weather'\]; use nature, georisques"):
         acv_geo.diagnose(cities, config=cfg, out_dir=tmp_path / "o2", services=["weather"])
+
+
+def test_rga_empty_answer_overseas_is_not_measured(api, cache):
+    """The BRGM clay map covers mainland France and Corsica: an empty answer there is 0, overseas it is NA."""
+    cities, _ = _towns(2)
+    cities = cities.rename(index={"34002": "97105"})
+    cities.loc["97105", "territory"] = "guadeloupe"
+    df = georisques_indicators(cities, endpoints=["rga"], cache=cache, base_url=f"{api.base}/gr", **FAST)
+    assert df.loc["34001", "georisques_rga_class"] == 0 and pd.isna(df.loc["34001", "georisques_rga_reason"])
+    assert pd.isna(df.loc["97105", "georisques_rga_class"]) and pd.isna(df.loc["97105", "georisques_rga_label"])
+    assert df.loc["97105", "georisques_rga_reason"] == (
+        "the clay shrink-swell exposure map (BRGM) covers mainland France and Corsica only: not measured")
