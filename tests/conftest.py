@@ -54,7 +54,15 @@ def qgis_app():
         from processing.core.Processing import Processing
 
         Processing.initialize()
+    from qgis.core import QgsSettings
+
+    # the tests expect QGIS in English unless they switch to French themselves: a machine whose QGIS
+    # settings say French (a town-hall desktop, a screenshot script) must not change their messages
+    settings = QgsSettings()
+    old = settings.value("locale/userLocale", "")
+    settings.setValue("locale/userLocale", "en_US")
     yield app
+    settings.setValue("locale/userLocale", old)
     # No exitQgis(): layer references still alive at exit would segfault (see docs/qgis.md).
 
 
