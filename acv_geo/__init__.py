@@ -11,75 +11,80 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from acv_geo import _compat
+
 __version__ = "0.1.0"
 
 # public name -> module of acv_geo that defines it. One line per name; keep sorted by module.
 _EXPORTS: dict[str, str] = {
-    "normalize_insee": "codes",
-    "normalize_siren": "codes",
-    "DATASETS": "datasets",
-    "get_path": "datasets",
-    "list_datasets": "datasets",
-    "InputError": "errors",
-    "read_acv": "io",
-    "read_all_communes": "io",
-    "read_communes": "io",
-    "read_epci": "io",
-    "read_polygons": "io",
-    "repair_report": "io",
-    "indicator_metadata": "metadata",
-    "column_label": "labels",
-    "read_gaspar": "gaspar",
-    "gaspar_indicators": "gaspar",
-    "risq_indicators": "gaspar",
-    "pprn_indicators": "gaspar",
-    "azi_indicators": "gaspar",
-    "tri_indicators": "gaspar",
-    "dicrim_indicators": "gaspar",
-    "catnat_gaspar_indicators": "gaspar",
-    "nature_indicators": "services",
-    "nature_layers": "services",
-    "georisques_indicators": "services",
-    "fetch_services": "services",
-    "ServiceError": "services",
-    "opendata_status": "opendata",
-    "read_observatory": "opendata",
-    "TERRITORIES": "territories",
-    "local_crs": "territories",
-    "territory_of": "territories",
-    "write_table": "writers",
-    "fetch": "fetching",
-    "list_sources": "fetching",
-    "source_path": "fetching",
-    "resolve_source": "fetching",
-    "source_info": "fetching",
-    "spatial_weights": "weights",
-    "join_counts": "clusters",
-    "morans_i": "clusters",
-    "local_clusters": "clusters",
-    "france_communes": "clusters",
-    "plot_map": "maps",
-    "cluster_map": "maps",
+    "normalize_insee": "core.codes",
+    "normalize_siren": "core.codes",
+    "DATASETS": "core.datasets",
+    "get_path": "core.datasets",
+    "list_datasets": "core.datasets",
+    "InputError": "core.errors",
+    "read_acv": "read.cities",
+    "read_all_communes": "read.cities",
+    "read_communes": "read.cities",
+    "read_epci": "read.cities",
+    "read_polygons": "read.cities",
+    "repair_report": "read.cities",
+    "indicator_metadata": "core.metadata",
+    "column_label": "core.labels",
+    "read_gaspar": "indicators.gaspar",
+    "gaspar_indicators": "indicators.gaspar",
+    "risq_indicators": "indicators.gaspar",
+    "pprn_indicators": "indicators.gaspar",
+    "azi_indicators": "indicators.gaspar",
+    "tri_indicators": "indicators.gaspar",
+    "dicrim_indicators": "indicators.gaspar",
+    "catnat_gaspar_indicators": "indicators.gaspar",
+    "nature_indicators": "indicators.services",
+    "nature_layers": "indicators.services",
+    "georisques_indicators": "indicators.services",
+    "fetch_services": "indicators.services",
+    "ServiceError": "indicators.services",
+    "opendata_status": "read.opendata",
+    "read_observatory": "read.opendata",
+    "TERRITORIES": "core.territories",
+    "local_crs": "core.territories",
+    "territory_of": "core.territories",
+    "write_table": "outputs.writers",
+    "fetch": "sources.fetching",
+    "list_sources": "sources.fetching",
+    "source_path": "sources.fetching",
+    "resolve_source": "sources.fetching",
+    "source_info": "sources.fetching",
+    "spatial_weights": "stats.weights",
+    "join_counts": "stats.clusters",
+    "morans_i": "stats.clusters",
+    "local_clusters": "stats.clusters",
+    "france_communes": "stats.clusters",
+    "plot_map": "outputs.maps",
+    "cluster_map": "outputs.maps",
     "make_zones": "zones",
     "polygon_zones": "zones",
-    "list_presets": "overlay",
-    "overlay_indicators": "overlay",
+    "list_presets": "indicators.overlay",
+    "overlay_indicators": "indicators.overlay",
     "parse_zone_spec": "zones",
-    "zonal_indicators": "zonal",
-    "radon_indicators": "tables",
-    "catnat_indicators": "tables",
-    "join_commune_table": "tables",
-    "seismic_indicators": "tables",
-    "known_risks_indicators": "tables",
-    "load_config": "config",
-    "diagnose": "pipeline",
-    "DiagnoseResult": "pipeline",
-    "build_report": "report",
-    "exposure_profile": "profile",
-    "rank_candidates": "profile",
+    "zonal_indicators": "indicators.zonal",
+    "radon_indicators": "indicators.tables",
+    "catnat_indicators": "indicators.tables",
+    "join_commune_table": "indicators.tables",
+    "seismic_indicators": "indicators.tables",
+    "known_risks_indicators": "indicators.tables",
+    "load_config": "pipeline.config",
+    "diagnose": "pipeline.run",
+    "DiagnoseResult": "pipeline.run",
+    "build_report": "outputs.report",
+    "exposure_profile": "indicators.profile",
+    "rank_candidates": "indicators.profile",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
+
+
+_compat.install()  # acv_geo.io, acv_geo.overlay… of 0.1 still import, with a DeprecationWarning
 
 
 def __getattr__(name: str) -> Any:
@@ -96,13 +101,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
-    from .codes import normalize_insee, normalize_siren  # noqa: F401
-    from .config import load_config  # noqa: F401
-    from .datasets import DATASETS, get_path, list_datasets  # noqa: F401
-    from .errors import InputError  # noqa: F401
-    from .fetching import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
-    from .gaspar import (  # noqa: F401
+    from acv_geo.core.codes import normalize_insee, normalize_siren  # noqa: F401
+    from acv_geo.core.datasets import DATASETS, get_path, list_datasets  # noqa: F401
+    from acv_geo.core.errors import InputError  # noqa: F401
+    from acv_geo.core.labels import column_label  # noqa: F401
+    from acv_geo.core.metadata import indicator_metadata  # noqa: F401
+    from acv_geo.core.territories import TERRITORIES, local_crs, territory_of  # noqa: F401
+    from acv_geo.indicators.gaspar import (  # noqa: F401
         azi_indicators,
         catnat_gaspar_indicators,
         dicrim_indicators,
@@ -112,31 +117,31 @@ if TYPE_CHECKING:  # pragma: no cover
         risq_indicators,
         tri_indicators,
     )
-    from .io import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
-    from .labels import column_label  # noqa: F401
-    from .maps import cluster_map, plot_map  # noqa: F401
-    from .metadata import indicator_metadata  # noqa: F401
-    from .opendata import opendata_status, read_observatory  # noqa: F401
-    from .overlay import list_presets, overlay_indicators  # noqa: F401
-    from .pipeline import DiagnoseResult, diagnose  # noqa: F401
-    from .profile import exposure_profile, rank_candidates  # noqa: F401
-    from .report import build_report  # noqa: F401
-    from .services import (  # noqa: F401
+    from acv_geo.indicators.overlay import list_presets, overlay_indicators  # noqa: F401
+    from acv_geo.indicators.profile import exposure_profile, rank_candidates  # noqa: F401
+    from acv_geo.indicators.services import (  # noqa: F401
         ServiceError,
         fetch_services,
         georisques_indicators,
         nature_indicators,
         nature_layers,
     )
-    from .tables import (  # noqa: F401
+    from acv_geo.indicators.tables import (  # noqa: F401
         catnat_indicators,
         join_commune_table,
         known_risks_indicators,
         radon_indicators,
         seismic_indicators,
     )
-    from .territories import TERRITORIES, local_crs, territory_of  # noqa: F401
-    from .weights import spatial_weights  # noqa: F401
-    from .writers import write_table  # noqa: F401
-    from .zonal import zonal_indicators  # noqa: F401
-    from .zones import make_zones, parse_zone_spec, polygon_zones  # noqa: F401
+    from acv_geo.indicators.zonal import zonal_indicators  # noqa: F401
+    from acv_geo.outputs.maps import cluster_map, plot_map  # noqa: F401
+    from acv_geo.outputs.report import build_report  # noqa: F401
+    from acv_geo.outputs.writers import write_table  # noqa: F401
+    from acv_geo.pipeline.config import load_config  # noqa: F401
+    from acv_geo.pipeline.run import DiagnoseResult, diagnose  # noqa: F401
+    from acv_geo.read.cities import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
+    from acv_geo.read.opendata import opendata_status, read_observatory  # noqa: F401
+    from acv_geo.sources.fetching import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
+    from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
+    from acv_geo.stats.weights import spatial_weights  # noqa: F401
+    from acv_geo.zones import make_zones, parse_zone_spec, polygon_zones  # noqa: F401

@@ -4,7 +4,7 @@ Every indicator that measures something "in the city" (overlay of a risk layer, 
 of a raster) first asks :func:`make_zones` for one polygon per city, or :func:`polygon_zones` for
 one zone per polygon of a layer (every EPCI, every commune, your own areas). The zones are returned in
 EPSG:4326 with the city point beside them; measuring functions reproject them, territory by
-territory, to :func:`acv_geo.territories.local_crs`. A city whose zone cannot be built keeps its
+territory, to :func:`acv_geo.core.territories.local_crs`. A city whose zone cannot be built keeps its
 row, with an empty geometry and a ``zone_reason``.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .territories import TERRITORIES, local_crs, territory_of, territory_of_areas
+from acv_geo.core.errors import InputError
+from acv_geo.core.territories import TERRITORIES, local_crs, territory_of, territory_of_areas
 
 __all__ = ["POLYGON_KINDS", "ZONE_KINDS", "make_zones", "parse_zone_spec", "polygon_zones", "zone_report"]
 
@@ -275,7 +275,7 @@ def make_zones(
 
     if kind == "commune":
         if communes is None:
-            from .io import read_communes
+            from acv_geo.read.cities import read_communes
 
             communes = read_communes()
             what = "embedded commune polygons (acv_geo.read_communes())"
@@ -295,14 +295,14 @@ def make_zones(
                 "cities to EPCI polygons by SIREN; read the cities with acv_geo.read_acv()"
             )
         if epci is None:
-            from .io import read_epci
+            from acv_geo.read.cities import read_epci
 
             epci = read_epci()
             what = "embedded EPCI polygons (acv_geo.read_epci())"
         else:
             what = "epci"
         src = _lookup(epci, "siren_epci", what)
-        from .codes import normalize_siren
+        from acv_geo.core.codes import normalize_siren
 
         sirens = normalize_siren(cities["siren_epci"].astype(object))
         for i, (code, siren) in enumerate(zip(codes, sirens, strict=True)):
@@ -365,7 +365,7 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
 
     :func:`make_zones` gives each *city* a zone; this gives each *polygon* its own row, so the
     indicator functions (:func:`acv_geo.overlay_indicators`, :func:`acv_geo.zonal_indicators`,
-    :func:`acv_geo.engine.map_zones`) measure, for instance, all 1,255 EPCIs of France.
+    :func:`acv_geo.pipeline.engine.map_zones`) measure, for instance, all 1,255 EPCIs of France.
 
     Parameters
     ----------
@@ -373,7 +373,7 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
         Polygons in any CRS with a unique index, kept as the zones' index (``siren_epci`` from
         :func:`acv_geo.read_epci`, ``insee_com`` from :func:`acv_geo.read_communes`). A
         ``territory`` column is used where it has a value; elsewhere the territory comes from a
-        point inside the polygon (:func:`acv_geo.territories.territory_at`). A polygon without
+        point inside the polygon (:func:`acv_geo.core.territories.territory_at`). A polygon without
         area and without a given territory is labelled ``metropole``; it is not measured (its
         ``zone_reason`` says why).
     kind : {"polygon", "commune", "epci"}, default "polygon"

@@ -44,8 +44,8 @@ def main() -> None:
     import esda
     import libpysal
 
-    from acv_geo.clusters import france_communes, local_clusters
-    from acv_geo.weights import spatial_weights
+    from acv_geo.stats.clusters import france_communes, local_clusters
+    from acv_geo.stats.weights import spatial_weights
 
     communes, t_load = timed(lambda: france_communes(polygons=POLYGONS))
     # communes with a polygon and a known status (NA status would be excluded anyway): same units for both

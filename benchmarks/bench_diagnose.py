@@ -39,7 +39,7 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 import acv_geo
-import acv_geo.pipeline as P
+import acv_geo.pipeline.run as P
 from acv_geo.cli import main
 t_import = time.perf_counter() - t0
 seen = {}

@@ -53,9 +53,9 @@ def main() -> None:
     import scipy
 
     import acv_geo
-    from acv_geo.clusters import join_counts
-    from acv_geo.config import ClusterSpec
-    from acv_geo.weights import spatial_weights
+    from acv_geo.pipeline.config import ClusterSpec
+    from acv_geo.stats.clusters import join_counts
+    from acv_geo.stats.weights import spatial_weights
 
     spec = ClusterSpec()
     variable = spec.variables[0]

@@ -42,7 +42,8 @@ warnings.simplefilter("ignore")
 sys.path.insert(0, {bench!r})
 import geopandas as gpd, numpy as np, pyogrio, shapely
 import acv_geo
-from acv_geo.engine import map_zones, thread_count
+from acv_geo.core.parallel import thread_count
+from acv_geo.pipeline.engine import map_zones
 
 what, zones_path, layer_path, raster_path, engine, chunk = {args!r}
 workers = None
@@ -63,7 +64,7 @@ if what.startswith("read"):
 if what == "floor_overlay":
     # the irreducible part: read both, find intersecting pairs, clip every pair with GEOS (no
     # dissolve, no counts, no distances) on all threads
-    from acv_geo.engine import threaded
+    from acv_geo.core.parallel import threaded
     z = pyogrio.read_dataframe(zones_path).geometry.values.to_numpy()
     parts = shapely.get_parts(pyogrio.read_dataframe(layer_path).geometry.values.to_numpy())
     zi, pj = shapely.STRtree(parts).query(z)
@@ -98,7 +99,7 @@ startup = 0.0
 if engine == "dask":
     # the cluster start-up and shut-down are timed apart too: `acv-geo diagnose` starts one cluster
     # for all its steps
-    from acv_geo.engine import dask_client
+    from acv_geo.pipeline.engine import dask_client
     t1 = time.perf_counter()
     with dask_client(n_workers=workers) as client:
         startup = time.perf_counter() - t1

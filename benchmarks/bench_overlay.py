@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 import acv_geo
-from acv_geo.overlay import overlay_indicators, overlay_report
+from acv_geo.indicators.overlay import overlay_indicators, overlay_report
 from acv_geo.zones import make_zones
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,8 +27,8 @@ import zipfile
 from pathlib import Path
 
 import acv_geo
-from acv_geo.overlay import overlay_indicators
-from acv_geo.zonal import zonal_indicators
+from acv_geo.indicators.overlay import overlay_indicators
+from acv_geo.indicators.zonal import zonal_indicators
 from acv_geo.zones import make_zones
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from exactextract import exact_extract
 from rasterstats import zonal_stats
 
 import acv_geo
-from acv_geo.zonal import zonal_indicators
+from acv_geo.indicators.zonal import zonal_indicators
 
 REPEAT = 5
 OUT = Path(__file__).resolve().parent / "results" / "zonal.json"

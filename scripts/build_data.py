@@ -20,7 +20,7 @@ import pyogrio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acv_geo.codes import normalize_insee, normalize_siren  # noqa: E402
+from acv_geo.core.codes import normalize_insee, normalize_siren  # noqa: E402
 
 OUT = ROOT / "data"
 
@@ -33,12 +33,12 @@ def _gpkg(gdf: gpd.GeoDataFrame, name: str, layer: str) -> None:
 
 
 def workbook_sheet_copies(workbook: Path) -> list[Path]:
-    """Write the sheets of ``workbook`` that :mod:`acv_geo.opendata` reads as Parquet files beside it.
+    """Write the sheets of ``workbook`` that :mod:`acv_geo.read.opendata` reads as Parquet files beside it.
 
     Each sheet as ``pandas.read_excel(dtype=str)`` reads it (text cells, empty cells missing), so that
     reading the copy gives the same frame; checked here before writing.
     """
-    from acv_geo.opendata import WORKBOOK_SHEETS, sheet_copy_path
+    from acv_geo.read.opendata import WORKBOOK_SHEETS, sheet_copy_path
 
     sheets = pd.read_excel(workbook, sheet_name=None, dtype=str)
     names = {k.strip(): k for k in sheets}

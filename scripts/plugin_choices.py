@@ -20,12 +20,12 @@ OUT = ROOT / "qgis_plugin" / "acv_geo_qgis" / "choices.json"
 
 def choices() -> dict:
     from acv_geo import __version__
-    from acv_geo.clusters import ALTERNATIVES, LEVELS, METHODS
-    from acv_geo.fetching import list_sources
-    from acv_geo.overlay import list_presets
-    from acv_geo.profile import DEFAULT_WEIGHTS, SUBSCORES
-    from acv_geo.weights import WEIGHT_KINDS
-    from acv_geo.zonal import ALLOWED_STATS
+    from acv_geo.indicators.overlay import list_presets
+    from acv_geo.indicators.profile import DEFAULT_WEIGHTS, SUBSCORES
+    from acv_geo.indicators.zonal import ALLOWED_STATS
+    from acv_geo.sources.fetching import list_sources
+    from acv_geo.stats.clusters import ALTERNATIVES, LEVELS, METHODS
+    from acv_geo.stats.weights import WEIGHT_KINDS
     from acv_geo.zones import ZONE_KINDS
 
     sources = list_sources(cache_dir=ROOT / ".no-cache")

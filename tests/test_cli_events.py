@@ -18,10 +18,10 @@ import shapely
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.overlay import overlay_indicators
-from acv_geo.profile import exposure_profile, rank_candidates
-from acv_geo.tables import radon_indicators
-from acv_geo.weights import spatial_weights
+from acv_geo.indicators.overlay import overlay_indicators
+from acv_geo.indicators.profile import exposure_profile, rank_candidates
+from acv_geo.indicators.tables import radon_indicators
+from acv_geo.stats.weights import spatial_weights
 from acv_geo.zones import polygon_zones
 
 

@@ -16,9 +16,9 @@ import shapely
 from libpysal.graph import Graph
 
 import acv_geo
-from acv_geo.clusters import LOCAL_COLUMNS, benjamini_hochberg, join_counts, local_clusters, morans_i
-from acv_geo.errors import InputError
-from acv_geo.weights import spatial_weights
+from acv_geo.core.errors import InputError
+from acv_geo.stats.clusters import LOCAL_COLUMNS, benjamini_hochberg, join_counts, local_clusters, morans_i
+from acv_geo.stats.weights import spatial_weights
 
 X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
 PATTERN = np.array([  # 5x5 binary pattern, row-major

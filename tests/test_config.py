@@ -1,4 +1,4 @@
-"""acv_geo.config: the diagnose configuration is validated up front, with pinned messages."""
+"""acv_geo.pipeline.config: the diagnose configuration is validated up front, with pinned messages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import acv_geo
-from acv_geo.config import DEFAULT_CONFIG_TOML, load_config
-from acv_geo.errors import InputError
+from acv_geo.core.errors import InputError
+from acv_geo.pipeline.config import DEFAULT_CONFIG_TOML, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,7 +137,7 @@ def test_invalid_toml_and_missing_config(tmp_path):
 
 
 def test_layer_distances_switch_reaches_the_overlay():
-    from acv_geo.pipeline import _overlay
+    from acv_geo.pipeline.run import _overlay
 
     cfg = load_config({"layers": [{"name": "ppr", "source": "ppr_scie_76", "distances": False}]})
     assert cfg.layers[0].distances is False and load_config().layers[0].distances is True

@@ -15,9 +15,9 @@ import pytest
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.config import load_config
-from acv_geo.errors import InputError
-from acv_geo.pipeline import OUTPUT_FILES, diagnose
+from acv_geo.core.errors import InputError
+from acv_geo.pipeline.config import load_config
+from acv_geo.pipeline.run import OUTPUT_FILES, diagnose
 
 PERMS = 99
 SEED = 20250401
@@ -252,12 +252,12 @@ def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert len(first.files) == len(OUTPUT_FILES) == 8  # tables, their metadata, clusters.json, report
 
-    import acv_geo.report
+    import acv_geo.outputs.report
 
     def fail(*a, **k):
         raise exc
 
-    monkeypatch.setattr(acv_geo.report, "build_report", fail)
+    monkeypatch.setattr(acv_geo.outputs.report, "build_report", fail)
     with pytest.raises(type(exc)):
         diagnose(config=_quick(), out_dir=out, quiet=True)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -271,7 +271,7 @@ def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
 
 
 def test_failed_first_run_leaves_nothing(tmp_path, monkeypatch):
-    import acv_geo.pipeline as d
+    import acv_geo.pipeline.run as d
 
     def fail(*a, **k):
         raise RuntimeError("disk full")

@@ -19,9 +19,9 @@ def test_api_md_is_up_to_date():
 def test_diagnose_is_the_function_even_after_its_module_loaded():
     import types
 
-    import acv_geo.pipeline  # binds the submodule on the package, under another name
+    import acv_geo.pipeline.run  # binds the submodule on the package, under another name
 
     assert isinstance(acv_geo.diagnose, types.FunctionType)
-    assert acv_geo.diagnose is acv_geo.pipeline.diagnose
+    assert acv_geo.diagnose is acv_geo.pipeline.run.diagnose
     assert acv_geo.load_config().clusters.permutations == 9999
     assert "diagnose" in acv_geo.__all__ and "load_config" in acv_geo.__all__

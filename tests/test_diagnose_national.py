@@ -8,7 +8,7 @@ import pytest
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.errors import InputError
+from acv_geo.core.errors import InputError
 
 CONFIG = {
     "zones": {"kinds": ["buffer:1000"]},

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Polygon, box
 
-from acv_geo.engine import map_zones, spatial_chunks
-from acv_geo.metadata import attach_metadata, indicator_metadata
+from acv_geo.core.metadata import attach_metadata, indicator_metadata
+from acv_geo.pipeline.engine import map_zones, spatial_chunks
 
 
 def zone_area(zones):
@@ -82,7 +82,7 @@ def test_bad_options(zones):
 def test_threaded_equals_the_direct_call():
     import shapely
 
-    from acv_geo.engine import threaded
+    from acv_geo.core.parallel import threaded
 
     a = shapely.box(np.arange(1000.0), 0, np.arange(1000.0) + 1.5, 1)
     b = shapely.box(np.arange(1000.0) + 0.5, 0.25, np.arange(1000.0) + 3, 2)
@@ -96,7 +96,7 @@ def test_threaded_equals_the_direct_call():
 def test_thread_count_env_and_nested_threads(monkeypatch):
     import threading
 
-    from acv_geo.engine import thread_count
+    from acv_geo.core.parallel import thread_count
 
     monkeypatch.setenv("ACV_GEO_THREADS", "2")
     assert thread_count() == 2
@@ -116,7 +116,7 @@ def test_thread_count_env_and_nested_threads(monkeypatch):
 def test_pack_unpack_round_trip_keeps_everything():
     from shapely.geometry import Point
 
-    from acv_geo.engine import _pack, _unpack
+    from acv_geo.pipeline.engine import _pack, _unpack
 
     z = gpd.GeoDataFrame(
         {"territory": pd.Categorical(["metropole", "reunion", "metropole"], categories=["guyane", "metropole",
@@ -139,7 +139,7 @@ def test_one_dask_client_for_several_calls(zones):
     pytest.importorskip("dask_geopandas")
     cloudpickle = pytest.importorskip("cloudpickle")
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    from acv_geo.engine import dask_client
+    from acv_geo.pipeline.engine import dask_client
 
     local = map_zones(zone_area, zones, chunk_size=10, fill_values={"wide_count": 0})
     with dask_client(n_workers=1) as client:

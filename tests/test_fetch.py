@@ -17,7 +17,15 @@ from shapely.geometry import Polygon
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.fetching import FetchError, fetch, list_sources, load_catalogue, resolve_source, source_info, source_path
+from acv_geo.sources.fetching import (
+    FetchError,
+    fetch,
+    list_sources,
+    load_catalogue,
+    resolve_source,
+    source_info,
+    source_path,
+)
 
 
 @pytest.fixture
@@ -419,7 +427,7 @@ def test_catalogue_env_var_and_validation(server, cache, tmp_path, monkeypatch):
 
 
 def test_cache_root_platform_defaults(monkeypatch, tmp_path):
-    from acv_geo.fetching import cache_root
+    from acv_geo.sources.fetching import cache_root
 
     monkeypatch.delenv("ACV_GEO_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -447,7 +455,7 @@ PRESETS = {"pac_risques", "tri_inondable", "azi", "pprn_zonage", "argiles", "zni
 def test_shipped_catalogue():
     cat = load_catalogue()
     assert {e["preset"] for e in cat.values() if e.get("preset")} == PRESETS
-    presets_file = Path(acv_geo.__file__).parent / "presets.json"
+    presets_file = Path(acv_geo.__file__).parent / "indicators" / "presets.json"
     if presets_file.exists():  # every layer preset named by the catalogue exists in the overlay presets
         data = json.loads(presets_file.read_text())
         assert PRESETS - {"radon", "catnat"} <= set(data.get("presets", data))
@@ -462,13 +470,13 @@ def test_shipped_catalogue():
     assert cat["admin_express_cog"]["format"] == "7z"
     assert [lay["layer"] for lay in cat["admin_express_cog"]["layers"]] == ["commune", "epci"]
     assert cat["pprn"]["url"] is None and "{dep}" in cat["pprn"]["url_department"]
-    text = (Path(acv_geo.__file__).parent / "catalogue.json").read_text().lower()
+    text = (Path(acv_geo.__file__).parent / "sources" / "catalogue.json").read_text().lower()
     for host in ("pypi", "pythonhosted", "npmjs", "crates.io", "rubygems", "proxy.golang", "conda", "anaconda"):
         assert host not in text
 
 
 def test_acv_geo_fetch_is_the_function_in_any_import_order():
-    code = ("import acv_geo, acv_geo.fetching as m, tempfile, types; d = tempfile.mkdtemp();"
+    code = ("import acv_geo, acv_geo.sources.fetching as m, tempfile, types; d = tempfile.mkdtemp();"
             "assert isinstance(acv_geo.fetch, types.FunctionType);"
             "assert acv_geo.fetch([], cache_dir=d, offline=True).sources == ();"
             "assert acv_geo.source_path is m.source_path; print('ok')")

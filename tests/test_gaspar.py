@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.errors import InputError
-from acv_geo.fetching import fetch, load_catalogue, source_path
-from acv_geo.gaspar import (
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import indicator_metadata
+from acv_geo.indicators.gaspar import (
     GASPAR_TABLES,
     PPRN_FAMILIES,
     azi_indicators,
@@ -33,8 +33,8 @@ from acv_geo.gaspar import (
     risq_indicators,
     tri_indicators,
 )
-from acv_geo.metadata import indicator_metadata
-from acv_geo.tables import RISK_FAMILIES, catnat_indicators, known_risks_indicators
+from acv_geo.indicators.tables import RISK_FAMILIES, catnat_indicators, known_risks_indicators
+from acv_geo.sources.fetching import fetch, load_catalogue, source_path
 
 # 26198 (Montélimar) is in none of the files below: GASPAR does not know it in these extracts.
 CODES = ["38053", "01004", "2A004", "2B033", "26198"]
@@ -772,7 +772,7 @@ def test_gaspar_indicators_concatenates_with_metadata(folder_2024):
 
 
 def test_gaspar_indicators_without_a_tri_table(zip_2026, caplog):
-    with caplog.at_level(logging.WARNING, logger="acv_geo.gaspar"):
+    with caplog.at_level(logging.WARNING, logger="acv_geo.indicators.gaspar"):
         out = gaspar_indicators(_cities(), zip_2026, tables=("tri", "azi"))
     assert list(out.columns) == [
         "tri_listed",
@@ -843,8 +843,8 @@ def test_fetch_gaspar_then_read_it(server, tmp_path, zip_2026, monkeypatch):
 
 def test_diagnose_config_names_gaspar_like_any_table(folder_2024, tmp_path):
     """[tables] gaspar = <archive>: its plans, atlases and DICRIM reach every town of the diagnostic."""
-    from acv_geo.config import load_config
-    from acv_geo.errors import InputError
+    from acv_geo.core.errors import InputError
+    from acv_geo.pipeline.config import load_config
 
     cfg = load_config({"tables": {"catnat": False, "gaspar": str(folder_2024)},
                        "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
@@ -866,8 +866,8 @@ def test_diagnose_config_names_gaspar_like_any_table(folder_2024, tmp_path):
 def test_the_fetched_catnat_table_reaches_diagnose_and_the_cli(folder_2024, tmp_path, capsys):
     """`acv-geo fetch catnat` gives GASPAR's table: `[tables] catnat = FILE` and `tables --catnat FILE` read it."""
     from acv_geo.cli import main
-    from acv_geo.config import load_config
-    from acv_geo.gaspar import is_gaspar_catnat
+    from acv_geo.indicators.gaspar import is_gaspar_catnat
+    from acv_geo.pipeline.config import load_config
 
     path = folder_2024 / "catnat_gaspar.csv"
     assert is_gaspar_catnat(path) and is_gaspar_catnat(folder_2024)

@@ -26,10 +26,10 @@ import shapely
 import acv_geo
 from acv_geo import InputError
 from acv_geo.cli import main
-from acv_geo.fetching import FetchError, fetch, load_catalogue
-from acv_geo.overlay import overlay_indicators
-from acv_geo.tables import catnat_indicators, radon_indicators
-from acv_geo.zonal import zonal_indicators
+from acv_geo.indicators.overlay import overlay_indicators
+from acv_geo.indicators.tables import catnat_indicators, radon_indicators
+from acv_geo.indicators.zonal import zonal_indicators
+from acv_geo.sources.fetching import FetchError, fetch, load_catalogue
 from acv_geo.zones import make_zones
 
 CITIES = None  # read once per module
@@ -426,7 +426,7 @@ def test_output_is_a_file(tmp_path, small_config):
 
 
 def test_no_permission_is_reported_before_computing(tmp_path, small_config, monkeypatch):
-    import acv_geo.pipeline as pl
+    import acv_geo.pipeline.run as pl
 
     calls = []
     monkeypatch.setattr(pl.os, "access", lambda path, mode: calls.append(path) and False)
@@ -437,7 +437,7 @@ def test_no_permission_is_reported_before_computing(tmp_path, small_config, monk
 
 
 def test_full_disk_is_reported_before_computing(tmp_path, small_config, monkeypatch):
-    import acv_geo.pipeline as pl
+    import acv_geo.pipeline.run as pl
 
     monkeypatch.setattr(pl.shutil, "disk_usage", lambda p: type("U", (), {"free": 1_000_000})())
     monkeypatch.setattr(pl, "_read_cities", lambda *a, **k: pytest.fail("computed before checking the space"))
@@ -452,7 +452,7 @@ def test_full_disk_is_reported_before_computing(tmp_path, small_config, monkeypa
     (errno.EACCES, "permission denied; choose a folder you may write to, or change its permissions"),
 ])
 def test_os_error_while_writing_keeps_the_previous_outputs(tmp_path, small_config, monkeypatch, err, text):
-    import acv_geo.pipeline as pl
+    import acv_geo.pipeline.run as pl
 
     out = tmp_path / "diag"
     acv_geo.diagnose(config=small_config, out_dir=out, quiet=True)
@@ -470,7 +470,7 @@ def test_os_error_while_writing_keeps_the_previous_outputs(tmp_path, small_confi
 
 
 def test_driver_failure_on_a_full_disk_is_named(tmp_path, monkeypatch):
-    import acv_geo.writers as wr
+    import acv_geo.outputs.writers as wr
 
     def failing(*a, **k):
         raise RuntimeError("Failed to commit transaction")

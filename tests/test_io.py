@@ -10,8 +10,8 @@ import pytest
 import shapely
 
 import acv_geo
-from acv_geo.errors import InputError
-from acv_geo.io import CITY_COLUMNS
+from acv_geo.core.errors import InputError
+from acv_geo.read.cities import CITY_COLUMNS
 
 SAMPLE = "cdc_acv_opendata_sample5.json"
 

@@ -21,10 +21,10 @@ from libpysal.graph import Graph
 from scipy.stats import chi2_contingency
 
 import acv_geo
-from acv_geo import clusters
-from acv_geo.clusters import _chi2_check, _chi2_tables, _join_counts_core, _seeded, join_counts
-from acv_geo.errors import InputError
-from acv_geo.weights import spatial_weights
+from acv_geo.core.errors import InputError
+from acv_geo.stats import clusters
+from acv_geo.stats.clusters import _chi2_check, _chi2_tables, _join_counts_core, _seeded, join_counts
+from acv_geo.stats.weights import spatial_weights
 
 X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
 

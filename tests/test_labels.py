@@ -1,11 +1,11 @@
-"""acv_geo.labels: a French and an English label for every output column, composed in one place."""
+"""acv_geo.core.labels: a French and an English label for every output column, composed in one place."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from acv_geo.labels import column_label, label_metadata
+from acv_geo.core.labels import column_label, label_metadata
 
 LAYERS = {"pac": ("Zones PAC", "PAC zones"), "flood_marks": ("Repères de crues", "Flood marks"),
           "dem": ("Altitude", "Elevation")}

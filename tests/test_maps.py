@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import acv_geo
-from acv_geo.clusters import local_clusters
-from acv_geo.errors import InputError
-from acv_geo.maps import OVERSEAS, cluster_map, plot_map
+from acv_geo.core.errors import InputError
+from acv_geo.outputs.maps import OVERSEAS, cluster_map, plot_map
+from acv_geo.stats.clusters import local_clusters
 
 
 @pytest.fixture(scope="module")

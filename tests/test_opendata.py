@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.errors import InputError
+from acv_geo.core.errors import InputError
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 import acv_geo
-from acv_geo.errors import InputError
-from acv_geo.overlay import get_preset, list_presets, overlay_report
-from acv_geo.overlay import overlay_indicators as _overlay_indicators
+from acv_geo.core.errors import InputError
+from acv_geo.indicators.overlay import get_preset, list_presets, overlay_report
+from acv_geo.indicators.overlay import overlay_indicators as _overlay_indicators
 from acv_geo.zones import make_zones
 
 X0, Y0 = 700_000.0, 6_600_000.0  # a zone [X0, X0+1000] x [Y0, Y0+1000] in Lambert-93
@@ -93,7 +93,7 @@ def test_zone_inside_a_feature_and_feature_inside_a_zone():
 
 def test_changed_file_is_read_again(tmp_path, monkeypatch):
     """Layer facts are cached per file; rewriting the file (new size or time) invalidates them."""
-    import acv_geo.overlay as ov
+    import acv_geo.indicators.overlay as ov
 
     monkeypatch.setattr(ov, "_LOAD_ALL_FEATURES", 0)  # the windowed GeoPackage R-tree path
     path = tmp_path / "layer.gpkg"
@@ -194,7 +194,7 @@ def test_distance_search_beyond_the_first_window(tmp_path, monkeypatch):
     assert df.loc["99001", "far_dist_m"] == pytest.approx(100_000, rel=1e-9)
     assert overlay_report(df)["reads"] == 1
     # A big layer read window by window (forced here): found by widening the window, same value.
-    import acv_geo.overlay as ov
+    import acv_geo.indicators.overlay as ov
 
     monkeypatch.setattr(ov, "_LOAD_ALL_FEATURES", 0)
     layer.to_file(tmp_path / "far.gpkg", driver="GPKG")
@@ -330,7 +330,7 @@ def _independent_pac():
         hit = pac[pac.intersects(poly)]
         out[(code, None)] = (shapely.union_all(hit.intersection(poly).values).area, len(hit))
         for alea, grp in hit.groupby("ALEA"):
-            out[(code, acv_geo.codes.slugify(alea))] = (
+            out[(code, acv_geo.core.codes.slugify(alea))] = (
                 shapely.union_all(grp.intersection(poly).values).area, len(grp))
     return out
 
@@ -424,7 +424,7 @@ def test_inputs_not_mutated(commune_zones):
 def test_windowed_reads_equal_in_memory_on_real_layer(monkeypatch):
     """Big layers are read window by window; small ones whole: both give the same table."""
     import acv_geo
-    import acv_geo.overlay as ov
+    import acv_geo.indicators.overlay as ov
 
     cities = acv_geo.read_acv()
     zones = acv_geo.make_zones(cities.loc[["34003", "34032", "34301", "34108", "34145", "01004", "97105"]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import acv_geo
-from acv_geo.overlay import overlay_indicators
+from acv_geo.indicators.overlay import overlay_indicators
 from acv_geo.zones import make_zones
 
 TOWNS = ["34003", "34032", "34301", "34108", "34145", "76217"]

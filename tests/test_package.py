@@ -13,7 +13,7 @@ from shapely.geometry import Point
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.metadata import attach_metadata
+from acv_geo.core.metadata import attach_metadata
 
 
 def test_import_is_light():

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo import maps
-from acv_geo import pipeline as P
+from acv_geo.outputs import maps
+from acv_geo.pipeline import run as P
 
 DPI = 40
 
@@ -63,7 +63,7 @@ import sys, threading
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import acv_geo
-from acv_geo import pipeline as P
+from acv_geo.pipeline import run as P
 from test_perf_equivalence import _jobs, same_pixels, DPI
 tmp = Path(sys.argv[2])
 (tmp / "serial").mkdir()
@@ -136,7 +136,7 @@ def test_path_collections_are_the_former_patch_pixels(cities, monkeypatch):
 def test_saved_png_is_what_the_report_embedded(cities, tmp_path):
     from PIL import Image
 
-    from acv_geo.report import _png_bytes
+    from acv_geo.outputs.report import _png_bytes
 
     def former_report_bytes(raw: bytes) -> bytes:  # report._png_bytes before #18, on the RGBA PNG
         with Image.open(io.BytesIO(raw)) as im:
@@ -171,7 +171,7 @@ def _former_join_unique(values: pd.Series) -> str | None:
 
 @pytest.mark.parametrize("name", ["odater_2020", "odater_2022"])
 def test_observatory_fast_read_is_the_former_frame(name, monkeypatch):
-    from acv_geo import opendata as od
+    from acv_geo.read import opendata as od
 
     path = acv_geo.get_path(name)
     label = od._LABELS[name]
@@ -188,7 +188,7 @@ def test_observatory_fast_read_is_the_former_frame(name, monkeypatch):
 
 
 def test_observatory_sheet_copies_are_the_workbook_sheets():
-    from acv_geo.opendata import WORKBOOK_SHEETS, sheet_copy_path
+    from acv_geo.read.opendata import WORKBOOK_SHEETS, sheet_copy_path
 
     book = acv_geo.get_path("odater_2020")
     sheets = pd.read_excel(book, sheet_name=None, dtype=str)
@@ -201,7 +201,7 @@ def test_observatory_sheet_copies_are_the_workbook_sheets():
 
 
 def test_read_observatory_uses_the_copies_by_default(monkeypatch):
-    from acv_geo import opendata as od
+    from acv_geo.read import opendata as od
 
     def no_workbook(path):
         raise AssertionError("the workbook was read")
@@ -267,8 +267,8 @@ def _former_town_maps(pages, communes, epci, cfg, lang):
     import geopandas as gpd
     import shapely
 
-    from acv_geo.maps import town_map_svg
-    from acv_geo.territories import local_crs
+    from acv_geo.core.territories import local_crs
+    from acv_geo.outputs.maps import town_map_svg
 
     sources = [(spec, gpd.read_file(spec.path, layer=spec.layer)) for spec in cfg.layers]
     out = {}
@@ -303,7 +303,7 @@ def _former_town_maps(pages, communes, epci, cfg, lang):
 
 
 def test_town_maps_are_the_former_ones(cities):
-    from acv_geo.config import load_config
+    from acv_geo.pipeline.config import load_config
 
     cfg = load_config()
     communes = acv_geo.read_communes(None)

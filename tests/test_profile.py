@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acv_geo.metadata import assign_role, attach_metadata, indicator_metadata
-from acv_geo.profile import DEFAULT_WEIGHTS, exposure_profile, rank_candidates
+from acv_geo.core.metadata import assign_role, attach_metadata, indicator_metadata
+from acv_geo.indicators.profile import DEFAULT_WEIGHTS, exposure_profile, rank_candidates
 
 IDX = pd.Index(["01004", "38053", "73065", "74225"], name="insee_com")
 
@@ -163,7 +163,7 @@ def test_roles_come_from_the_metadata_never_from_column_names(cities, tables):
 def test_every_function_declares_its_role():
     """The national tables, the overlay and the zonal statistics say what they measure and what is scored."""
     import acv_geo
-    from acv_geo.metadata import scored_columns
+    from acv_geo.core.metadata import scored_columns
 
     city = acv_geo.read_acv().loc[["34003", "34032", "73065"]]
     risk = {f.__name__: scored_columns(f(city), "risk") for f in (

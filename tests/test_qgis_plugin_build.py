@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import acv_geo
-from acv_geo.datasets import DATASETS
+from acv_geo.core.datasets import DATASETS
 
 ROOT = Path(__file__).resolve().parents[1]
 

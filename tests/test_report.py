@@ -1,4 +1,4 @@
-"""acv_geo.report: self-contained, escaped, printable HTML that really renders (headless Chromium)."""
+"""acv_geo.outputs.report: self-contained, escaped, printable HTML that really renders (headless Chromium)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.config import load_config
-from acv_geo.report import build_report, season2_gaps
+from acv_geo.outputs.report import build_report, season2_gaps
+from acv_geo.pipeline.config import load_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -19,7 +19,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def small_report(tmp_path_factory):
     """A report of 6 real cities with one real map."""
-    from acv_geo.maps import plot_map
+    from acv_geo.outputs.maps import plot_map
 
     tmp = tmp_path_factory.mktemp("report")
     cities = acv_geo.read_acv().loc[["34301", "76217", "73065", "97105", "2A004", "01004"]]
@@ -106,7 +106,7 @@ def test_renders_in_headless_chromium(small_report, tmp_path):
 def test_the_fetch_suggestion_is_a_command_that_works(code, tmp_path, capsys):
     """The fiche's suggestion names real catalogue sources: offline on an empty cache it only says they are missing."""
     from acv_geo.cli import main
-    from acv_geo.report import fetch_suggestion
+    from acv_geo.outputs.report import fetch_suggestion
 
     cmd = fetch_suggestion(code).split()
     assert cmd[:2] == ["acv-geo", "fetch"]
@@ -118,7 +118,7 @@ def test_the_fetch_suggestion_is_a_command_that_works(code, tmp_path, capsys):
 
 def test_report_in_french_by_default_and_in_english_on_request():
     import acv_geo
-    from acv_geo.report import build_report
+    from acv_geo.outputs.report import build_report
 
     idx = pd.Index(["80001", "34003"], name="insee_com")
     df = pd.DataFrame({"commune": ["Abbeville", "Agde"], "pac_pct": [np.nan, 99.3],
@@ -140,4 +140,4 @@ def test_report_in_french_by_default_and_in_english_on_request():
     assert "Outside the layer&#x27;s coverage (department 34): its 1 indicators were not measured here" in en
     with pytest.raises(ValueError, match=r"lang must be one of \['fr', 'en'\], got 'de'"):
         build_report(df, metadata=meta, lang="de")
-    assert acv_geo.report.tr("Cities") == "Villes"
+    assert acv_geo.outputs.report.tr("Cities") == "Villes"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.tables import RISK_FAMILIES, known_risks_indicators, seismic_indicators
+from acv_geo.indicators.tables import RISK_FAMILIES, known_risks_indicators, seismic_indicators
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""``acv_geo.services``: API Carto Nature and Géorisques v1 against a local fake server (never the internet).
+"""``acv_geo.indicators.services``: API Carto Nature and Géorisques v1 against a local fake server (never the internet).
 
 The fake server answers in the documented schemas: API Carto's GeoJSON FeatureCollection with
 ``totalFeatures``/``numberMatched``/``numberReturned`` paged by ``_start``/``_limit``; Géorisques'
@@ -24,7 +24,7 @@ from shapely.geometry import mapping, shape
 
 from acv_geo import indicator_metadata, make_zones
 from acv_geo.cli import main
-from acv_geo.services import (
+from acv_geo.indicators.services import (
     GEORISQUES_ENDPOINTS,
     NATURE_LAYERS,
     GeometryTooLarge,
@@ -646,8 +646,8 @@ def test_cli_json_events(api, cache, capsys):
 def test_diagnose_uses_the_cached_services_for_every_town(api, cache, tmp_path, capsys):
     """fetch --towns fills the cache; diagnose --services reads it offline: values where answered, NA + reason else."""
     import acv_geo
-    from acv_geo.config import load_config
-    from acv_geo.metadata import scored_columns
+    from acv_geo.core.metadata import scored_columns
+    from acv_geo.pipeline.config import load_config
 
     base = ["--cache", str(cache), "--rate", "0", "--quiet", "--services-url", f"nature={api.base}/nature",
             "--services-url", f"georisques={api.base}/gr"]

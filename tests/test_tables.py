@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.errors import InputError
-from acv_geo.metadata import indicator_metadata
-from acv_geo.tables import CATNAT_GROUPS, catnat_indicators, join_commune_table, radon_indicators
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import indicator_metadata
+from acv_geo.indicators.tables import CATNAT_GROUPS, catnat_indicators, join_commune_table, radon_indicators
 
 
 def _cities(*codes):

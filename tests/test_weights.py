@@ -12,8 +12,8 @@ import shapely
 from libpysal.graph import Graph
 
 import acv_geo
-from acv_geo.errors import InputError
-from acv_geo.weights import parse_weights_spec, spatial_weights
+from acv_geo.core.errors import InputError
+from acv_geo.stats.weights import parse_weights_spec, spatial_weights
 
 X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
 

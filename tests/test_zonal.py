@@ -14,9 +14,9 @@ from rasterio.transform import from_origin
 from shapely.geometry import Point, Polygon, box
 
 import acv_geo
-from acv_geo.errors import InputError
-from acv_geo.metadata import indicator_metadata
-from acv_geo.zonal import ALLOWED_STATS, zonal_indicators
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import indicator_metadata
+from acv_geo.indicators.zonal import ALLOWED_STATS, zonal_indicators
 
 X0, Y0, RES = 700_000.0, 6_600_000.0, 10.0
 NODATA = -9999.0
@@ -263,7 +263,7 @@ def test_chunked_categorical_equals_one_call(tmp_path, engine):
     """A class absent from a spatial chunk is 0 there (not NaN), and classes keep their order."""
     if engine == "dask":
         pytest.importorskip("dask_geopandas")
-    from acv_geo.engine import map_zones
+    from acv_geo.pipeline.engine import map_zones
 
     arr = np.array([[0, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]], dtype="uint8")
     path = tmp_path / "lc.tif"

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 import acv_geo
-from acv_geo.errors import InputError
+from acv_geo.core.errors import InputError
 from acv_geo.zones import make_zones, parse_zone_spec, zone_report
 
 X0, Y0 = 700_000.0, 6_600_000.0  # somewhere in mainland France, Lambert-93

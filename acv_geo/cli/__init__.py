@@ -16,7 +16,7 @@ import sys
 import threading
 import traceback
 
-from . import _events
+from acv_geo.cli import _events
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The parser.
     """
-    from .. import __version__
+    from acv_geo import __version__
 
     parser = argparse.ArgumentParser(
         prog="acv-geo",
@@ -91,7 +91,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..errors import os_error_message
+    from acv_geo.core.errors import os_error_message
 
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None

@@ -86,8 +86,8 @@ def _positive_int(text: str) -> int:
 
 def load_zones(args: argparse.Namespace):
     """Cities and their zones from the scope options."""
-    from ..io import read_acv, read_all_communes, read_communes, read_epci
-    from ..zones import make_zones, parse_zone_spec, polygon_zones
+    from acv_geo.read.cities import read_acv, read_all_communes, read_communes, read_epci
+    from acv_geo.zones import make_zones, parse_zone_spec, polygon_zones
 
     if args.zones:
         return None, own_zones(args)
@@ -122,8 +122,8 @@ def load_zones(args: argparse.Namespace):
 
 def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Namespace, **kwargs: Any):
     """Call ``func(zones, *fargs, **kwargs)`` through the chosen engine (spatial chunks)."""
-    from ..engine import map_zones
-    from . import _events
+    from acv_geo.cli import _events
+    from acv_geo.pipeline.engine import map_zones
 
     check_engine_args(args)
     if args.engine == "local" and len(zones) <= args.chunk_size:
@@ -140,8 +140,8 @@ def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Name
 
 def own_zones(args: argparse.Namespace):
     """Zones from ``--zones FILE`` (``--zones-id``): one zone per polygon of the user's layer."""
-    from ..io import read_polygons
-    from ..zones import polygon_zones
+    from acv_geo.read.cities import read_polygons
+    from acv_geo.zones import polygon_zones
 
     given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),
                                       ("--zone", args.zone), ("--epci", args.epci),
@@ -173,8 +173,8 @@ def read_keyed_table(path: str):
     import geopandas as gpd
     import pandas as pd
 
-    from ..codes import normalize_insee
-    from ..errors import InputError
+    from acv_geo.core.codes import normalize_insee
+    from acv_geo.core.errors import InputError
 
     src = Path(path)
     if not src.exists():

@@ -103,7 +103,7 @@ def _warning_event(message: Any, category: type, filename: str, lineno: int, fil
 
 def start(command: str) -> None:
     """Switch this process to JSON events: stdout carries events only, logs and warnings become events."""
-    from .. import __version__
+    from acv_geo import __version__
 
     root = logging.getLogger("acv_geo")
     handler = _LogEvents(logging.INFO)

@@ -28,9 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo cities``."""
-    from ..io import read_acv, repair_report
-    from ..writers import write_table
-    from . import _events
+    from acv_geo.cli import _events
+    from acv_geo.outputs.writers import write_table
+    from acv_geo.read.cities import read_acv, repair_report
 
     kwargs = {} if args.observatory is None else {"observatory": args.observatory}
     if args.no_opendata:

@@ -50,14 +50,14 @@ def _read_cities(path: str):
     import geopandas as gpd
     import pandas as pd
 
-    from ..errors import InputError
-    from ..territories import territory_of
-    from ._common import read_keyed_table
+    from acv_geo.cli._common import read_keyed_table
+    from acv_geo.core.errors import InputError
+    from acv_geo.core.territories import territory_of
 
     src = Path(path)
     df = read_keyed_table(path)
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
-        from ..clusters import france_communes
+        from acv_geo.stats.clusters import france_communes
 
         ref = france_communes(opendata=False)
         missing = [c for c in df.index if c not in ref.index]
@@ -102,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
     import geopandas as gpd
     import pandas as pd
 
-    from ..clusters import france_communes, join_counts, local_clusters, morans_i
-    from ..writers import atomic_path, write_table
-    from . import _events
+    from acv_geo.cli import _events
+    from acv_geo.outputs.writers import atomic_path, write_table
+    from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i
 
     out = Path(args.out)
     if args.weights_out and Path(args.weights_out).suffix.lower() not in (".gal", ".csv"):
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.cities:
         cities = _read_cities(args.cities)
     else:
-        from ..io import read_acv
+        from acv_geo.read.cities import read_acv
 
         cities = read_acv()
     common = dict(weights=args.weights, level=args.level, polygons=args.polygons if not args.all_communes else None)
@@ -124,12 +124,12 @@ def run(args: argparse.Namespace) -> int:
     )
     frame = res.to_frame()
     if args.level == "epci":
-        from ..io import read_epci
+        from acv_geo.read.cities import read_epci
 
         geoms = read_epci()
     elif args.geometry:
-        from ..io import read_communes
-        from ..zones import make_zones
+        from acv_geo.read.cities import read_communes
+        from acv_geo.zones import make_zones
 
         geoms = make_zones(cities, kind="commune", communes=read_communes(args.polygons) if args.polygons else None)
     else:
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise ValueError(f"{wpath}: --weights-out must end with .gal or .csv")
     if args.map:
-        from ..maps import cluster_map
+        from acv_geo.outputs.maps import cluster_map
 
         cluster_map(
             frame, geoms, args.map,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_engine_args, add_national_args, check_engine_args
+from acv_geo.cli._common import add_engine_args, add_national_args, check_engine_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,9 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo diagnose``."""
-    from ..config import load_config
-    from ..pipeline import diagnose
-    from . import _events
+    from acv_geo.cli import _events
+    from acv_geo.pipeline.config import load_config
+    from acv_geo.pipeline.run import diagnose
 
     check_engine_args(args)
     overrides = {"clusters": {"permutations": args.permutations}} if args.permutations is not None else None

@@ -71,8 +71,8 @@ def _txt(value: object) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo fetch``."""
-    from ..fetching import FetchError, fetch, list_sources
-    from . import _events
+    from acv_geo.cli import _events
+    from acv_geo.sources.fetching import FetchError, fetch, list_sources
 
     if args.list:
         table = list_sources(cache_dir=args.cache, catalogue=args.catalogue)
@@ -150,9 +150,9 @@ class _StderrProgress:
 
 def _run_services(args: argparse.Namespace) -> int:
     """``acv-geo fetch --towns``: query the web services for the ACV towns into the cache."""
-    from ..io import read_acv
-    from ..services import fetch_services
-    from . import _events
+    from acv_geo.cli import _events
+    from acv_geo.indicators.services import fetch_services
+    from acv_geo.read.cities import read_acv
 
     names = [s.strip().lower() for s in (args.services or "nature,georisques").split(",") if s.strip()]
     urls: dict[str, str] = {}

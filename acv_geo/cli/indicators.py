@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import _events
-from ._common import add_engine_args, add_scope_args, load_zones, run_engine, zone_layer
+from acv_geo.cli import _events
+from acv_geo.cli._common import add_engine_args, add_scope_args, load_zones, run_engine, zone_layer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", metavar="FILE", required=True, help="vector layer to measure")
     p.add_argument("--layer-name", metavar="L", help="layer inside a multi-layer file (GeoPackage)")
     p.add_argument("--category", metavar="FIELD", help="field whose values split the measures")
-    from ..overlay import list_presets
+    from acv_geo.indicators.overlay import list_presets
 
     p.add_argument(
         "--preset",
@@ -45,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo indicators``."""
-    from ..overlay import overlay_indicators, overlay_report
-    from ..writers import write_table
+    from acv_geo.indicators.overlay import overlay_indicators, overlay_report
+    from acv_geo.outputs.writers import write_table
 
     _events.progress(0.02, "building the zones")
     cities, zones = load_zones(args)

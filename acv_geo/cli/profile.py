@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import _events
+from acv_geo.cli import _events
 
 
 def _weights(text: str) -> dict[str, float]:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--table", metavar="FILE", action="append", default=[],
                    help="indicator table keyed by insee_com (.gpkg, .csv, .parquet; repeatable)")
     p.add_argument("--weights", type=_weights, metavar="risk=W,nature=W,opendata=W",
-                   help="weights of the sub-scores (default: acv_geo.profile.DEFAULT_WEIGHTS)")
+                   help="weights of the sub-scores (default: acv_geo.indicators.profile.DEFAULT_WEIGHTS)")
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
     p.add_argument("--out", metavar="FILE", required=True,
                    help="output file, cities sorted by rank (.gpkg, .geojson: with the city points)")
@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo profile``."""
     import geopandas as gpd
 
-    from ..io import read_acv
-    from ..profile import exposure_profile, rank_candidates
-    from ..writers import write_table
-    from ._common import read_keyed_table
+    from acv_geo.cli._common import read_keyed_table
+    from acv_geo.indicators.profile import exposure_profile, rank_candidates
+    from acv_geo.outputs.writers import write_table
+    from acv_geo.read.cities import read_acv
 
     _events.progress(0.05, "reading the cities")
     cities = read_acv(args.cities)

@@ -43,17 +43,17 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo tables``."""
     import pandas as pd
 
-    from ..io import read_acv
-    from ..metadata import merge_metadata
-    from ..tables import (
+    from acv_geo.cli import _events
+    from acv_geo.core.metadata import merge_metadata
+    from acv_geo.indicators.tables import (
         catnat_indicators,
         join_commune_table,
         known_risks_indicators,
         radon_indicators,
         seismic_indicators,
     )
-    from ..writers import write_table
-    from . import _events
+    from acv_geo.outputs.writers import write_table
+    from acv_geo.read.cities import read_acv
 
     if args.radon is None and args.catnat is None and not args.table and not (args.seismic or args.known_risks):
         raise ValueError("nothing to join: give --radon, --catnat, --seismic, --known-risks and/or --table FILE")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         cov = args.catnat_coverage
         if cov not in (None, "listed", "national"):
             cov = [d for d in cov.split(",") if d.strip()]
-        from ..gaspar import catnat_gaspar_indicators, is_gaspar_catnat
+        from acv_geo.indicators.gaspar import catnat_gaspar_indicators, is_gaspar_catnat
 
         if args.catnat != _EMBEDDED and is_gaspar_catnat(args.catnat):  # GASPAR's table (`acv-geo fetch catnat`)
             parts.append(catnat_gaspar_indicators(cities, args.catnat, start=args.since))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import _events
+from acv_geo.cli import _events
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def units(cities, *, level: str, spec: str):
     """The units the weights link: city points or commune polygons, or the cities' EPCI polygons."""
-    from ..io import read_epci
-    from ..weights import parse_weights_spec
-    from ..zones import make_zones, polygon_zones
+    from acv_geo.read.cities import read_epci
+    from acv_geo.stats.weights import parse_weights_spec
+    from acv_geo.zones import make_zones, polygon_zones
 
     kind, _ = parse_weights_spec(spec)
     if level == "epci":
@@ -43,8 +43,8 @@ def units(cities, *, level: str, spec: str):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo weights``."""
-    from ..io import read_acv
-    from ..weights import spatial_weights
+    from acv_geo.read.cities import read_acv
+    from acv_geo.stats.weights import spatial_weights
 
     out = Path(args.out)
     if out.suffix.lower() not in (".gal", ".csv"):

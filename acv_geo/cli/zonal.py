@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import _events
-from ._common import add_engine_args, add_scope_args, load_zones, run_engine, zone_layer
+from acv_geo.cli import _events
+from acv_geo.cli._common import add_engine_args, add_scope_args, load_zones, run_engine, zone_layer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo zonal``."""
-    from ..writers import write_table
-    from ..zonal import _open, zonal_indicators
+    from acv_geo.indicators.zonal import _open, zonal_indicators
+    from acv_geo.outputs.writers import write_table
 
     ds, _, _ = _open(args.raster)  # fail fast on a bad raster, before building zones
     ds.close()

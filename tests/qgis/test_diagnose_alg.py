@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.pipeline import OUTPUT_FILES
+from acv_geo.pipeline.run import OUTPUT_FILES
 
 pytestmark = pytest.mark.qgis
 

@@ -19,11 +19,11 @@ import pytest
 from test_qgis_plugin import Feedback, assert_same, qgis_error, read_layer, run
 
 import acv_geo
-from acv_geo.clusters import join_counts, morans_i
-from acv_geo.overlay import overlay_indicators
-from acv_geo.profile import exposure_profile, rank_candidates
-from acv_geo.tables import catnat_indicators, known_risks_indicators, radon_indicators, seismic_indicators
-from acv_geo.weights import spatial_weights
+from acv_geo.indicators.overlay import overlay_indicators
+from acv_geo.indicators.profile import exposure_profile, rank_candidates
+from acv_geo.indicators.tables import catnat_indicators, known_risks_indicators, radon_indicators, seismic_indicators
+from acv_geo.stats.clusters import join_counts, morans_i
+from acv_geo.stats.weights import spatial_weights
 from acv_geo.zones import polygon_zones
 
 pytestmark = pytest.mark.qgis
@@ -236,7 +236,7 @@ def test_graduated_style_classes_measured_values_and_shows_no_data_apart(acvgeo_
     from acv_geo_qgis import layers
     from qgis.core import QgsVectorLayer
 
-    from acv_geo.zonal import zonal_indicators
+    from acv_geo.indicators.zonal import zonal_indicators
     from acv_geo.zones import make_zones
 
     res = run("acvgeo:zonalindicators", {"INPUT_RASTER": str(dem_copy), "OUTPUT": str(tmp_path / "z.gpkg")})

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.clusters import local_clusters
-from acv_geo.overlay import list_presets, overlay_indicators
-from acv_geo.zonal import zonal_indicators
+from acv_geo.indicators.overlay import list_presets, overlay_indicators
+from acv_geo.indicators.zonal import zonal_indicators
+from acv_geo.stats.clusters import local_clusters
 from acv_geo.zones import make_zones
 
 pytestmark = pytest.mark.qgis

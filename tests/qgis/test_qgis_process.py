@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 import acv_geo
-from acv_geo.overlay import list_presets, overlay_indicators
-from acv_geo.zonal import zonal_indicators
+from acv_geo.indicators.overlay import list_presets, overlay_indicators
+from acv_geo.indicators.zonal import zonal_indicators
 from acv_geo.zones import make_zones
 
 pytestmark = pytest.mark.qgis
@@ -174,8 +174,8 @@ def test_zonal(installed, dem_copy, tmp_path):
 def test_tables_profile_clusters_weights(installed, tmp_path):
     import geopandas as gpd
 
-    from acv_geo.clusters import local_clusters
-    from acv_geo.tables import radon_indicators
+    from acv_geo.indicators.tables import radon_indicators
+    from acv_geo.stats.clusters import local_clusters
 
     cities = acv_geo.read_acv()
     t = run_json(installed, "acvgeo:tables", OUTPUT=tmp_path / "t.gpkg")["results"]["OUTPUT"]

@@ -2,7 +2,7 @@
 
 One concept lives here: *drawing a French map honestly*. The mainland is drawn in Lambert-93
 (EPSG:2154); each overseas territory present in the data gets its own inset axes, drawn at its
-true position in its own projected CRS (:func:`acv_geo.territories.local_crs`), never moved into
+true position in its own projected CRS (:func:`acv_geo.core.territories.local_crs`), never moved into
 the mainland frame. :func:`plot_map` is general (categorical or choropleth, points or polygons);
 :func:`cluster_map` applies the standard LISA colours and writes a PNG atomically.
 
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .territories import TERRITORIES, local_crs, territory_of
+from acv_geo.core.errors import InputError
+from acv_geo.core.territories import TERRITORIES, local_crs, territory_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -179,7 +179,7 @@ def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
 
 
 def _basemap() -> Any:
-    from .io import read_epci
+    from acv_geo.read.cities import read_epci
 
     return read_epci()
 
@@ -195,7 +195,7 @@ def _basemap_paths() -> dict[str, list | None]:
     1,255 EPCI polygons, projecting them and turning them into paths cost more than drawing them.
     ``None`` for a territory without EPCI polygon (nothing is drawn).
     """
-    from .datasets import get_path
+    from acv_geo.core.datasets import get_path
 
     path = get_path("epci")
     return _basemap_paths_cached(str(path), path.stat().st_mtime)
@@ -528,7 +528,7 @@ def cluster_map(
     acv_geo.InputError
         If units of ``result_frame`` have no geometry (the message names them).
     """
-    from .writers import atomic_path
+    from acv_geo.outputs.writers import atomic_path
 
     fig = _cluster_figure(result_frame, geometries, title=title, source_note=source_note, column=column,
                           territory_column=territory_column, basemap=basemap, lang=lang)
@@ -602,7 +602,7 @@ def town_map_svg(
     """A small print-friendly SVG map of one town: commune and EPCI outlines, layer features, scale bar.
 
     Every geometry must be in the same projected CRS in metres (the territory's, see
-    :func:`acv_geo.territories.local_crs`). No basemap: white background, outlines and flat colours.
+    :func:`acv_geo.core.territories.local_crs`). No basemap: white background, outlines and flat colours.
 
     Parameters
     ----------

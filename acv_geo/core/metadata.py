@@ -2,7 +2,7 @@
 
 Every function that computes indicators attaches one metadata row per column it creates, in
 ``df.attrs["acv_geo_metadata"]`` (a list of dicts, so it survives ``copy()`` and pickling).
-:func:`indicator_metadata` turns it into a table; :func:`acv_geo.writers.write_table` writes that
+:func:`indicator_metadata` turns it into a table; :func:`acv_geo.outputs.writers.write_table` writes that
 table beside every output, so a report can say where each number comes from.
 """
 
@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: Columns of the metadata table. ``label_fr``/``label_en``: human label of the column (filled by
-#: :func:`acv_geo.labels.label_metadata` when written); ``role``: what the source measures
+#: :func:`acv_geo.core.labels.label_metadata` when written); ``role``: what the source measures
 #: (:data:`ROLES`); ``scored``: ``"yes"`` when the column enters the sub-score of its role in
 #: :func:`acv_geo.exposure_profile`.
 METADATA_COLUMNS = ["column", "label_fr", "label_en", "unit", "source", "date", "description", "role", "scored"]

@@ -2,7 +2,7 @@
 
 One concept lives here: *who is the neighbour of whom*. :func:`spatial_weights` builds an
 immutable :class:`libpysal.graph.Graph` territory by territory, each in its own projected CRS
-(:func:`acv_geo.territories.local_crs`), and assembles them so that no edge crosses a territory
+(:func:`acv_geo.core.territories.local_crs`), and assembles them so that no edge crosses a territory
 boundary: an overseas town is never a neighbour of the mainland, and Guadeloupe is never linked
 to Martinique although both are measured in EPSG:5490. Every territory is therefore its own
 set of components.
@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .territories import TERRITORIES, local_crs, territory_of
+from acv_geo.core.errors import InputError
+from acv_geo.core.territories import TERRITORIES, local_crs, territory_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -207,7 +207,7 @@ class WeightsResult:
         pathlib.Path
             The path written.
         """
-        from .writers import atomic_path
+        from acv_geo.outputs.writers import atomic_path
 
         with atomic_path(path) as tmp:
             self.edges().to_csv(tmp, index=False, encoding="utf-8")
@@ -228,7 +228,7 @@ class WeightsResult:
         pathlib.Path
             The path written.
         """
-        from .writers import atomic_path
+        from acv_geo.outputs.writers import atomic_path
 
         with atomic_path(path) as tmp:
             self.graph.to_gal(str(tmp))

@@ -52,11 +52,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import DiagnoseConfig, LayerSpec, RasterSpec, load_config
-from .coverage import file_coverage, zone_departments
-from .errors import InputError, os_error_message
-from .labels import CITY_METADATA, label_metadata
-from .metadata import METADATA_COLUMNS, assign_role, attach_metadata, indicator_metadata
+from acv_geo.core.errors import InputError, os_error_message
+from acv_geo.core.labels import CITY_METADATA, label_metadata
+from acv_geo.core.metadata import METADATA_COLUMNS, assign_role, attach_metadata, indicator_metadata
+from acv_geo.indicators.coverage import file_coverage, zone_departments
+from acv_geo.pipeline.config import DiagnoseConfig, LayerSpec, RasterSpec, load_config
 
 __all__ = ["OUTPUT_FILES", "DiagnoseResult", "diagnose"]
 
@@ -375,7 +375,7 @@ def _clean_json(o: Any) -> Any:
 def _read_cities(cities: Any, cfg: DiagnoseConfig) -> Any:
     import geopandas as gpd
 
-    from .io import read_acv
+    from acv_geo.read.cities import read_acv
 
     if cities is None:
         src = cfg.cities_source
@@ -395,14 +395,14 @@ def _read_cities(cities: Any, cfg: DiagnoseConfig) -> Any:
         raise InputError("cities must be indexed by a unique insee_com index, as acv_geo.read_acv() returns it")
     out = cities.copy()
     if "opendata" not in out.columns and cfg.observatory is not None:
-        from .opendata import opendata_status
+        from acv_geo.read.opendata import opendata_status
 
         out = opendata_status(out, observatory=cfg.observatory)
     return out
 
 
 def _zones_for(specs: set[str], cities: Any, communes: Any, epci: Any) -> dict[str, Any]:
-    from .zones import make_zones, parse_zone_spec
+    from acv_geo.zones import make_zones, parse_zone_spec
 
     out = {}
     for spec in sorted(specs):
@@ -423,7 +423,7 @@ def _direct(func: Any, zones: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
 
 
 def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) -> pd.DataFrame:
-    from .overlay import overlay_indicators
+    from acv_geo.indicators.overlay import overlay_indicators
 
     kw: dict[str, Any] = {"name": _zone_name(spec.name, zone_spec), "role": spec.role}
     if not spec.distances:
@@ -462,7 +462,7 @@ def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
 
 
 def _zonal(zones: Any, spec: RasterSpec, zone_spec: str, run: Any = _direct) -> pd.DataFrame:
-    from .zonal import zonal_indicators
+    from acv_geo.indicators.zonal import zonal_indicators
 
     kw: dict[str, Any] = {
         "name": _zone_name(spec.name, zone_spec),
@@ -487,7 +487,7 @@ def _zonal(zones: Any, spec: RasterSpec, zone_spec: str, run: Any = _direct) -> 
 
 
 def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
-    from .tables import (
+    from acv_geo.indicators.tables import (
         catnat_indicators,
         join_commune_table,
         known_risks_indicators,
@@ -504,7 +504,7 @@ def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
         elif t.kind == "known_risks":
             out.append(known_risks_indicators(cities))
         elif t.kind == "catnat":
-            from .gaspar import catnat_gaspar_indicators, is_gaspar_catnat
+            from acv_geo.indicators.gaspar import catnat_gaspar_indicators, is_gaspar_catnat
 
             if t.path is not None and is_gaspar_catnat(t.path):  # `acv-geo fetch catnat`: GASPAR's table
                 out.append(catnat_gaspar_indicators(cities, t.path, start=t.since))
@@ -512,7 +512,7 @@ def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
                 kw = {} if t.since is None else {"since": t.since}
                 out.append(catnat_indicators(cities, t.path, **kw))
         elif t.kind == "gaspar":
-            from .gaspar import gaspar_indicators
+            from acv_geo.indicators.gaspar import gaspar_indicators
 
             out.append(gaspar_indicators(cities, t.path, tables=t.columns or ()))
         else:
@@ -524,7 +524,7 @@ def _tables(cities: Any, cfg: DiagnoseConfig) -> list[pd.DataFrame]:
     return out
 
 
-#: Web services :func:`diagnose` can query (:mod:`acv_geo.services`).
+#: Web services :func:`diagnose` can query (:mod:`acv_geo.indicators.services`).
 SERVICES = ("nature", "georisques")
 # Géorisques columns scored only when the embedded national table of the same thing is off (never twice)
 _GEORISQUES_SCORED = {"georisques_rga_class": None, "georisques_seismic_zone": "seismic",
@@ -535,7 +535,7 @@ _GEORISQUES_SCORED = {"georisques_rga_class": None, "georisques_seismic_zone": "
 def _service_tables(city: Any, zones: Any, services: tuple[str, ...], cfg: DiagnoseConfig, *, cache: Any,
                     offline: bool) -> list[pd.DataFrame]:
     """Indicators of the web services (answers cached on disk; offline: the cache only, NA + reason)."""
-    from .services import georisques_indicators, nature_indicators
+    from acv_geo.indicators.services import georisques_indicators, nature_indicators
 
     out = []
     if "nature" in services:
@@ -564,7 +564,7 @@ def _cluster_input(cities: Any, indicators: pd.DataFrame, variable: str) -> Any:
 
 
 def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tuple[pd.DataFrame, dict]:
-    from . import clusters as cl
+    from acv_geo.stats import clusters as cl
 
     cs = cfg.clusters
     frames = []
@@ -806,7 +806,7 @@ def diagnose(
     centre), the Scie PPR perimeter; elevation statistics of the embedded DEM (mean, min, max,
     coverage, share below 300 m); IRSN radon class; CatNat decrees; LISA clusters and join counts of
     ``opendata`` (k = 6 nearest neighbours, 9,999 permutations, fixed seed); the exposure profile
-    and ranking; maps; ``report.html``. See :mod:`acv_geo.config` for what a TOML config can change.
+    and ranking; maps; ``report.html``. See :mod:`acv_geo.pipeline.config` for what a TOML config can change.
 
     Parameters
     ----------
@@ -832,7 +832,7 @@ def diagnose(
     communes : str, path-like or geopandas.GeoDataFrame, optional
         Commune polygons for commune zones (overrides the config's ``communes``).
     engine : {"local", "dask"}, default "local"
-        How overlay and zonal steps run over many zones (see :mod:`acv_geo.engine`): spatial chunks
+        How overlay and zonal steps run over many zones (see :mod:`acv_geo.pipeline.engine`): spatial chunks
         of ``chunk_size`` zones in this process, or on a Dask cluster (``scheduler`` address, default
         a local cluster). Results are identical.
     chunk_size : int, default 5000
@@ -843,9 +843,9 @@ def diagnose(
         Worker processes of the local Dask cluster (``engine="dask"`` without ``scheduler``);
         default the cores this process may use. One cluster serves every overlay and zonal step.
     lang : {"fr", "en"}, default "fr"
-        Language of the report (:func:`acv_geo.report.build_report`).
+        Language of the report (:func:`acv_geo.outputs.report.build_report`).
     services : sequence of {"nature", "georisques"}, default ()
-        Web services queried for every city (:mod:`acv_geo.services`): API Carto Nature (share of
+        Web services queried for every city (:mod:`acv_geo.indicators.services`): API Carto Nature (share of
         the commune in ZNIEFF, Natura 2000, parks, reserves; counts; site names) and Géorisques
         (clay exposure, risk procedures, CatNat…). Answers are cached on disk: a second run is offline.
     services_offline : bool, default False
@@ -869,7 +869,7 @@ def diagnose(
     NotADirectoryError
         If ``out_dir`` is a file.
     """
-    from .engine import ENGINES, dask_client, map_zones
+    from acv_geo.pipeline.engine import ENGINES, dask_client, map_zones
 
     if scope not in ("acv", "all-communes"):
         raise ValueError(f"unknown scope {scope!r}; expected 'acv' or 'all-communes'")
@@ -918,10 +918,10 @@ def diagnose(
     problems: list[str] = []
 
     bar.step("reading cities")
-    from .io import read_communes, read_epci
+    from acv_geo.read.cities import read_communes, read_epci
 
     if scope == "all-communes":
-        from .io import read_all_communes
+        from acv_geo.read.cities import read_all_communes
 
         city = read_all_communes(observatory=cfg.observatory)
         problems.append(
@@ -976,7 +976,7 @@ def diagnose(
     cl_doc["settings"]["variables"] = list(cfg.clusters.variables)
 
     bar.step("exposure profile")
-    from .profile import exposure_profile, rank_candidates
+    from acv_geo.indicators.profile import exposure_profile, rank_candidates
 
     prof = exposure_profile(city, *tables, weights=dict(cfg.profile_weights) or None)
     full = _assemble(city, [*tables, cl_table, prof])
@@ -1009,7 +1009,7 @@ def diagnose(
             bar.step("town maps")
             town_maps = _town_maps(pages, communes, epci, cfg, lang)
         bar.step("writing report")
-        from .report import build_report
+        from acv_geo.outputs.report import build_report
 
         html = build_report(pages, metadata=meta, clusters=cl_doc, ranking=ranking, maps=maps, config=cfg,
                             warnings=problems, lang=lang, town_maps=town_maps)
@@ -1049,7 +1049,7 @@ def diagnose(
 
 
 def _version() -> str:
-    from . import __version__
+    from acv_geo import __version__
 
     return __version__
 
@@ -1065,7 +1065,7 @@ def source_labels(cfg: DiagnoseConfig) -> dict[str, tuple[str, str]]:
     Returns
     -------
     dict
-        For :func:`acv_geo.labels.column_label`.
+        For :func:`acv_geo.core.labels.column_label`.
     """
     out = {x.name: (x.label, x.label_en or x.label) for x in (*cfg.layers, *cfg.rasters)}
     out.update({t.prefix: (t.prefix, t.prefix) for t in cfg.tables if t.prefix})
@@ -1099,7 +1099,7 @@ def _gpkg_metadata(meta: pd.DataFrame, epci_layer: Any) -> pd.DataFrame:
 
 
 def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: dict, cfg: DiagnoseConfig) -> None:
-    from .writers import write_table
+    from acv_geo.outputs.writers import write_table
 
     w = _writable(full)
     w.attrs = {}
@@ -1279,7 +1279,7 @@ def _map_title(col: str, meta: pd.DataFrame, full: Any, lang: str) -> str:
 
 def _draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: DiagnoseConfig,
                lang: str) -> dict[str, Path]:
-    """Draw every map with :mod:`acv_geo.maps`; return ``{key: path}`` in drawing order.
+    """Draw every map with :mod:`acv_geo.outputs.maps`; return ``{key: path}`` in drawing order.
 
     Maps are drawn in worker processes when there are several and more than one core (see
     :func:`_run_map_jobs`); the files are the same either way.
@@ -1305,7 +1305,7 @@ def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Diagn
     """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
     import geopandas as gpd
 
-    from .maps import _cluster_figure, plot_map
+    from acv_geo.outputs.maps import _cluster_figure, plot_map
 
     text = _MAP_TEXT[lang]
     jobs: list[MapJob] = []
@@ -1414,7 +1414,7 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from .maps import _basemap_paths
+    from acv_geo.outputs.maps import _basemap_paths
 
     if not jobs:
         return []
@@ -1444,7 +1444,7 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
 
 
 def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> tuple[tuple, dict]:
-    """Arguments of :func:`acv_geo.maps.plot_map` for one indicator map.
+    """Arguments of :func:`acv_geo.outputs.maps.plot_map` for one indicator map.
 
     Categorical for classes, else a choropleth; titles and legends from the labels.
     """
@@ -1468,7 +1468,7 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
 
 def _indicator_map(col: str, full: Any, meta: pd.DataFrame, lang: str) -> Any:
     """One indicator map (a Figure): categorical for classes, else a choropleth."""
-    from .maps import plot_map
+    from acv_geo.outputs.maps import plot_map
 
     args, kwargs = _indicator_map_args(col, full, meta, lang)
     return plot_map(*args, **kwargs)
@@ -1479,8 +1479,8 @@ def _town_maps(pages: Any, communes: Any, epci: Any, cfg: DiagnoseConfig, lang: 
     import geopandas as gpd
     import shapely
 
-    from .maps import town_map_svg
-    from .territories import local_crs
+    from acv_geo.core.territories import local_crs
+    from acv_geo.outputs.maps import town_map_svg
 
     sources = [(spec, gpd.read_file(spec.path, layer=spec.layer)) for spec in cfg.layers]
     out: dict[str, str] = {}

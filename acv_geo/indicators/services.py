@@ -8,7 +8,7 @@ seismic zone, clay shrink-swell exposure (at the city point), radon class and th
 flood atlases (AZI), TRI, DICRIM and CatNat decrees.
 
 Every answer is kept in the acv-geo cache (``<cache>/services/<service>/``, the folder of
-:func:`acv_geo.fetching.cache_root`: ``ACV_GEO_CACHE_DIR`` or ``cache=``), one gzip'd JSON file per
+:func:`acv_geo.sources.fetching.cache_root`: ``ACV_GEO_CACHE_DIR`` or ``cache=``), one gzip'd JSON file per
 query keyed by a hash of (service, endpoint, parameters) and written atomically, with the UTC date
 of the query: a second run reads the cache and needs no network (``offline=True`` forbids it). The
 client paginates, waits between requests (``rate`` requests per second per service), retries with
@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .metadata import attach_metadata
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import attach_metadata
 
 __all__ = [
     "GEORISQUES_ENDPOINTS",
@@ -228,7 +228,7 @@ def services_cache_dir(service: str, cache: str | os.PathLike | None = None) -> 
     service : {"nature", "georisques"}
         The service.
     cache : path, optional
-        acv-geo cache folder (default :func:`acv_geo.fetching.cache_root`: ``ACV_GEO_CACHE_DIR`` or the
+        acv-geo cache folder (default :func:`acv_geo.sources.fetching.cache_root`: ``ACV_GEO_CACHE_DIR`` or the
         user cache).
 
     Returns
@@ -241,7 +241,7 @@ def services_cache_dir(service: str, cache: str | os.PathLike | None = None) -> 
     >>> services_cache_dir("nature", "/tmp/acv-cache").as_posix()
     '/tmp/acv-cache/services/nature'
     """
-    from .fetching import cache_root
+    from acv_geo.sources.fetching import cache_root
 
     _service(service)
     return cache_root(cache) / "services" / service
@@ -716,7 +716,7 @@ class ServiceClient:
 
     def _get(self, url: str) -> Any:
         """One GET with retries; the parsed JSON, or None for an empty body."""
-        from .fetching import _user_agent
+        from acv_geo.sources.fetching import _user_agent
 
         request = urllib.request.Request(url, headers={"User-Agent": _user_agent(), "Accept": "application/json"})
         last = ""
@@ -1286,8 +1286,8 @@ progress, client
     """
     import shapely
 
-    from .overlay import overlay_indicators
-    from .zones import make_zones
+    from acv_geo.indicators.overlay import overlay_indicators
+    from acv_geo.zones import make_zones
 
     _check_errors(errors)
     idx = _city_index(cities)
@@ -1805,8 +1805,8 @@ def fetch_services(
         Service -> ``{"towns", "answered", "without_answer", "reasons" (town -> first reason),
         "stats" (questions, from_cache, queried, http_requests, failed), "cache_dir", "base_url"}``.
     """
-    from .io import read_acv
-    from .zones import make_zones, parse_zone_spec
+    from acv_geo.read.cities import read_acv
+    from acv_geo.zones import make_zones, parse_zone_spec
 
     names = [services] if isinstance(services, str) else list(services)
     bad = [s for s in names if s not in SERVICES]

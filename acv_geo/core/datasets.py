@@ -197,7 +197,7 @@ def data_dir() -> Path:
     FileNotFoundError
         If neither folder exists (a broken install).
     """
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the acv_geo package folder
     for candidate in (here / "_data", here.parent / "data"):
         if (candidate / DATASETS["acv_communes"].filename).is_file():
             return candidate

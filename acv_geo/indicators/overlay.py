@@ -3,7 +3,7 @@
 :func:`overlay_indicators` measures, for every zone built by :func:`acv_geo.zones.make_zones`, the
 area (polygons), length (lines) and number (all features) of a layer's features inside the zone
 and the distance from the city point to the nearest feature, in total and per category of a
-field. Everything is measured in the city's territory CRS (:func:`acv_geo.territories.local_crs`).
+field. Everything is measured in the city's territory CRS (:func:`acv_geo.core.territories.local_crs`).
 
 Big national layers are never loaded whole: for each territory the layer is read through a
 spatial filter (``mask=``) made of the boxes around the cities' zones, features are indexed in a
@@ -31,12 +31,12 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 
-from .codes import slugify
-from .coverage import derive_coverage, file_coverage, parse_coverage, zone_departments
-from .engine import threaded
-from .errors import InputError
-from .metadata import assign_role, attach_metadata
-from .territories import TERRITORIES, check_extent, local_crs
+from acv_geo.core.codes import slugify
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import assign_role, attach_metadata
+from acv_geo.core.parallel import threaded
+from acv_geo.core.territories import TERRITORIES, check_extent, local_crs
+from acv_geo.indicators.coverage import derive_coverage, file_coverage, parse_coverage, zone_departments
 
 __all__ = ["get_preset", "list_presets", "overlay_indicators", "overlay_report"]
 
@@ -872,7 +872,7 @@ def overlay_indicators(
       a point on the boundary counts) and ``dist_m`` from the city point to the nearest feature
       (0 when the point is in or on a feature; searched within the city's territory only).
 
-    Only where the layer has data (its *coverage*, see :mod:`acv_geo.coverage`): a zone outside it gets
+    Only where the layer has data (its *coverage*, see :mod:`acv_geo.indicators.coverage`): a zone outside it gets
     NA for every measure and a ``{name}_reason`` naming the layer and its coverage — never 0, which
     means "surveyed, nothing found".
 
@@ -893,9 +893,9 @@ def overlay_indicators(
     preset : str, optional
         One of :func:`list_presets`: sets ``category``, ``name``, ``source`` and the category
         labels used in column names (explicit arguments win).
-    coverage : "national", list of department codes or acv_geo.coverage.Coverage, optional
+    coverage : "national", list of department codes or acv_geo.indicators.coverage.Coverage, optional
         Where the layer has data. Default: derived from its features (the departments holding at
-        least 3 of them, :func:`acv_geo.coverage.derive_coverage`).
+        least 3 of them, :func:`acv_geo.indicators.coverage.derive_coverage`).
     date : str, optional
         Date or vintage of the layer, recorded in the metadata.
     source : str, optional

@@ -46,11 +46,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import slugify
-from .engine import CATEGORY_COLUMNS, threaded
-from .errors import InputError
-from .metadata import assign_role, attach_metadata
-from .territories import check_extent
+from acv_geo.core.codes import slugify
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import assign_role, attach_metadata
+from acv_geo.core.parallel import CATEGORY_COLUMNS, threaded
+from acv_geo.core.territories import check_extent
 
 __all__ = ["ALLOWED_STATS", "zonal_indicators"]
 

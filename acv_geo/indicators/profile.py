@@ -7,11 +7,11 @@ weighted composite score, then ranks the cities; :func:`rank_candidates` lists t
 How the scores are made
 -----------------------
 1. **Contributing columns.** Each indicator table says, in its metadata, the *role* of its source
-   (``risk``, ``nature``, ``opendata`` or ``context``, see :data:`acv_geo.metadata.ROLES`) and
+   (``risk``, ``nature``, ``opendata`` or ``context``, see :data:`acv_geo.core.metadata.ROLES`) and
    which of its columns are *scored* (e.g. the share of the commune in a risk zone, not its area,
    count and distance as well): a sub-score takes the scored columns of its role, never a guess
    from column names. Columns without metadata count only if listed in :data:`PROFILE_COLUMNS`
-   (the national indicators of :mod:`acv_geo.tables` and ``opendata_level``); ``columns=``
+   (the national indicators of :mod:`acv_geo.indicators.tables` and ``opendata_level``); ``columns=``
    overrides the choice. A column contributes only if it **covers the cities being
    compared**: it has a value for at least ``min_coverage`` of them (half, by default). A regional
    layer measured in 5 of 244 towns is left out (named in ``attrs["acv_geo_profile"]["excluded"]``),
@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .metadata import attach_metadata, described_columns, scored_columns
+from acv_geo.core.metadata import attach_metadata, described_columns, scored_columns
 
 __all__ = ["DEFAULT_WEIGHTS", "PROFILE_COLUMNS", "SUBSCORES", "exposure_profile", "rank_candidates"]
 
@@ -56,10 +56,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {"risk": 0.6, "nature": 0.4, "opendata": 0.0
 #: Higher values always mean more exposure / more nature / more readiness.
 PROFILE_COLUMNS: dict[str, tuple[str, ...]] = {
     "risk": (
-        "catnat_total_count",  # acv_geo.tables.catnat_indicators
-        "radon_class",  # acv_geo.tables.radon_indicators
-        "seismic_zone",  # acv_geo.tables.seismic_indicators
-        "risks_known_count",  # acv_geo.tables.known_risks_indicators
+        "catnat_total_count",  # acv_geo.indicators.tables.catnat_indicators
+        "radon_class",  # acv_geo.indicators.tables.radon_indicators
+        "seismic_zone",  # acv_geo.indicators.tables.seismic_indicators
+        "risks_known_count",  # acv_geo.indicators.tables.known_risks_indicators
     ),
     "nature": (),
     "opendata": ("opendata_level", "opendata"),
@@ -137,8 +137,8 @@ def exposure_profile(
     cities : pandas.DataFrame
         Cities indexed by ``insee_com``; their own columns (e.g. ``opendata_level``) contribute.
     *indicator_tables : pandas.DataFrame
-        Indicator tables indexed by ``insee_com`` (from :mod:`acv_geo.tables`,
-        :mod:`acv_geo.zonal`…). Cities missing from a table count as missing values.
+        Indicator tables indexed by ``insee_com`` (from :mod:`acv_geo.indicators.tables`,
+        :mod:`acv_geo.indicators.zonal`…). Cities missing from a table count as missing values.
     weights : dict, optional
         Weights of ``risk``, ``nature``, ``opendata`` (non-negative); keys not given keep their
         :data:`DEFAULT_WEIGHTS`. Unknown keys raise ``ValueError``.
@@ -225,7 +225,7 @@ def exposure_profile(
     if not any(used.values()):
         raise ValueError(
             "no contributing column found for any sub-score; give tables such as "
-            "catnat_indicators(cities) or cities with opendata_level (see acv_geo.profile.PROFILE_COLUMNS)"
+            "catnat_indicators(cities) or cities with opendata_level (see acv_geo.indicators.profile.PROFILE_COLUMNS)"
         )
     sub = pd.DataFrame({f"{s}_score": scores[s].astype("float64") for s in SUBSCORES}, index=idx)
     n_ind = pd.DataFrame({f"{s}_n_indicators": counts[s].astype("Int64") for s in SUBSCORES}, index=idx)

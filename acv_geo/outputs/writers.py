@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .labels import CITY_METADATA, label_metadata
-from .metadata import METADATA_COLUMNS, indicator_metadata
+from acv_geo.core.labels import CITY_METADATA, label_metadata
+from acv_geo.core.metadata import METADATA_COLUMNS, indicator_metadata
 
 __all__ = ["FORMATS", "atomic_path", "write_table"]
 

@@ -197,7 +197,7 @@ def territory_of_areas(points, labels, *, source: str, what: str, key: str, fix:
     """
     import shapely
 
-    from .errors import InputError
+    from acv_geo.core.errors import InputError
 
     x, y = shapely.get_x(points), shapely.get_y(points)
     terr = territory_at(x, y)
@@ -275,14 +275,14 @@ def check_extent(bounds, crs, *, source: str, raster: bool = False) -> None:
     >>> check_extent((750662, 6252724, 791000, 6290000), 4326, source="bad.gpkg")
     Traceback (most recent call last):
     ...
-    acv_geo.errors.InputError: bad.gpkg: its coordinates (750662, 6252724 … 791000, 6290000) are impossible in
+    acv_geo.core.errors.InputError: bad.gpkg: its coordinates (750662, 6252724 … 791000, 6290000) are impossible in
     EPSG:4326 (WGS 84), which counts degrees ...: assign the CRS they were made in ...
     """
     import math
 
     import pyproj
 
-    from .errors import InputError
+    from acv_geo.core.errors import InputError
 
     try:
         b = [float(v) for v in bounds]

@@ -5,7 +5,7 @@ zero, SIRENs come as floats, the Caisse des Dépôts export puts the *region* co
 repeats two columns, writes positions as ``"lat, lon"`` text, and the ANCT web map places the 16
 overseas towns in map insets inside mainland France. The readers repair what can be repaired,
 **report every repair** (``gdf.attrs["acv_geo_repairs"]``, see :func:`repair_report`, and one log
-record per repair) and raise :class:`~acv_geo.errors.InputError` naming the file, the row, the
+record per repair) and raise :class:`~acv_geo.core.errors.InputError` naming the file, the row, the
 column and the fix for what cannot. No city is ever dropped silently.
 """
 
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import clean_text, insee_department, normalize_insee, normalize_siren, slugify
-from .datasets import get_path
-from .errors import InputError
-from .territories import TERRITORIES, check_extent, territory_of, territory_of_areas
+from acv_geo.core.codes import clean_text, insee_department, normalize_insee, normalize_siren, slugify
+from acv_geo.core.datasets import get_path
+from acv_geo.core.errors import InputError
+from acv_geo.core.territories import TERRITORIES, check_extent, territory_of, territory_of_areas
 
 __all__ = [
     "CITY_COLUMNS",
@@ -790,7 +790,7 @@ def read_acv(
         epci = read_epci()
     cities["epci_check"] = _check_epci(cities, epci, report)
     if "opendata" not in cities and observatory is not None:
-        from .opendata import opendata_status
+        from acv_geo.read.opendata import opendata_status
 
         cities = opendata_status(cities, observatory=observatory, previous=previous)
         for entry in cities.attrs.get(_REPAIRS, []):
@@ -1000,7 +1000,7 @@ def read_all_communes(*, observatory: str | os.PathLike | None = "odater_2022", 
     out["acv"] = out.index.isin(set(acv))
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(ref["lon"], ref["lat"]), crs=4326)
     if observatory is not None:
-        from .opendata import opendata_status
+        from acv_geo.read.opendata import opendata_status
 
         gdf = opendata_status(gdf, observatory=observatory, previous=previous)
     return gdf

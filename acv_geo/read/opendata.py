@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codes import clean_text, normalize_siren
-from .datasets import DATASETS, get_path
-from .errors import InputError
+from acv_geo.core.codes import clean_text, normalize_siren
+from acv_geo.core.datasets import DATASETS, get_path
+from acv_geo.core.errors import InputError
 
 __all__ = ["opendata_status", "read_observatory", "OBSERVATORY_COLUMNS"]
 
@@ -275,7 +275,7 @@ def read_observatory(source: str | os.PathLike = "odater_2022") -> pd.DataFrame:
 
 
 def _commune_sirens(cities: pd.DataFrame) -> pd.Series:
-    from .io import _reference_communes
+    from acv_geo.read.cities import _reference_communes
 
     ref = _reference_communes()["siren_com"]
     sirens = pd.Series(ref.reindex(cities.index).to_numpy(), index=cities.index, dtype=object)

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import insee_department, normalize_insee, slugify
-from .datasets import get_path
-from .errors import InputError
-from .io import _decode, _Report
-from .metadata import ROLES, assign_role, attach_metadata
+from acv_geo.core.codes import insee_department, normalize_insee, slugify
+from acv_geo.core.datasets import get_path
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import ROLES, assign_role, attach_metadata
+from acv_geo.read.cities import _decode, _Report
 
 __all__ = [
     "CATNAT_GROUPS",
@@ -544,7 +544,7 @@ def catnat_indicators(
     if unknown.any():
         vc = peril[unknown].value_counts()
         _repair(repairs, "unknown peril code", peril_col, [f"{k} ×{v}" for k, v in vc.items()],
-                "peril codes not in acv_geo.tables.CATNAT_GROUPS counted in group 'other'", label)
+                "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'", label)
         group = group.fillna("other")
     df = df.assign(_group=group.to_numpy(), _start=df["_start_date"].dt.year.astype("Float64").to_numpy())
     if recognised_only:

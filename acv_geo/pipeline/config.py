@@ -2,7 +2,7 @@
 
 :func:`load_config` reads a TOML file (or a dict, or nothing for the embedded default), checks
 every key, type, file and field **before** any computation, and returns a frozen
-:class:`DiagnoseConfig`. A mistake raises :class:`~acv_geo.errors.InputError` naming the config
+:class:`DiagnoseConfig`. A mistake raises :class:`~acv_geo.core.errors.InputError` naming the config
 file, the key path (``layers[2].category``) and the fix.
 
 The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
@@ -20,7 +20,7 @@ The schema (every key optional unless marked; see ``examples/diagnose.toml`` and
     [[layers]]                       # vector layers overlaid on the zones (repeatable)
     name = "pac"                     # REQUIRED: column prefix
     source = "herault_pac_risques"   # REQUIRED: embedded name, fetched catalogue name, or path
-    preset = "pac_risques"           # a preset of acv_geo.overlay ...
+    preset = "pac_risques"           # a preset of acv_geo.indicators.overlay ...
     category = "ALEA"                # ... or a category field (not both)
     layer = "..."                    # layer inside a multi-layer file
     zones = ["commune", "buffer:2000"]
@@ -95,8 +95,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .coverage import parse_coverage
-from .errors import InputError
+from acv_geo.core.errors import InputError
+from acv_geo.indicators.coverage import parse_coverage
 
 __all__ = [
     "DEFAULT_CONFIG_TOML",
@@ -207,10 +207,10 @@ class LayerSpec:
         Date of the data (may be empty).
     distances : bool
         Compute the nearest-feature distance columns (``*_dist_m``).
-    coverage : acv_geo.coverage.Coverage or None
+    coverage : acv_geo.indicators.coverage.Coverage or None
         Declared coverage (departments or national); None: derived from the features.
     role : {"risk", "nature", "context"}
-        What the layer measures (:data:`acv_geo.metadata.ROLES`).
+        What the layer measures (:data:`acv_geo.core.metadata.ROLES`).
     label_en : str
         English title (empty: ``label``).
     """
@@ -302,7 +302,7 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class ClusterSpec:
-    """Cluster settings (see :func:`acv_geo.clusters.local_clusters`).
+    """Cluster settings (see :func:`acv_geo.stats.clusters.local_clusters`).
 
     Attributes
     ----------
@@ -474,7 +474,7 @@ class _Checker:
         return p
 
     def zones(self, v: Any, key: str) -> tuple[str, ...]:
-        from .zones import parse_zone_spec
+        from acv_geo.zones import parse_zone_spec
 
         specs = self.strings(v, key)
         if not specs:
@@ -492,11 +492,11 @@ class _Checker:
 
     def source(self, v: Any, key: str) -> tuple[Path, str, str]:
         """Resolve an embedded dataset name, a path, or a fetched catalogue name."""
-        from .datasets import DATASETS
+        from acv_geo.core.datasets import DATASETS
 
         s = self.string(v, key)
         if s in DATASETS:
-            from .datasets import get_path
+            from acv_geo.core.datasets import get_path
 
             d = DATASETS[s]
             return get_path(s), d.source, d.date
@@ -523,7 +523,7 @@ def _join(prefix: str, key: str) -> str:
 def _fetched(name: str) -> tuple[Path | None, str]:
     """Path of a catalogue layer already fetched, else ``(None, why)``."""
     try:
-        from .fetching import resolve_source
+        from acv_geo.sources.fetching import resolve_source
     except ImportError:
         return None, ""
     try:
@@ -545,7 +545,7 @@ def _layer_fields(path: Path, layer: str | None, ck: _Checker, key: str) -> list
 
 def _preset_fields(preset: str, ck: _Checker, key: str) -> tuple[str, ...]:
     """Validate a preset name; return the category field it needs."""
-    from .overlay import get_preset, list_presets
+    from acv_geo.indicators.overlay import get_preset, list_presets
 
     names = list_presets()
     if preset not in names:
@@ -693,7 +693,7 @@ def _role(ck: _Checker, t: Mapping, key: str, default: str) -> str:
 def _preset_role(preset: str | None) -> str:
     if preset is None:
         return "context"
-    from .overlay import get_preset
+    from acv_geo.indicators.overlay import get_preset
 
     try:
         return str(get_preset(preset).get("role", "context"))
@@ -715,7 +715,7 @@ def _rasters(ck: _Checker, items: Any, default_zones: tuple[str, ...], check_fil
             path, prov, date = Path(str(t["source"])), "", ""
         stats = ck.strings(t["stats"], f"{key}.stats") if "stats" in t else ()
         if stats:
-            from .zonal import ALLOWED_STATS
+            from acv_geo.indicators.zonal import ALLOWED_STATS
 
             for j, s in enumerate(stats):
                 if s not in ALLOWED_STATS and not (s.startswith("p") and s[1:].replace(".", "", 1).isdigit()):
@@ -779,7 +779,7 @@ def _tables(ck: _Checker, raw: Any, check_files: bool) -> tuple[TableSpec, ...]:
 
 def _gaspar(ck: _Checker, t: Mapping, kinds: set[str], check_files: bool) -> TableSpec:
     """``[tables] gaspar = "gaspar"`` (the fetched national archive) or a path, and its tables."""
-    from .gaspar import GASPAR_TABLES
+    from acv_geo.indicators.gaspar import GASPAR_TABLES
 
     path = ck.source(t["gaspar"], "tables.gaspar")[0] if check_files else Path(str(t["gaspar"]))
     names = ck.strings(t["gaspar_tables"], "tables.gaspar_tables") if "gaspar_tables" in t else _GASPAR_DEFAULT
@@ -797,7 +797,7 @@ def _gaspar(ck: _Checker, t: Mapping, kinds: set[str], check_files: bool) -> Tab
 def _csv_header(path: Path) -> list[str]:
     import csv
 
-    from .io import _decode, _Report
+    from acv_geo.read.cities import _decode, _Report
 
     raw = path.read_bytes()[:65536]
     raw = raw[: raw.rfind(b"\n") + 1] or raw  # whole lines only: no multi-byte character cut
@@ -816,14 +816,14 @@ def _clusters(ck: _Checker, raw: Any) -> ClusterSpec:
     variables = ck.strings(t["variables"], "clusters.variables") if "variables" in t else d.variables
     method = ck.string(t.get("method", d.method), "clusters.method")
     try:
-        from .clusters import METHODS
+        from acv_geo.stats.clusters import METHODS
 
         if method not in METHODS:
             raise ck.fail("clusters.method", f"{method!r} is not allowed; use one of {', '.join(METHODS)}")
     except ImportError:
         pass
     weights = ck.string(t.get("weights", d.weights), "clusters.weights")
-    from .weights import parse_weights_spec
+    from acv_geo.stats.weights import parse_weights_spec
 
     try:
         parse_weights_spec(weights)
@@ -956,7 +956,7 @@ def load_config(
     >>> load_config({"clusters": {"permutation": 99}})
     Traceback (most recent call last):
     ...
-    acv_geo.errors.InputError: config: clusters.permutation: unknown key 'permutation'; ...
+    acv_geo.core.errors.InputError: config: clusters.permutation: unknown key 'permutation'; ...
     """
     if isinstance(source, DiagnoseConfig):
         if overrides:

@@ -20,7 +20,7 @@ Headers relied on, and where they were found
 GASPAR changed its export around 2025-2026 (the exact date was not found): files are now dated
 (``catnat_gaspar_2026-09-21.csv``), the risk table became ``ddrm_risq_gaspar_<date>.csv``, the CatNat
 columns were renamed and the PPRN table took upper-case headers with spaces. Both shapes are accepted;
-headers are matched case- and accent-insensitively (:func:`acv_geo.codes.slugify`). Sources: public code
+headers are matched case- and accent-insensitively (:func:`acv_geo.core.codes.slugify`). Sources: public code
 reading the real files, found with the project's code search; the data.gouv.fr page « Base nationale de
 Gestion ASsistée des Procédures Administratives relatives aux Risques (GASPAR) » and the publisher's
 data dictionary were not in the searchable corpus:
@@ -65,7 +65,7 @@ data dictionary were not in the searchable corpus:
 
 INSEE codes that lost their leading zero (``1001``) are restored (``01001``); Corsican codes
 (``2A004``) are kept. Dates may be ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM:SS``, ``DD/MM/YYYY`` or empty
-(:func:`acv_geo.tables.parse_dates`; the time of day is ignored). Files are UTF-8 (a byte-order mark
+(:func:`acv_geo.indicators.tables.parse_dates`; the time of day is ignored). Files are UTF-8 (a byte-order mark
 is accepted); a Windows-1252 file is decoded as such and the repair logged. Repairs are in
 ``attrs["acv_geo_repairs"]`` (:func:`acv_geo.repair_report`).
 """
@@ -89,11 +89,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import slugify
-from .datasets import get_path
-from .errors import InputError
-from .metadata import assign_role, attach_metadata, merge_metadata
-from .tables import (
+from acv_geo.core.codes import slugify
+from acv_geo.core.datasets import get_path
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import assign_role, attach_metadata, merge_metadata
+from acv_geo.indicators.tables import (
     CATNAT_GROUPS,
     RISK_FAMILIES,
     _city_codes,
@@ -308,7 +308,7 @@ class _Extract:
             raise InputError(f"GASPAR source must be a folder, a .zip or a .csv path, not {type(source).__name__}")
         path = Path(source).expanduser()
         if not path.exists() and str(source).strip().lower() == "gaspar":
-            from .fetching import source_info  # the catalogue name: the fetched, extracted archive
+            from acv_geo.sources.fetching import source_info  # the catalogue name: the fetched, extracted archive
 
             path = source_info("gaspar").manifest.parent / "files"
         if not path.exists():
@@ -751,7 +751,7 @@ def _ddrm_labels() -> dict[str, str]:
 def risq_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
     r"""Natural risks known in each city by the departmental risk files (GASPAR ``risq`` / ``ddrm_risq``).
 
-    The same columns as :func:`acv_geo.tables.known_risks_indicators` (which reads the embedded
+    The same columns as :func:`acv_geo.indicators.tables.known_risks_indicators` (which reads the embedded
     2026-10-05 extract), computed from the GASPAR file given.
 
     Parameters
@@ -765,7 +765,7 @@ def risq_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataF
     -------
     pandas.DataFrame
         Indexed like ``cities``: ``risk_<family>_known`` (``boolean``) for each family of
-        :data:`acv_geo.tables.RISK_FAMILIES` (a risk code known to ``data/ddrm_risk_codes_gaspar.csv`` is
+        :data:`acv_geo.indicators.tables.RISK_FAMILIES` (a risk code known to ``data/ddrm_risk_codes_gaspar.csv`` is
         placed by its code, another by its label), ``risks_known_count`` (``Int64``, how many
         families), ``risks_known`` (labels of the main risks, i.e. two-digit codes) and
         ``risks_known_reason``.
@@ -914,8 +914,8 @@ def pprn_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataF
     national code ``cod_nat_pprn`` / ``CODE PROECEDURE``). Its families come from its risk labels
     (``lib_risque``; ``LIBELLE RISQUE 1-3``), else from its type (``cod_ppr``/``LIBELLE MODELE``, e.g.
     « … Retrait Gonflement Argile »), else from the recent risk codes (``CODE RISQUE 2/3``, placed with
-    :data:`acv_geo.tables.RISK_FAMILIES`); a multi-risk plan counts in each of its families. As in
-    :data:`~acv_geo.tables.RISK_FAMILIES`, marine submersion is ``flood`` and ``coastal``, dune and
+    :data:`acv_geo.indicators.tables.RISK_FAMILIES`); a multi-risk plan counts in each of its families. As in
+    :data:`~acv_geo.indicators.tables.RISK_FAMILIES`, marine submersion is ``flood`` and ``coastal``, dune and
     cliff retreat ``ground_movement`` and ``coastal``, clay shrink-swell / differential settlement /
     drought ``clay`` and ``ground_movement``; volcanic, atmospheric and unknown risks are ``other``.
 
@@ -1187,7 +1187,7 @@ def _dicrim(t: _Table, ctx: _Ctx) -> pd.DataFrame:
 # CatNat
 
 
-# slugged GASPAR lib_risque_jo -> CCR code_peril of acv_geo.tables.CATNAT_GROUPS (first rule that matches);
+# slugged GASPAR lib_risque_jo -> CCR code_peril of acv_geo.indicators.tables.CATNAT_GROUPS (first rule that matches);
 # 'cheres' also catches 'Sécheressse' and the mis-decoded 'S�cheresse'
 _PERIL_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("cheres",), "SEC"),
@@ -1246,7 +1246,7 @@ def _bound(value: Any, name: str, *, end: bool) -> pd.Timestamp | None:
 def is_gaspar_catnat(source: str | os.PathLike) -> bool:
     r"""True when ``source`` is a GASPAR archive (zip or folder) or GASPAR's CatNat table (``lib_risque_jo``).
 
-    :func:`acv_geo.tables.catnat_indicators` reads the CCR decree file (``code_peril``); a GASPAR
+    :func:`acv_geo.indicators.tables.catnat_indicators` reads the CCR decree file (``code_peril``); a GASPAR
     CatNat table is read by :func:`catnat_gaspar_indicators` instead, with the same counting.
 
     Examples
@@ -1277,9 +1277,9 @@ def catnat_gaspar_indicators(
 ) -> pd.DataFrame:
     r"""CatNat decrees per city and peril group from GASPAR ``catnat``: the columns of ``catnat_indicators``.
 
-    The counting is :func:`acv_geo.tables.catnat_indicators` itself, run on the GASPAR rows: a decree
+    The counting is :func:`acv_geo.indicators.tables.catnat_indicators` itself, run on the GASPAR rows: a decree
     (``cod_nat_catnat`` / ``id_gaspar``, else its date) counts once per city and group, the groups are
-    :data:`acv_geo.tables.CATNAT_GROUPS`, the years are those the events began (``dat_deb`` /
+    :data:`acv_geo.indicators.tables.CATNAT_GROUPS`, the years are those the events began (``dat_deb`` /
     ``date_debut``). GASPAR's labels (``lib_risque_jo``) are mapped to the CCR peril codes: « Inondations
     et/ou Coulées de Boue » → ICB, « Inondations Remontée Nappe » → IRN, « Chocs Mécaniques liés à
     l'action des Vagues » → CMV (``flood``); « Sécheresse » → SEC (``drought``); « Mouvement de
@@ -1304,7 +1304,7 @@ def catnat_gaspar_indicators(
     -------
     pandas.DataFrame
         Indexed like ``cities``: ``catnat_<group>_count``, ``catnat_<group>_first_year``,
-        ``catnat_<group>_last_year`` for each group of :data:`acv_geo.tables.CATNAT_GROUP_ORDER`
+        ``catnat_<group>_last_year`` for each group of :data:`acv_geo.indicators.tables.CATNAT_GROUP_ORDER`
         (``Int64``), ``catnat_total_count`` and ``catnat_reason``. A city GASPAR knows without a decree
         has 0.
 
@@ -1378,7 +1378,8 @@ def _catnat(
             "unknown peril",
             "lib_risque_jo",
             [f"{k} ×{v}" for k, v in vc.items()],
-            "CatNat labels not mapped to a CCR peril code (acv_geo.tables.CATNAT_GROUPS): counted in group 'other'",
+            "CatNat labels not mapped to a CCR peril code (acv_geo.indicators.tables.CATNAT_GROUPS): "
+            "counted in group 'other'",
             t.label,
         )
     start = pd.to_datetime(df["event_start"])

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .labels import CITY_METADATA, column_label
+from acv_geo.core.labels import CITY_METADATA, column_label
 
 __all__ = ["build_report", "season2_gaps"]
 
@@ -320,7 +320,7 @@ def fetch_suggestion(insee_com: Any) -> str:
     >>> fetch_suggestion("80001")
     'acv-geo fetch tri argiles pprn:80'
     """
-    from .codes import insee_department
+    from acv_geo.core.codes import insee_department
 
     dep = insee_department(str(insee_com)) if isinstance(insee_com, str) else None
     return "acv-geo fetch tri argiles" + (f" pprn:{dep}" if dep else "")
@@ -666,7 +666,7 @@ def build_report(
         Language of the report's own words (headings, sentences); values from French sources stay as
         they are.
     town_maps : dict, optional
-        ``{insee_com: svg}`` (:func:`acv_geo.maps.town_map_svg`), shown in each city's fiche.
+        ``{insee_com: svg}`` (:func:`acv_geo.outputs.maps.town_map_svg`), shown in each city's fiche.
 
     Returns
     -------
@@ -719,7 +719,7 @@ def _method_html(cities: pd.DataFrame, meta: Mapping[str, Mapping[str, str]]) ->
 
 def _build(cities: pd.DataFrame, metadata: pd.DataFrame, clusters: Any, ranking: Any, maps: Any, config: Any,
            warnings: Sequence[str], title: str | None, lang: str, town_maps: Mapping[str, str]) -> str:
-    from . import __version__
+    from acv_geo import __version__
 
     meta = _meta_lookup(metadata)
     title = title or getattr(config, "title", None) or tr("Action Cœur de Ville: risks, nature and open data")

@@ -472,7 +472,7 @@ def _human(n: float) -> str:
 
 
 def _user_agent() -> str:
-    from . import __version__
+    from acv_geo import __version__
 
     return f"acv-geo/{__version__} (+https://github.com/acv-geo; python-urllib)"
 

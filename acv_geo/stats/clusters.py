@@ -3,7 +3,7 @@
 Global statistics say *whether* a variable is spatially clustered (join counts for a yes/no
 variable such as ``opendata``, Moran's I for a continuous one); local statistics say *where*
 (Local Moran / LISA, Getis-Ord Gi*, local join counts). Everything runs through esda on a
-:class:`libpysal.graph.Graph` built by :func:`acv_geo.weights.spatial_weights`, so no edge ever
+:class:`libpysal.graph.Graph` built by :func:`acv_geo.stats.weights.spatial_weights`, so no edge ever
 links two territories; global join counts are esda's ``Join_Counts`` computed over all
 permutations at once (the same permutations and values, without its per-permutation pandas
 look-ups).
@@ -41,14 +41,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .metadata import attach_metadata
+from acv_geo.core.errors import InputError
+from acv_geo.core.metadata import attach_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from libpysal.graph import Graph
 
-    from .weights import WeightsResult
+    from acv_geo.stats.weights import WeightsResult
 
 __all__ = [
     "ALTERNATIVES",
@@ -265,7 +265,7 @@ def _read_polygons(polygons: Any, key: str) -> Any:
         if key not in polygons.columns:
             raise InputError(f"polygons have no {key!r} column or index; give a layer keyed by {key}")
         polygons = polygons.set_index(key)
-    from .codes import normalize_insee, normalize_siren
+    from acv_geo.core.codes import normalize_insee, normalize_siren
 
     norm = normalize_insee if key == "insee_com" else normalize_siren
     idx = norm(pd.Series(polygons.index.astype(object), index=polygons.index))
@@ -290,7 +290,7 @@ def _commune_units(cities: Any, spec_kind: str | None, polygons: Any, territory_
     if is_poly.all():
         return cities
     if polygons is None:
-        from .io import read_communes
+        from acv_geo.read.cities import read_communes
 
         polygons = read_communes()
     polys = _read_polygons(polygons, "insee_com").to_crs(cities.crs or 4326)
@@ -309,7 +309,7 @@ def _epci_units(
     """Aggregate city values to their EPCI; units are EPCI polygons indexed by siren_epci."""
     import geopandas as gpd
 
-    from .codes import normalize_siren
+    from acv_geo.core.codes import normalize_siren
 
     if "siren_epci" not in cities.columns:
         raise InputError(
@@ -341,7 +341,7 @@ def _epci_units(
     cities_of = groups["city"].agg(lambda s: ",".join(s))
     n_cities = groups["city"].size()
     if epci is None:
-        from .io import read_epci
+        from acv_geo.read.cities import read_epci
 
         epci = read_epci()
     polys = _read_polygons(epci, "siren_epci")
@@ -365,7 +365,7 @@ def _epci_units(
         index=pd.Index(list(agg.index), name="siren_epci"),
     )
     if units["territory"].isna().any():
-        from .territories import territory_of
+        from acv_geo.core.territories import territory_of
 
         first_city = cities_of.str.split(",").str[0]
         units["territory"] = [territory_of(c) for c in first_city]
@@ -397,7 +397,7 @@ def _prepare(
 ) -> _Prepared:
     from libpysal.graph import Graph
 
-    from .weights import WeightsResult, parse_weights_spec, spatial_weights
+    from acv_geo.stats.weights import WeightsResult, parse_weights_spec, spatial_weights
 
     _choice("level", level, LEVELS)
     if not isinstance(cities, pd.DataFrame):
@@ -416,7 +416,7 @@ def _prepare(
     else:
         raise ValueError(
             f"weights={weights!r} must be a spec string ('knn:K', 'distance:METERS', 'queen', 'rook'), "
-            "an acv_geo.weights.WeightsResult or a libpysal.graph.Graph"
+            "an acv_geo.stats.weights.WeightsResult or a libpysal.graph.Graph"
         )
     values = _variable_values(cities, variable)
     notes: list[str] = []
@@ -515,7 +515,7 @@ class _JsonMixin:
         pathlib.Path
             The path written.
         """
-        from .writers import atomic_path
+        from acv_geo.outputs.writers import atomic_path
 
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -858,7 +858,7 @@ def join_counts(
     variable : str, default ``"opendata"``
         A yes/no or 0/1 column; NA values are excluded.
     weights : str or WeightsResult or libpysal.graph.Graph, default ``"knn:6"``
-        Spec for :func:`acv_geo.weights.spatial_weights` (built on the units that have a value),
+        Spec for :func:`acv_geo.stats.weights.spatial_weights` (built on the units that have a value),
         or prebuilt weights (restricted to those units).
     permutations : int, default 9999
         Random permutations (0: analytical results only).
@@ -1223,7 +1223,7 @@ def local_clusters(
         local join counts (``esda.Join_Counts_Local`` statistic, 0/1 variables only; class 1 is
         made the minority, recoding ``1 - y`` when needed).
     weights : str or WeightsResult or libpysal.graph.Graph, default ``"knn:6"``
-        Spec for :func:`acv_geo.weights.spatial_weights`, built on the units that have a value
+        Spec for :func:`acv_geo.stats.weights.spatial_weights`, built on the units that have a value
         (so ``knn:6`` means six neighbours with a value); or prebuilt weights, restricted to those
         units (neighbours with NA are dropped).
     permutations : int, default 9999
@@ -1490,7 +1490,7 @@ def france_communes(
     """
     import geopandas as gpd
 
-    from .io import read_all_communes
+    from acv_geo.read.cities import read_all_communes
 
     out = read_all_communes(observatory=observatory if opendata else None)
     out = out.to_crs(4326)

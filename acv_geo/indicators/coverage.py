@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import insee_department
-from .datasets import get_path
+from acv_geo.core.codes import insee_department
+from acv_geo.core.datasets import get_path
 
 __all__ = ["MIN_FEATURES", "NATIONAL", "Coverage", "derive_coverage", "file_coverage", "parse_coverage",
            "zone_departments"]

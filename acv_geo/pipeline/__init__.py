@@ -1,0 +1,23 @@
+"""The diagnose run.
+
+config (the TOML file and its checks), run (orchestration of every step: :func:`acv_geo.diagnose`) and
+engine (spatial chunks, Dask). The only package that imports all the others, besides the CLI.
+"""
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    # acv-geo 0.1 had a module acv_geo.pipeline (now acv_geo.pipeline.run): its names, deprecated.
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import importlib
+    import warnings
+
+    run = importlib.import_module("acv_geo.pipeline.run")
+
+    if not hasattr(run, name):
+        raise AttributeError(f"module 'acv_geo.pipeline' has no attribute {name!r}")
+    warnings.warn(f"acv_geo.pipeline.{name} is deprecated since acv-geo 0.2 and will be removed in 0.3; import "
+                  f"it from acv_geo.pipeline.run (or use acv_geo.diagnose)", DeprecationWarning, stacklevel=2)
+    return getattr(run, name)
