@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from acv_geo.cli import _events
-    from acv_geo.outputs.writers import atomic_path, write_table
+    from acv_geo.core.files import atomic_path
+    from acv_geo.outputs.writers import write_table
     from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i
 
     out = Path(args.out)

@@ -41,8 +41,8 @@ import pandas as pd
 from acv_geo.core.codes import insee_department, normalize_insee, slugify
 from acv_geo.core.datasets import get_path
 from acv_geo.core.errors import InputError
+from acv_geo.core.files import RepairLog, decode_text
 from acv_geo.core.metadata import ROLES, assign_role, attach_metadata
-from acv_geo.read.cities import _decode, _Report
 
 __all__ = [
     "CATNAT_GROUPS",
@@ -115,7 +115,7 @@ INSEE_COLUMN_NAMES: tuple[str, ...] = (
 
 def _repair(rows: list, kind: str, column: str, codes: Sequence | None, detail: str, file: str) -> None:
     """Append a repair entry in the same form as the readers' report (acv_geo.repair_report)."""
-    rep = _Report(file)
+    rep = RepairLog(file)
     rep.add(kind, column, codes, detail)
     rows.extend(rep.rows)
 
@@ -175,8 +175,8 @@ def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table")
     ext = path.suffix.lower()
     try:
         if ext in (".csv", ".txt", ".tsv"):
-            decoding = _Report(str(path))
-            text = _decode(path, path.read_bytes(), None, decoding)
+            decoding = RepairLog(str(path))
+            text = decode_text(path, path.read_bytes(), None, decoding)
             if not text.strip():
                 raise InputError(f"{path}: the {what} file is empty")
             if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):

@@ -5,61 +5,21 @@ A run that fails or is interrupted leaves either the previous file or nothing, n
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from acv_geo.core.files import atomic_path
 from acv_geo.core.labels import CITY_METADATA, label_metadata
 from acv_geo.core.metadata import METADATA_COLUMNS, indicator_metadata
 
 __all__ = ["FORMATS", "atomic_path", "write_table"]
 
 FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".csv": "CSV", ".parquet": "Parquet"}
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Final destination. Its folder must exist.
-
-    Yields
-    ------
-    pathlib.Path
-        Where to write. It is removed if the block raises.
-
-    Raises
-    ------
-    IsADirectoryError
-        If ``path`` is an existing folder.
-    FileNotFoundError
-        If the destination folder does not exist.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; give a file name such as {path / 'cities.gpkg'}")
-    if not path.parent.exists():
-        raise FileNotFoundError(f"{path}: folder {path.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # drivers such as GPKG refuse to open an existing empty file
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 #: Column names whose whole-number float values are written as integers (counts, years, ranks, classes).

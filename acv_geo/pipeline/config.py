@@ -797,12 +797,12 @@ def _gaspar(ck: _Checker, t: Mapping, kinds: set[str], check_files: bool) -> Tab
 def _csv_header(path: Path) -> list[str]:
     import csv
 
-    from acv_geo.read.cities import _decode, _Report
+    from acv_geo.core.files import RepairLog, decode_text
 
     raw = path.read_bytes()[:65536]
     raw = raw[: raw.rfind(b"\n") + 1] or raw  # whole lines only: no multi-byte character cut
     try:
-        text = _decode(path, raw, None, _Report(str(path)))
+        text = decode_text(path, raw, None, RepairLog(str(path)))
     except InputError:
         return []
     first = text.splitlines()[0] if text.strip() else ""

@@ -207,7 +207,7 @@ class WeightsResult:
         pathlib.Path
             The path written.
         """
-        from acv_geo.outputs.writers import atomic_path
+        from acv_geo.core.files import atomic_path
 
         with atomic_path(path) as tmp:
             self.edges().to_csv(tmp, index=False, encoding="utf-8")
@@ -228,7 +228,7 @@ class WeightsResult:
         pathlib.Path
             The path written.
         """
-        from acv_geo.outputs.writers import atomic_path
+        from acv_geo.core.files import atomic_path
 
         with atomic_path(path) as tmp:
             self.graph.to_gal(str(tmp))
