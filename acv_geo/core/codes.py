@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import overload
 
 import numpy as np
@@ -69,6 +70,13 @@ def _as_digits(value: object) -> str | None:
     return text
 
 
+def _per_unique(values: pd.Series, func: Callable[[object], str | None]) -> pd.Series:
+    """``func`` applied to each distinct value once (codes repeat: one row per decree, per plan…)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([func(v) for v in uniques] + [None], dtype=object)  # index -1 (NA) -> None
+    return pd.Series(mapped[codes], index=values.index, name=values.name, dtype=object)
+
+
 @overload
 def normalize_insee(values: pd.Series) -> pd.Series: ...
 # pandas ships no type information (no pandas-stubs here): pd.Series is Any for mypy, so it deems the
@@ -104,8 +112,7 @@ def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
     '2B033'
     """
     if isinstance(values, pd.Series):
-        out = values.map(normalize_insee)
-        return out.astype(object).where(out.notna(), None)
+        return _per_unique(values, normalize_insee)
     text = _as_digits(values)
     if text is None:
         return None
@@ -145,8 +152,7 @@ def normalize_siren(values: pd.Series | object) -> pd.Series | str | None:
     '213500010'
     """
     if isinstance(values, pd.Series):
-        out = values.map(normalize_siren)
-        return out.astype(object).where(out.notna(), None)
+        return _per_unique(values, normalize_siren)
     text = _as_digits(values)
     if text is None:
         return None
