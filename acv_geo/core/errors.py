@@ -29,7 +29,7 @@ _FIXES = {
 }
 
 
-def os_error_message(exc: OSError, *, path: str | os.PathLike | None = None) -> str:
+def os_error_message(exc: OSError, *, path: str | os.PathLike[str] | None = None) -> str:
     """``exc`` as one sentence that names the path, says what happened and what to do.
 
     Parameters

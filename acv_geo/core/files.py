@@ -96,7 +96,7 @@ class RepairLog:
         log.info("%s: %s (%s rows): %s", self.path, kind, entry["count"], detail)
 
 
-def decode_text(path: str | os.PathLike, raw: bytes, encoding: str | None, report: RepairLog) -> str:
+def decode_text(path: str | os.PathLike[str], raw: bytes, encoding: str | None, report: RepairLog) -> str:
     """Text of a file's bytes: ``encoding`` if given, else UTF-16 (BOM), UTF-8, then Windows-1252.
 
     Raises
@@ -160,7 +160,7 @@ def sniff_separator(text: str, *, lines: int = 20) -> str | None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     Parameters
@@ -206,7 +206,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any, **dump_options: Any) -> None:
+def write_json_atomic(path: str | os.PathLike[str], data: Any, **dump_options: Any) -> None:
     r"""Write ``data`` as indented UTF-8 JSON to ``path``, atomically (see :func:`atomic_path`).
 
     Examples

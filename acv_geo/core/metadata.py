@@ -9,6 +9,7 @@ table beside every output, so a report can say where each number comes from.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ ROLES: tuple[str, ...] = ("risk", "nature", "opendata", "context")
 _KEY = "acv_geo_metadata"
 
 
-def attach_metadata(df: pd.DataFrame, rows: Iterable[dict]) -> pd.DataFrame:
+def attach_metadata(df: pd.DataFrame, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Attach metadata rows to ``df`` (in place) and return it.
 
     Parameters

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["CATEGORY_COLUMNS", "thread_count", "threaded"]
 
@@ -46,8 +47,8 @@ def thread_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def threaded(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | None = None,
-             min_size: int = 200, **kwargs: Any) -> np.ndarray:
+def threaded(func: Callable[..., NDArray[Any]], *arrays: NDArray[Any], threads: int | None = None,
+             min_size: int = 200, **kwargs: Any) -> NDArray[Any]:
     """Apply a vectorised shapely function to aligned arrays, split over threads.
 
     ``func(a[i:j], b[i:j], **kwargs)`` runs on consecutive slices in a thread pool and the results

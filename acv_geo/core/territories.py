@@ -7,7 +7,13 @@ anything asks this module; none hard-codes an EPSG code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "TERRITORIES",
@@ -127,7 +133,7 @@ def territory_of(insee_com: str) -> str:
     return "metropole"
 
 
-def territory_at(lon, lat):
+def territory_at(lon: ArrayLike, lat: ArrayLike) -> np.ndarray[Any, np.dtype[np.object_]]:
     """Territory of positions given in longitude/latitude (WGS84), for places without an INSEE code.
 
     A position inside the box of an overseas territory (:attr:`Territory.bounds`) belongs to it,
@@ -163,7 +169,9 @@ def territory_at(lon, lat):
     return out
 
 
-def territory_of_areas(points, labels, *, source: str, what: str, key: str, fix: str = ""):
+def territory_of_areas(
+    points: np.ndarray[Any, Any], labels: Sequence[Any], *, source: str, what: str, key: str, fix: str = ""
+) -> np.ndarray[Any, np.dtype[np.object_]]:
     """:func:`territory_at` for points inside areas (lon/lat), refusing the areas outside every territory.
 
     Parameters
@@ -246,7 +254,7 @@ def local_crs(territory: str) -> int:
         ) from None
 
 
-def check_extent(bounds, crs, *, source: str, raster: bool = False) -> None:
+def check_extent(bounds: Sequence[float], crs: Any, *, source: str, raster: bool = False) -> None:
     """Refuse data whose extent is impossible in its declared CRS (coordinates made in another CRS).
 
     A layer holding Lambert-93 metres but declaring EPSG:4326 would otherwise overlap nothing and
