@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,16 @@ import pandas as pd
 from acv_geo.core.errors import InputError
 from acv_geo.core.territories import TERRITORIES, local_crs, territory_of, territory_of_areas
 
-__all__ = ["POLYGON_KINDS", "ZONE_KINDS", "make_zones", "parse_zone_spec", "polygon_zones", "zone_report"]
+__all__ = [
+    "POLYGON_KINDS",
+    "ZONE_COLUMNS",
+    "ZONE_KINDS",
+    "check_zones",
+    "make_zones",
+    "parse_zone_spec",
+    "polygon_zones",
+    "zone_report",
+]
 
 log = logging.getLogger("acv_geo")
 
@@ -242,26 +252,9 @@ def make_zones(
     ('buffer', 4326)
     """
     import geopandas as gpd
-    import shapely
 
-    if kind not in ZONE_KINDS:
-        raise ValueError(f"unknown zone kind {kind!r}; expected one of {list(ZONE_KINDS)}")
-    if kind == "buffer":
-        if radius is None or isinstance(radius, bool):
-            raise ValueError("kind='buffer' needs radius=METERS (a positive number), e.g. radius=500")
-        try:
-            radius = float(radius)
-        except (TypeError, ValueError):
-            raise ValueError(f"radius must be a positive number of metres, got {radius!r}") from None
-        if not (math.isfinite(radius) and radius > 0):
-            raise ValueError(f"radius must be a positive number of metres, got {radius!r}")
-    elif radius is not None:
-        raise ValueError(f"radius={radius!r} is only allowed with kind='buffer' (got kind={kind!r})")
-    if kind != "commune" and communes is not None:
-        raise ValueError(f"communes= is only used with kind='commune' (got kind={kind!r})")
-    if kind != "epci" and epci is not None:
-        raise ValueError(f"epci= is only used with kind='epci' (got kind={kind!r})")
-
+    _check_kind(kind, radius, communes, epci)
+    radius = float(radius) if radius is not None else None
     cities = _check_cities(cities)
     terr = _territories(cities)
     codes = [str(c) for c in cities.index]
@@ -269,72 +262,14 @@ def make_zones(
     if not pts.crs.equals("EPSG:4326"):
         pts = pts.to_crs(4326)
     pts_arr = np.asarray(pts.values, dtype=object)
-    n = len(cities)
-    geoms = np.array([shapely.Polygon()] * n, dtype=object)
-    reasons: list[object] = [pd.NA] * n
-
     if kind == "commune":
-        if communes is None:
-            from acv_geo.read.cities import read_communes
-
-            communes = read_communes()
-            what = "embedded commune polygons (acv_geo.read_communes())"
-        else:
-            what = "communes"
-        src = _lookup(communes, "insee_com", what)
-        for i, code in enumerate(codes):
-            g = src.get(code)
-            if g is None or g.is_empty:
-                reasons[i] = f"no commune polygon for INSEE {code} in {what}"
-            else:
-                geoms[i] = g
+        geoms, reasons = _commune_polygons(codes, communes)
     elif kind == "epci":
-        if "siren_epci" not in cities.columns:
-            raise InputError(
-                f"cities have no 'siren_epci' column (columns: {list(cities.columns)}); EPCI zones join "
-                "cities to EPCI polygons by SIREN; read the cities with acv_geo.read_acv()"
-            )
-        if epci is None:
-            from acv_geo.read.cities import read_epci
-
-            epci = read_epci()
-            what = "embedded EPCI polygons (acv_geo.read_epci())"
-        else:
-            what = "epci"
-        src = _lookup(epci, "siren_epci", what)
-        from acv_geo.core.codes import normalize_siren
-
-        sirens = normalize_siren(cities["siren_epci"].astype(object))
-        for i, (code, siren) in enumerate(zip(codes, sirens, strict=True)):
-            if siren is None:
-                reasons[i] = f"city {code} has no EPCI SIREN (column siren_epci)"
-                continue
-            g = src.get(siren)
-            if g is None or g.is_empty:
-                reasons[i] = f"no EPCI polygon for SIREN {siren} in {what}"
-            else:
-                geoms[i] = g
+        geoms, reasons = _epci_polygons(cities, codes, epci)
     else:
-        for t in pd.unique(terr):
-            idx = np.flatnonzero(terr == t)
-            sub = gpd.GeoSeries(pts_arr[idx], crs=4326)
-            ok = ~(sub.isna() | sub.is_empty).to_numpy()
-            if ok.any():
-                local = sub[ok].to_crs(local_crs(t))
-                geoms[idx[ok]] = np.asarray(local.buffer(radius, resolution=32).to_crs(4326).values)
-            for i in idx[~ok]:
-                reasons[i] = f"city {codes[i]} has no point geometry: cannot draw a {radius:g} m buffer"
-
-    geoms, repaired = _repair(geoms, codes)
-    geoms = np.array(
-        [shapely.Polygon() if g is None else g for g in geoms], dtype=object
-    )
-    for i, g in enumerate(geoms):
-        if g.is_empty and reasons[i] is pd.NA:
-            reasons[i] = f"the {kind} polygon of city {codes[i]} is empty after repair"
-    if repaired:
-        log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
-
+        assert radius is not None  # _check_kind asked for it
+        geoms, reasons = _buffers(pts_arr, terr, codes, radius)
+    geoms, repaired = _repair_all(geoms, codes, kind, reasons)
     zones = gpd.GeoDataFrame(
         {
             "territory": pd.array(terr.astype(str), dtype=object),
@@ -348,7 +283,13 @@ def make_zones(
     zones["city_point"] = gpd.GeoSeries(pts_arr, index=cities.index, crs=4326)
     zones.index.name = "insee_com"
     missing = [c for c, r in zip(codes, reasons, strict=True) if r is not pd.NA]
-    zones.attrs[_REPORT] = {
+    zones.attrs[_REPORT] = _report(kind, radius, len(codes), repaired, missing)
+    return zones
+
+
+def _report(kind: str, radius: float | None, n: int, repaired: list, missing: list) -> dict[str, Any]:
+    """What :func:`zone_report` returns."""
+    return {
         "kind": kind,
         "radius": radius,
         "n_zones": n - len(missing),
@@ -357,7 +298,115 @@ def make_zones(
         "n_missing": len(missing),
         "missing": missing,
     }
-    return zones
+
+
+def _check_kind(kind: str, radius: Any, communes: Any, epci: Any) -> None:
+    """Refuse a zone kind, radius or polygon source that do not go together."""
+    if kind not in ZONE_KINDS:
+        raise ValueError(f"unknown zone kind {kind!r}; expected one of {list(ZONE_KINDS)}")
+    if kind == "buffer":
+        if radius is None or isinstance(radius, bool):
+            raise ValueError("kind='buffer' needs radius=METERS (a positive number), e.g. radius=500")
+        try:
+            value = float(radius)
+        except (TypeError, ValueError):
+            raise ValueError(f"radius must be a positive number of metres, got {radius!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"radius must be a positive number of metres, got {value!r}")
+    elif radius is not None:
+        raise ValueError(f"radius={radius!r} is only allowed with kind='buffer' (got kind={kind!r})")
+    if kind != "commune" and communes is not None:
+        raise ValueError(f"communes= is only used with kind='commune' (got kind={kind!r})")
+    if kind != "epci" and epci is not None:
+        raise ValueError(f"epci= is only used with kind='epci' (got kind={kind!r})")
+
+
+def _empty_zones(n: int) -> tuple[np.ndarray, list[object]]:
+    import shapely
+
+    return np.array([shapely.Polygon()] * n, dtype=object), [pd.NA] * n
+
+
+def _commune_polygons(codes: list[str], communes: Any) -> tuple[np.ndarray, list[object]]:
+    """Each city's commune polygon (joined on insee_com), and why it is missing."""
+    if communes is None:
+        from acv_geo.read.cities import read_communes
+
+        communes = read_communes()
+        what = "embedded commune polygons (acv_geo.read_communes())"
+    else:
+        what = "communes"
+    src = _lookup(communes, "insee_com", what)
+    geoms, reasons = _empty_zones(len(codes))
+    for i, code in enumerate(codes):
+        g = src.get(code)
+        if g is None or g.is_empty:
+            reasons[i] = f"no commune polygon for INSEE {code} in {what}"
+        else:
+            geoms[i] = g
+    return geoms, reasons
+
+
+def _epci_polygons(cities: Any, codes: list[str], epci: Any) -> tuple[np.ndarray, list[object]]:
+    """Each city's EPCI polygon (joined on siren_epci), and why it is missing."""
+    from acv_geo.core.codes import normalize_siren
+
+    if "siren_epci" not in cities.columns:
+        raise InputError(
+            f"cities have no 'siren_epci' column (columns: {list(cities.columns)}); EPCI zones join "
+            "cities to EPCI polygons by SIREN; read the cities with acv_geo.read_acv()"
+        )
+    if epci is None:
+        from acv_geo.read.cities import read_epci
+
+        epci = read_epci()
+        what = "embedded EPCI polygons (acv_geo.read_epci())"
+    else:
+        what = "epci"
+    src = _lookup(epci, "siren_epci", what)
+    sirens = normalize_siren(cities["siren_epci"].astype(object))
+    geoms, reasons = _empty_zones(len(codes))
+    for i, (code, siren) in enumerate(zip(codes, sirens, strict=True)):
+        if siren is None:
+            reasons[i] = f"city {code} has no EPCI SIREN (column siren_epci)"
+            continue
+        g = src.get(siren)
+        if g is None or g.is_empty:
+            reasons[i] = f"no EPCI polygon for SIREN {siren} in {what}"
+        else:
+            geoms[i] = g
+    return geoms, reasons
+
+
+def _buffers(pts: np.ndarray, terr: np.ndarray, codes: list[str], radius: float) -> tuple[np.ndarray, list[object]]:
+    """A disc of ``radius`` metres around each city point, drawn in its territory's projected CRS."""
+    import geopandas as gpd
+
+    geoms, reasons = _empty_zones(len(codes))
+    for t in pd.unique(terr):
+        idx = np.flatnonzero(terr == t)
+        sub = gpd.GeoSeries(pts[idx], crs=4326)
+        ok = ~(sub.isna() | sub.is_empty).to_numpy()
+        if ok.any():
+            local = sub[ok].to_crs(local_crs(t))
+            geoms[idx[ok]] = np.asarray(local.buffer(radius, resolution=32).to_crs(4326).values)
+        for i in idx[~ok]:
+            reasons[i] = f"city {codes[i]} has no point geometry: cannot draw a {radius:g} m buffer"
+    return geoms, reasons
+
+
+def _repair_all(geoms: np.ndarray, codes: list[str], kind: str, reasons: list[object]) -> tuple[np.ndarray, list]:
+    """Invalid polygons repaired; a polygon left empty gets a reason (``reasons`` is completed in place)."""
+    import shapely
+
+    geoms, repaired = _repair(geoms, codes)
+    geoms = np.array([shapely.Polygon() if g is None else g for g in geoms], dtype=object)
+    for i, g in enumerate(geoms):
+        if g.is_empty and reasons[i] is pd.NA:
+            reasons[i] = f"the {kind} polygon of city {codes[i]} is empty after repair"
+    if repaired:
+        log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
+    return geoms, repaired
 
 
 def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
@@ -403,7 +452,30 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
     (1255, 'siren_epci', 'reunion')
     """
     import geopandas as gpd
-    import shapely
+
+    _check_polygons(polygons, kind)
+    geo = polygons.geometry
+    if not geo.crs.equals("EPSG:4326"):
+        geo = geo.to_crs(4326)
+    labels = [str(v) for v in polygons.index]
+    geoms, reasons, repaired = _areal_parts(np.asarray(geo.values, dtype=object).copy(), labels)
+    points, terr = _inner_points_and_territories(polygons, geoms, labels)
+    if repaired:
+        log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
+    zones = gpd.GeoDataFrame(
+        {"territory": pd.array(terr.astype(str), dtype=object), "zone_kind": kind,
+         "zone_reason": np.array(reasons, dtype=object)},
+        geometry=gpd.GeoSeries(geoms, index=polygons.index, crs=4326),
+        index=polygons.index.copy(), crs=4326,
+    )
+    zones["city_point"] = gpd.GeoSeries(points, index=polygons.index, crs=4326)
+    without = [c for c, r in zip(labels, reasons, strict=True) if r is not pd.NA]
+    zones.attrs[_REPORT] = _report(kind, None, len(labels), repaired, without)
+    return zones
+
+
+def _check_polygons(polygons: Any, kind: str) -> None:
+    import geopandas as gpd
 
     if kind not in POLYGON_KINDS:
         raise ValueError(f"unknown polygon kind {kind!r}; expected one of {list(POLYGON_KINDS)}")
@@ -418,15 +490,14 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
         dup = polygons.index[polygons.index.duplicated()].unique().tolist()[:5]
         raise InputError(f"polygons: index {polygons.index.name or ''} has duplicated values {dup}; "
                          "keep one row per zone")
-    geo = polygons.geometry
-    if not geo.crs.equals("EPSG:4326"):
-        geo = geo.to_crs(4326)
-    labels = [str(v) for v in polygons.index]
-    geoms = np.asarray(geo.values, dtype=object).copy()
-    n = len(geoms)
-    reasons: list[object] = [pd.NA] * n
-    missing = shapely.is_missing(geoms)
-    for i in np.flatnonzero(missing):
+
+
+def _areal_parts(geoms: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[object], list]:
+    """Polygons repaired, their areal part only; why a polygon is left empty; the labels repaired."""
+    import shapely
+
+    reasons: list[object] = [pd.NA] * len(geoms)
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
         reasons[i] = f"polygon {labels[i]} has no geometry"
         geoms[i] = shapely.Polygon()
     geoms, repaired = _repair(geoms, labels)
@@ -435,11 +506,18 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
         geoms[i] = g
         if g.is_empty and reasons[i] is pd.NA:
             reasons[i] = f"polygon {labels[i]} has no areal part (empty, or only points or lines)"
+    return geoms, reasons, repaired
+
+
+def _inner_points_and_territories(polygons: Any, geoms: np.ndarray, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A point inside each polygon; its territory: the column where it has a value, else the point's position."""
+    import shapely
+
+    n = len(geoms)
     empty = shapely.is_empty(geoms)
     points = np.array([None] * n, dtype=object)
     if (~empty).any():
         points[~empty] = shapely.point_on_surface(geoms[~empty])
-    # territory: the column where it has a value, else the position of the point inside
     given = (polygons["territory"].astype(object).to_numpy() if "territory" in polygons.columns
              else np.array([None] * n, dtype=object))
     terr = np.full(n, "metropole", dtype=object)
@@ -452,20 +530,93 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
         terr[i] = given[i]
     guess = np.flatnonzero(~have & ~empty)
     if len(guess):
-        found = territory_of_areas(points[guess], [labels[i] for i in guess], source="polygons", what="polygon",
-                                   key="row", fix="give a 'territory' column")
-        terr[guess] = found
-    if repaired:
-        log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
-    zones = gpd.GeoDataFrame(
-        {"territory": pd.array(terr.astype(str), dtype=object), "zone_kind": kind,
-         "zone_reason": np.array(reasons, dtype=object)},
-        geometry=gpd.GeoSeries(geoms, index=polygons.index, crs=4326),
-        index=polygons.index.copy(), crs=4326,
-    )
-    zones["city_point"] = gpd.GeoSeries(points, index=polygons.index, crs=4326)
-    without = [c for c, r in zip(labels, reasons, strict=True) if r is not pd.NA]
-    zones.attrs[_REPORT] = {"kind": kind, "radius": None, "n_zones": n - len(without),
-                            "n_repaired": len(repaired), "repaired": repaired, "n_missing": len(without),
-                            "missing": without}
+        terr[guess] = territory_of_areas(points[guess], [labels[i] for i in guess], source="polygons",
+                                         what="polygon", key="row", fix="give a 'territory' column")
+    return points, terr
+
+
+#: Columns :func:`make_zones` and :func:`polygon_zones` give beside the geometry, needed by overlays.
+ZONE_COLUMNS: tuple[str, ...] = ("territory", "city_point")
+
+
+def check_zones(
+    zones: Any,
+    *,
+    what: str = "zones",
+    columns: Sequence[str] = ZONE_COLUMNS,
+    unique: bool = True,
+    crs: Any = None,
+) -> Any:
+    """Check that ``zones`` are zones of analysis (as :func:`make_zones` builds them); return them.
+
+    The one check of zones shared by the indicator functions (overlay, zonal statistics, web
+    services): a GeoDataFrame (a GeoSeries is turned into one) with a CRS, the ``columns`` asked
+    for, a valid ``territory`` when that column is asked for, and one row per zone.
+
+    Parameters
+    ----------
+    zones : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Zones, typically from :func:`make_zones` or :func:`polygon_zones`.
+    what : str, default "zones"
+        How the error messages name them.
+    columns : sequence of str, default :data:`ZONE_COLUMNS`
+        Columns the caller needs (``()`` for geometry only).
+    unique : bool, default True
+        Refuse duplicated index values (one row per zone).
+    crs : optional
+        Return the zones in this CRS (anything ``GeoDataFrame.to_crs`` takes), reprojected only
+        when they are in another one. Default: as given.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``zones`` themselves (or a reprojected copy); never modified in place.
+
+    Raises
+    ------
+    InputError
+        Not a GeoDataFrame, no CRS, a column missing, an unknown territory or duplicated codes;
+        the message says how to build proper zones.
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> zones = make_zones(acv_geo.read_acv().loc[["34003"]])
+    >>> check_zones(zones) is zones
+    True
+    >>> try:
+    ...     check_zones(zones.drop(columns="city_point"), what="my zones")
+    ... except InputError as exc:
+    ...     print(exc)
+    my zones lack the column(s) ['city_point']; build them with acv_geo.make_zones(cities, kind=...)
+    """
+    import geopandas as gpd
+
+    if isinstance(zones, gpd.GeoSeries):
+        zones = gpd.GeoDataFrame(geometry=zones)
+    if not isinstance(zones, gpd.GeoDataFrame):
+        raise InputError(
+            f"{what} must be the GeoDataFrame returned by acv_geo.make_zones(cities) or acv_geo.polygon_zones("
+            f"polygons) (got {type(zones).__name__})"
+        )
+    missing = [c for c in columns if c not in zones.columns]
+    if missing:
+        raise InputError(
+            f"{what} lack the column(s) {missing}; build them with acv_geo.make_zones(cities, kind=...)"
+        )
+    if zones.crs is None:
+        raise InputError(
+            f"{what} have no CRS; build them with acv_geo.make_zones(cities), or set it "
+            f"({what}.set_crs(4326) for longitude/latitude)"
+        )
+    if unique and not zones.index.is_unique:
+        dup = zones.index[zones.index.duplicated()].unique().tolist()[:5]
+        raise InputError(f"{what}: index ({zones.index.name or 'insee_com'}) has duplicated codes {dup}; keep one "
+                         "row per zone")
+    if "territory" in columns:
+        bad = sorted({str(t) for t in zones["territory"].astype(object) if t not in TERRITORIES})
+        if bad:
+            raise InputError(f"{what}: column 'territory' holds {bad}; expected one of {sorted(TERRITORIES)}")
+    if crs is not None and not zones.crs.equals(crs):
+        zones = zones.to_crs(crs)
     return zones

@@ -43,11 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo zonal``."""
-    from acv_geo.indicators.zonal import _open, zonal_indicators
+    from acv_geo.indicators.raster import open_raster
+    from acv_geo.indicators.zonal import zonal_indicators
     from acv_geo.outputs.writers import write_table
 
-    ds, _, _ = _open(args.raster)  # fail fast on a bad raster, before building zones
-    ds.close()
+    open_raster(args.raster)[0].close()  # fail fast on a bad raster, before building zones
     _events.progress(0.02, "building the zones")
     cities, zones = load_zones(args)
     _events.progress(0.1, "measuring")

@@ -36,10 +36,10 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ from acv_geo.core.codes import slugify
 from acv_geo.core.errors import InputError
 from acv_geo.core.metadata import assign_role, attach_metadata
 from acv_geo.core.parallel import CATEGORY_COLUMNS, threaded
-from acv_geo.core.territories import check_extent
+from acv_geo.indicators.raster import check_grid, open_raster, raster_window
+from acv_geo.zones import check_zones
 
 __all__ = ["ALLOWED_STATS", "zonal_indicators"]
 
@@ -136,54 +137,43 @@ def _stat_column(name: str, stat: str) -> str:
     return f"{name}_{stat.replace('.', '_')}"
 
 
-def _open(raster: Any) -> tuple[Any, bool, str]:
-    """Open ``raster`` (path or rasterio dataset) → (dataset, must_close, label)."""
-    import rasterio
-    from rasterio.errors import RasterioIOError
+@dataclass(frozen=True)
+class _Options:
+    """What to measure, as :func:`zonal_indicators` was asked (checked)."""
 
-    if isinstance(raster, (str, os.PathLike)):
-        path = Path(raster)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: raster file not found")
-        try:
-            ds = rasterio.open(path)
-        except RasterioIOError as exc:
-            raise InputError(
-                f"{path}: not a raster GDAL can read ({exc}); give a GeoTIFF or another GDAL raster "
-                "format (DEM, land cover, hazard grid)"
-            ) from None
-        if ds.crs is not None:
-            try:
-                check_extent(ds.bounds, ds.crs.to_wkt(), source=str(path), raster=True)
-            except InputError:
-                ds.close()
-                raise
-        return ds, True, str(path)
-    if isinstance(raster, rasterio.io.DatasetReaderBase):
-        if raster.closed:
-            raise InputError(f"{raster.name}: the rasterio dataset is closed; pass an open dataset or a path")
-        return raster, False, str(raster.name)
-    raise InputError(
-        f"raster must be a file path or an open rasterio dataset, not {type(raster).__name__}"
-    )
+    stats: tuple[str, ...]
+    thresholds: tuple[float, ...]
+    categorical: bool
+    name: str | None
+    band: int
+    unit: str | None
+    source: str | None
+    date: str | None
 
 
-def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.ndarray, np.ndarray, list]:
-    """Zones reprojected to the raster CRS → (geometries, usable mask, reasons)."""
-    import geopandas as gpd
+def _options(stats: Any, percentiles: Any, threshold: Any, band: Any, role: str, **rest: Any) -> _Options:
+    """Checked options; ``rest`` holds ``categorical, name, unit, source, date`` as given."""
+    stat_list = _parse_stats(stats, percentiles, rest["categorical"])
+    if threshold is None:
+        thresholds: list[float] = []
+    elif isinstance(threshold, (int, float, np.number)):
+        thresholds = [float(threshold)]
+    else:
+        thresholds = [float(t) for t in threshold]
+    if any(not math.isfinite(t) for t in thresholds):
+        raise ValueError(f"threshold must be finite numbers, got {threshold!r}")
+    if not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band < 1:
+        raise ValueError(f"band must be a 1-based integer, got {band!r}")
+    if role not in ("risk", "nature", "context"):
+        raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
+    return _Options(tuple(stat_list), tuple(thresholds), band=int(band), **rest)
+
+
+def _prepare_zones(zones: Any, ds: Any, report: dict) -> tuple[np.ndarray, np.ndarray, list]:
+    """Zones reprojected to the raster CRS → (polygonal geometries, usable mask, reasons)."""
     import shapely
 
-    if isinstance(zones, gpd.GeoSeries):
-        zones = gpd.GeoDataFrame(geometry=zones)
-    if not isinstance(zones, gpd.GeoDataFrame):
-        raise InputError(
-            f"zones must be a GeoDataFrame of polygons (e.g. acv_geo.zones.make_zones(cities)), "
-            f"not {type(zones).__name__}"
-        )
-    if zones.crs is None:
-        raise InputError(
-            "zones have no CRS; set it (zones.set_crs(4326) for longitude/latitude) before zonal statistics"
-        )
+    zones = check_zones(zones, columns=(), unique=False)
     geoms = zones.geometry
     if zones.crs != ds.crs:
         report["zones_reprojected_from"] = zones.crs.to_string()
@@ -192,22 +182,7 @@ def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.nd
     missing = shapely.is_missing(arr)
     # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
     empty = missing | shapely.is_empty(np.where(missing, None, arr))  # type: ignore[call-overload]
-    kinds = shapely.get_type_id(arr)
-    polygonal = np.isin(kinds, [3, 6]) | empty  # Polygon, MultiPolygon (7: collections handled below)
-    collections = kinds == 7
-    if collections.any():
-        arr = arr.copy()
-        arr[collections] = [shapely.union_all(shapely.get_parts(g)[np.isin(
-            shapely.get_type_id(shapely.get_parts(g)), [3, 6])]) for g in arr[collections]]
-        polygonal |= collections
-        empty |= shapely.is_empty(arr)
-    if not polygonal.all():
-        pos = int(np.flatnonzero(~polygonal)[0])
-        raise InputError(
-            f"zone {zones.index[pos]!r} is a {arr[pos].geom_type}, not a "
-            "polygon; zonal statistics need areas: build zones with "
-            "acv_geo.zones.make_zones(cities, kind='commune' | 'epci' | 'buffer', radius=...)"
-        )
+    arr, empty = _polygonal(arr, empty, zones.index)
     invalid = ~empty & ~threaded(shapely.is_valid, np.where(empty, None, arr))  # type: ignore[call-overload]  # None: see above
     if invalid.any():
         arr = arr.copy()
@@ -222,26 +197,45 @@ def _prepare_zones(zones: Any, ds: Any, label: str, report: dict) -> tuple[np.nd
     return arr, ~empty, reasons
 
 
-def _window(ds: Any, geoms: np.ndarray) -> Any | None:
-    """Smallest pixel window of ``ds`` holding every geometry's bounds (None if none overlaps)."""
+def _polygonal(arr: np.ndarray, empty: np.ndarray, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Polygonal parts of geometry collections; any other non-polygon refused."""
     import shapely
-    from rasterio.windows import Window, from_bounds
 
-    b = shapely.bounds(geoms)
+    kinds = shapely.get_type_id(arr)
+    polygonal = np.isin(kinds, [3, 6]) | empty  # Polygon, MultiPolygon (7: collections handled below)
+    collections = kinds == 7
+    if collections.any():
+        arr = arr.copy()
+        arr[collections] = [
+            shapely.union_all(shapely.get_parts(g)[np.isin(shapely.get_type_id(shapely.get_parts(g)), [3, 6])])
+            for g in arr[collections]
+        ]
+        polygonal |= collections
+        empty = empty | shapely.is_empty(arr)
+    if not polygonal.all():
+        pos = int(np.flatnonzero(~polygonal)[0])
+        raise InputError(
+            f"zone {index[pos]!r} is a {arr[pos].geom_type}, not a "
+            "polygon; zonal statistics need areas: build zones with "
+            "acv_geo.zones.make_zones(cities, kind='commune' | 'epci' | 'buffer', radius=...)"
+        )
+    return arr, empty
+
+
+def _touching(ds: Any, geoms: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Which usable zones touch the raster at all."""
+    import shapely
+
     left, bottom, right, top = ds.bounds
-    xmin, ymin = np.nanmin(b[:, 0]), np.nanmin(b[:, 1])
-    xmax, ymax = np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
-    xmin, ymin, xmax, ymax = max(xmin, left), max(ymin, bottom), min(xmax, right), min(ymax, top)
-    if xmin >= xmax or ymin >= ymax:
-        return None
-    win = from_bounds(xmin, ymin, xmax, ymax, transform=ds.transform)
-    col0 = max(int(math.floor(win.col_off)) - 1, 0)
-    row0 = max(int(math.floor(win.row_off)) - 1, 0)
-    col1 = min(int(math.ceil(win.col_off + win.width)) + 1, ds.width)
-    row1 = min(int(math.ceil(win.row_off + win.height)) + 1, ds.height)
-    if col1 <= col0 or row1 <= row0:
-        return None
-    return Window(col0, row0, col1 - col0, row1 - row0)
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    b = shapely.bounds(np.where(usable, geoms, None))  # type: ignore[call-overload]
+    touches = usable & ~((b[:, 0] >= right) | (b[:, 2] <= left) | (b[:, 1] >= top) | (b[:, 3] <= bottom))
+    # a zone whose box lies inside the raster's touches it; only the others need the exact test
+    inside = (b[:, 0] >= left) & (b[:, 2] <= right) & (b[:, 1] >= bottom) & (b[:, 3] <= top)
+    edge = np.flatnonzero(touches & ~inside)
+    if len(edge):
+        touches[edge] = shapely.intersects(geoms[edge], shapely.box(left, bottom, right, top))
+    return touches
 
 
 def _raster_source(ds: Any, band: int, win: Any) -> Any:
@@ -263,10 +257,17 @@ def _raster_source(ds: Any, band: int, win: Any) -> Any:
     return NumPyRasterSource(arr, left, bottom, right, top, nodata=nodata, srs_wkt=wkt)
 
 
-def _wkb_source_class():
-    """A FeatureSource of WKB geometries: much cheaper than GeoJSON round trips of big polygons."""
+@functools.lru_cache(maxsize=1)
+def _wkb_classes() -> tuple[type, type]:
+    """Classes for exactextract: a FeatureSource of WKB zones, a Writer of plain dicts (no GeoJSON round trips).
+
+    The ONE place that uses exactextract's private ``_exactextract.Feature`` (the feature API under
+    ``exactextract.feature`` / ``exactextract.writer``). Tested with exactextract 0.3.0 (0.2.x shares
+    this API; pyproject pins >=0.2,<0.4): re-check this function before widening that range.
+    """
     from exactextract._exactextract import Feature
     from exactextract.feature import FeatureSource
+    from exactextract.writer import Writer
 
     class _WKBFeature(Feature):
         def __init__(self, pos: int, wkb: bytes) -> None:
@@ -286,10 +287,9 @@ def _wkb_source_class():
             return "wkb"
 
     class _Source(FeatureSource):
-        def __init__(self, positions: np.ndarray, wkbs: np.ndarray, wkt: str) -> None:
+        def __init__(self, items: list[tuple[int, bytes]], wkt: str) -> None:
             super().__init__()
-            self.items = list(zip((int(p) for p in positions), wkbs, strict=True))
-            self.wkt = wkt
+            self.items, self.wkt = items, wkt
 
         def count(self) -> int:
             return len(self.items)
@@ -300,19 +300,6 @@ def _wkb_source_class():
 
         def srs_wkt(self) -> str:
             return self.wkt
-
-    return _Source
-
-
-def _WKBSource(positions: np.ndarray, wkbs: np.ndarray, wkt: str) -> Any:  # noqa: N802
-    return _wkb_source_class()(positions, wkbs, wkt)
-
-
-@functools.lru_cache(maxsize=1)
-def _row_writer_class():
-    """An exactextract Writer keeping each zone's values as a plain dict (no GeoJSON features)."""
-    from exactextract._exactextract import Feature
-    from exactextract.writer import Writer
 
     class _Row(Feature):
         def __init__(self) -> None:
@@ -342,7 +329,19 @@ def _row_writer_class():
         def features(self) -> list[dict[str, Any]]:
             return self.rows
 
-    return _RowWriter
+    return _Source, _RowWriter
+
+
+def _extract(src: Any, positions: np.ndarray, geoms: np.ndarray, wkt: str, ops: list[Any]) -> list[dict[str, Any]]:
+    """Run exactextract over the zones (WKB): one dict per zone with ``_pos`` (its position) and ``op<i>`` fields."""
+    import shapely
+    from exactextract import exact_extract
+
+    source_class, writer_class = _wkb_classes()
+    items = list(zip((int(p) for p in positions), shapely.to_wkb(geoms), strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return exact_extract(src, source_class(items, wkt), ops, include_cols=["_pos"], output=writer_class())
 
 
 def _below_op(t: float):
@@ -357,6 +356,195 @@ def _below_op(t: float):
 
     below.__name__ = f"below_{_fmt_number(t)}"
     return below
+
+
+def _operations(opts: _Options, src: Any) -> tuple[list[str], list[Any]]:
+    """Our keys of the operations and the exactextract operations, named ``op0``, ``op1``, … in that order.
+
+    Neutral names: exactextract may decorate them (quantiles get a "_10" suffix) and does not keep
+    their order, so its fields are matched back by that name (no guessing of its field names).
+    """
+    from exactextract.operation import Operation
+
+    specs: list[tuple[str, Any]] = [("count", ("count", None))]
+    for s in opts.stats:
+        if s in _EE_OP and s != "count":
+            specs.append((s, (_EE_OP[s], None)))
+        elif _valid_percentile(s):
+            specs.append((s, ("quantile", {"q": float(s[1:]) / 100})))
+    specs += [(f"below_{_fmt_number(t)}", _below_op(t)) for t in opts.thresholds]
+    if opts.categorical:
+        specs += [("unique", ("unique", None)), ("frac", ("frac", None))]
+    ops: list[Any] = []
+    for i, (_, spec) in enumerate(specs):
+        if callable(spec):
+            spec.__name__ = f"op{i}"
+            ops.append(spec)
+        else:
+            ops.append(Operation(spec[0], f"op{i}", src, None, spec[1]))
+    return [k for k, _ in specs], ops
+
+
+def _measure(ds: Any, opts: _Options, geoms: np.ndarray, idx: np.ndarray) -> dict[str, Any]:
+    """Each operation's values over the zones ``idx`` (arrays; lists of per-zone arrays for unique/frac)."""
+    src = _raster_source(ds, opts.band, raster_window(ds, geoms[idx]))
+    keys, ops = _operations(opts, src)
+    rows = _extract(src, idx, geoms[idx], ds.crs.wkt, ops)
+    pos = np.array([r["_pos"] for r in rows], dtype=int)
+    order = np.argsort(pos)
+    if not np.array_equal(pos[order], idx):  # pragma: no cover - exactextract contract
+        raise RuntimeError("exactextract did not return one row per zone")
+    # a value exactextract did not set for a zone is missing (NaN; no class for unique/frac)
+    fields = sorted(set().union(*rows) - {"_pos"}) if rows else []
+    results: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        field = next((f for f in fields if f == f"op{i}" or f.startswith(f"op{i}_")), None)
+        if field is None:  # no zone had a valid pixel (e.g. an all-nodata raster): nothing was measured
+            field = f"op{i}"
+        if key in ("unique", "frac"):
+            results[key] = [np.zeros(0) if rows[j].get(field) is None else rows[j][field] for j in order]
+        else:
+            results[key] = np.array([rows[j].get(field) for j in order], dtype=float)
+    return results
+
+
+@dataclass
+class _Measured:
+    """The measures of every zone: ``results`` hold the values of the zones ``idx`` only."""
+
+    usable: np.ndarray
+    idx: np.ndarray
+    results: dict[str, Any]
+    count: np.ndarray
+    coverage: np.ndarray
+
+    def full(self, key: str) -> np.ndarray:
+        """Values of one operation for every zone (NaN where not measured)."""
+        arr = np.full(len(self.usable), np.nan)
+        values = self.results.get(key)
+        if values is not None and len(self.idx):
+            arr[self.idx] = np.asarray(values, dtype=float)
+        return arr
+
+
+def _measured(ds: Any, opts: _Options, geoms: np.ndarray, usable: np.ndarray, touches: np.ndarray) -> _Measured:
+    """Measures of the zones touching the raster, their valid-pixel count and coverage of the zone."""
+    import shapely
+
+    n = len(geoms)
+    idx = np.flatnonzero(touches)
+    results = _measure(ds, opts, geoms, idx) if len(idx) else {}
+    count = np.zeros(n)
+    if len(idx):
+        count[idx] = np.nan_to_num(results["count"].astype(float))  # unset: no valid pixel, 0
+    # zone area in pixel units, for coverage_pct and partial-coverage reasons
+    zone_px = np.zeros(n)
+    zone_px[usable] = shapely.area(geoms[usable]) / abs(ds.transform.a * ds.transform.e)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = np.where(
+            zone_px > 0, np.minimum(100.0 * count / np.where(zone_px > 0, zone_px, 1), 100.0), np.nan
+        )
+    return _Measured(usable, idx, results, count, coverage)
+
+
+@dataclass
+class _Columns:
+    """Output columns and their metadata rows, in the order they are added."""
+
+    name: str
+    band_txt: str
+    unit: str
+    source: str
+    date: str
+    columns: dict[str, Any] = field(default_factory=dict)
+    meta: list[dict] = field(default_factory=list)
+
+    def add(self, col: str, values: Any, unit: str, desc: str) -> None:
+        self.columns[col] = values
+        self.meta.append({"column": col, "unit": unit, "source": self.source, "date": self.date, "description": desc})
+
+
+_DESCRIPTIONS = {
+    "sum": "Coverage-weighted sum",
+    "mean": "Coverage-weighted mean",
+    "min": "Minimum",
+    "max": "Maximum",
+    "std": "Coverage-weighted population standard deviation",
+    "median": "Coverage-weighted median",
+    "majority": "Most common value (coverage-weighted)",
+    "minority": "Least common value (coverage-weighted)",
+}
+
+
+def _stat_columns(out: _Columns, m: _Measured, stats: Sequence[str]) -> None:
+    band_txt = out.band_txt
+    for s in stats:
+        col = _stat_column(out.name, s)
+        if s == "count":
+            out.add(col, m.count, "pixels",
+                    f"Valid pixels of {band_txt} in the zone, each weighted by the fraction the zone covers")
+        elif s == "coverage_pct":
+            out.add(col, np.where(m.usable, np.nan_to_num(m.coverage, nan=0.0), np.nan), "%",
+                    f"Share of the zone's area on valid pixels of {band_txt}")
+        elif s == "variety":
+            v = m.full("variety")
+            v[m.usable & (m.count == 0)] = 0
+            out.add(col, v, "classes", f"Number of distinct values of {band_txt} in the zone")
+        else:
+            desc = _DESCRIPTIONS.get(s, f"Coverage-weighted {s[1:]}th percentile")
+            arr = m.full(s)
+            if s == "sum":
+                arr[m.usable & (m.count == 0)] = np.nan
+            out.add(col, arr, out.unit, f"{desc} of {band_txt} over valid pixels of the zone")
+
+
+def _threshold_columns(out: _Columns, m: _Measured, thresholds: Sequence[float]) -> None:
+    for t in thresholds:
+        key = f"below_{_fmt_number(t)}"
+        out.add(f"{out.name}_{key}_pct", m.full(key), "%",
+                f"Share of the zone's valid area where {out.band_txt} is below {t:g} {out.unit}".rstrip()
+                + " (coverage-weighted)")
+
+
+def _class_columns(out: _Columns, m: _Measured, label: str, report: dict) -> None:
+    """One share column per class value found, 0 in measured zones without it."""
+    all_u, all_f, rows_of = np.zeros(0), np.zeros(0), np.zeros(0, dtype=int)
+    if len(m.idx):
+        uniq = [np.asarray(u, dtype=float).ravel() for u in m.results["unique"]]
+        fracs = [np.asarray(f, dtype=float).ravel() for f in m.results["frac"]]
+        rows_of = np.repeat(m.idx, [len(u) for u in uniq])
+        all_u, all_f = np.concatenate(uniq), np.concatenate(fracs)
+    classes = [float(c) for c in np.unique(all_u)]
+    if len(classes) > 255:
+        _warn(report, f"{label}: {len(classes)} distinct values found with categorical=True; is this raster "
+              "really a class raster (land cover)? One column per value is written", stacklevel=4)
+    for c in classes:
+        share = np.where(m.usable & (m.count > 0), 0.0, np.nan)
+        sel = all_u == c
+        share[rows_of[sel]] = 100.0 * all_f[sel]
+        lab = _class_label(c)
+        out.add(f"{out.name}_class_{lab}_pct", share, "%",
+                f"Share of the zone's valid area in class {lab} of {out.band_txt} (coverage-weighted)")
+
+
+def _final_reasons(reasons: list, m: _Measured) -> np.ndarray:
+    """Complete ``reasons`` (no valid pixel, partial coverage); return the zones not measured at all."""
+    open_ = np.array([r is None for r in reasons], dtype=bool) & m.usable
+    for i in np.flatnonzero(open_ & (m.count == 0)):
+        reasons[i] = "only nodata pixels in the zone"
+    with np.errstate(invalid="ignore"):
+        partial = open_ & (m.count != 0) & (m.coverage < 99.5)
+    for i in np.flatnonzero(partial):
+        reasons[i] = f"only {m.coverage[i]:.1f}% of the zone lies on valid pixels (raster edge or nodata)"
+    return np.array(
+        [r is not None and r.startswith(("zone outside the raster", "no zone geometry")) for r in reasons], dtype=bool
+    )
+
+
+def _warn(report: dict, msg: str, stacklevel: int) -> None:
+    """Warn the caller of :func:`zonal_indicators` and keep the warning in the report."""
+    report["warnings"].append(msg)
+    warnings.warn(msg, UserWarning, stacklevel=stacklevel + 1)
 
 
 def _class_label(v: Any) -> str:
@@ -454,243 +642,76 @@ def zonal_indicators(
     >>> round(float(out.loc["73065", "dem_count"]))
     625
     """
-    stat_list = _parse_stats(stats, percentiles, categorical)
-    if threshold is None:
-        thresholds: list[float] = []
-    elif isinstance(threshold, (int, float, np.number)):
-        thresholds = [float(threshold)]
-    else:
-        thresholds = [float(t) for t in threshold]
-    if any(not math.isfinite(t) for t in thresholds):
-        raise ValueError(f"threshold must be finite numbers, got {threshold!r}")
-    if not isinstance(band, (int, np.integer)) or isinstance(band, bool) or band < 1:
-        raise ValueError(f"band must be a 1-based integer, got {band!r}")
-    if role not in ("risk", "nature", "context"):
-        raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
-
-    ds, must_close, label = _open(raster)
+    opts = _options(stats, percentiles, threshold, band, role,
+                    categorical=categorical, name=name, unit=unit, source=source, date=date)
+    ds, must_close, label = open_raster(raster)
     try:
-        out = _zonal(ds, label, zones, stat_list, thresholds, categorical, name, int(band), unit, source, date)
+        out = _zonal(ds, label, zones, opts)
     finally:
         if must_close:
             ds.close()
-    below = [c for c in out.columns if c.startswith(f"{name}_below_")]
-    return assign_role(out, role, scored=below or [c for c in (f"{name}_mean",) if c in out.columns])
+    prefix = str(out.columns[-1]).removesuffix("reason")  # the name given, or the one made of the file name
+    below = [c for c in out.columns if c.startswith(f"{prefix}below_")]
+    return assign_role(out, role, scored=below or [c for c in (f"{prefix}mean",) if c in out.columns])
 
 
-def _zonal(ds, label, zones, stat_list, thresholds, categorical, name, band, unit, source, date) -> pd.DataFrame:
-    import shapely
-    from exactextract import exact_extract
-
-    if band > ds.count:
-        raise ValueError(f"{label}: band {band} asked, the raster has {ds.count} band(s)")
-    if ds.crs is None:
-        raise InputError(
-            f"{label}: raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:2154 {Path(label).name}) "
-            "so zones can be placed on it"
-        )
-    gt = ds.transform
-    if gt.b != 0 or gt.d != 0:
-        raise InputError(f"{label}: rotated raster grids are not supported; warp it to a north-up grid first")
+def _zonal(ds: Any, label: str, zones: Any, opts: _Options) -> pd.DataFrame:
+    """The statistics table of ``zones`` on the open raster ``ds``."""
+    check_grid(ds, label, opts.band)
+    name = opts.name
     if name is None:
         name = slugify(Path(label).stem)
     elif not isinstance(name, str) or not name.strip():
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     report: dict[str, Any] = {
         "raster": label,
-        "band": band,
+        "band": opts.band,
         "crs": ds.crs.to_string(),
         "nodata": ds.nodata,
         "warnings": [],
     }
-
-    def _warn(msg: str) -> None:
-        report["warnings"].append(msg)
-        warnings.warn(msg, UserWarning, stacklevel=4)
-
     if ds.nodata is None:
-        _warn(
-            f"{label}: raster has no nodata value; every pixel except NaN counts as data "
-            "(set one with gdal_edit.py -a_nodata if some value means 'no data')"
-        )
-
-    geoms, usable, reasons = _prepare_zones(zones, ds, label, report)
-    n = len(geoms)
-    index = zones.index
-
-    # Which zones touch the raster at all.
-    left, bottom, right, top = ds.bounds
-    raster_box = shapely.box(left, bottom, right, top)
-    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
-    b = shapely.bounds(np.where(usable, geoms, None))  # type: ignore[call-overload]
-    touches = usable & ~(
-        (b[:, 0] >= right) | (b[:, 2] <= left) | (b[:, 1] >= top) | (b[:, 3] <= bottom)
-    )
-    # a zone whose box lies inside the raster's touches it; only the others need the exact test
-    inside = (b[:, 0] >= left) & (b[:, 2] <= right) & (b[:, 1] >= bottom) & (b[:, 3] <= top)
-    edge = np.flatnonzero(touches & ~inside)
-    if len(edge):
-        touches[edge] = shapely.intersects(geoms[edge], raster_box)
+        _warn(report, f"{label}: raster has no nodata value; every pixel except NaN counts as data "
+              "(set one with gdal_edit.py -a_nodata if some value means 'no data')", stacklevel=3)
+    geoms, usable, reasons = _prepare_zones(zones, ds, report)
+    touches = _touching(ds, geoms, usable)
     for i in np.flatnonzero(usable & ~touches):
         reasons[i] = "zone outside the raster"
     if not touches.any():
-        _warn(f"{label}: the raster overlaps none of the {n} zones; no zone is measured (every statistic NaN, "
-              "the pixel count included)")
+        _warn(report, f"{label}: the raster overlaps none of the {len(geoms)} zones; no zone is measured (every "
+              "statistic NaN, the pixel count included)", stacklevel=3)
+    m = _measured(ds, opts, geoms, usable, touches)
+    out = _Columns(name, f"band {opts.band} of {Path(label).name}", _value_unit(ds, opts),
+                   opts.source if opts.source is not None else Path(label).name,
+                   opts.date if opts.date is not None else (ds.tags() or {}).get("TIFFTAG_DATETIME", ""))
+    _stat_columns(out, m, opts.stats)
+    _threshold_columns(out, m, opts.thresholds)
+    if opts.categorical:
+        _class_columns(out, m, label, report)
+    return _frame(out, reasons, m, zones.index, report, opts.categorical)
 
-    results: dict[str, Any] = {}  # arrays; lists of per-zone arrays for "unique" and "frac"
-    idx = np.flatnonzero(touches)
-    if len(idx):
-        from exactextract.operation import Operation
 
-        src = _raster_source(ds, band, _window(ds, geoms[idx]))
-        # Operations named by our own keys (no guessing of exactextract's field names).
-        # Operations get neutral field names op0, op1, …; exactextract may decorate them (quantiles
-        # get a "_10" suffix) and does not keep their order, so fields are matched by that name.
-        specs: list[tuple[str, Any]] = [("count", ("count", None))]
-        for s in stat_list:
-            if s in _EE_OP and s != "count":
-                specs.append((s, (_EE_OP[s], None)))
-            elif _valid_percentile(s):
-                specs.append((s, ("quantile", {"q": float(s[1:]) / 100})))
-        specs += [(f"below_{_fmt_number(t)}", _below_op(t)) for t in thresholds]
-        if categorical:
-            specs += [("unique", ("unique", None)), ("frac", ("frac", None))]
-        ops: list[Any] = []
-        op_keys = [k for k, _ in specs]
-        for i, (_, spec) in enumerate(specs):
-            if callable(spec):
-                spec.__name__ = f"op{i}"
-                ops.append(spec)
-            else:
-                ops.append(Operation(spec[0], f"op{i}", src, None, spec[1]))
-        feats = _WKBSource(idx, shapely.to_wkb(geoms[idx]), ds.crs.wkt)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            rows = exact_extract(src, feats, ops, include_cols=["_pos"], output=_row_writer_class()())
-        pos = np.array([r["_pos"] for r in rows], dtype=int)
-        order = np.argsort(pos)
-        if not np.array_equal(pos[order], idx):  # pragma: no cover - exactextract contract
-            raise RuntimeError("exactextract did not return one row per zone")
-        # a value exactextract did not set for a zone is missing (NaN; no class for unique/frac)
-        fields = sorted(set().union(*rows) - {"_pos"}) if rows else []
-        for i, key in enumerate(op_keys):
-            field = next((f for f in fields if f == f"op{i}" or f.startswith(f"op{i}_")), None)
-            if field is None:  # no zone had a valid pixel (e.g. an all-nodata raster): nothing was measured
-                field = f"op{i}"
-            if key in ("unique", "frac"):
-                results[key] = [np.zeros(0) if rows[j].get(field) is None else rows[j][field] for j in order]
-            else:
-                results[key] = np.array([rows[j].get(field) for j in order], dtype=float)
+def _value_unit(ds: Any, opts: _Options) -> str:
+    if opts.unit is not None:
+        return opts.unit
+    return ds.units[opts.band - 1] or "" if ds.units else ""
 
-    columns: dict[str, Any] = {}
-    count = np.zeros(n)
-    if len(idx):
-        count[idx] = np.nan_to_num(results["count"].astype(float))  # unset: no valid pixel, 0
 
-    def _full(values: np.ndarray | None, dtype=float) -> np.ndarray:
-        arr = np.full(n, np.nan)
-        if values is not None and len(idx):
-            arr[idx] = np.asarray(values, dtype=float)
-        return arr
-
-    # Zone area in pixel units, for coverage_pct and partial-coverage reasons.
-    px_area = abs(gt.a * gt.e)
-    zone_px = np.zeros(n)
-    zone_px[usable] = shapely.area(geoms[usable]) / px_area
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(zone_px > 0, np.minimum(100.0 * count / np.where(zone_px > 0, zone_px, 1), 100.0),
-                            np.nan)
-
-    value_unit = unit if unit is not None else (ds.units[band - 1] or "" if ds.units else "")
-    if source is None:
-        source = Path(label).name
-    if date is None:
-        date = (ds.tags() or {}).get("TIFFTAG_DATETIME", "")
-    meta: list[dict] = []
-
-    def _add(col: str, values: np.ndarray, unit_: str, desc: str) -> None:
-        columns[col] = values
-        meta.append({"column": col, "unit": unit_, "source": source, "date": date, "description": desc})
-
-    band_txt = f"band {band} of {Path(label).name}"
-    for s in stat_list:
-        col = _stat_column(name, s)
-        if s == "count":
-            _add(col, count, "pixels",
-                 f"Valid pixels of {band_txt} in the zone, each weighted by the fraction the zone covers")
-        elif s == "coverage_pct":
-            _add(col, np.where(usable, np.nan_to_num(coverage, nan=0.0), np.nan), "%",
-                 f"Share of the zone's area on valid pixels of {band_txt}")
-        elif s == "variety":
-            v = _full(results.get("variety"))
-            v[usable & (count == 0)] = 0
-            _add(col, v, "classes", f"Number of distinct values of {band_txt} in the zone")
-        else:
-            vals = results.get(s)
-            desc = {
-                "sum": "Coverage-weighted sum",
-                "mean": "Coverage-weighted mean",
-                "min": "Minimum",
-                "max": "Maximum",
-                "std": "Coverage-weighted population standard deviation",
-                "median": "Coverage-weighted median",
-                "majority": "Most common value (coverage-weighted)",
-                "minority": "Least common value (coverage-weighted)",
-            }.get(s, f"Coverage-weighted {s[1:]}th percentile")
-            arr = _full(vals)
-            if s == "sum":
-                arr[usable & (count == 0)] = np.nan
-            _add(col, arr, value_unit, f"{desc} of {band_txt} over valid pixels of the zone")
-    for t in thresholds:
-        col = f"{name}_below_{_fmt_number(t)}_pct"
-        _add(col, _full(results.get(f"below_{_fmt_number(t)}")), "%",
-             f"Share of the zone's valid area where {band_txt} is below {t:g} {value_unit}".rstrip()
-             + " (coverage-weighted)")
-    if categorical:
-        shares: dict[str, np.ndarray] = {}
-        if len(idx):
-            uniq = [np.asarray(u, dtype=float).ravel() for u in results["unique"]]
-            fracs = [np.asarray(f, dtype=float).ravel() for f in results["frac"]]
-            rows_of = np.repeat(idx, [len(u) for u in uniq])
-            all_u, all_f = np.concatenate(uniq), np.concatenate(fracs)
-        else:
-            all_u = np.zeros(0)
-        classes = [float(c) for c in np.unique(all_u)]
-        if len(classes) > 255:
-            _warn(
-                f"{label}: {len(classes)} distinct values found with categorical=True; is this raster "
-                "really a class raster (land cover)? One column per value is written"
-            )
-        for c in classes:
-            shares[_class_label(c)] = np.where(usable & (count > 0), 0.0, np.nan)
-        if len(idx) and classes:
-            for c in classes:
-                sel = all_u == c
-                shares[_class_label(c)][rows_of[sel]] = 100.0 * all_f[sel]
-        for lab, arr in shares.items():
-            _add(f"{name}_class_{lab}_pct", arr, "%",
-                 f"Share of the zone's valid area in class {lab} of {band_txt} (coverage-weighted)")
-
-    open_ = np.array([r is None for r in reasons], dtype=bool) & usable
-    for i in np.flatnonzero(open_ & (count == 0)):
-        reasons[i] = "only nodata pixels in the zone"
-    with np.errstate(invalid="ignore"):
-        partial = open_ & (count != 0) & (coverage < 99.5)
-    for i in np.flatnonzero(partial):
-        reasons[i] = f"only {coverage[i]:.1f}% of the zone lies on valid pixels (raster edge or nodata)"
-    # outside the raster nothing was measured: every statistic, the pixel count included, is missing
-    off = np.array([r is not None and r.startswith(("zone outside the raster", "no zone geometry"))
-                    for r in reasons], dtype=bool)
-    if off.any():
-        for col in columns:
-            columns[col] = np.where(off, np.nan, np.asarray(columns[col], dtype=float))
-    reason_col = f"{name}_reason"
+def _frame(
+    out: _Columns, reasons: list, m: _Measured, index: pd.Index, report: dict, categorical: bool
+) -> pd.DataFrame:
+    """The output table: NaN where nothing was measured, the reason column, metadata and report."""
+    off = _final_reasons(reasons, m)
+    columns = out.columns
+    if off.any():  # outside the raster nothing was measured: every statistic, the pixel count included
+        columns = {col: np.where(off, np.nan, np.asarray(v, dtype=float)) for col, v in columns.items()}
+    reason_col = f"{out.name}_reason"
     columns[reason_col] = pd.array(reasons, dtype="string")
-    out = pd.DataFrame(columns, index=index.copy())
-    meta.append({"column": reason_col, "unit": "", "source": "acv-geo", "date": "",
-                 "description": "Why statistics are missing or cover only part of the zone"})
-    attach_metadata(out, meta)
-    out.attrs[_META_KEY] = report
+    df = pd.DataFrame(columns, index=index.copy())
+    meta = [*out.meta, {"column": reason_col, "unit": "", "source": "acv-geo", "date": "",
+                        "description": "Why statistics are missing or cover only part of the zone"}]
+    attach_metadata(df, meta)
+    df.attrs[_META_KEY] = report
     if categorical:  # one column per class found: spatial chunks fill the classes they lack with 0
-        out.attrs[CATEGORY_COLUMNS] = [[f"{name}_class_", "_pct"]]
-    return out
+        df.attrs[CATEGORY_COLUMNS] = [[f"{out.name}_class_", "_pct"]]
+    return df
