@@ -1,5 +1,3 @@
-# mypy: ignore-errors
-# (being reworked; remove this line once mypy passes on the module)
 """The diagnostic report: one self-contained HTML file, readable offline and printable.
 
 :func:`build_report` turns the per-city table of :func:`acv_geo.diagnose` into ``report.html``:
@@ -11,7 +9,9 @@
   Season 2 experiment (no open-data portal, no risk-zone layer covering it, no DEM coverage…),
   derived from the NA, ``*_reason`` and ``*_covered`` columns.
 
-Every text is HTML-escaped; the print style sheet starts each fiche on a new page.
+Python prepares plain data here (already formatted strings and numbers, in the report's language);
+the Jinja2 templates of ``acv_geo/outputs/templates`` lay it out, with autoescape on: every text is
+HTML-escaped. The print style sheet starts each fiche on a new page.
 """
 
 from __future__ import annotations
@@ -19,58 +19,28 @@ from __future__ import annotations
 import base64
 import contextvars
 import datetime as _dt
-import html
+import functools
+import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from acv_geo.core.labels import CITY_METADATA, column_label
 
 __all__ = ["build_report", "season2_gaps"]
 
-_CSS = """
-:root { --ink: #1f2933; --muted: #616e7c; --line: #d9e2ec; --accent: #0b6e4f; --bad: #b42318; --ok: #067647; }
-* { box-sizing: border-box; }
-body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: var(--ink); margin: 0 auto;
-       max-width: 1100px; padding: 24px; line-height: 1.4; font-size: 14px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 4px; color: var(--accent); }
-h2 { font-size: 20px; border-bottom: 2px solid var(--accent); padding-bottom: 4px; margin-top: 32px; }
-h3 { font-size: 16px; margin: 18px 0 6px; }
-.meta { color: var(--muted); font-size: 12px; }
-table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 12.5px; }
-th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #f0f4f8; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 10px 0; }
-.figure { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 150px; }
-.figure b { display: block; font-size: 22px; color: var(--accent); }
-.maps img { width: 100%; max-width: 1000px; border: 1px solid var(--line); margin: 8px 0; }
-.fiche { border-top: 3px solid var(--accent); margin-top: 36px; padding-top: 6px; }
-.fiche h2 { border: none; margin-top: 6px; }
-.gaps li { color: var(--bad); }
-.nogap { color: var(--ok); }
-.tag { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; color: #fff; }
-.tag.commune { background: #1a9850; } .tag.epci { background: #66a61e; } .tag.none { background: #d73027; }
-.tag.na { background: #8a8a8a; }
-.index { columns: 4; font-size: 12px; }
-.index a { text-decoration: none; color: var(--ink); }
-.reason { color: var(--muted); font-style: italic; }
-a { color: #0b5cad; word-break: break-all; }
-@media print {
-  body { max-width: none; padding: 0; font-size: 11px; }
-  .fiche { page-break-before: always; break-before: page; border-top: none; }
-  .maps img { page-break-inside: avoid; break-inside: avoid; max-height: 23cm; width: auto; max-width: 100%; }
-  h2, h3 { page-break-after: avoid; break-after: avoid; }
-  tr { page-break-inside: avoid; break-inside: avoid; }
-  .index { columns: 3; }
-  a { color: var(--ink); }
-}
-"""
+#: A row of the per-city table as ``{column: value}`` (values boxed as Python scalars or pandas NA).
+Record = Mapping[str, Any]
+#: The metadata table as ``{column: {"unit": …, "source": …, "date": …, "description": …, "label_fr": …}}``.
+Meta = Mapping[str, Mapping[str, str]]
 
 _LEVEL_TEXT = {
     "commune": "the commune publishes open data itself",
@@ -83,112 +53,9 @@ _OPEN_COLS = (
     "url_portail_epci", "url_datagouv_epci", "techno_com", "techno_epci", "themes_epci", "opendata_source",
     "opendata_change", "opendata_reason",
 )
-
-
-def _e(x: Any) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
-
-
-def _isna(v: Any) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _fmt(v: Any, unit: str = "") -> str:
-    """A value for display: integers with thin separators, floats with 3 significant digits, years as years."""
-    if _isna(v):
-        return "—"
-    if isinstance(v, (bool, np.bool_)):
-        return tr("yes") if v else tr("no")
-    if unit in ("year", "code") and isinstance(v, (int, np.integer, float, np.floating)) and float(v) == int(v):
-        return str(int(v))
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}".replace(",", "\u202f")
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if not math.isfinite(f):
-            return "—"
-        if f == int(f) and abs(f) < 1e15:
-            return f"{int(f):,}".replace(",", "\u202f")
-        if abs(f) >= 1000:
-            return f"{f:,.0f}".replace(",", "\u202f")
-        if abs(f) >= 10:
-            return f"{f:.1f}"
-        return f"{f:.3g}"
-    return str(v)
-
-
-def _link(url: Any) -> str:
-    if _isna(url) or not str(url).strip():
-        return "—"
-    u = str(url).strip()
-    if not re.match(r"^https?://", u):
-        return _e(u)
-    return f'<a href="{_e(u)}">{_e(u)}</a>'
-
-
-def _png_bytes(path: Path) -> bytes:
-    """The PNG to embed, as written when it already has a palette, else re-encoded with one.
-
-    ``diagnose`` writes its maps with a 256-colour palette (PNG colour type 3, IHDR byte 25): their
-    bytes are embedded as they are. Other PNGs are re-encoded with a 256-colour palette when Pillow is
-    available (3-4× smaller).
-    """
-    raw = Path(path).read_bytes()
-    if len(raw) > 25 and raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR" and raw[25] == 3:
-        return raw
-    try:
-        import io
-
-        from PIL import Image
-    except ImportError:
-        return raw
-    with Image.open(io.BytesIO(raw)) as im:
-        method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
-        small = im.convert("RGB").quantize(colors=256, method=method)
-        buf = io.BytesIO()
-        small.save(buf, format="PNG")
-    out = buf.getvalue()
-    return out if len(out) < len(raw) else raw
-
-
-def _img(path: Path) -> str:
-    data = base64.b64encode(_png_bytes(path)).decode("ascii")
-    return f'<img alt="{_e(Path(path).stem)}" src="data:image/png;base64,{data}">'
-
-
-def _colon() -> str:
-    """« : » with its French space, or the English ": "."""
-    return " : " if _LANG.get() == "fr" else ": "
-
-
-def _label(column: str, meta: Mapping[str, Mapping[str, str]]) -> str:
-    """Human label of a column in the report's language (metadata first, else composed)."""
-    lang = _LANG.get()
-    return meta.get(column, {}).get(f"label_{lang}") or column_label(column, lang)
-
-
-def _meta_lookup(metadata: pd.DataFrame) -> dict[str, dict[str, str]]:
-    out = {}
-    for row in metadata.fillna("").to_dict("records"):
-        out[str(row["column"])] = {k: str(v) for k, v in row.items()}
-    return out
-
-
-def _groups(columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str, list[str]]]:
-    """Indicator columns grouped by (source, date), in column order."""
-    order: dict[tuple[str, str], list[str]] = {}
-    for c in columns:
-        m = meta.get(c)
-        if m is None:
-            continue
-        order.setdefault((m.get("source", ""), m.get("date", "")), []).append(c)
-    return [(s, d, cols) for (s, d), cols in order.items()]
-
+_PROFILE_COLS = ("risk_score", "nature_score", "opendata_score", "exposure_score", "rank", "profile_reason")
+_SCORE_COLS = ("risk_score", "nature_score", "opendata_score", "exposure_score")
+_DEFAULT_TITLE = "Action Cœur de Ville: risks, nature and open data"
 
 #: The report's own words in French (the default language of the report); English is the source text.
 FRENCH: dict[str, str] = {
@@ -270,9 +137,20 @@ LANGUAGES = ("fr", "en")
 
 
 def tr(text: str, *args: Any) -> str:
-    """``text`` in the report's language (French unless the report is built in English), formatted with ``args``."""
+    """``text`` in the report's language (French unless the report is built in English), formatted with ``args``.
+
+    Examples
+    --------
+    >>> tr("Cities"), tr("0 for {}", "radon")
+    ('Villes', '0 pour radon')
+    """
     out = FRENCH.get(text, text) if _LANG.get() == "fr" else text
     return out.format(*args) if args else out
+
+
+def _tr_markup(text: str, *args: Any) -> Markup:
+    """:func:`tr` of a sentence holding markup: ``text`` is acv-geo's own (trusted), ``args`` are escaped."""
+    return Markup(FRENCH.get(text, text) if _LANG.get() == "fr" else text).format(*args)
 
 
 #: The reasons acv-geo writes in its tables (English, as data), with their French wording for the report.
@@ -298,6 +176,8 @@ _FRENCH_REASONS: tuple[tuple[str, str], ...] = (
 )
 
 
+
+
 def tr_reason(text: Any) -> str:
     """A reason from the tables in the report's language (the English data text when no wording is known).
 
@@ -314,6 +194,151 @@ def tr_reason(text: Any) -> str:
     return out
 
 
+# ------------------------------------------------------------------------------------------ values
+
+
+def _isna(v: Any) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(v: Any) -> str:
+    """``v`` as text ('' for None), to be escaped by the template."""
+    return "" if v is None else str(v)
+
+
+def _thin(n: int) -> str:
+    """An integer with narrow no-break spaces between thousands."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def _fmt_float(f: float) -> str:
+    if not math.isfinite(f):
+        return "—"
+    if f == int(f) and abs(f) < 1e15:
+        return _thin(int(f))
+    if abs(f) >= 1000:
+        return f"{f:,.0f}".replace(",", "\u202f")
+    if abs(f) >= 10:
+        return f"{f:.1f}"
+    return f"{f:.3g}"
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    """A value for display: integers with thin separators, floats with 3 significant digits, years as years.
+
+    Examples
+    --------
+    >>> _fmt(12345), _fmt(0.12345), _fmt(2019.0, "year"), _fmt(None), _fmt(True)
+    ('12\u202f345', '0.123', '2019', '—', 'oui')
+    """
+    if _isna(v):
+        return "—"
+    if isinstance(v, (bool, np.bool_)):
+        return tr("yes") if v else tr("no")
+    if unit in ("year", "code") and isinstance(v, (int, np.integer, float, np.floating)) and float(v) == int(v):
+        return str(int(v))
+    if isinstance(v, (int, np.integer)):
+        return _thin(int(v))
+    if isinstance(v, (float, np.floating)):
+        return _fmt_float(float(v))
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A cell that is a link when its text is a web address (``href`` is then that address)."""
+
+    text: str
+    href: str | None = None
+
+
+def _link(url: Any) -> Link:
+    if _isna(url) or not str(url).strip():
+        return Link("—")
+    u = str(url).strip()
+    return Link(u, u if re.match(r"^https?://", u) else None)
+
+
+def _colon() -> str:
+    """« : » with its French space, or the English ": "."""
+    return " : " if _LANG.get() == "fr" else ": "
+
+
+def _short(names: Sequence[str], k: int = 6) -> str:
+    more = f", … ({len(names)} au total)" if _LANG.get() == "fr" else f", … ({len(names)} in all)"
+    return ", ".join(names[:k]) + (more if len(names) > k else "")
+
+
+# ---------------------------------------------------------------------------------------- metadata
+
+
+def _label(column: str, meta: Meta) -> str:
+    """Human label of a column in the report's language (metadata first, else composed)."""
+    lang = _LANG.get()
+    return meta.get(column, {}).get(f"label_{lang}") or column_label(column, lang)
+
+
+def _meta_lookup(metadata: pd.DataFrame) -> dict[str, dict[str, str]]:
+    return {str(row["column"]): {str(k): str(v) for k, v in row.items()} for row in
+            metadata.fillna("").to_dict("records")}
+
+
+def _groups(columns: Iterable[str], meta: Meta) -> list[tuple[str, str, list[str]]]:
+    """Indicator columns grouped by (source, date), in column order."""
+    order: dict[tuple[str, str], list[str]] = {}
+    for c in columns:
+        m = meta.get(c)
+        if m is not None:
+            order.setdefault((m.get("source", ""), m.get("date", "")), []).append(c)
+    return [(s, d, cols) for (s, d), cols in order.items()]
+
+
+# ------------------------------------------------------------------------------------------ images
+
+
+def _png_bytes(path: Path) -> bytes:
+    """The PNG to embed, as written when it already has a palette, else re-encoded with one.
+
+    ``diagnose`` writes its maps with a 256-colour palette (PNG colour type 3, IHDR byte 25): their
+    bytes are embedded as they are. Other PNGs are re-encoded with a 256-colour palette when Pillow is
+    available (3-4× smaller).
+    """
+    raw = Path(path).read_bytes()
+    if len(raw) > 25 and raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR" and raw[25] == 3:
+        return raw
+    try:
+        from PIL import Image
+    except ImportError:
+        return raw
+    with Image.open(io.BytesIO(raw)) as im:
+        method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
+        small = im.convert("RGB").quantize(colors=256, method=method)
+        buf = io.BytesIO()
+        small.save(buf, format="PNG")
+    out = buf.getvalue()
+    return out if len(out) < len(raw) else raw
+
+
+@dataclass(frozen=True)
+class EmbeddedImage:
+    """A PNG map embedded in the page: its name and its base64 data."""
+
+    alt: str
+    base64: str
+
+
+def _image(path: str | Path) -> EmbeddedImage:
+    return EmbeddedImage(Path(path).stem, base64.b64encode(_png_bytes(Path(path))).decode("ascii"))
+
+
+# -------------------------------------------------------------------------------- Season 2 gaps
+
+
 def fetch_suggestion(insee_com: Any) -> str:
     """The ``acv-geo fetch`` command that brings the national risk layers of a town's department.
 
@@ -326,6 +351,22 @@ def fetch_suggestion(insee_com: Any) -> str:
 
     dep = insee_department(str(insee_com)) if isinstance(insee_com, str) else None
     return "acv-geo fetch tri argiles" + (f" pprn:{dep}" if dep else "")
+
+
+@dataclass(frozen=True)
+class _Layers:
+    """Labels of the configured layers and rasters, in the report's language."""
+
+    labels: Mapping[str, str]
+    rasters: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config: Any) -> _Layers:
+        layers = list(getattr(config, "layers", ()) or ())
+        rasters = list(getattr(config, "rasters", ()) or ())
+        english = _LANG.get() == "en"
+        labels = {x.name: (getattr(x, "label_en", "") or x.label) if english else x.label for x in (*layers, *rasters)}
+        return cls(labels, tuple(r.name for r in rasters))
 
 
 def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
@@ -350,285 +391,404 @@ def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
     ['Pas de portail open data : ni la commune ni son EPCI ne publient de données ouvertes (observatoire).', \
 'radon: not in the table']
     """
+    return _gaps(city.name, city.to_dict(), _Layers.of(config))
+
+
+def _gaps(code: Any, city: Record, layers: _Layers) -> list[str]:
+    return [*_opendata_gaps(city), *_layer_gaps(code, city, layers), *_raster_gaps(city, layers),
+            *_reason_gaps(city, layers)]
+
+
+def _opendata_gaps(city: Record) -> list[str]:
+    if "opendata_level" not in city:
+        return []
+    level = city["opendata_level"]
+    if _isna(level):
+        return [tr("Open-data status unknown (commune SIREN not found in the observatory's lists).")]
+    if level == "none":
+        return [tr("No open-data portal: neither the commune nor its EPCI publishes open data (observatory).")]
+    return []
+
+
+def _layer_gaps(code: Any, city: Record, layers: _Layers) -> list[str]:
+    """Layers whose coverage leaves the town out, and the fetch command when no risk layer covers it."""
     gaps: list[str] = []
-    level = city.get("opendata_level")
-    if "opendata_level" in city.index:
-        if _isna(level):
-            gaps.append(tr("Open-data status unknown (commune SIREN not found in the observatory's lists)."))
-        elif level == "none":
-            gaps.append(tr("No open-data portal: neither the commune nor its EPCI publishes open data (observatory)."))
-    layers = list(getattr(config, "layers", ()) or ())
-    rasters = list(getattr(config, "rasters", ()) or ())
-    english = _LANG.get() == "en"
-    labels = {x.name: (getattr(x, "label_en", "") or x.label) if english else x.label for x in (*layers, *rasters)}
-    covered_any_risk = False
-    risk_layers = []
-    for c in city.index:
-        if not c.endswith("_covered"):
-            continue
-        name = c.removesuffix("_covered")
-        v = city[c]
-        risk_layers.append(labels.get(name, name))
+    covered = [(c.removesuffix("_covered"), v) for c, v in city.items() if c.endswith("_covered")]
+    for name, v in covered:
+        label = layers.labels.get(name, name)
         if _isna(v):
-            gaps.append(tr("{}: no zone to measure (see the zone reason).", labels.get(name, name)))
-        elif bool(v):
-            covered_any_risk = True
-        else:
-            gaps.append(tr("Not covered by the layer « {} ».", labels.get(name, name)))
-    if risk_layers and not covered_any_risk:
+            gaps.append(tr("{}: no zone to measure (see the zone reason).", label))
+        elif not bool(v):
+            gaps.append(tr("Not covered by the layer « {} ».", label))
+    if covered and not any(not _isna(v) and bool(v) for _, v in covered):
         gaps.append(tr("No risk-zone layer covers it: download the flood zones, clay exposure and prevention plans "
                        "with `{}` and add them to the configuration (docs/adding-a-layer.md).",
-                       fetch_suggestion(city.name)))
-    for r in rasters:
-        reason = city.get(f"{r.name}_reason")
-        if not _isna(reason):
-            txt = str(reason)
-            if txt.startswith("zone outside"):
-                gaps.append(tr("No coverage by the raster « {} » ({}).", labels.get(r.name, r.label), tr_reason(txt)))
-            else:
-                gaps.append(tr("Partial coverage by the raster « {} »: {}.", labels.get(r.name, r.label),
-                               tr_reason(txt)))
-    for c in city.index:
+                       fetch_suggestion(code)))
+    return gaps
+
+
+def _raster_gaps(city: Record, layers: _Layers) -> list[str]:
+    gaps: list[str] = []
+    for name in layers.rasters:
+        reason = city.get(f"{name}_reason")
+        if _isna(reason):
+            continue
+        txt, label = str(reason), layers.labels[name]
+        if txt.startswith("zone outside"):
+            gaps.append(tr("No coverage by the raster « {} » ({}).", label, tr_reason(txt)))
+        else:
+            gaps.append(tr("Partial coverage by the raster « {} »: {}.", label, tr_reason(txt)))
+    return gaps
+
+
+def _reason_gaps(city: Record, layers: _Layers) -> list[str]:
+    """The reasons of the other indicators (not the configured layers', not the clusters')."""
+    gaps: list[str] = []
+    for c, v in city.items():
         if not c.endswith("_reason") or c in ("opendata_reason", "profile_reason", "zone_reason"):
             continue
         base = c.removesuffix("_reason")
-        if base in labels or base.startswith("cluster_") or any(base.startswith(f"{n}_") for n in labels):
+        if base in layers.labels or base.startswith("cluster_") or any(base.startswith(f"{n}_") for n in layers.labels):
             continue
-        v = city[c]
         if not _isna(v):
             gaps.append(f"{base}: {tr_reason(v)}")
     return gaps
 
 
-def _summary_figures(df: pd.DataFrame) -> str:
+# -------------------------------------------------------------------------------- national summary
+
+
+def _summary_figures(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """The key figures as (value, label)."""
     n = len(df)
-    items = [(tr("cities"), n)]
+    items = [(str(n), tr("cities"))]
     if "opendata_level" in df.columns:
         lv = df["opendata_level"].astype(object).fillna("unknown").value_counts()
         for k, label in (("commune", "publish themselves"), ("epci", "only through their EPCI"),
                          ("none", "no open data"), ("unknown", "status unknown")):
             if lv.get(k, 0):
-                items.append((tr(label), f"{lv.get(k, 0)} ({100 * lv.get(k, 0) / n:.0f} %)"))
+                items.append((f"{lv.get(k, 0)} ({100 * lv.get(k, 0) / n:.0f} %)", tr(label)))
     if "territory" in df.columns:
-        items.append((tr("overseas cities"), int((df["territory"] != "metropole").sum())))
-    return '<div class="figures">' + "".join(
-        f'<div class="figure"><b>{_e(v)}</b>{_e(k)}</div>' for k, v in items) + "</div>"
+        items.append((str(int((df["territory"] != "metropole").sum())), tr("overseas cities")))
+    return items
 
 
-def _coverage_table(df: pd.DataFrame, meta: Mapping[str, Mapping[str, str]]) -> str:
+@dataclass(frozen=True)
+class CoverageRow:
+    """One source of the coverage table."""
+
+    source: str
+    date: str
+    columns: str
+    with_value: int
+    covered: str
+
+
+def _coverage_rows(df: pd.DataFrame, meta: Meta) -> list[CoverageRow]:
+    present = df.notna().to_numpy()  # one pass over the table; columns picked by position below
+    where = {c: i for i, c in enumerate(df.columns)}
     rows = []
-    for src, date, cols in _groups(list(df.columns), meta):
+    for src, date, cols in _groups(df.columns, meta):
         value_cols = [c for c in cols if not c.endswith(("_reason", "_covered"))]
         if not value_cols:
             continue
-        has = df[value_cols].notna().any(axis=1)
+        has = int(present[:, [where[c] for c in value_cols]].any(axis=1).sum())
         cov = [c for c in cols if c.endswith("_covered")]
-        covered = int(df[cov[0]].fillna(False).astype(bool).sum()) if cov else None
-        rows.append(
-            f"<tr><td>{_e(src)}</td><td>{_e(date)}</td><td>{_e(', '.join(_label(c, meta) for c in value_cols[:6]))}"
-            f"{' …' if len(value_cols) > 6 else ''} ({len(value_cols)})</td>"
-            f'<td class="num">{int(has.sum())}</td>'
-            f'<td class="num">{"—" if covered is None else covered}</td></tr>'
-        )
-    heads = ("source", "date", "columns", "cities with a value", "cities in the layer's coverage")
-    return ("<table><tr>" + "".join(f"<th>{_e(tr(h))}</th>" for h in heads) + "</tr>" + "".join(rows) + "</table>")
+        covered = str(int(df[cov[0]].fillna(False).astype(bool).sum())) if cov else "—"
+        names = ", ".join(_label(c, meta) for c in value_cols[:6])
+        more = " …" if len(value_cols) > 6 else ""
+        rows.append(CoverageRow(src, date, f"{names}{more} ({len(value_cols)})", has, covered))
+    return rows
 
 
-def _clusters_html(clusters: Mapping[str, Any]) -> str:
-    parts = []
-    settings = clusters.get("settings", {})
-    if settings:
-        parts.append("<p class='meta'>" + _e(", ".join(f"{k}: {v}" for k, v in settings.items())) + "</p>")
+_TEST_KEYS = ("statistic", "I", "bb", "bw", "ww", "expected", "expected_bb", "z", "z_sim", "p_sim", "p_sim_bb",
+              "p_norm", "n", "n_tested", "permutations", "seed")
+
+
+def _cluster_tables(clusters: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """One (variable, [(test, results)]) table per clustered variable."""
+    tables = []
     for var, stats in clusters.get("global", {}).items():
         rows = []
         for test, d in stats.items():
             if not isinstance(d, Mapping):
                 continue
             shown = {k: v for k, v in d.items() if not isinstance(v, (list, dict)) and v is not None}
-            keep = [k for k in ("statistic", "I", "bb", "bw", "ww", "expected", "expected_bb", "z", "z_sim",
-                                "p_sim", "p_sim_bb", "p_norm", "n", "n_tested", "permutations", "seed")
-                    if k in shown]
-            keep = keep or list(shown)[:10]
-            rows.append(f"<tr><td>{_e(test)}</td><td>" + "; ".join(
-                f"{_e(k)} = {_e(shown[k] if k == 'seed' else _fmt(shown[k]))}" for k in keep) + "</td></tr>")
+            keep = [k for k in _TEST_KEYS if k in shown] or list(shown)[:10]
+            rows.append((str(test), "; ".join(f"{k} = {shown[k] if k == 'seed' else _fmt(shown[k])}" for k in keep)))
         labels = clusters.get("labels", {}).get(var, {})
         if labels:
-            rows.append("<tr><td>local labels</td><td>" + _e(", ".join(f"{k}: {v}" for k, v in labels.items()))
-                        + "</td></tr>")
-        parts.append(f"<h3>{_e(var)}</h3><table><tr><th>test</th><th>result</th></tr>{''.join(rows)}</table>")
-    return "".join(parts)
+            rows.append(("local labels", ", ".join(f"{k}: {v}" for k, v in labels.items())))
+        tables.append((str(var), rows))
+    return tables
 
 
-def _ranking_html(df: pd.DataFrame, ranking: pd.DataFrame, top: int) -> str:
-    cols = [c for c in ("risk_score", "nature_score", "opendata_score", "exposure_score") if c in ranking.columns]
+@dataclass(frozen=True)
+class RankRow:
+    """One town of the ranking table."""
+
+    rank: str
+    code: str
+    name: str
+    department: str
+    scores: tuple[str, ...]
+
+
+def _ranking_rows(towns: Mapping[Any, Record], ranking: pd.DataFrame, top: int) -> list[RankRow]:
+    cols = [c for c in _SCORE_COLS if c in ranking.columns]
     rows = []
-    for code, r in ranking.head(top).iterrows():
-        name = df.loc[code, "commune"] if "commune" in df.columns and code in df.index else code
-        dep = df.loc[code, "departement"] if "departement" in df.columns and code in df.index else ""
-        rows.append(
-            f'<tr><td class="num">{_e(_fmt(r.get("rank")))}</td><td><a href="#c{_e(code)}">{_e(name)}</a></td>'
-            f"<td>{_e(code)}</td><td>{_e('' if _isna(dep) else dep)}</td>"
-            + "".join(f'<td class="num">{_e(_fmt(r.get(c)))}</td>' for c in cols) + "</tr>"
-        )
-    head = "".join(f"<th>{_e(column_label(c, _LANG.get()))}</th>" for c in cols)
-    heads = "".join(f"<th>{_e(tr(h))}</th>" for h in ("rank", "city")) + "<th>INSEE</th>" + \
-        f"<th>{_e(tr('department'))}</th>"
-    return (f"<table><tr>{heads}{head}</tr>"
-            + "".join(rows) + "</table>")
+    for code, r in ranking.head(top).to_dict("index").items():
+        town = towns.get(code, {})
+        dep = town.get("departement", "")
+        rows.append(RankRow(_fmt(r.get("rank")), _text(code), _text(town.get("commune", code)),
+                            "" if _isna(dep) else _text(dep), tuple(_fmt(r.get(c)) for c in cols)))
+    return rows
 
 
-def _opendata_html(city: pd.Series) -> str:
-    level = city.get("opendata_level")
-    tag = "na" if _isna(level) else str(level)
-    text = tr(_LEVEL_TEXT.get(tag, "open-data status unknown"))
-    rows = [
-        ("status", f'<span class="tag {_e(tag)}">{_e(tr("unknown") if tag == "na" else tr(tag))}</span> {_e(text)}'),
-        ("commune portal", _link(city.get("url_portail_com"))),
-        ("commune data.gouv page", _link(city.get("url_datagouv_com"))),
-        ("commune platform", _e(_fmt(city.get("techno_com")))),
-        ("EPCI portal", _link(city.get("url_portail_epci"))),
-        ("EPCI data.gouv page", _link(city.get("url_datagouv_epci"))),
-        ("EPCI platform", _e(_fmt(city.get("techno_epci")))),
-        ("EPCI themes", _e(_fmt(city.get("themes_epci")))),
-    ]
-    if "opendata_change" in city.index and not _isna(city.get("opendata_change")):
-        rows.append(("since the 2020 observatory", _e(tr(str(city.get("opendata_change"))))))
-    if not _isna(city.get("opendata_source")):
-        rows.append(("source", _e(city.get("opendata_source"))))
-    return "<table>" + "".join(f"<tr><th>{_e(tr(k))}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+@dataclass(frozen=True)
+class Method:
+    """What the ranking method paragraph names: weights, indicators used, indicators left out."""
+
+    weights: str
+    columns: str
+    left_out: str
 
 
-def _short(names: Sequence[str], k: int = 6) -> str:
-    more = f", … ({len(names)} au total)" if _LANG.get() == "fr" else f", … ({len(names)} in all)"
-    return ", ".join(names[:k]) + (more if len(names) > k else "")
+def _method(ranking: pd.DataFrame, meta: Meta) -> Method:
+    info = ranking.attrs.get("acv_geo_profile") or {}
+    weights = info.get("weights") or {}
+    used = info.get("columns") or {}
+    return Method(
+        ", ".join(f"{k} {v:g}" for k, v in weights.items()),
+        "; ".join(f"{k}: {', '.join(_label(c, meta) for c in v) or '—'}" for k, v in used.items()),
+        ", ".join(_label(c, meta) for c in info.get("excluded") or {}),
+    )
 
 
-def _shared_head(labels: Sequence[str]) -> str:
-    """The layer part (before « : ») the labels of one source all share, else ''."""
-    sep = _colon()
-    heads = {lab.split(sep, 1)[0] for lab in labels if sep in lab}
-    return heads.pop() if len(heads) == 1 and all(sep in lab for lab in labels) and len(labels) > 1 else ""
+# ---------------------------------------------------------------------------------- indicators
 
 
-def _indicators_html(city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]]) -> str:
-    """Indicator rows grouped by source; zeros, empty values and uncovered layers condensed."""
-    out = []
-    sep = _colon()
-    english = _LANG.get() == "en"  # the definitions are English text: in French they are the label's tooltip
-    span = f"colspan='{4 if english else 3}'"
+@dataclass(frozen=True)
+class _ColumnSpec:
+    name: str
+    label: str
+    tip: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class _GroupSpec:
+    """The town-independent part of one (source, date) group of the indicator table."""
+
+    head: str
+    source: str
+    values: tuple[_ColumnSpec, ...]
+    reasons: tuple[str, ...]
+    covered: str | None
+
+
+def _group_specs(columns: Sequence[str], meta: Meta) -> list[_GroupSpec]:
+    """The indicator groups, their heads and their labels (the layer part they share goes to the head)."""
+    sep, english = _colon(), _LANG.get() == "en"  # the definitions are English: in French, the label's tooltip
+    specs = []
     for src, date, cols in _groups(columns, meta):
         values = [c for c in cols if not c.endswith(("_reason", "_covered"))]
-        reasons = [str(city.get(c)) for c in cols if c.endswith("_reason") and not _isna(city.get(c))]
         if not values:
             continue
-        shared = _shared_head([_label(c, meta) for c in values])
-        meta = {**meta, **{c: {**meta.get(c, {}), f"label_{_LANG.get()}": _label(c, meta).split(sep, 1)[1]}
-                           for c in values}} if shared else meta
-        head = (f"<tr><th {span}>{_e(shared) + ' — ' if shared else ''}{_e(src)}"
-                f"{' · ' + _e(date) if date else ''}</th></tr>")
-        body = []
-        covered = [c for c in cols if c.endswith("_covered")]
-        outside = bool(covered) and not _isna(city.get(covered[0])) and not bool(city.get(covered[0]))
-        if outside:
-            why = next((r for r in reasons if r.startswith("outside the coverage")), "")
-            where = tr_reason(why[why.find("(") + 1:why.rfind(")")]) if "(" in why else src
-            body.append(f"<tr><td {span} class='reason'>" + _e(tr(
-                "Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).",
-                where, len(values))) + "</td></tr>")
-            out.append(head + "".join(body))
-            continue
-        zeros, empty = [], []
-        for c in values:
-            v = city.get(c)
-            if _isna(v):
-                empty.append(c)
-            elif not isinstance(v, (str, bool, np.bool_)) and float(v) == 0:
-                zeros.append(c)
-            else:
-                m = meta.get(c, {})
-                desc = m.get("description", "")
-                tip = f"{c} — {desc}" if desc and not english else c
-                body.append(
-                    f"<tr><td title='{_e(tip)}'>{_e(_label(c, meta))}</td>"
-                    f"<td class='{'txt' if isinstance(v, str) else 'num'}'>"
-                    f"{_e(_fmt(v, m.get('unit', '')))}</td><td>{_e(tr(m.get('unit', '')))}</td>"
-                    + (f"<td>{_e(desc)}</td>" if english else "") + "</tr>"
-                )
-        if zeros:
-            body.append(f"<tr><td {span} class='reason'>"
-                        f"{_e(tr('0 for {}', _short([_label(c, meta) for c in zeros])))}</td></tr>")
-        if empty:
-            why = "; ".join(dict.fromkeys(reasons))
-            body.append(f"<tr><td {span} class='reason'>"
-                        f"{_e(tr('no value for {}', _short([_label(c, meta) for c in empty])))}"
-                        f"{': ' + _e(tr_reason(why)) if why else ''}</td></tr>")
-        out.append(head + "".join(body))
-    names = ("indicator", "value", "unit", "definition") if english else ("indicator", "value", "unit")
-    heads = "".join(f"<th>{_e(tr(h))}</th>" for h in names)
-    return f"<table><tr>{heads}</tr>" + "".join(out) + "</table>"
+        labels = [_label(c, meta) for c in values]
+        heads = {lab.split(sep, 1)[0] for lab in labels if sep in lab}
+        shared = heads.pop() if len(heads) == 1 and all(sep in lab for lab in labels) and len(labels) > 1 else ""
+        specs.append(_GroupSpec(
+            head=(f"{shared} — " if shared else "") + src + (f" · {date}" if date else ""),
+            source=src,
+            values=tuple(_ColumnSpec(c, lab.split(sep, 1)[1] if shared else lab,
+                                     _tip(c, meta.get(c, {}).get("description", ""), english),
+                                     meta.get(c, {}).get("unit", ""), meta.get(c, {}).get("description", ""))
+                         for c, lab in zip(values, labels, strict=True)),
+            reasons=tuple(c for c in cols if c.endswith("_reason")),
+            covered=next((c for c in cols if c.endswith("_covered")), None),
+        ))
+    return specs
 
 
-def known_risks_html(city: pd.Series, meta: Mapping[str, Mapping[str, str]]) -> str:
-    """The « Risques connus » block of a fiche: seismic zone and the natural risks the State lists, with sources.
+def _tip(column: str, description: str, english: bool) -> str:
+    return f"{column} — {description}" if description and not english else column
 
-    Examples
-    --------
-    >>> row = pd.Series({"seismic_zone": 4, "seismic_label": "medium", "risks_known": "Inondation; Séisme"})
-    >>> "zone 4 (moyenne)" in known_risks_html(row, {})
-    True
-    """
-    if "seismic_zone" not in city.index and "risks_known" not in city.index:
-        return ""
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One measured value: label (with its tooltip), value, unit, definition."""
+
+    label: str
+    tip: str
+    value: str
+    kind: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class IndicatorGroup:
+    """The rows of one source in a fiche, then its condensed notes (zeros, no value, not covered)."""
+
+    head: str
+    rows: tuple[IndicatorRow, ...]
+    notes: tuple[str, ...]
+
+
+def _indicator_group(city: Record, spec: _GroupSpec) -> IndicatorGroup:
+    """One group of a fiche's indicator table: zeros, empty values and an uncovered layer condensed."""
+    reasons = [str(city[c]) for c in spec.reasons if not _isna(city.get(c))]
+    if spec.covered is not None and not _isna(city.get(spec.covered)) and not bool(city[spec.covered]):
+        why = next((r for r in reasons if r.startswith("outside the coverage")), "")
+        where = tr_reason(why[why.find("(") + 1 : why.rfind(")")]) if "(" in why else spec.source
+        note = tr("Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).",
+                  where, len(spec.values))
+        return IndicatorGroup(spec.head, (), (note,))
+    rows, zeros, empty = [], [], []
+    for col in spec.values:
+        v: Any = city.get(col.name)
+        if _isna(v):
+            empty.append(col.label)
+        elif not isinstance(v, (str, bool, np.bool_)) and float(v) == 0:
+            zeros.append(col.label)
+        else:
+            kind = "txt" if isinstance(v, str) else "num"
+            rows.append(IndicatorRow(col.label, col.tip, _fmt(v, col.unit), kind, tr(col.unit), col.description))
+    notes = [tr("0 for {}", _short(zeros))] if zeros else []
+    if empty:
+        why = "; ".join(dict.fromkeys(reasons))
+        notes.append(tr("no value for {}", _short(empty)) + (": " + tr_reason(why) if why else ""))
+    return IndicatorGroup(spec.head, tuple(rows), tuple(notes))
+
+
+# ------------------------------------------------------------------------------------------ fiche
+
+
+@dataclass(frozen=True)
+class KnownRisks:
+    """Seismic zone and the natural risks the State lists, as (label, value), with their sources."""
+
+    items: tuple[tuple[str, str], ...]
+    sources: str
+
+
+def _known_risks(city: Record, meta: Meta) -> KnownRisks | None:
     items = []
-    if "seismic_zone" in city.index:
-        z = city.get("seismic_zone")
-        text = (f"zone {int(z)} ({_e(tr(str(city.get('seismic_label'))))})" if not _isna(z)
-                else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('seismic_reason')))}")
-        items.append(f"<li>{_e(tr('Seismic zone'))}{_colon()}<b>{text}</b></li>")
-    if "risks_known" in city.index:
-        r = city.get("risks_known")
-        text = _e(r) if not _isna(r) else f"{_e(tr('unknown'))} — {_e(tr_reason(city.get('risks_known_reason')))}"
-        items.append(f"<li>{_e(tr('Risks listed by the departmental risk file (DDRM)'))}{_colon()}<b>{text}</b></li>")
-    sources = [meta.get(c, {}) for c in ("seismic_zone", "risks_known") if c in city.index]
-    src = " · ".join(f"{_e(m.get('source', ''))} ({_e(m.get('date', ''))})" for m in sources if m)
-    return (f"<h3>{_e(tr('Known risks'))}</h3><ul>{''.join(items)}</ul>"
-            f"<p class='meta'>{_e(tr('Sources'))}{_colon()}{src}</p>")
+    if "seismic_zone" in city:
+        z = city["seismic_zone"]
+        text = (f"zone {int(z)} ({tr(str(city.get('seismic_label')))})" if not _isna(z)
+                else f"{tr('unknown')} — {tr_reason(city.get('seismic_reason'))}")
+        items.append((tr("Seismic zone"), text))
+    if "risks_known" in city:
+        r = city["risks_known"]
+        text = str(r) if not _isna(r) else f"{tr('unknown')} — {tr_reason(city.get('risks_known_reason'))}"
+        items.append((tr("Risks listed by the departmental risk file (DDRM)"), text))
+    if not items:
+        return None
+    sources = [meta.get(c, {}) for c in ("seismic_zone", "risks_known") if c in city]
+    return KnownRisks(tuple(items), " · ".join(f"{m.get('source', '')} ({m.get('date', '')})" for m in sources if m))
 
 
-def _fiche(code: str, city: pd.Series, columns: Sequence[str], meta: Mapping[str, Mapping[str, str]],
-           config: Any, town_map: str = "") -> str:
-    name = city.get("commune", code)
-    sub = ", ".join(_e(city.get(k)) for k in ("departement", "region") if not _isna(city.get(k)))
-    info = []
-    for k in ("population", "epci", "siren_epci", "territory"):
-        if not _isna(city.get(k)):
-            info.append(f"{_e(_label(k, meta))}{_colon()}{_e(_fmt(city.get(k), meta.get(k, {}).get('unit', '')))}")
-    score = ""
-    if "exposure_score" in city.index:
-        score = ("<p>" + tr("Exposure profile: rank <b>{}</b>, composite {} (risk {}, nature {}; open-data readiness, "
-                            "shown beside and not counted: {})", *(_e(_fmt(city.get(k))) for k in (
-                                "rank", "exposure_score", "risk_score", "nature_score", "opendata_score")))
-                 + (f" <span class='reason'>{_e(tr_reason(city.get('profile_reason')))}</span>"
-                    if not _isna(city.get("profile_reason")) else "") + "</p>")
-    clusters = [c for c in city.index if c.startswith("cluster_") and c.endswith("_label")]
-    cl = ""
-    if clusters:
-        cl = f"<p>{_e(tr('Local clusters'))}{_colon()}" + "; ".join(
-            f"{_e(_label(c.removeprefix('cluster_').removesuffix('_label'), meta))} → "
-            f"<b>{_e(tr(_fmt(city.get(c))))}</b>"
-            for c in clusters) + "</p>"
-    gaps = season2_gaps(city, config=config)
-    gap_html = ("<ul class='gaps'>" + "".join(f"<li>{_e(g)}</li>" for g in gaps) + "</ul>") if gaps else \
-        f"<p class='nogap'>{_e(tr('Nothing missing among the configured sources.'))}</p>"
-    return (
-        f"<section class='fiche' id='c{_e(code)}'><h2>{_e(name)} <span class='meta'>INSEE {_e(code)}</span></h2>"
-        f"<p class='meta'>{sub}<br>{' · '.join(info)}</p>{score}{cl}"
-        + (f"<h3>{_e(tr('Map of the town'))}</h3><figure class='town'>{town_map}</figure>" if town_map else "")
-        + f"{known_risks_html(city, meta)}"
-        f"<h3>{_e(tr('Open data'))}</h3>{_opendata_html(city)}"
-        f"<h3>{_e(tr('Data missing for a Season 2 experiment'))}</h3>{gap_html}"
-        f"<h3>{_e(tr('Indicators'))}</h3>{_indicators_html(city, columns, meta)}</section>"
+@dataclass(frozen=True)
+class OpenData:
+    """The open-data table of a fiche: status tag and sentence, then (label, cell) rows."""
+
+    tag: str
+    tag_text: str
+    status: str
+    rows: tuple[tuple[str, Link], ...]
+
+
+def _opendata(city: Record) -> OpenData:
+    level = city.get("opendata_level")
+    tag = "na" if _isna(level) else str(level)
+    rows = [
+        ("commune portal", _link(city.get("url_portail_com"))),
+        ("commune data.gouv page", _link(city.get("url_datagouv_com"))),
+        ("commune platform", Link(_fmt(city.get("techno_com")))),
+        ("EPCI portal", _link(city.get("url_portail_epci"))),
+        ("EPCI data.gouv page", _link(city.get("url_datagouv_epci"))),
+        ("EPCI platform", Link(_fmt(city.get("techno_epci")))),
+        ("EPCI themes", Link(_fmt(city.get("themes_epci")))),
+    ]
+    if not _isna(city.get("opendata_change")):
+        rows.append(("since the 2020 observatory", Link(tr(str(city["opendata_change"])))))
+    if not _isna(city.get("opendata_source")):
+        rows.append(("source", Link(str(city["opendata_source"]))))
+    return OpenData(tag, tr("unknown") if tag == "na" else tr(tag),
+                    tr(_LEVEL_TEXT.get(tag, "open-data status unknown")), tuple((tr(k), v) for k, v in rows))
+
+
+@dataclass(frozen=True)
+class Fiche:
+    """Everything one town's page shows, ready to lay out."""
+
+    code: str
+    name: str
+    place: str
+    info: str
+    profile: tuple[str, ...] | None
+    profile_reason: str
+    clusters: tuple[tuple[str, str], ...]
+    town_map: str
+    risks: KnownRisks | None
+    opendata: OpenData
+    gaps: tuple[str, ...]
+    indicators: tuple[IndicatorGroup, ...]
+
+
+@dataclass(frozen=True)
+class _FicheContext:
+    """What every fiche shares: metadata, indicator groups, layer labels, town maps."""
+
+    meta: Meta
+    groups: Sequence[_GroupSpec]
+    layers: _Layers
+    town_maps: Mapping[str, str]
+
+
+def _fiche(code: str, city: Record, ctx: _FicheContext) -> Fiche:
+    meta, colon = ctx.meta, _colon()
+    info = [f"{_label(k, meta)}{colon}{_fmt(city[k], meta.get(k, {}).get('unit', ''))}"
+            for k in ("population", "epci", "siren_epci", "territory") if not _isna(city.get(k))]
+    profile = (tuple(_fmt(city.get(k)) for k in ("rank", "exposure_score", "risk_score", "nature_score",
+                                                  "opendata_score")) if "exposure_score" in city else None)
+    reason = city.get("profile_reason") if profile is not None else None
+    clusters = tuple((_label(c.removeprefix("cluster_").removesuffix("_label"), meta), tr(_fmt(v)))
+                     for c, v in city.items() if c.startswith("cluster_") and c.endswith("_label"))
+    return Fiche(
+        code=code,
+        name=_text(city.get("commune", code)),
+        place=", ".join(_text(city[k]) for k in ("departement", "region") if not _isna(city.get(k))),
+        info=" · ".join(info),
+        profile=profile,
+        profile_reason="" if _isna(reason) else tr_reason(reason),
+        clusters=clusters,
+        town_map=ctx.town_maps.get(code, ""),  # SVG of acv_geo.outputs.maps.town_map_svg, inserted |safe
+        risks=_known_risks(city, meta),
+        opendata=_opendata(city),
+        gaps=tuple(_gaps(code, city, ctx.layers)),
+        indicators=tuple(_indicator_group(city, g) for g in ctx.groups),
     )
+
+
+# ------------------------------------------------------------------------------------------ page
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The templates of ``acv_geo/outputs/templates`` (package data), HTML-escaped, strict about names."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("acv_geo.outputs", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(tr=tr, tr_markup=_tr_markup)
+    return env
 
 
 def build_report(
@@ -689,82 +849,73 @@ def build_report(
         raise ValueError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
     token = _LANG.set(lang)
     try:
-        return _build(cities, metadata, clusters, ranking, maps, config, warnings, title, lang, town_maps or {})
+        options = _Options(clusters, ranking, maps, config, tuple(warnings), title, town_maps or {})
+        context = _page_context(cities, _meta_lookup(metadata), options)
+        return _environment().get_template("report.html.j2").render(context)
     finally:
         _LANG.reset(token)
 
 
-def _method_html(cities: pd.DataFrame, meta: Mapping[str, Mapping[str, str]]) -> str:
-    """The ranking method in plain words, with the weights and the indicators actually used."""
-    info = cities.attrs.get("acv_geo_profile") or {}
-    weights = info.get("weights") or {}
-    used = info.get("columns") or {}
-    excluded = info.get("excluded") or {}
-    w = ", ".join(f"{k} {v:g}" for k, v in weights.items())
-    cols = "; ".join(f"{k}: {', '.join(_label(c, meta) for c in v) or '—'}" for k, v in used.items())
-    left_out = ", ".join(_label(c, meta) for c in excluded)
-    if _LANG.get() == "fr":
-        text = (f"Chaque indicateur devient le rang centile de la ville (0 = la plus basse, 1 = la plus haute) parmi "
-                f"les villes qui ont une valeur ; un sous-score est la moyenne des rangs de ses indicateurs ; le score "
-                f"composite est leur moyenne pondérée (poids : {w}). Un indicateur mesuré dans moins de la moitié "
-                f"des villes est écarté, pour qu'une ville ne soit jamais mieux classée faute de données "
-                f"(écartés : {left_out or 'aucun'}). La préparation open data est affichée à côté, "
-                f"sans compter dans l'exposition. Indicateurs : {cols}.")
-    else:
-        text = (f"Each indicator becomes the city's percentile rank (0 = lowest, 1 = highest) among the cities with "
-                f"a value; a sub-score is the mean of its indicators' ranks; the composite is their weighted mean "
-                f"(weights: {w}). An indicator measured in fewer than half of the cities is left out, so that no city "
-                f"ranks better for lack of data (left out: {left_out or 'none'}). The open-data "
-                f"readiness is shown beside, not counted in the exposure. Indicators: {cols}.")
-    return f"<p class='meta'>{_e(text)}</p>"
+@dataclass(frozen=True)
+class _Options:
+    """The optional parts of :func:`build_report`."""
+
+    clusters: Mapping[str, Any] | None
+    ranking: pd.DataFrame | None
+    maps: Mapping[str, str | Path] | None
+    config: Any
+    warnings: tuple[str, ...]
+    title: str | None
+    town_maps: Mapping[str, str]
 
 
-def _build(cities: pd.DataFrame, metadata: pd.DataFrame, clusters: Any, ranking: Any, maps: Any, config: Any,
-           warnings: Sequence[str], title: str | None, lang: str, town_maps: Mapping[str, str]) -> str:
+def _plain(cities: pd.DataFrame) -> pd.DataFrame:
+    """The table without its ``attrs`` (the run's metadata, else deep-copied by every pandas operation)."""
+    plain = pd.DataFrame(cities, copy=False)
+    plain.attrs = {}
+    return plain
+
+
+def _title(options: _Options) -> str:
+    title = options.title or getattr(options.config, "title", None) or _DEFAULT_TITLE
+    return tr(title) if title == _DEFAULT_TITLE else str(title)
+
+
+def _page_context(cities: pd.DataFrame, meta: Meta, options: _Options) -> dict[str, Any]:
+    """Everything the page template lays out: the summary's figures and tables, then one fiche per town."""
     from acv_geo import __version__
 
-    meta = _meta_lookup(metadata)
-    title = title or getattr(config, "title", None) or tr("Action Cœur de Ville: risks, nature and open data")
-    if lang == "fr" and title == "Action Cœur de Ville: risks, nature and open data":
-        title = tr(title)
-    top = int(getattr(config, "profile_top", 20) or 20)
-    today = _dt.date.today().isoformat()
-    skip = set(_CITY_INFO) | set(_OPEN_COLS) | set(CITY_METADATA)
-    ind_cols = [c for c in cities.columns if c in meta and c not in skip and not c.startswith("cluster_")
-                and c not in ("risk_score", "nature_score", "opendata_score", "exposure_score", "rank",
-                              "profile_reason")]
-    parts = [
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-        "<p class='meta'>" + _e(tr("Generated by acv-geo {} on {} · {} cities · sources and dates of every number "
-                                   "in the tables below and in indicators.metadata.csv", __version__, today,
-                                   len(cities))) + "</p>",
-        f"<h2>{_e(tr('National summary'))}</h2>",
-        _summary_figures(cities),
-        f"<h3>{_e(tr('Indicator coverage'))}</h3>",
-        _coverage_table(cities, meta),
-    ]
-    if clusters:
-        parts += [f"<h3>{_e(tr('Spatial clusters'))}</h3>", _clusters_html(clusters)]
-    if ranking is not None and len(ranking):
-        parts += [f"<h3>{_e(tr('Ranking (exposure profile, top {})', top))}</h3>",
-                  f"<h4>{_e(tr('How the ranking is made'))}</h4>", _method_html(ranking, meta),
-                  _ranking_html(cities, ranking, top)]
-    if warnings:
-        parts.append(f"<h3>{_e(tr('Warnings'))}</h3><ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>")
-    if maps:
-        parts.append(f"<h2>{_e(tr('Maps'))}</h2><div class='maps'>")
-        for _key, p in maps.items():
-            parts.append(_img(Path(p)))
-        parts.append("</div>")
-    names = cities["commune"] if "commune" in cities.columns else pd.Series(cities.index, index=cities.index)
-    order = sorted(cities.index, key=lambda c: (str(names.get(c, c)).lower(), c))
-    parts.append(f"<h2>{_e(tr('Cities'))}</h2><div class='index'>" + "".join(
-        f"<div><a href='#c{_e(c)}'>{_e(names.get(c, c))}</a> <span class='meta'>{_e(c)}</span></div>"
-        for c in order) + "</div>")
-    for code in order:
-        parts.append(_fiche(str(code), cities.loc[code], ind_cols, meta, config, town_maps.get(str(code), "")))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    df = _plain(cities)
+    towns = df.to_dict("index")  # {code: {column: value}}, one vectorised pass: no per-town .loc
+    order = sorted(towns, key=lambda c: (str(towns[c].get("commune", c)).lower(), c))
+    ranking = options.ranking if options.ranking is not None and len(options.ranking) else None
+    top = int(getattr(options.config, "profile_top", 20) or 20)
+    clusters = options.clusters or {}
+    fiches = _fiche_context(df, meta, options)
+    return {
+        "lang": _LANG.get(),
+        "colon": _colon(),
+        "title": _title(options),
+        "version": __version__,
+        "today": _dt.date.today().isoformat(),
+        "n_cities": len(df),
+        "figures": _summary_figures(df),
+        "coverage": _coverage_rows(df, meta),
+        "clusters": bool(clusters),
+        "cluster_settings": ", ".join(f"{k}: {v}" for k, v in clusters.get("settings", {}).items()),
+        "cluster_tables": _cluster_tables(clusters),
+        "top": top,
+        "method": None if ranking is None else _method(ranking, meta),
+        "ranking": [] if ranking is None else _ranking_rows(towns, _plain(ranking), top),
+        "score_heads": [column_label(c, _LANG.get()) for c in _SCORE_COLS if ranking is not None and c in ranking],
+        "warnings": list(options.warnings),
+        "maps": [_image(p) for p in (options.maps or {}).values()],
+        "index": [(_text(c), _text(towns[c].get("commune", c))) for c in order],
+        "fiches": [_fiche(str(c), towns[c], fiches) for c in order],
+    }
+
+
+def _fiche_context(df: pd.DataFrame, meta: Meta, options: _Options) -> _FicheContext:
+    skip = {*_CITY_INFO, *_OPEN_COLS, *CITY_METADATA, *_PROFILE_COLS}
+    columns = [c for c in df.columns if c in meta and c not in skip and not c.startswith("cluster_")]
+    return _FicheContext(meta, _group_specs(columns, meta), _Layers.of(options.config), options.town_maps)
