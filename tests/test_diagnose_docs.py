@@ -12,8 +12,20 @@ def test_api_md_is_up_to_date():
     spec = importlib.util.spec_from_file_location("build_api_docs", ROOT / "scripts" / "build_api_docs.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == mod.build(), \
+    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == mod.build(), (
         "docs/api.md is out of date: run python scripts/build_api_docs.py"
+    )
+
+
+def test_config_docs_are_generated_from_the_schema():
+    from acv_geo.pipeline.schema import example_toml, reference_markdown
+
+    assert (ROOT / "examples" / "diagnose.toml").read_text(encoding="utf-8") == example_toml(), (
+        "examples/diagnose.toml is out of date: run python -m acv_geo.pipeline.schema"
+    )
+    assert (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/configuration.md is out of date: run python -m acv_geo.pipeline.schema"
+    )
 
 
 def test_diagnose_is_the_function_even_after_its_module_loaded():
