@@ -284,3 +284,28 @@ def test_chunked_categorical_equals_one_call(tmp_path, engine):
     assert np.isnan(chunked.loc["c", "lc_class_1_pct"]) and np.isnan(chunked.loc["c", "lc_class_3_pct"])
     pd.testing.assert_frame_equal(chunked, one)
     assert indicator_metadata(chunked)["column"].tolist() == list(chunked.columns)
+
+
+def test_default_name_columns_are_scored(grid, zones):
+    """With the column prefix made of the file name, the role still marks the threshold shares as scored."""
+    from acv_geo.core.metadata import scored_columns
+
+    out = zonal_indicators(zones, grid, threshold=30, role="risk")
+    assert "grid_below_30_pct" in out.columns
+    assert scored_columns(out, "risk") == ["grid_below_30_pct"]
+    plain = zonal_indicators(zones, grid, role="nature")
+    assert scored_columns(plain, "nature") == ["grid_mean"]
+
+
+def test_rounding_slivers_of_neighbouring_pixels_do_not_count():
+    """A zone on pixel edges of a geographic raster: same min/max alone or with far zones (another window)."""
+    dem = acv_geo.get_path("dem_n45e005")
+    with rasterio.open(dem) as ds:
+        t, crs = ds.transform, ds.crs
+    corners = [(t * (470, 201), t * (471, 200)), (t * (440, 240), t * (500, 180))]
+    geoms = [box(*a, *b) for a, b in corners]
+    both = gpd.GeoDataFrame(geometry=geoms, crs=crs, index=pd.Index(["px", "big"], name="insee_com"))
+    together = zonal_indicators(both, dem, name="dem")
+    alone = zonal_indicators(both.iloc[[0]], dem, name="dem")
+    assert together.loc["px", "dem_min"] == together.loc["px", "dem_max"] == alone.loc["px", "dem_min"] == 427
+    assert together.loc["px", "dem_count"] == pytest.approx(1.0, abs=1e-9)

@@ -90,6 +90,10 @@ _DEFAULT_CATEGORICAL_STATS = ("count", "majority")
 #: Largest window (in pixels) read at once; larger extents are read zone by zone.
 _MAX_WINDOW_CELLS = 25_000_000
 _META_KEY = "acv_geo_zonal"
+#: Coverage fractions below this are rounding noise, not area: a zone whose edge lies on a pixel edge
+#: gets slivers of ~1e-12 of the next pixels, which would otherwise enter min/max/majority, and
+#: differently with each read window (so with each spatial chunk).
+_MIN_COVERAGE = 1e-9
 
 
 def _parse_stats(stats: Iterable[str] | str | None, percentiles: Iterable[float], categorical: bool) -> list[str]:
@@ -347,8 +351,9 @@ def _extract(src: Any, positions: np.ndarray, geoms: np.ndarray, wkt: str, ops: 
 def _below_op(t: float):
     def below(values, coverage):  # exactextract passes masked arrays (nodata, NaN masked)
         v = np.ma.asarray(values)
-        valid = ~np.ma.getmaskarray(v)
-        c = np.asarray(coverage, dtype=float)[valid]
+        c = np.asarray(coverage, dtype=float)
+        valid = ~np.ma.getmaskarray(v) & (c >= _MIN_COVERAGE)
+        c = c[valid]
         total = c.sum()
         if total <= 0:
             return float("nan")
@@ -366,22 +371,22 @@ def _operations(opts: _Options, src: Any) -> tuple[list[str], list[Any]]:
     """
     from exactextract.operation import Operation
 
-    specs: list[tuple[str, Any]] = [("count", ("count", None))]
+    specs: list[tuple[str, Any]] = [("count", ("count", {}))]
     for s in opts.stats:
         if s in _EE_OP and s != "count":
-            specs.append((s, (_EE_OP[s], None)))
+            specs.append((s, (_EE_OP[s], {})))
         elif _valid_percentile(s):
             specs.append((s, ("quantile", {"q": float(s[1:]) / 100})))
     specs += [(f"below_{_fmt_number(t)}", _below_op(t)) for t in opts.thresholds]
     if opts.categorical:
-        specs += [("unique", ("unique", None)), ("frac", ("frac", None))]
+        specs += [("unique", ("unique", {})), ("frac", ("frac", {}))]
     ops: list[Any] = []
     for i, (_, spec) in enumerate(specs):
         if callable(spec):
             spec.__name__ = f"op{i}"
             ops.append(spec)
         else:
-            ops.append(Operation(spec[0], f"op{i}", src, None, spec[1]))
+            ops.append(Operation(spec[0], f"op{i}", src, None, {**spec[1], "min_coverage_frac": _MIN_COVERAGE}))
     return [k for k, _ in specs], ops
 
 
