@@ -325,3 +325,15 @@ def test_default_config_text_is_generated_from_the_schema():
     }
     assert data["tables"] == {"radon": True, "catnat": True, "seismic": True, "known_risks": True}
     assert list(data) == ["cities", "zones", "layers", "rasters", "tables", "clusters", "profile", "maps", "report"]
+
+
+def test_the_dataclasses_hold_every_key_of_their_section():
+    from dataclasses import fields
+
+    from acv_geo.pipeline.config import ClusterSpec, LayerSpec, RasterSpec
+    from acv_geo.pipeline.schema import CLUSTERS, LAYER, RASTER
+
+    assert [f.name for f in fields(ClusterSpec)] == list(CLUSTERS.names)  # built as ClusterSpec(**values)
+    for spec, section in ((LayerSpec, LAYER), (RasterSpec, RASTER)):
+        names = [f.name for f in fields(spec)]
+        assert [n for n in names if n not in ("path", "provenance")] == list(section.names)
