@@ -44,7 +44,7 @@ def test_structure(small_report):
     assert page.count("data:image/png;base64,") == 1
     assert "@media print" in page and "page-break-before: always" in page
     # fiche of Sète: radon class and its source and date from the metadata
-    fiche = page[page.index("id='c34301'"):]
+    fiche = page[page.index("id='c34301'") :]
     fiche = fiche[: fiche.index("</section>")]
     assert "IRSN « potentiel radon de ma commune »" in fiche
     assert "<td title='radon_class — IRSN radon potential class" in fiche
@@ -56,10 +56,18 @@ def test_structure(small_report):
 
 def test_text_is_escaped():
     idx = pd.Index(["01004"], name="insee_com")
-    df = pd.DataFrame({"commune": ["<script>alert(1)</script>"], "url_portail_com": ['https://x.fr/?a=1&b="2"'],
-                       "opendata_level": ["commune"], "radon_class": [2]}, index=idx)
-    meta = pd.DataFrame([{"column": "radon_class", "unit": "class", "source": "IRSN <b>", "date": "2018",
-                          "description": "a & b"}])
+    df = pd.DataFrame(
+        {
+            "commune": ["<script>alert(1)</script>"],
+            "url_portail_com": ['https://x.fr/?a=1&b="2"'],
+            "opendata_level": ["commune"],
+            "radon_class": [2],
+        },
+        index=idx,
+    )
+    meta = pd.DataFrame(
+        [{"column": "radon_class", "unit": "class", "source": "IRSN <b>", "date": "2018", "description": "a & b"}]
+    )
     page = build_report(df, metadata=meta)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'href="https://x.fr/?a=1&amp;b=&#34;2&#34;"' in page  # (markupsafe's entities for quotes)
@@ -68,16 +76,28 @@ def test_text_is_escaped():
 
 def test_season2_gaps():
     cfg = load_config()
-    row = pd.Series({"opendata_level": "none", "pac_covered": False, "flood_marks_covered": False,
-                     "ppr_scie_covered": False, "dem_mean": np.nan, "dem_reason": "zone outside the raster",
-                     "radon_class": 2, "radon_reason": pd.NA, "catnat_total_count": pd.NA,
-                     "catnat_reason": "commune not in the CatNat table"})
+    row = pd.Series(
+        {
+            "opendata_level": "none",
+            "pac_covered": False,
+            "flood_marks_covered": False,
+            "ppr_scie_covered": False,
+            "dem_mean": np.nan,
+            "dem_reason": "zone outside the raster",
+            "radon_class": 2,
+            "radon_reason": pd.NA,
+            "catnat_total_count": pd.NA,
+            "catnat_reason": "commune not in the CatNat table",
+        }
+    )
     gaps = season2_gaps(row, config=cfg)
     assert gaps[0].startswith("Pas de portail open data")
     assert "Hors de la couverture de la couche « Zones de risque portées à connaissance (PAC, Hérault) »." in gaps
     assert any(g.startswith("Aucune couche de zones de risque ne la couvre") for g in gaps)
-    assert "Hors de la couverture du raster « Altitude (Copernicus DEM GLO-30, dalle N45E005) » (zone hors du " \
-           "raster)." in gaps
+    assert (
+        "Hors de la couverture du raster « Altitude (Copernicus DEM GLO-30, dalle N45E005) » (zone hors du "
+        "raster)." in gaps
+    )
     assert "catnat: commune not in the CatNat table" in gaps
     assert not any(g.startswith("radon") for g in gaps)
     ok = pd.Series({"opendata_level": "commune", "pac_covered": True, "dem_reason": pd.NA})
@@ -90,10 +110,21 @@ def test_renders_in_headless_chromium(small_report, tmp_path):
 
     path, _, _ = small_report
     shot = tmp_path / "shot.png"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1600",
-           path.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1200,1600",
+        path.as_uri(),
+    ]
     subprocess.run(cmd, check=False, capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 0
     img = np.asarray(Image.open(shot).convert("L"), dtype=float)
@@ -121,19 +152,31 @@ def test_report_in_french_by_default_and_in_english_on_request():
     from acv_geo.outputs.report import build_report
 
     idx = pd.Index(["80001", "34003"], name="insee_com")
-    df = pd.DataFrame({"commune": ["Abbeville", "Agde"], "pac_pct": [np.nan, 99.3],
-                       "pac_covered": pd.array([False, True], dtype="boolean"),
-                       "pac_reason": ["outside the coverage of herault_pac_risques.gpkg (department 34): not measured",
-                                      None], "opendata_level": ["epci", "none"]}, index=idx)
-    meta = pd.DataFrame([{"column": c, "unit": u, "source": "DDTM 34", "date": "2019", "description": "share"}
-                         for c, u in (("pac_pct", "%"), ("pac_covered", "bool"), ("pac_reason", ""))])
+    df = pd.DataFrame(
+        {
+            "commune": ["Abbeville", "Agde"],
+            "pac_pct": [np.nan, 99.3],
+            "pac_covered": pd.array([False, True], dtype="boolean"),
+            "pac_reason": ["outside the coverage of herault_pac_risques.gpkg (department 34): not measured", None],
+            "opendata_level": ["epci", "none"],
+        },
+        index=idx,
+    )
+    meta = pd.DataFrame(
+        [
+            {"column": c, "unit": u, "source": "DDTM 34", "date": "2019", "description": "share"}
+            for c, u in (("pac_pct", "%"), ("pac_covered", "bool"), ("pac_reason", ""))
+        ]
+    )
     fr = build_report(df, metadata=meta)
     assert fr.startswith("<!DOCTYPE html><html lang='fr'>")
     assert "<h2>Synthèse nationale</h2>" in fr and "<h3>Couverture des indicateurs</h3>" in fr
     assert "<h1>Action Cœur de Ville : risques, nature et données ouvertes</h1>" in fr
     # a town outside the layer's coverage: not measured, never 0
-    assert ("Hors de la couverture de la couche (département 34) : ses 1 indicateurs n&#39;ont pas été mesurés ici "
-            "(pas de valeur, jamais 0).") in fr
+    assert (
+        "Hors de la couverture de la couche (département 34) : ses 1 indicateurs n&#39;ont pas été mesurés ici "
+        "(pas de valeur, jamais 0)."
+    ) in fr
     assert "Pas de portail open data" in fr
     en = build_report(df, metadata=meta, lang="en")
     assert en.startswith("<!DOCTYPE html><html lang='en'>") and "<h2>National summary</h2>" in en

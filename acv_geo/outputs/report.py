@@ -49,9 +49,20 @@ _LEVEL_TEXT = {
 }
 _CITY_INFO = ("commune", "departement", "region", "territory", "population", "epci", "siren_epci")
 _OPEN_COLS = (
-    "opendata", "opendata_com", "opendata_epci", "opendata_level", "url_portail_com", "url_datagouv_com",
-    "url_portail_epci", "url_datagouv_epci", "techno_com", "techno_epci", "themes_epci", "opendata_source",
-    "opendata_change", "opendata_reason",
+    "opendata",
+    "opendata_com",
+    "opendata_epci",
+    "opendata_level",
+    "url_portail_com",
+    "url_datagouv_com",
+    "url_portail_epci",
+    "url_datagouv_epci",
+    "techno_com",
+    "techno_epci",
+    "themes_epci",
+    "opendata_source",
+    "opendata_change",
+    "opendata_reason",
 )
 _PROFILE_COLS = ("risk_score", "nature_score", "opendata_score", "exposure_score", "rank", "profile_reason")
 _SCORE_COLS = ("risk_score", "nature_score", "opendata_score", "exposure_score")
@@ -59,17 +70,22 @@ _DEFAULT_TITLE = "Action Cœur de Ville: risks, nature and open data"
 
 #: The report's own words in French (the default language of the report); English is the source text.
 FRENCH: dict[str, str] = {
-    "Open-data status unknown (commune SIREN not found in the observatory's lists).":
-        "Statut open data inconnu (SIREN de la commune absent des listes de l'observatoire).",
-    "No open-data portal: neither the commune nor its EPCI publishes open data (observatory).":
-        "Pas de portail open data : ni la commune ni son EPCI ne publient de données ouvertes (observatoire).",
+    "Open-data status unknown (commune SIREN not found in the observatory's lists).": (
+        "Statut open data inconnu (SIREN de la commune absent des listes de l'observatoire)."
+    ),
+    "No open-data portal: neither the commune nor its EPCI publishes open data (observatory).": (
+        "Pas de portail open data : ni la commune ni son EPCI ne publient de données ouvertes (observatoire)."
+    ),
     "{}: no zone to measure (see the zone reason).": "{} : pas de zone à mesurer (voir la raison de la zone).",
     "Not covered by the layer « {} ».": "Hors de la couverture de la couche « {} ».",
-    "No risk-zone layer covers it: download the flood zones, clay exposure and prevention plans with `{}` and add "
-    "them to the configuration (docs/adding-a-layer.md).":
+    (
+        "No risk-zone layer covers it: download the flood zones, clay exposure and prevention plans with "
+        "`{}` and add them to the configuration (docs/adding-a-layer.md)."
+    ): (
         "Aucune couche de zones de risque ne la couvre : téléchargez les zones inondables, l'exposition aux "
         "argiles et les plans de prévention avec `{}`, puis ajoutez-les à la configuration "
-        "(docs/adding-a-layer.md).",
+        "(docs/adding-a-layer.md)."
+    ),
     "No coverage by the raster « {} » ({}).": "Hors de la couverture du raster « {} » ({}).",
     "Partial coverage by the raster « {} »: {}.": "Couverture partielle par le raster « {} » : {}.",
     "cities": "villes",
@@ -78,59 +94,103 @@ FRENCH: dict[str, str] = {
     "no open data": "pas de données ouvertes",
     "status unknown": "statut inconnu",
     "overseas cities": "villes d'outre-mer",
-    "source": "source", "date": "date", "columns": "colonnes",
+    "source": "source",
+    "date": "date",
+    "columns": "colonnes",
     "cities with a value": "villes avec une valeur",
     "cities in the layer's coverage": "villes dans la couverture de la couche",
-    "Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).":
-        "Hors de la couverture de la couche ({}) : ses {} indicateurs n'ont pas été mesurés ici (pas de valeur, "
-        "jamais 0).",
-    "0 for {}": "0 pour {}", "no value for {}": "pas de valeur pour {}",
-    "indicator": "indicateur", "value": "valeur", "unit": "unité", "definition": "définition",
-    "Seismic zone": "Zone sismique", "unknown": "inconnue",
-    "Risks listed by the departmental risk file (DDRM)": "Risques recensés par le dossier départemental des "
-                                                         "risques majeurs (DDRM)",
-    "Known risks": "Risques connus", "Sources": "Sources",
-    "Exposure profile: rank <b>{}</b>, composite {} (risk {}, nature {}; open-data readiness, shown beside and not "
-    "counted: {})":
-        "Profil d'exposition : rang <b>{}</b>, score composite {} (risque {}, nature {} ; préparation open data, "
-        "affichée à côté et non comptée : {})",
+    "Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).": (
+        "Hors de la couverture de la couche ({}) : ses {} indicateurs n'ont pas été mesurés ici (pas de "
+        "valeur, jamais 0)."
+    ),
+    "0 for {}": "0 pour {}",
+    "no value for {}": "pas de valeur pour {}",
+    "indicator": "indicateur",
+    "value": "valeur",
+    "unit": "unité",
+    "definition": "définition",
+    "Seismic zone": "Zone sismique",
+    "unknown": "inconnue",
+    "Risks listed by the departmental risk file (DDRM)": (
+        "Risques recensés par le dossier départemental des risques majeurs (DDRM)"
+    ),
+    "Known risks": "Risques connus",
+    "Sources": "Sources",
+    (
+        "Exposure profile: rank <b>{}</b>, composite {} (risk {}, nature {}; open-data readiness, shown "
+        "beside and not counted: {})"
+    ): (
+        "Profil d'exposition : rang <b>{}</b>, score composite {} (risque {}, nature {} ; préparation open "
+        "data, affichée à côté et non comptée : {})"
+    ),
     "Local clusters": "Agrégats locaux",
     "Open data": "Open data",
     "Data missing for a Season 2 experiment": "Données manquantes pour une expérimentation Saison 2",
     "Nothing missing among the configured sources.": "Rien ne manque parmi les sources configurées.",
     "Indicators": "Indicateurs",
-    "Generated by acv-geo {} on {} · {} cities · sources and dates of every number in the tables below and in "
-    "indicators.metadata.csv":
+    (
+        "Generated by acv-geo {} on {} · {} cities · sources and dates of every number in the tables below "
+        "and in indicators.metadata.csv"
+    ): (
         "Produit par acv-geo {} le {} · {} villes · sources et dates de chaque nombre dans les tableaux "
-        "ci-dessous et dans indicators.metadata.csv",
-    "National summary": "Synthèse nationale", "Indicator coverage": "Couverture des indicateurs",
-    "Spatial clusters": "Agrégats spatiaux", "Ranking (exposure profile, top {})": "Classement (profil "
-                                                                                   "d'exposition, {} premières)",
+        "ci-dessous et dans indicators.metadata.csv"
+    ),
+    "National summary": "Synthèse nationale",
+    "Indicator coverage": "Couverture des indicateurs",
+    "Spatial clusters": "Agrégats spatiaux",
+    "Ranking (exposure profile, top {})": "Classement (profil d'exposition, {} premières)",
     "How the ranking is made": "Comment le classement est fait",
-    "Warnings": "Avertissements", "Maps": "Cartes", "Cities": "Villes",
-    "Action Cœur de Ville: risks, nature and open data": "Action Cœur de Ville : risques, nature et données "
-                                                          "ouvertes",
+    "Warnings": "Avertissements",
+    "Maps": "Cartes",
+    "Cities": "Villes",
+    "Action Cœur de Ville: risks, nature and open data": "Action Cœur de Ville : risques, nature et données ouvertes",
     "the commune publishes open data itself": "la commune publie elle-même des données ouvertes",
     "the commune does not publish, its EPCI does": "la commune ne publie pas, son EPCI publie",
-    "neither the commune nor its EPCI publishes open data": "ni la commune ni son EPCI ne publient de données "
-                                                            "ouvertes",
+    "neither the commune nor its EPCI publishes open data": "ni la commune ni son EPCI ne publient de données ouvertes",
     "open-data status unknown": "statut open data inconnu",
-    "status": "statut", "commune portal": "portail de la commune", "commune data.gouv page": "page data.gouv de la "
-                                                                                             "commune",
-    "commune platform": "plateforme de la commune", "EPCI portal": "portail de l'EPCI",
-    "EPCI data.gouv page": "page data.gouv de l'EPCI", "EPCI platform": "plateforme de l'EPCI",
-    "EPCI themes": "thèmes de l'EPCI", "since the 2020 observatory": "depuis l'observatoire 2020",
-    "yes": "oui", "no": "non", "rank": "rang",
+    "status": "statut",
+    "commune portal": "portail de la commune",
+    "commune data.gouv page": "page data.gouv de la commune",
+    "commune platform": "plateforme de la commune",
+    "EPCI portal": "portail de l'EPCI",
+    "EPCI data.gouv page": "page data.gouv de l'EPCI",
+    "EPCI platform": "plateforme de l'EPCI",
+    "EPCI themes": "thèmes de l'EPCI",
+    "since the 2020 observatory": "depuis l'observatoire 2020",
+    "yes": "oui",
+    "no": "non",
+    "rank": "rang",
     # values of acv-geo's own vocabularies (open-data status and change, cluster labels, seismic zones, units)
-    "none": "aucun", "kept": "maintenu", "new": "nouveau", "stopped": "arrêté", "never": "jamais",
-    "not significant": "non significatif", "hot": "point chaud", "cold": "point froid", "isolated": "isolé",
-    "very low": "très faible", "low": "faible", "moderate": "modérée", "medium": "moyenne", "strong": "forte",
-    "bool": "oui/non", "count": "nombre", "decrees": "arrêtés", "year": "année", "families": "familles",
-    "class 1-3": "classe 1-3", "class": "classe", "inhabitants": "habitants", "m2": "m²",
-    "degrees": "degrés", "city": "ville", "department": "département",
+    "none": "aucun",
+    "kept": "maintenu",
+    "new": "nouveau",
+    "stopped": "arrêté",
+    "never": "jamais",
+    "not significant": "non significatif",
+    "hot": "point chaud",
+    "cold": "point froid",
+    "isolated": "isolé",
+    "very low": "très faible",
+    "low": "faible",
+    "moderate": "modérée",
+    "medium": "moyenne",
+    "strong": "forte",
+    "bool": "oui/non",
+    "count": "nombre",
+    "decrees": "arrêtés",
+    "year": "année",
+    "families": "familles",
+    "class 1-3": "classe 1-3",
+    "class": "classe",
+    "inhabitants": "habitants",
+    "m2": "m²",
+    "degrees": "degrés",
+    "city": "ville",
+    "department": "département",
     "Map of the town": "Carte de la commune",
-    "commune": "commune", "EPCI": "EPCI", "no feature of the covered layers around the town":
-        "aucun objet des couches couvrantes autour de la commune",
+    "commune": "commune",
+    "EPCI": "EPCI",
+    "no feature of the covered layers around the town": "aucun objet des couches couvrantes autour de la commune",
 }
 _LANG: contextvars.ContextVar[str] = contextvars.ContextVar("acv_geo_report_lang", default="fr")
 LANGUAGES = ("fr", "en")
@@ -155,27 +215,36 @@ def _tr_markup(text: str, *args: Any) -> Markup:
 
 #: The reasons acv-geo writes in its tables (English, as data), with their French wording for the report.
 _FRENCH_REASONS: tuple[tuple[str, str], ...] = (
-    (r"outside the coverage of (.+?) \((departments?) ([^)]*)\): not measured",
-     r"hors de la couverture de \1 (\2 \3) : non mesuré"),
-    (r"\bdepartments\b", "départements"), (r"\bdepartment\b", "département"),
+    (
+        r"outside the coverage of (.+?) \((departments?) ([^)]*)\): not measured",
+        r"hors de la couverture de \1 (\2 \3) : non mesuré",
+    ),
+    (r"\bdepartments\b", "départements"),
+    (r"\bdepartment\b", "département"),
     (r"^zone outside the raster$", "zone hors du raster"),
-    (r"only ([\d.]+)% of the zone lies on valid pixels \(raster edge or nodata\)",
-     r"seulement \1 % de la zone sur des pixels valides (bord du raster ou sans donnée)"),
-    (r"composite without (.+?); weights renormalised over the others",
-     r"score composite sans \1 ; poids répartis sur les autres"),
+    (
+        r"only ([\d.]+)% of the zone lies on valid pixels \(raster edge or nodata\)",
+        r"seulement \1 % de la zone sur des pixels valides (bord du raster ou sans donnée)",
+    ),
+    (
+        r"composite without (.+?); weights renormalised over the others",
+        r"score composite sans \1 ; poids répartis sur les autres",
+    ),
     (r"\(no contributing column\)", "(aucun indicateur)"),
     (r"\(all its values missing\)", "(toutes ses valeurs manquent)"),
     (r"\(fewer than (\d+) of its indicators measured\)", r"(moins de \1 de ses indicateurs mesurés)"),
     (r"^no value for any weighted sub-score: no rank$", "aucune valeur pour les sous-scores pondérés : pas de rang"),
-    (r"^not in the GASPAR DDRM list: .*",
-     "absente de la liste GASPAR des DDRM (commune créée ou fusionnée depuis, ou absente de la source ; Drôme et "
-     "Puy-de-Dôme manquent) : aucune valeur devinée"),
-    (r"^not in the seismic zoning file: .*", "absente du fichier du zonage sismique (commune créée ou fusionnée "
-                                             "depuis) : aucune valeur devinée"),
+    (
+        r"^not in the GASPAR DDRM list: .*",
+        "absente de la liste GASPAR des DDRM (commune créée ou fusionnée depuis, ou absente de la source ; Drôme et "
+        "Puy-de-Dôme manquent) : aucune valeur devinée",
+    ),
+    (
+        r"^not in the seismic zoning file: .*",
+        "absente du fichier du zonage sismique (commune créée ou fusionnée depuis) : aucune valeur devinée",
+    ),
     (r"\brisk\b", "risque"),
 )
-
-
 
 
 def tr_reason(text: Any) -> str:
@@ -198,8 +267,13 @@ def tr_reason(text: Any) -> str:
 
 
 def _isna(v: Any) -> bool:
+    """Whether ``v`` is a missing value (None, NA, NaT, NaN), quickly for the common scalars."""
     if v is None or v is pd.NA or v is pd.NaT:
         return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    if isinstance(v, (str, int)):
+        return False
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):
@@ -284,8 +358,9 @@ def _label(column: str, meta: Meta) -> str:
 
 
 def _meta_lookup(metadata: pd.DataFrame) -> dict[str, dict[str, str]]:
-    return {str(row["column"]): {str(k): str(v) for k, v in row.items()} for row in
-            metadata.fillna("").to_dict("records")}
+    return {
+        str(row["column"]): {str(k): str(v) for k, v in row.items()} for row in metadata.fillna("").to_dict("records")
+    }
 
 
 def _groups(columns: Iterable[str], meta: Meta) -> list[tuple[str, str, list[str]]]:
@@ -359,6 +434,7 @@ class _Layers:
 
     labels: Mapping[str, str]
     rasters: tuple[str, ...]
+    prefixes: tuple[str, ...] = ()  # "<name>_" of every layer and raster
 
     @classmethod
     def of(cls, config: Any) -> _Layers:
@@ -366,7 +442,7 @@ class _Layers:
         rasters = list(getattr(config, "rasters", ()) or ())
         english = _LANG.get() == "en"
         labels = {x.name: (getattr(x, "label_en", "") or x.label) if english else x.label for x in (*layers, *rasters)}
-        return cls(labels, tuple(r.name for r in rasters))
+        return cls(labels, tuple(r.name for r in rasters), tuple(f"{n}_" for n in labels))
 
 
 def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
@@ -395,8 +471,12 @@ def season2_gaps(city: pd.Series, *, config: Any = None) -> list[str]:
 
 
 def _gaps(code: Any, city: Record, layers: _Layers) -> list[str]:
-    return [*_opendata_gaps(city), *_layer_gaps(code, city, layers), *_raster_gaps(city, layers),
-            *_reason_gaps(city, layers)]
+    return [
+        *_opendata_gaps(city),
+        *_layer_gaps(code, city, layers),
+        *_raster_gaps(city, layers),
+        *_reason_gaps(city, layers),
+    ]
 
 
 def _opendata_gaps(city: Record) -> list[str]:
@@ -421,9 +501,13 @@ def _layer_gaps(code: Any, city: Record, layers: _Layers) -> list[str]:
         elif not bool(v):
             gaps.append(tr("Not covered by the layer « {} ».", label))
     if covered and not any(not _isna(v) and bool(v) for _, v in covered):
-        gaps.append(tr("No risk-zone layer covers it: download the flood zones, clay exposure and prevention plans "
-                       "with `{}` and add them to the configuration (docs/adding-a-layer.md).",
-                       fetch_suggestion(code)))
+        gaps.append(
+            tr(
+                "No risk-zone layer covers it: download the flood zones, clay exposure and prevention plans "
+                "with `{}` and add them to the configuration (docs/adding-a-layer.md).",
+                fetch_suggestion(code),
+            )
+        )
     return gaps
 
 
@@ -448,7 +532,7 @@ def _reason_gaps(city: Record, layers: _Layers) -> list[str]:
         if not c.endswith("_reason") or c in ("opendata_reason", "profile_reason", "zone_reason"):
             continue
         base = c.removesuffix("_reason")
-        if base in layers.labels or base.startswith("cluster_") or any(base.startswith(f"{n}_") for n in layers.labels):
+        if base in layers.labels or base.startswith(("cluster_", *layers.prefixes)):
             continue
         if not _isna(v):
             gaps.append(f"{base}: {tr_reason(v)}")
@@ -464,8 +548,12 @@ def _summary_figures(df: pd.DataFrame) -> list[tuple[str, str]]:
     items = [(str(n), tr("cities"))]
     if "opendata_level" in df.columns:
         lv = df["opendata_level"].astype(object).fillna("unknown").value_counts()
-        for k, label in (("commune", "publish themselves"), ("epci", "only through their EPCI"),
-                         ("none", "no open data"), ("unknown", "status unknown")):
+        for k, label in (
+            ("commune", "publish themselves"),
+            ("epci", "only through their EPCI"),
+            ("none", "no open data"),
+            ("unknown", "status unknown"),
+        ):
             if lv.get(k, 0):
                 items.append((f"{lv.get(k, 0)} ({100 * lv.get(k, 0) / n:.0f} %)", tr(label)))
     if "territory" in df.columns:
@@ -501,8 +589,24 @@ def _coverage_rows(df: pd.DataFrame, meta: Meta) -> list[CoverageRow]:
     return rows
 
 
-_TEST_KEYS = ("statistic", "I", "bb", "bw", "ww", "expected", "expected_bb", "z", "z_sim", "p_sim", "p_sim_bb",
-              "p_norm", "n", "n_tested", "permutations", "seed")
+_TEST_KEYS = (
+    "statistic",
+    "I",
+    "bb",
+    "bw",
+    "ww",
+    "expected",
+    "expected_bb",
+    "z",
+    "z_sim",
+    "p_sim",
+    "p_sim_bb",
+    "p_norm",
+    "n",
+    "n_tested",
+    "permutations",
+    "seed",
+)
 
 
 def _cluster_tables(clusters: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -540,8 +644,15 @@ def _ranking_rows(towns: Mapping[Any, Record], ranking: pd.DataFrame, top: int) 
     for code, r in ranking.head(top).to_dict("index").items():
         town = towns.get(code, {})
         dep = town.get("departement", "")
-        rows.append(RankRow(_fmt(r.get("rank")), _text(code), _text(town.get("commune", code)),
-                            "" if _isna(dep) else _text(dep), tuple(_fmt(r.get(c)) for c in cols)))
+        rows.append(
+            RankRow(
+                _fmt(r.get("rank")),
+                _text(code),
+                _text(town.get("commune", code)),
+                "" if _isna(dep) else _text(dep),
+                tuple(_fmt(r.get(c)) for c in cols),
+            )
+        )
     return rows
 
 
@@ -599,16 +710,24 @@ def _group_specs(columns: Sequence[str], meta: Meta) -> list[_GroupSpec]:
         labels = [_label(c, meta) for c in values]
         heads = {lab.split(sep, 1)[0] for lab in labels if sep in lab}
         shared = heads.pop() if len(heads) == 1 and all(sep in lab for lab in labels) and len(labels) > 1 else ""
-        specs.append(_GroupSpec(
-            head=(f"{shared} — " if shared else "") + src + (f" · {date}" if date else ""),
-            source=src,
-            values=tuple(_ColumnSpec(c, lab.split(sep, 1)[1] if shared else lab,
-                                     _tip(c, meta.get(c, {}).get("description", ""), english),
-                                     meta.get(c, {}).get("unit", ""), meta.get(c, {}).get("description", ""))
-                         for c, lab in zip(values, labels, strict=True)),
-            reasons=tuple(c for c in cols if c.endswith("_reason")),
-            covered=next((c for c in cols if c.endswith("_covered")), None),
-        ))
+        specs.append(
+            _GroupSpec(
+                head=(f"{shared} — " if shared else "") + src + (f" · {date}" if date else ""),
+                source=src,
+                values=tuple(
+                    _ColumnSpec(
+                        c,
+                        lab.split(sep, 1)[1] if shared else lab,
+                        _tip(c, meta.get(c, {}).get("description", ""), english),
+                        meta.get(c, {}).get("unit", ""),
+                        meta.get(c, {}).get("description", ""),
+                    )
+                    for c, lab in zip(values, labels, strict=True)
+                ),
+                reasons=tuple(c for c in cols if c.endswith("_reason")),
+                covered=next((c for c in cols if c.endswith("_covered")), None),
+            )
+        )
     return specs
 
 
@@ -643,8 +762,11 @@ def _indicator_group(city: Record, spec: _GroupSpec) -> IndicatorGroup:
     if spec.covered is not None and not _isna(city.get(spec.covered)) and not bool(city[spec.covered]):
         why = next((r for r in reasons if r.startswith("outside the coverage")), "")
         where = tr_reason(why[why.find("(") + 1 : why.rfind(")")]) if "(" in why else spec.source
-        note = tr("Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).",
-                  where, len(spec.values))
+        note = tr(
+            "Outside the layer's coverage ({}): its {} indicators were not measured here (no value, never 0).",
+            where,
+            len(spec.values),
+        )
         return IndicatorGroup(spec.head, (), (note,))
     rows, zeros, empty = [], [], []
     for col in spec.values:
@@ -678,8 +800,11 @@ def _known_risks(city: Record, meta: Meta) -> KnownRisks | None:
     items = []
     if "seismic_zone" in city:
         z = city["seismic_zone"]
-        text = (f"zone {int(z)} ({tr(str(city.get('seismic_label')))})" if not _isna(z)
-                else f"{tr('unknown')} — {tr_reason(city.get('seismic_reason'))}")
+        text = (
+            f"zone {int(z)} ({tr(str(city.get('seismic_label')))})"
+            if not _isna(z)
+            else f"{tr('unknown')} — {tr_reason(city.get('seismic_reason'))}"
+        )
         items.append((tr("Seismic zone"), text))
     if "risks_known" in city:
         r = city["risks_known"]
@@ -717,8 +842,12 @@ def _opendata(city: Record) -> OpenData:
         rows.append(("since the 2020 observatory", Link(tr(str(city["opendata_change"])))))
     if not _isna(city.get("opendata_source")):
         rows.append(("source", Link(str(city["opendata_source"]))))
-    return OpenData(tag, tr("unknown") if tag == "na" else tr(tag),
-                    tr(_LEVEL_TEXT.get(tag, "open-data status unknown")), tuple((tr(k), v) for k, v in rows))
+    return OpenData(
+        tag,
+        tr("unknown") if tag == "na" else tr(tag),
+        tr(_LEVEL_TEXT.get(tag, "open-data status unknown")),
+        tuple((tr(k), v) for k, v in rows),
+    )
 
 
 @dataclass(frozen=True)
@@ -751,13 +880,22 @@ class _FicheContext:
 
 def _fiche(code: str, city: Record, ctx: _FicheContext) -> Fiche:
     meta, colon = ctx.meta, _colon()
-    info = [f"{_label(k, meta)}{colon}{_fmt(city[k], meta.get(k, {}).get('unit', ''))}"
-            for k in ("population", "epci", "siren_epci", "territory") if not _isna(city.get(k))]
-    profile = (tuple(_fmt(city.get(k)) for k in ("rank", "exposure_score", "risk_score", "nature_score",
-                                                  "opendata_score")) if "exposure_score" in city else None)
+    info = [
+        f"{_label(k, meta)}{colon}{_fmt(city[k], meta.get(k, {}).get('unit', ''))}"
+        for k in ("population", "epci", "siren_epci", "territory")
+        if not _isna(city.get(k))
+    ]
+    profile = (
+        tuple(_fmt(city.get(k)) for k in ("rank", "exposure_score", "risk_score", "nature_score", "opendata_score"))
+        if "exposure_score" in city
+        else None
+    )
     reason = city.get("profile_reason") if profile is not None else None
-    clusters = tuple((_label(c.removeprefix("cluster_").removesuffix("_label"), meta), tr(_fmt(v)))
-                     for c, v in city.items() if c.startswith("cluster_") and c.endswith("_label"))
+    clusters = tuple(
+        (_label(c.removeprefix("cluster_").removesuffix("_label"), meta), tr(_fmt(v)))
+        for c, v in city.items()
+        if c.startswith("cluster_") and c.endswith("_label")
+    )
     return Fiche(
         code=code,
         name=_text(city.get("commune", code)),
