@@ -13,8 +13,9 @@ import shapely
 
 import acv_geo
 from acv_geo.core.errors import InputError
-from acv_geo.indicators.overlay import get_preset, list_presets, overlay_report
 from acv_geo.indicators.overlay import overlay_indicators as _overlay_indicators
+from acv_geo.indicators.overlay import overlay_report
+from acv_geo.indicators.presets import get_preset, list_presets
 from acv_geo.zones import make_zones
 
 X0, Y0 = 700_000.0, 6_600_000.0  # a zone [X0, X0+1000] x [Y0, Y0+1000] in Lambert-93

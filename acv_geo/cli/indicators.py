@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", metavar="FILE", required=True, help="vector layer to measure")
     p.add_argument("--layer-name", metavar="L", help="layer inside a multi-layer file (GeoPackage)")
     p.add_argument("--category", metavar="FIELD", help="field whose values split the measures")
-    from acv_geo.indicators.overlay import list_presets
+    from acv_geo.indicators.presets import list_presets
 
     p.add_argument(
         "--preset",

@@ -18,15 +18,15 @@ Natura 2000, parks, reserves): category field, labels, source and licence.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import os
 import re
 import unicodedata
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,8 @@ from acv_geo.core.metadata import assign_role, attach_metadata
 from acv_geo.core.parallel import threaded
 from acv_geo.core.territories import TERRITORIES, check_extent, local_crs
 from acv_geo.indicators.coverage import derive_coverage, file_coverage, parse_coverage, zone_departments
+from acv_geo.indicators.presets import get_preset, list_presets
+from acv_geo.zones import check_zones
 
 __all__ = ["get_preset", "list_presets", "overlay_indicators", "overlay_report"]
 
@@ -49,58 +51,6 @@ _MARGIN = 2_000.0
 _GUARD = 50.0
 _MISSING_CATEGORY = "missing"
 _MANY_CATEGORIES = 60
-
-
-# --------------------------------------------------------------------------------------- presets
-@functools.lru_cache(maxsize=1)
-def _presets() -> dict[str, dict]:
-    with open(Path(__file__).with_name("presets.json"), encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def list_presets() -> list[str]:
-    """Names of the layer presets accepted by ``overlay_indicators(preset=...)``.
-
-    Returns
-    -------
-    list of str
-        Sorted preset names.
-
-    Examples
-    --------
-    >>> "pac_risques" in list_presets()
-    True
-    """
-    return sorted(_presets())
-
-
-def get_preset(name: str) -> dict[str, Any]:
-    """Description of one layer preset.
-
-    Parameters
-    ----------
-    name : str
-        One of :func:`list_presets`.
-
-    Returns
-    -------
-    dict
-        Keys ``label, layer_hint, category, fields, labels, geometry, source, licence, url``.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is not a preset; the message lists the valid names.
-
-    Examples
-    --------
-    >>> get_preset("pac_risques")["category"]
-    'ALEA'
-    """
-    try:
-        return dict(_presets()[name])
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown preset {name!r}; valid presets are: {', '.join(list_presets())}") from None
 
 
 def overlay_report(df: pd.DataFrame) -> dict[str, Any]:
@@ -219,6 +169,7 @@ class _Layer:
             )
         self.category = self._resolve_category(category)
         self.local_cache: dict[int, Any] = {}
+        self.stats = {"reads": 0, "features_read": 0}  # reads of the layer, over every territory
         if self.gdf is None and self.n_features <= _LOAD_ALL_FEATURES:
             assert self.path is not None  # no GeoDataFrame given: the layer was opened from a file
             if self.path.stat().st_size <= _LOAD_ALL_BYTES:
@@ -599,11 +550,20 @@ class _Measures(TypedDict):
     kinds: set[str]
 
 
+class _Parts(NamedTuple):
+    """Single parts of the features read: geometry, feature id, category number, kind (poly/line/point)."""
+
+    parts: np.ndarray
+    fid: np.ndarray
+    cat: np.ndarray
+    kind: np.ndarray
+
+
 class _Territory:
     """Measures of the zones of one territory."""
 
     def __init__(self, name: str, layer: _Layer, zones_local: np.ndarray, points_local: np.ndarray,
-                 cats: list[str], cat_of: dict[str, int], stats: dict, connect: bool = True) -> None:
+                 cats: list[str], cat_of: dict[str, int], connect: bool = True) -> None:
         import geopandas as gpd
         import shapely
 
@@ -614,7 +574,7 @@ class _Territory:
         self.points = points_local
         self.cats = cats
         self.cat_of = cat_of
-        self.stats = stats
+        self.stats = layer.stats
         self.repaired: set[int] = set()
         if not connect:  # the layer does not reach the territory: nothing to read
             return
@@ -674,44 +634,55 @@ class _Territory:
         cache[self.epsg] = (feats, self.repaired - before)
         return feats
 
-    def _parts(self, feats: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _parts(self, feats: Any) -> _Parts:
         parts, src = _explode(np.asarray(feats.geometry.values, dtype=object))
         fid = feats["_fid"].to_numpy()[src]
         cat = np.array([self.cat_of[c] for c in feats["_cat"].to_numpy()[src]], dtype=np.int64) if len(
             src
         ) else np.zeros(0, dtype=np.int64)
-        return parts, fid, cat, _kind_of(parts) if len(parts) else np.zeros(0, dtype=object)
+        return _Parts(parts, fid, cat, _kind_of(parts) if len(parts) else np.zeros(0, dtype=object))
 
     def measure(self, margin: float, distances: bool = True) -> _Measures:
         """Area, length, count and distance arrays of shape (n_zones, n_cats + 1); column 0 = total."""
         import shapely
 
-        n, k = len(self.zones), len(self.cats) + 1
-        area = np.zeros((n, k))
-        length = np.zeros((n, k))
-        count = np.zeros((n, k))
-        dist = np.full((n, k), np.inf)
-        kinds_seen: set[str] = set()
+        shape = (len(self.zones), len(self.cats) + 1)
+        m: _Measures = {"area": np.zeros(shape), "length": np.zeros(shape), "count": np.zeros(shape),
+                        "dist": np.full(shape, np.inf), "kinds": set()}
         has_zone = ~shapely.is_empty(self.zones)
         # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
         has_point = ~(shapely.is_missing(self.points) | shapely.is_empty(
             np.where(shapely.is_missing(self.points), None, self.points)))  # type: ignore[call-overload]
         if not (has_zone.any() or has_point.any()):
-            return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
-
+            return m
+        near = has_point if distances else None
         if self.layer.gdf is not None:
             # whole layer in memory: one pass, exact nearest distances with no window widening
-            feats = self.read_all()
-            if feats is not None and len(feats):
-                parts, fid, cat, kind = self._parts(feats)
-                kinds_seen.update(set(kind.tolist()))
-                if has_zone.any():
-                    self._overlay(parts, fid, cat, kind, has_zone, area, length, count)
-                if distances:
-                    self._nearest(parts, cat, np.flatnonzero(has_point), dist, None)
-            return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
-
+            self._measure_features(self.read_all(), m, has_zone, near, None)
+            return m
         # first read: boxes around every zone and city point, plus the margin
+        feats = self.read(self._boxes_around(has_zone, has_point, margin + _GUARD))
+        self._measure_features(feats, m, has_zone, near, margin + _GUARD)
+        if distances:
+            self._widen(m, has_point, margin)
+        return m
+
+    def _measure_features(self, feats: Any, m: _Measures, has_zone: np.ndarray, has_point: np.ndarray | None,
+                          max_distance: float | None) -> None:
+        """Overlay of ``feats`` on the zones, and nearest distances from the points (``has_point`` not None)."""
+        if feats is None or not len(feats):
+            return
+        p = self._parts(feats)
+        m["kinds"].update(set(p.kind.tolist()))
+        if has_zone.any():
+            self._overlay(p, has_zone, m)
+        if has_point is not None:
+            self._nearest(p.parts, p.cat, np.flatnonzero(has_point), m["dist"], max_distance)
+
+    def _boxes_around(self, has_zone: np.ndarray, has_point: np.ndarray, r: float) -> np.ndarray:
+        """One box per city around its zone and its point, ``r`` metres wider."""
+        import shapely
+
         # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
         zb = np.where(has_zone[:, None], shapely.bounds(np.where(has_zone, self.zones, None)), np.nan)  # type: ignore[call-overload]
         pb = np.where(has_point[:, None], shapely.bounds(np.where(has_point, self.points, None)), np.nan)  # type: ignore[call-overload]
@@ -721,19 +692,15 @@ class _Territory:
             lo = np.nanmin(both[:, :, :2], axis=0)
             hi = np.nanmax(both[:, :, 2:], axis=0)
         ok = np.isfinite(lo).all(axis=1)
-        r = margin + _GUARD
-        boxes = shapely.box(lo[ok, 0] - r, lo[ok, 1] - r, hi[ok, 0] + r, hi[ok, 1] + r)
-        feats = self.read(boxes)
-        if feats is not None and len(feats):
-            parts, fid, cat, kind = self._parts(feats)
-            kinds_seen.update(set(kind.tolist()))
-            self._overlay(parts, fid, cat, kind, has_zone, area, length, count)
-            if distances:
-                self._nearest(parts, cat, np.flatnonzero(has_point), dist, margin + _GUARD)
+        return shapely.box(lo[ok, 0] - r, lo[ok, 1] - r, hi[ok, 0] + r, hi[ok, 1] + r)
 
-        # distances beyond the margin: widen the window around unresolved cities only
+    def _widen(self, m: _Measures, has_point: np.ndarray, margin: float) -> None:
+        """Distances beyond the margin: widen the window around unresolved cities only."""
+        import shapely
+
+        dist = m["dist"]
         radius = margin
-        unresolved = has_point & (dist > radius).any(axis=1) if distances else np.zeros(n, dtype=bool)
+        unresolved = has_point & (dist > radius).any(axis=1)
         while unresolved.any():
             radius *= 4
             idx = np.flatnonzero(unresolved)
@@ -744,16 +711,18 @@ class _Territory:
             final = bool(shapely.covers(boxes, self.box).all())
             feats = self.read(boxes)
             if feats is not None and len(feats):
-                parts, _fid, cat, kind = self._parts(feats)
-                kinds_seen.update(set(kind.tolist()))
-                self._nearest(parts, cat, idx, dist, None if final else radius + _GUARD)
+                p = self._parts(feats)
+                m["kinds"].update(set(p.kind.tolist()))
+                self._nearest(p.parts, p.cat, idx, dist, None if final else radius + _GUARD)
             if final:
                 break
             unresolved = has_point & (dist > radius).any(axis=1)
-        return {"area": area, "length": length, "count": count, "dist": dist, "kinds": kinds_seen}
 
-    def _overlay(self, parts, fid, cat, kind, has_zone, area, length, count) -> None:
+    def _overlay(self, p: _Parts, has_zone: np.ndarray, m: _Measures) -> None:
         import shapely
+
+        parts, fid, cat, kind = p
+        area, length, count = m["area"], m["length"], m["count"]
 
         zone_idx = np.flatnonzero(has_zone)
         zones = self.zones[zone_idx]
@@ -824,29 +793,6 @@ class _Territory:
 
 
 # ------------------------------------------------------------------------------------ main entry
-def _check_zones(zones: Any) -> Any:
-    import geopandas as gpd
-
-    if not isinstance(zones, gpd.GeoDataFrame):
-        raise InputError(
-            f"zones must be the GeoDataFrame returned by acv_geo.make_zones(cities) (got {type(zones).__name__})"
-        )
-    missing = [c for c in ("territory", "city_point") if c not in zones.columns]
-    if missing:
-        raise InputError(
-            f"zones lack the column(s) {missing}; build them with acv_geo.make_zones(cities, kind=...)"
-        )
-    if zones.crs is None:
-        raise InputError("zones have no CRS; build them with acv_geo.make_zones(cities)")
-    if not zones.index.is_unique:
-        dup = zones.index[zones.index.duplicated()].unique().tolist()[:5]
-        raise InputError(f"zones: index (insee_com) has duplicated codes {dup}; keep one row per city")
-    bad = sorted({str(t) for t in zones["territory"].astype(object) if t not in TERRITORIES})
-    if bad:
-        raise InputError(f"zones: column 'territory' holds {bad}; expected one of {sorted(TERRITORIES)}")
-    return zones
-
-
 def overlay_indicators(
     zones: Any,
     layer: Any,
@@ -942,179 +888,237 @@ def overlay_indicators(
     >>> bool(df.loc["34003", "pac_risques_area_m2"] > 0)
     True
     """
-    import geopandas as gpd
-    import shapely
-
     spec = get_preset(preset) if preset is not None else {}
     role = role if role is not None else spec.get("role", "context")
     if role not in ("risk", "nature", "context"):
         raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
-    if category is None:
-        category = spec.get("category")
-    zones = _check_zones(zones)
-    src = _Layer(layer, layer_name, category)
-    base = slugify(name if name is not None else (preset if preset is not None else src.stem))
+    zones = check_zones(zones)
+    src = _Layer(layer, layer_name, category if category is not None else spec.get("category"))
+    text = _texts(src, spec, name if name is not None else preset, source, date, zones)
     labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+    # categories: every distinct value of the field, grouped by the slug of their label
+    slug_of_raw = _category_slugs(src.category_values(), labels, src)
+    cats = sorted(set(slug_of_raw.values()))
+    cov = parse_coverage(coverage, where="coverage") or _derived_coverage(src)
+    _warn_layer(src, cats, coverage)
+    cat_index = {c: i for i, c in enumerate(cats)}
+    cat_of = {v: cat_index[s] for v, s in slug_of_raw.items()} if src.category is not None else {"": 0}
+    tally = _measure_zones(zones, src, cats, cat_of, distances)
+    columns, meta = _columns(tally, cats, slug_of_raw, src.category, text, distances)
+    inside = cov.covers(zone_departments(zones))
+    for i in np.flatnonzero(~inside):
+        tally.reasons[i] = [f"outside the coverage of {text.shown} ({cov.describe()}): not measured"]
+    out = pd.DataFrame({c: np.where(inside, v, np.nan) for c, v in columns.items()}, index=zones.index.copy())
+    out.index.name = zones.index.name or "insee_com"  # siren_epci for polygon_zones(read_epci())
+    rcol = f"{text.base}_reason"
+    out[rcol] = pd.Series(["; ".join(r) if r else None for r in tally.reasons], index=out.index, dtype=object)
+    meta.append({"column": rcol, "unit": "", "source": text.source, "date": text.date,
+                 "description": f"Why a {text.base} value is missing (NaN) for the city; empty when none is"})
+    attach_metadata(out, meta)
+    base = text.base
+    assign_role(out, role, scored=[f"{base}_pct" if f"{base}_pct" in out.columns else f"{base}_count"])
+    out.attrs[_REPORT] = _report(src, cats, tally, cov, inside)
+    if tally.repaired:
+        log.info("overlay: %d invalid geometries of %s repaired with make_valid", len(tally.repaired), src.label)
+    return out
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """Names and provenance written in the output: column prefix, layer name, source, date, zone kind."""
+
+    base: str
+    shown: str
+    source: str
+    date: str
+    zone_kind: str
+
+
+def _texts(src: _Layer, spec: dict, name: str | None, source: str | None, date: str | None, zones: Any) -> _Texts:
+    base = slugify(name if name is not None else src.stem)
     # metadata names the file, not the folder it sits in on this machine
     shown = src.path.name if src.path is not None else src.label
     source_text = source or spec.get("source") or shown
     if spec.get("licence") and not source:
         source_text = f"{source_text} · {spec['licence']}"
+    zone_kind = str(zones["zone_kind"].iloc[0]) if "zone_kind" in zones.columns and len(zones) else "zone"
+    return _Texts(base, shown, source_text, date or spec.get("date") or "", zone_kind)
 
-    # categories: every distinct value of the field, grouped by the slug of their label
-    raw_values = src.category_values()
-    slug_of_raw = _category_slugs(raw_values, labels, src)
-    cats = sorted(set(slug_of_raw.values()))
-    cat_index = {c: i for i, c in enumerate(cats)}
-    cat_of = {v: cat_index[s] for v, s in slug_of_raw.items()}
-    if src.category is None:
-        cat_of = {"": 0}
+
+def _warn_layer(src: _Layer, cats: list[str], coverage: Any) -> None:
+    """Warn about a category field with too many values, and about a layer without feature."""
     if len(cats) > _MANY_CATEGORIES:
         warnings.warn(
             f"{src.label}: field {src.category!r} has {len(cats)} distinct values, so the output has "
             f"{len(cats)} × 4 category columns; pick a coarser category field",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    cov = parse_coverage(coverage, where="coverage") or _derived_coverage(src)
     if src.n_features == 0:
         warnings.warn(
             f"{src.label}: the layer has no feature; every city gets 0 (distances NaN)" if coverage is not None else
             f"{src.label}: the layer has no feature, so no coverage can be derived from it: every value is NA; "
             "declare coverage= (CLI --coverage) if it means 'surveyed, nothing found'",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
 
-    n = len(zones)
-    k = len(cats) + 1
-    area = np.full((n, k), np.nan)
-    length = np.full((n, k), np.nan)
-    count = np.full((n, k), np.nan)
-    dist = np.full((n, k), np.nan)
-    zone_area = np.full(n, np.nan)
-    reasons: list[list[str]] = [[] for _ in range(n)]
-    kinds = set(src.kinds())
-    stats = {"reads": 0, "features_read": 0}
-    repaired: set[int] = set()
 
-    zone_geoms = zones.geometry
+@dataclass
+class _Tally:
+    """Measures of every zone, filled territory by territory: arrays of shape (n_zones, n_cats + 1)."""
+
+    area: np.ndarray
+    length: np.ndarray
+    count: np.ndarray
+    dist: np.ndarray
+    zone_area: np.ndarray
+    reasons: list[list[str]]
+    kinds: set[str]
+    repaired: set[int] = field(default_factory=set)
+
+    @classmethod
+    def empty(cls, n: int, k: int, kinds: set[str]) -> _Tally:
+        def nan() -> np.ndarray:
+            return np.full((n, k), np.nan)
+
+        return cls(nan(), nan(), nan(), nan(), np.full(n, np.nan), [[] for _ in range(n)], set(kinds))
+
+
+def _measure_zones(zones: Any, src: _Layer, cats: list[str], cat_of: dict[str, int], distances: bool) -> _Tally:
+    """Every zone measured in its territory's projected CRS."""
+    import geopandas as gpd
+    import shapely
+
+    tally = _Tally.empty(len(zones), len(cats) + 1, src.kinds())
     points = gpd.GeoSeries(zones["city_point"].values, crs=zones["city_point"].crs or zones.crs)
     terr = zones["territory"].astype(object).to_numpy()
-    zone_reason = zones["zone_reason"].to_numpy() if "zone_reason" in zones.columns else [None] * n
+    zone_reason = zones["zone_reason"].to_numpy() if "zone_reason" in zones.columns else [None] * len(zones)
     extent = src.bounds_wgs84() if src.n_features != 0 else None
     for t in pd.unique(terr):
         idx = np.flatnonzero(terr == t)
         epsg = local_crs(t)
-        zl = np.asarray(zone_geoms.iloc[idx].to_crs(epsg).values, dtype=object)
+        zl = np.asarray(zones.geometry.iloc[idx].to_crs(epsg).values, dtype=object)
         zl = np.array([shapely.Polygon() if g is None else g for g in zl], dtype=object)
         pl = np.asarray(points.iloc[idx].to_crs(epsg).values, dtype=object)
         tb = TERRITORIES[t].bounds
         reachable = extent is not None and not (
             extent[2] < tb[0] or extent[0] > tb[2] or extent[3] < tb[1] or extent[1] > tb[3]
         )
-        eng = _Territory(t, src, zl, pl, cats, cat_of, stats, connect=reachable)
+        eng = _Territory(t, src, zl, pl, cats, cat_of, connect=reachable)
         if src.n_features == 0 or not reachable:
+            k = len(cats) + 1
             res: _Measures = {
                 "area": np.zeros((len(idx), k)), "length": np.zeros((len(idx), k)),
                 "count": np.zeros((len(idx), k)), "dist": np.full((len(idx), k), np.inf), "kinds": set(),
             }
         else:
             res = eng.measure(_MARGIN if distances else 0.0, distances=distances)
-        repaired |= eng.repaired
-        kinds |= res["kinds"]
-        has_zone = ~shapely.is_empty(zl)
-        ok = idx[has_zone]
-        area[ok], length[ok], count[ok] = res["area"][has_zone], res["length"][has_zone], res["count"][has_zone]
-        zone_area[ok] = shapely.area(zl[has_zone])
-        for j in np.flatnonzero(~has_zone):
-            i = idx[j]
-            why = zone_reason[i] if isinstance(zone_reason[i], str) else "the zone is empty"
-            reasons[i].append(f"no zone ({why})")
-        if not distances:
-            continue
-        d_all = res["dist"]
-        # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
-        no_point = shapely.is_missing(pl) | shapely.is_empty(np.where(shapely.is_missing(pl), None, pl))  # type: ignore[call-overload]
-        # the usual case (a point, every distance found) needs no reason: only the others loop
-        for j in np.flatnonzero(no_point | np.isinf(d_all).any(axis=1)):
-            i, d = idx[j], d_all[j]
-            if no_point[j]:
-                reasons[i].append("no city point: distances undefined")
-                continue
-            if src.n_features == 0:
-                reasons[i].append(f"the layer {shown} has no feature: distances undefined")
-            elif np.isinf(d[0]):
-                reasons[i].append(f"no feature of the layer in territory {t}: distances undefined")
-            else:
-                missing = [cats[c] for c in np.flatnonzero(np.isinf(d[1:]))]
-                reasons[i].append(f"no feature of categor{'y' if len(missing) == 1 else 'ies'} "
-                                  f"{', '.join(missing)} in territory {t}: those distances undefined")
-        has_pt = idx[~no_point]
-        dist[has_pt] = np.where(np.isinf(d_all[~no_point]), np.nan, d_all[~no_point])
+        tally.repaired |= eng.repaired
+        _record(tally, idx, zl, res, zone_reason)
+        if distances:
+            _record_distances(tally, idx, pl, res["dist"], _DistanceContext(t, src, cats))
+    return tally
 
+
+def _record(tally: _Tally, idx: np.ndarray, zl: np.ndarray, res: _Measures, zone_reason: Any) -> None:
+    """Areas, lengths and counts of the zones ``idx`` of one territory; why a zone is missing."""
+    import shapely
+
+    tally.kinds |= res["kinds"]
+    has_zone = ~shapely.is_empty(zl)
+    ok = idx[has_zone]
+    tally.area[ok], tally.length[ok] = res["area"][has_zone], res["length"][has_zone]
+    tally.count[ok] = res["count"][has_zone]
+    tally.zone_area[ok] = shapely.area(zl[has_zone])
+    for j in np.flatnonzero(~has_zone):
+        i = idx[j]
+        why = zone_reason[i] if isinstance(zone_reason[i], str) else "the zone is empty"
+        tally.reasons[i].append(f"no zone ({why})")
+
+
+class _DistanceContext(NamedTuple):
+    territory: str
+    src: _Layer
+    cats: list[str]
+
+
+def _record_distances(tally: _Tally, idx: np.ndarray, pl: np.ndarray, d_all: np.ndarray, ctx: _DistanceContext) -> None:
+    """Distances of the zones ``idx`` of one territory (NaN where none was found), and why."""
+    import shapely
+
+    t, src, cats = ctx
+    shown = src.path.name if src.path is not None else src.label
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    no_point = shapely.is_missing(pl) | shapely.is_empty(np.where(shapely.is_missing(pl), None, pl))  # type: ignore[call-overload]
+    # the usual case (a point, every distance found) needs no reason: only the others loop
+    for j in np.flatnonzero(no_point | np.isinf(d_all).any(axis=1)):
+        i, d = idx[j], d_all[j]
+        if no_point[j]:
+            tally.reasons[i].append("no city point: distances undefined")
+        elif src.n_features == 0:
+            tally.reasons[i].append(f"the layer {shown} has no feature: distances undefined")
+        elif np.isinf(d[0]):
+            tally.reasons[i].append(f"no feature of the layer in territory {t}: distances undefined")
+        else:
+            missing = [cats[c] for c in np.flatnonzero(np.isinf(d[1:]))]
+            tally.reasons[i].append(f"no feature of categor{'y' if len(missing) == 1 else 'ies'} "
+                                    f"{', '.join(missing)} in territory {t}: those distances undefined")
+    has_pt = idx[~no_point]
+    tally.dist[has_pt] = np.where(np.isinf(d_all[~no_point]), np.nan, d_all[~no_point])
+
+
+def _columns(tally: _Tally, cats: list[str], slug_of_raw: dict[str, str], category: str | None, text: _Texts,
+             distances: bool) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Output columns (total, then each category) and their metadata rows."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(zone_area[:, None] > 0, area / zone_area[:, None] * 100.0, np.nan)
-
+        pct = np.where(tally.zone_area[:, None] > 0, tally.area / tally.zone_area[:, None] * 100.0, np.nan)
     measures = []
-    if "poly" in kinds:
-        measures += [("area_m2", area), ("pct", pct)]
-    if "line" in kinds:
-        measures.append(("length_m", length))
-    measures.append(("count", count))
+    if "poly" in tally.kinds:
+        measures += [("area_m2", tally.area), ("pct", pct)]
+    if "line" in tally.kinds:
+        measures.append(("length_m", tally.length))
+    measures.append(("count", tally.count))
     if distances:
-        measures.append(("dist_m", dist))
-    zone_kind = str(zones["zone_kind"].iloc[0]) if "zone_kind" in zones.columns and n else "zone"
-    columns: dict[str, np.ndarray] = {}
-    meta: list[dict] = []
-    date_text = date or spec.get("date") or ""
+        measures.append(("dist_m", tally.dist))
     raw_by_slug: dict[str, list[str]] = {}
     for v, s in slug_of_raw.items():
         raw_by_slug.setdefault(s, []).append(v)
-    for col in range(k):
+    columns: dict[str, np.ndarray] = {}
+    meta: list[dict] = []
+    for col in range(len(cats) + 1):
         if col == 0:
-            prefix, what = base, f"features of {shown}"
+            prefix, what = text.base, f"features of {text.shown}"
         else:
             slug = cats[col - 1]
-            prefix = f"{base}_{slug}"
+            prefix = f"{text.base}_{slug}"
             values = ", ".join(repr(v) for v in raw_by_slug[slug])
-            what = f"features of {shown} with {src.category} = {values}"
+            what = f"features of {text.shown} with {category} = {values}"
         for measure, arr in measures:
             cname = f"{prefix}_{measure}"
             columns[cname] = arr[:, col]
-            meta.append({"column": cname, "source": source_text, "date": date_text,
-                         **_describe(measure, what, zone_kind)})
-    inside = cov.covers(zone_departments(zones))
-    for cname in columns:
-        columns[cname] = np.where(inside, columns[cname], np.nan)
-    for i in np.flatnonzero(~inside):
-        reasons[i] = [f"outside the coverage of {shown} ({cov.describe()}): not measured"]
-    out = pd.DataFrame(columns, index=zones.index.copy())
-    out.index.name = zones.index.name or "insee_com"  # siren_epci for polygon_zones(read_epci())
-    rcol = f"{base}_reason"
-    out[rcol] = pd.Series(["; ".join(r) if r else None for r in reasons], index=out.index, dtype=object)
-    meta.append({"column": rcol, "unit": "", "source": source_text, "date": date_text,
-                 "description": f"Why a {base} value is missing (NaN) for the city; empty when none is"})
-    attach_metadata(out, meta)
-    assign_role(out, role, scored=[f"{base}_pct" if f"{base}_pct" in out.columns else f"{base}_count"])
-    out.attrs[_REPORT] = {
+            meta.append({"column": cname, "source": text.source, "date": text.date,
+                         **_describe(measure, what, text.zone_kind)})
+    return columns, meta
+
+
+def _report(src: _Layer, cats: list[str], tally: _Tally, cov: Any, inside: np.ndarray) -> dict[str, Any]:
+    """What :func:`overlay_report` returns."""
+    return {
         "layer": src.label,
         "layer_name": src.layer_name,
         "layer_crs": src.crs.to_string(),
         "category": src.category,
         "categories": cats,
-        "geometry_kinds": sorted(kinds),
+        "geometry_kinds": sorted(tally.kinds),
         "n_features": src.n_features,
-        "features_read": stats["features_read"],
-        "reads": stats["reads"],
-        "n_repaired": len(repaired),
-        "repaired_fids": sorted(repaired),
+        "features_read": src.stats["features_read"],
+        "reads": src.stats["reads"],
+        "n_repaired": len(tally.repaired),
+        "repaired_fids": sorted(tally.repaired),
         "coverage": cov.to_dict(),
         "n_outside_coverage": int((~inside).sum()),
     }
-    if repaired:
-        log.info("overlay: %d invalid geometries of %s repaired with make_valid", len(repaired), src.label)
-    return out
 
 
 def _describe(measure: str, what: str, zone_kind: str) -> dict[str, str]:
