@@ -233,3 +233,29 @@ def test_polygon_zones_bad_input():
     # an explicit territory wins over the position
     given = acv_geo.polygon_zones(polys.assign(territory=[None, "reunion", None, None, None]))
     assert given["territory"].tolist()[:2] == ["metropole", "reunion"]
+
+
+def test_check_zones_the_one_zone_check():
+    import geopandas as gpd
+
+    from acv_geo.zones import check_zones
+
+    zones = make_zones(acv_geo.read_acv().loc[["34003", "34032"]])
+    assert check_zones(zones) is zones
+    assert check_zones(zones, crs=4326) is zones  # already in that CRS: not copied
+    assert check_zones(zones, crs=2154).crs.to_epsg() == 2154
+    assert isinstance(check_zones(zones.geometry, columns=()), gpd.GeoDataFrame)  # a GeoSeries is accepted
+    with pytest.raises(InputError, match=r"zones lack the column\(s\) \['city_point'\]; build them with"):
+        check_zones(zones.drop(columns="city_point"))
+    with pytest.raises(InputError, match=r"^zones have no CRS; build them with acv_geo.make_zones\(cities\)"):
+        check_zones(zones.set_crs(None, allow_override=True))
+    with pytest.raises(InputError, match=r"my zones must be the GeoDataFrame returned by acv_geo.make_zones"):
+        check_zones(zones.drop(columns="geometry").to_dict(), what="my zones")
+    doubled = pd.concat([zones, zones])
+    with pytest.raises(InputError, match=r"zones: index \(insee_com\) has duplicated codes \['34003', '34032'\]"):
+        check_zones(doubled)
+    assert check_zones(doubled, unique=False) is doubled
+    bad = zones.assign(territory=["metropole", "corse"])
+    with pytest.raises(InputError, match=r"zones: column 'territory' holds \['corse'\]; expected one of"):
+        check_zones(bad)
+    assert check_zones(bad, columns=()) is bad  # territories checked only when asked for
