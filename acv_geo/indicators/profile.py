@@ -173,6 +173,34 @@ def exposure_profile(
     ([0.5, 0.0, 1.0], [2, 3, 1])
     """
     w = _check_weights(weights)
+    spec = _check_options(min_coverage, min_indicators, columns)
+    if not isinstance(cities, pd.DataFrame):
+        raise ValueError(f"cities must be a DataFrame indexed by insee_com, not {type(cities).__name__}")
+    idx = cities.index
+    data = _gather(cities, indicator_tables)
+    contributing = _contributing(spec, [cities, *indicator_tables], list(data), set(columns or ()))
+    used, excluded, scores, counts = _subscores(data, contributing, idx, columns is None, min_coverage, min_indicators)
+    if not any(used.values()):
+        raise ValueError(
+            "no contributing column found for any sub-score; give tables such as "
+            "catnat_indicators(cities) or cities with opendata_level (see acv_geo.indicators.profile.PROFILE_COLUMNS)"
+        )
+    sub = pd.DataFrame({f"{s}_score": scores[s].astype("float64") for s in SUBSCORES}, index=idx)
+    n_ind = pd.DataFrame({f"{s}_n_indicators": counts[s].astype("Int64") for s in SUBSCORES}, index=idx)
+    out = pd.concat([sub, n_ind], axis=1)
+    avail = ~np.isnan(sub.to_numpy())
+    out["exposure_score"] = _composite(sub.to_numpy(), w)
+    out["rank"] = out["exposure_score"].rank(method="min", ascending=False).astype("Float64").astype("Int64")
+    out["profile_reason"] = pd.array(_reasons(avail, w, used, min_indicators), dtype="string")
+    attach_metadata(out, _metadata(used, w))
+    out.attrs["acv_geo_profile"] = {"columns": used, "weights": w, "excluded": excluded,
+                                    "min_coverage": min_coverage, "min_indicators": min_indicators}
+    return out
+
+
+def _check_options(min_coverage: float, min_indicators: int,
+                   columns: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Checked options; the contributing columns asked for each sub-score (PROFILE_COLUMNS by default)."""
     if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) or not 0 < min_coverage <= 1:
         raise ValueError(f"min_coverage must be a share in (0, 1], got {min_coverage!r}")
     if isinstance(min_indicators, bool) or not isinstance(min_indicators, (int, np.integer)) or min_indicators < 1:
@@ -183,12 +211,15 @@ def exposure_profile(
         if unknown:
             raise ValueError(f"unknown sub-score(s) {unknown} in columns=; allowed: {list(SUBSCORES)}")
         spec.update({k: tuple([v] if isinstance(v, str) else v) for k, v in columns.items()})
-    if not isinstance(cities, pd.DataFrame):
-        raise ValueError(f"cities must be a DataFrame indexed by insee_com, not {type(cities).__name__}")
+    return spec
+
+
+def _gather(cities: pd.DataFrame, tables: Sequence[pd.DataFrame]) -> dict[str, pd.Series]:
+    """Every candidate column, aligned on the cities (a table's column overrides a city column)."""
     idx = cities.index
     geom = getattr(cities, "_geometry_column_name", None)
     data: dict[str, pd.Series] = {c: cities[c] for c in cities.columns if c != geom and not c.endswith("_reason")}
-    for k, t in enumerate(indicator_tables):
+    for k, t in enumerate(tables):
         if not isinstance(t, pd.DataFrame):
             raise ValueError(f"indicator table #{k + 1} is a {type(t).__name__}, not a DataFrame")
         if t.index.has_duplicates:
@@ -201,15 +232,19 @@ def exposure_profile(
                 data[c] = aligned[c]  # a table overrides a city column of the same name
             else:
                 data.setdefault(c, aligned[c])
-    names = list(data)
+    return data
+
+
+def _subscores(data: dict[str, pd.Series], contributing: dict[str, list[str]], idx: pd.Index, default: bool,
+               min_coverage: float, min_indicators: int) -> tuple[dict, dict, dict, dict]:
+    """Columns used and excluded (low coverage), sub-scores and indicator counts of each sub-score."""
     used: dict[str, list[str]] = {}
     excluded: dict[str, float] = {}
     scores: dict[str, pd.Series] = {}
     counts: dict[str, pd.Series] = {}
-    contributing = _contributing(spec, [cities, *indicator_tables], names, set(columns or ()))
     for s in SUBSCORES:
         cols = contributing[s]
-        if s == "opendata" and "opendata_level" in cols and "opendata" in cols and columns is None:
+        if s == "opendata" and "opendata_level" in cols and "opendata" in cols and default:
             cols.remove("opendata")  # the level already says whether the city publishes
         share = {c: float(pd.Series(data[c]).notna().mean()) if len(idx) else 0.0 for c in cols}
         excluded.update({c: round(v, 4) for c, v in share.items() if v < min_coverage})
@@ -222,24 +257,22 @@ def exposure_profile(
         else:
             counts[s] = pd.Series(0, index=idx)
             scores[s] = pd.Series(np.nan, index=idx)
-    if not any(used.values()):
-        raise ValueError(
-            "no contributing column found for any sub-score; give tables such as "
-            "catnat_indicators(cities) or cities with opendata_level (see acv_geo.indicators.profile.PROFILE_COLUMNS)"
-        )
-    sub = pd.DataFrame({f"{s}_score": scores[s].astype("float64") for s in SUBSCORES}, index=idx)
-    n_ind = pd.DataFrame({f"{s}_n_indicators": counts[s].astype("Int64") for s in SUBSCORES}, index=idx)
+    return used, excluded, scores, counts
+
+
+def _composite(vals: np.ndarray, w: dict[str, float]) -> np.ndarray:
+    """Weighted mean of the sub-scores each city has (weights renormalised over them)."""
     wv = np.array([w[s] for s in SUBSCORES])
-    vals = sub.to_numpy()
     avail = ~np.isnan(vals)
     wsum = (avail * wv).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        comp = np.where(wsum > 0, np.nansum(np.nan_to_num(vals) * wv, axis=1) / np.where(wsum > 0, wsum, 1), np.nan)
-    out = pd.concat([sub, n_ind], axis=1)
-    out["exposure_score"] = comp
-    out["rank"] = out["exposure_score"].rank(method="min", ascending=False).astype("Float64").astype("Int64")
+        return np.where(wsum > 0, np.nansum(np.nan_to_num(vals) * wv, axis=1) / np.where(wsum > 0, wsum, 1), np.nan)
+
+
+def _reasons(avail: np.ndarray, w: dict[str, float], used: dict[str, list[str]], min_indicators: int) -> list:
+    """Which weighted sub-scores each city lacks, and why."""
     reasons: list[str | None] = []
-    for i in range(len(idx)):
+    for i in range(len(avail)):
         missing = [s for j, s in enumerate(SUBSCORES) if not avail[i, j] and w[s] > 0]
         if not missing:
             reasons.append(None)
@@ -250,13 +283,16 @@ def exposure_profile(
                    f"{s} (fewer than {min_indicators} of its indicators measured)" if min_indicators > 1 else
                    f"{s} (all its values missing)" for s in missing]
             reasons.append("composite without " + ", ".join(why) + "; weights renormalised over the others")
-    out["profile_reason"] = pd.array(reasons, dtype="string")
+    return reasons
+
+
+def _metadata(used: dict[str, list[str]], w: dict[str, float]) -> list[dict]:
     desc = {
         f"{s}_score": (f"{s.capitalize()} sub-score: mean percentile rank (0-1) of "
                        f"{', '.join(used[s]) or 'no column'}")
         for s in SUBSCORES
     }
-    attach_metadata(out, [
+    return [
         *({"column": c, "unit": "0-1", "source": "acv-geo", "date": "", "description": d} for c, d in desc.items()),
         *({"column": f"{s}_n_indicators", "unit": "count", "source": "acv-geo", "date": "",
            "description": f"Indicators the {s} sub-score of the city rests on (measured, among "
@@ -267,10 +303,7 @@ def exposure_profile(
          "description": "Rank of the composite score, 1 = highest"},
         {"column": "profile_reason", "unit": "", "source": "acv-geo", "date": "",
          "description": "Which sub-scores are missing from the composite"},
-    ])
-    out.attrs["acv_geo_profile"] = {"columns": used, "weights": w, "excluded": excluded,
-                                    "min_coverage": min_coverage, "min_indicators": min_indicators}
-    return out
+    ]
 
 
 def rank_candidates(profile: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
