@@ -24,11 +24,11 @@ _EXPORTS: dict[str, str] = {
     "list_datasets": "core.datasets",
     "InputError": "core.errors",
     "read_acv": "read.cities",
-    "read_all_communes": "read.cities",
-    "read_communes": "read.cities",
-    "read_epci": "read.cities",
-    "read_polygons": "read.cities",
-    "repair_report": "read.cities",
+    "read_all_communes": "read.communes",
+    "read_communes": "read.communes",
+    "read_epci": "read.communes",
+    "read_polygons": "read.communes",
+    "repair_report": "read.repairs",
     "indicator_metadata": "core.metadata",
     "column_label": "core.labels",
     "read_gaspar": "indicators.gaspar",
@@ -139,8 +139,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from acv_geo.outputs.writers import write_table  # noqa: F401
     from acv_geo.pipeline.config import load_config  # noqa: F401
     from acv_geo.pipeline.run import DiagnoseResult, diagnose  # noqa: F401
-    from acv_geo.read.cities import read_acv, read_all_communes, read_communes, read_epci, repair_report  # noqa: F401
+    from acv_geo.read.cities import read_acv  # noqa: F401
+    from acv_geo.read.communes import read_all_communes, read_communes, read_epci, read_polygons  # noqa: F401
     from acv_geo.read.opendata import opendata_status, read_observatory  # noqa: F401
+    from acv_geo.read.repairs import repair_report  # noqa: F401
     from acv_geo.sources.fetching import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
     from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
     from acv_geo.stats.weights import spatial_weights  # noqa: F401

@@ -28,7 +28,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "metadata": ("core.metadata",),
     "labels": ("core.labels",),
     "fetching": ("sources.fetching",),
-    "io": ("read.cities",),
+    "io": ("read.cities", "read.communes", "read.repairs"),
     "opendata": ("read.opendata",),
     "coverage": ("indicators.coverage",),
     "overlay": ("indicators.overlay",),

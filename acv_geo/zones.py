@@ -330,7 +330,7 @@ def _empty_zones(n: int) -> tuple[np.ndarray, list[object]]:
 def _commune_polygons(codes: list[str], communes: Any) -> tuple[np.ndarray, list[object]]:
     """Each city's commune polygon (joined on insee_com), and why it is missing."""
     if communes is None:
-        from acv_geo.read.cities import read_communes
+        from acv_geo.read.communes import read_communes
 
         communes = read_communes()
         what = "embedded commune polygons (acv_geo.read_communes())"
@@ -357,7 +357,7 @@ def _epci_polygons(cities: Any, codes: list[str], epci: Any) -> tuple[np.ndarray
             "cities to EPCI polygons by SIREN; read the cities with acv_geo.read_acv()"
         )
     if epci is None:
-        from acv_geo.read.cities import read_epci
+        from acv_geo.read.communes import read_epci
 
         epci = read_epci()
         what = "embedded EPCI polygons (acv_geo.read_epci())"

@@ -86,7 +86,8 @@ def _positive_int(text: str) -> int:
 
 def load_zones(args: argparse.Namespace):
     """Cities and their zones from the scope options."""
-    from acv_geo.read.cities import read_acv, read_all_communes, read_communes, read_epci
+    from acv_geo.read.cities import read_acv
+    from acv_geo.read.communes import read_all_communes, read_communes, read_epci
     from acv_geo.zones import make_zones, parse_zone_spec, polygon_zones
 
     if args.zones:
@@ -140,7 +141,7 @@ def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Name
 
 def own_zones(args: argparse.Namespace):
     """Zones from ``--zones FILE`` (``--zones-id``): one zone per polygon of the user's layer."""
-    from acv_geo.read.cities import read_polygons
+    from acv_geo.read.communes import read_polygons
     from acv_geo.zones import polygon_zones
 
     given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo cities``."""
     from acv_geo.cli import _events
     from acv_geo.outputs.writers import write_table
-    from acv_geo.read.cities import read_acv, repair_report
+    from acv_geo.read.cities import read_acv
+    from acv_geo.read.repairs import repair_report
 
     kwargs = {} if args.observatory is None else {"observatory": args.observatory}
     if args.no_opendata:

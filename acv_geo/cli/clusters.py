@@ -125,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
     )
     frame = res.to_frame()
     if args.level == "epci":
-        from acv_geo.read.cities import read_epci
+        from acv_geo.read.communes import read_epci
 
         geoms = read_epci()
     elif args.geometry:
-        from acv_geo.read.cities import read_communes
+        from acv_geo.read.communes import read_communes
         from acv_geo.zones import make_zones
 
         geoms = make_zones(cities, kind="commune", communes=read_communes(args.polygons) if args.polygons else None)

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def units(cities, *, level: str, spec: str):
     """The units the weights link: city points or commune polygons, or the cities' EPCI polygons."""
-    from acv_geo.read.cities import read_epci
+    from acv_geo.read.communes import read_epci
     from acv_geo.stats.weights import parse_weights_spec
     from acv_geo.zones import make_zones, polygon_zones
 

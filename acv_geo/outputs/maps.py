@@ -181,7 +181,7 @@ def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
 
 
 def _basemap() -> Any:
-    from acv_geo.read.cities import read_epci
+    from acv_geo.read.communes import read_epci
 
     return read_epci()
 

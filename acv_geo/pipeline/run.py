@@ -920,10 +920,10 @@ def diagnose(
     problems: list[str] = []
 
     bar.step("reading cities")
-    from acv_geo.read.cities import read_communes, read_epci
+    from acv_geo.read.communes import read_communes, read_epci
 
     if scope == "all-communes":
-        from acv_geo.read.cities import read_all_communes
+        from acv_geo.read.communes import read_all_communes
 
         city = read_all_communes(observatory=cfg.observatory)
         problems.append(

@@ -1,5 +1,3 @@
-# mypy: ignore-errors
-# (being reworked; remove this line once mypy passes on the module)
 """Open-data status of communes and EPCIs from the OpenDataFrance observatory (ODATER).
 
 The rule
@@ -16,9 +14,12 @@ The commune's SIREN comes from the DGCL 2023 membership list (embedded ``commune
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ import pandas as pd
 from acv_geo.core.codes import clean_text, normalize_siren
 from acv_geo.core.datasets import DATASETS, get_path
 from acv_geo.core.errors import InputError
+from acv_geo.core.files import RepairLog, decode_text, sniff_separator
+from acv_geo.read.reference import reference_communes
+from acv_geo.read.repairs import REPAIRS
 
 __all__ = ["opendata_status", "read_observatory", "OBSERVATORY_COLUMNS"]
 
@@ -39,10 +43,12 @@ _DATAGOUV_ID = re.compile(r"^[0-9a-f]{24}$")
 def _datagouv_url(i: object) -> str | None:
     """Organisation page of a data.gouv.fr id; None if the id is not 24 hex characters."""
     return _DATAGOUV_ORG.format(i) if isinstance(i, str) and _DATAGOUV_ID.match(i) else None
+
+
 _LABELS = {"odater_2022": "ODATER 2022-12-31 (OpenDataFrance)", "odater_2020": "ODATER v2 2020-10-21 (OpenDataFrance)"}
 
 
-def _resolve(source: str | os.PathLike) -> tuple[Path, str]:
+def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str]:
     if isinstance(source, str) and source in DATASETS:
         return get_path(source), _LABELS.get(source, source)
     path = Path(source)
@@ -54,20 +60,14 @@ def _resolve(source: str | os.PathLike) -> tuple[Path, str]:
     return path, f"observatory file {path.name}"
 
 
-def _join_unique(values: pd.Series) -> str | None:
-    items: list[str] = []
-    for v in values.dropna():
-        for part in re.split(r"\s*,\s*", str(v)):
-            if part and part not in items:
-                items.append(part)
-    return ", ".join(items) or None
-
-
 _COMMA = re.compile(r"\s*,\s*")
 
 
 def _join_unique_by(keys: pd.Series, values: pd.Series, index: pd.Index) -> list[str | None]:
-    """:func:`_join_unique` of ``values`` grouped by ``keys``, for each key of ``index`` (one pass, no groupby)."""
+    """The distinct comma-separated items of ``values`` joined per ``keys``, for each key of ``index``.
+
+    One pass over the rows, no groupby.
+    """
     items: dict[object, list[str]] = {}
     missing = values.isna().to_numpy()
     for k, v, na in zip(keys.to_numpy(), values.to_numpy(dtype=object), missing, strict=True):
@@ -81,9 +81,9 @@ def _join_unique_by(keys: pd.Series, values: pd.Series, index: pd.Index) -> list
 
 
 def _agg_like_groupby(raw: pd.DataFrame, key: str, how: dict[str, str]) -> pd.DataFrame:
-    """``raw.groupby(key, sort=True).agg(...)`` where ``"join"`` means :func:`_join_unique`.
+    """``raw.groupby(key, sort=True).agg(...)`` where ``"join"`` joins the distinct comma-separated items.
 
-    The same frame as with :func:`_join_unique` as a Python aggregation (``tests/test_perf_equivalence.py``),
+    The same frame as with a Python aggregation per group (``tests/test_perf_equivalence.py``),
     without calling it once per group: the ``"first"`` columns are aggregated by pandas, the joined ones
     in one pass over the rows.
     """
@@ -98,7 +98,9 @@ def _agg_like_groupby(raw: pd.DataFrame, key: str, how: dict[str, str]) -> pd.Da
 
 
 def _from_csv(path: Path) -> pd.DataFrame:
-    raw = pd.read_csv(path, dtype=str, sep=None, engine="python", encoding="utf-8-sig")
+    decoding = RepairLog(str(path))
+    text = decode_text(path, path.read_bytes(), None, decoding)
+    raw = pd.read_csv(io.StringIO(text), dtype=str, sep=sniff_separator(text) or ",")
     cols = {c.strip().lower().replace("-", "_"): c for c in raw.columns}
     if "siren" not in cols:
         raise InputError(
@@ -114,7 +116,7 @@ def _from_csv(path: Path) -> pd.DataFrame:
 
     ids = col("id_datagouv")
     url_dg = col("url_datagouv").fillna(ids.map(_datagouv_url))
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "siren_raw": raw[cols["siren"]],
             "nom": col("nom"),
@@ -126,6 +128,8 @@ def _from_csv(path: Path) -> pd.DataFrame:
             "bad_datagouv_id": ids.notna() & ids.map(_datagouv_url).isna(),
         }
     )
+    out.attrs["repairs"] = [r["detail"] for r in decoding.rows]  # e.g. "decoded as Windows-1252"
+    return out
 
 
 def _from_workbook(path: Path) -> pd.DataFrame:
@@ -151,7 +155,8 @@ def _from_sheet_copies(path: Path) -> pd.DataFrame:
     return _from_sheets(sheets, path)
 
 
-def _from_sheets(sheets: dict, path: Path) -> pd.DataFrame:
+def _organisations(sheets: dict[str, pd.DataFrame], path: Path) -> pd.DataFrame:
+    """The organisations sheet of the ODATER v2 workbook (lower-case headers)."""
     names = {k.strip(): k for k in sheets}
     orgs_key = names.get("Copie Organisations") or next(
         (k for k, d in sheets.items() if "siren" in [str(c).strip().lower() for c in d.columns]), None
@@ -163,57 +168,61 @@ def _from_sheets(sheets: dict, path: Path) -> pd.DataFrame:
         )
     org = sheets[orgs_key]
     org.columns = [str(c).strip().lower() for c in org.columns]
-    get = lambda c: org[c].map(clean_text) if c in org else pd.Series(None, index=org.index, dtype=object)  # noqa: E731
+    return org
+
+
+def _hosted(plat: pd.DataFrame) -> pd.DataFrame:
+    """(siren, techno, themes) of every organisation a platform of the workbook hosts."""
+    listed = plat.dropna(subset=["organisations"])
+    records: Iterable[tuple[Any, Any, Any]]
+    if listed.columns.is_unique:  # the columns as arrays (a row Series per portal costs more than the rest)
+        themes = listed["thématique"] if "thématique" in listed.columns else pd.Series(None, index=listed.index)
+        records = zip(listed["organisations"].to_numpy(dtype=object), listed["techno"].to_numpy(dtype=object),
+                      themes.to_numpy(dtype=object), strict=True)
+    else:
+        records = ((p["organisations"], p.get("techno"), p.get("thématique")) for _, p in listed.iterrows())
+    rows = []
+    for orgs, techno, theme in records:
+        for s in re.split(r"[,;\s]+", str(orgs)):
+            siren = normalize_siren(s)
+            if siren:
+                rows.append((siren, techno, theme))
+    return pd.DataFrame(rows, columns=["siren", "techno", "themes"])
+
+
+def _from_sheets(sheets: dict[str, pd.DataFrame], path: Path) -> pd.DataFrame:
+    org = _organisations(sheets, path)
+
+    def get(c: str) -> pd.Series:
+        return org[c].map(clean_text) if c in org else pd.Series(None, index=org.index, dtype=object)
+
     out = pd.DataFrame(
         {
             "siren_raw": org["siren"],
             "nom": get("nom"),
             "type": get("type"),
             "url_portail": get("url-ptf"),
-            "url_datagouv": get("url-datagouv").fillna(
-                get("id-datagouv").map(_datagouv_url)
-            ),
+            "url_datagouv": get("url-datagouv").fillna(get("id-datagouv").map(_datagouv_url)),
             "techno": pd.Series(None, index=org.index, dtype=object),
             "themes": pd.Series(None, index=org.index, dtype=object),
         }
     )
-    plat_key = names.get("Copie Plateformes")
+    plat_key = {k.strip(): k for k in sheets}.get("Copie Plateformes")
     if plat_key is not None:
         plat = sheets[plat_key]
         plat.columns = [str(c).strip().lower() for c in plat.columns]
         if {"organisations", "techno"} <= set(plat.columns):
-            rows = []
-            listed = plat.dropna(subset=["organisations"])
-            if listed.columns.is_unique:  # the columns as arrays (a row Series per portal costs more than the rest)
-                themes = listed["thématique"] if "thématique" in listed.columns else pd.Series(None, index=listed.index)
-                records = zip(listed["organisations"].to_numpy(dtype=object), listed["techno"].to_numpy(dtype=object),
-                              themes.to_numpy(dtype=object), strict=True)
-            else:
-                records = ((p["organisations"], p.get("techno"), p.get("thématique")) for _, p in listed.iterrows())
-            for orgs, techno, theme in records:
-                for s in re.split(r"[,;\s]+", str(orgs)):
-                    siren = normalize_siren(s)
-                    if siren:
-                        rows.append((siren, techno, theme))
-            hosted = pd.DataFrame(rows, columns=["siren", "techno", "themes"])
-            agg = _agg_like_groupby(hosted, "siren", {"techno": "join", "themes": "join"})
+            agg = _agg_like_groupby(_hosted(plat), "siren", {"techno": "join", "themes": "join"})
             key = normalize_siren(out["siren_raw"])
             out["techno"] = key.map(agg["techno"])
             out["themes"] = key.map(agg["themes"])
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _read_observatory_cached(path: str, mtime: float, label: str, copies: bool = False) -> pd.DataFrame:
-    p = Path(path)
-    if p.stat().st_size == 0:
-        raise InputError(f"{p}: the observatory file is empty")
-    if copies:
-        raw = _from_sheet_copies(p)
-    else:
-        raw = _from_workbook(p) if p.suffix.lower() in (".xlsx", ".xls", ".ods") else _from_csv(p)
+def _siren_repairs(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows with a valid SIREN, and what was repaired or left out (as sentences)."""
     raw["siren"] = normalize_siren(raw["siren_raw"])
-    repairs = []
+    repairs = list(raw.attrs.get("repairs", []))
     bad = raw["siren"].isna()
     if bad.any():
         lines = list(np.flatnonzero(bad)[:5] + 2)
@@ -231,15 +240,27 @@ def _read_observatory_cached(path: str, mtime: float, label: str, copies: bool =
     dups = raw["siren"].duplicated(keep=False)
     if dups.any():
         repairs.append(f"SIRENs listed twice, merged: {sorted(set(raw.loc[dups, 'siren']))}")
+    return raw, repairs
+
+
+@functools.lru_cache(maxsize=8)
+def _read_observatory_cached(path: str, mtime: float, label: str, copies: bool = False) -> pd.DataFrame:
+    p = Path(path)
+    if p.stat().st_size == 0:
+        raise InputError(f"{p}: the observatory file is empty")
+    if copies:
+        raw = _from_sheet_copies(p)
+    else:
+        raw = _from_workbook(p) if p.suffix.lower() in (".xlsx", ".xls", ".ods") else _from_csv(p)
+    raw, repairs = _siren_repairs(raw)
     merged = _agg_like_groupby(raw, "siren", {"nom": "first", "type": "first", "url_portail": "join",
                                               "url_datagouv": "first", "techno": "join", "themes": "join"})
     merged = merged[OBSERVATORY_COLUMNS]
-    merged.attrs["source"] = label
-    merged.attrs["repairs"] = repairs
+    merged.attrs = {"source": label, "repairs": repairs}
     return merged
 
 
-def read_observatory(source: str | os.PathLike = "odater_2022") -> pd.DataFrame:
+def read_observatory(source: str | os.PathLike[str] = "odater_2022") -> pd.DataFrame:
     """Read an OpenDataFrance observatory (ODATER) export.
 
     Parameters
@@ -277,20 +298,69 @@ def read_observatory(source: str | os.PathLike = "odater_2022") -> pd.DataFrame:
 
 
 def _commune_sirens(cities: pd.DataFrame) -> pd.Series:
-    from acv_geo.read.cities import _reference_communes
-
-    ref = _reference_communes()["siren_com"]
+    ref = reference_communes()["siren_com"]
     sirens = pd.Series(ref.reindex(cities.index).to_numpy(), index=cities.index, dtype=object)
     if "siren_com" in cities:
         sirens = normalize_siren(cities["siren_com"]).fillna(sirens)
     return sirens
 
 
+def _listed(sirens: pd.Series, listed: pd.Index, *, unknown: object) -> pd.arrays.BooleanArray:
+    """Whether each SIREN is ``listed`` (``unknown`` where the SIREN is missing)."""
+    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
+    flags = np.where(sirens.isna(), unknown, sirens.isin(listed))  # type: ignore[call-overload]
+    return pd.array(flags, dtype="boolean")
+
+
+def _level(out: pd.DataFrame) -> pd.Series:
+    c = out["opendata_com"].fillna(False).astype(bool)
+    e = out["opendata_epci"].astype(bool)
+    level = pd.Series(np.where(c, "commune", np.where(e, "epci", "none")), index=out.index, dtype=object)
+    return level.where(out["opendata"].notna(), None)
+
+
+def _urls(out: pd.DataFrame, obs: pd.DataFrame, siren_com: pd.Series, siren_epci: pd.Series) -> None:
+    for target, key, column in (
+        ("url_portail_com", siren_com, "url_portail"),
+        ("url_datagouv_com", siren_com, "url_datagouv"),
+        ("techno_com", siren_com, "techno"),
+        ("url_portail_epci", siren_epci, "url_portail"),
+        ("url_datagouv_epci", siren_epci, "url_datagouv"),
+        ("techno_epci", siren_epci, "techno"),
+        ("themes_epci", siren_epci, "themes"),
+    ):
+        out[target] = key.map(obs[column]).astype(object)
+
+
+def _changes(
+    out: pd.DataFrame, obs: pd.DataFrame, previous: str | os.PathLike[str], siren_com: pd.Series,
+    siren_epci: pd.Series,
+) -> None:
+    """The status in the ``previous`` export (``opendata_<year>``…) and ``opendata_change``."""
+    prev = read_observatory(previous)
+    if out["themes_epci"].isna().all() or obs["themes"].isna().all():
+        out["themes_epci"] = out["themes_epci"].fillna(siren_epci.map(prev["themes"]))
+    m = re.search(r"(20\d\d)", prev.attrs["source"])
+    suffix = m.group(1) if m else "prev"
+    out[f"opendata_com_{suffix}"] = _listed(siren_com, prev.index, unknown=None)
+    out[f"opendata_epci_{suffix}"] = _listed(siren_epci, prev.index, unknown=False)
+    before = out[f"opendata_com_{suffix}"] | out[f"opendata_epci_{suffix}"]
+    out[f"opendata_{suffix}"] = before
+    now = out["opendata"]
+    change = np.select(
+        [now.fillna(False) & before.fillna(False), now.fillna(False) & ~before.fillna(True),
+         ~now.fillna(True) & before.fillna(False), ~now.fillna(True) & ~before.fillna(True)],
+        ["kept", "new", "stopped", "never"],
+        default=None,  # type: ignore[arg-type]  # numpy's stubs leave None out; an object array is meant
+    )
+    out["opendata_change"] = pd.Series(change, index=out.index, dtype=object)
+
+
 def opendata_status(
     cities: pd.DataFrame,
-    observatory: str | os.PathLike = "odater_2022",
+    observatory: str | os.PathLike[str] = "odater_2022",
     *,
-    previous: str | os.PathLike | None = "odater_2020",
+    previous: str | os.PathLike[str] | None = "odater_2020",
 ) -> pd.DataFrame:
     """Derive whether each city and its EPCI publish open data, from an observatory export.
 
@@ -339,53 +409,21 @@ def opendata_status(
     out = cities.copy()
     siren_com = _commune_sirens(cities)
     siren_epci = normalize_siren(cities["siren_epci"].astype(object))
-    com = siren_com.map(lambda s: s in obs.index if isinstance(s, str) else pd.NA)
-    epci = siren_epci.map(lambda s: s in obs.index if isinstance(s, str) else False)
-    out["opendata_com"] = pd.array(com.tolist(), dtype="boolean")
-    out["opendata_epci"] = pd.array(epci.tolist(), dtype="boolean")
+    out["opendata_com"] = _listed(siren_com, obs.index, unknown=None)
+    out["opendata_epci"] = _listed(siren_epci, obs.index, unknown=False)
     out["opendata"] = out["opendata_com"] | out["opendata_epci"]
-    c = out["opendata_com"].fillna(False).astype(bool)
-    e = out["opendata_epci"].astype(bool)
-    level = pd.Series(np.where(c, "commune", np.where(e, "epci", "none")), index=out.index, dtype=object)
-    out["opendata_level"] = level.where(out["opendata"].notna(), None)
-    for target, key, column in (
-        ("url_portail_com", siren_com, "url_portail"),
-        ("url_datagouv_com", siren_com, "url_datagouv"),
-        ("techno_com", siren_com, "techno"),
-        ("url_portail_epci", siren_epci, "url_portail"),
-        ("url_datagouv_epci", siren_epci, "url_datagouv"),
-        ("techno_epci", siren_epci, "techno"),
-        ("themes_epci", siren_epci, "themes"),
-    ):
-        out[target] = key.map(obs[column]).astype(object)
+    out["opendata_level"] = _level(out)
+    _urls(out, obs, siren_com, siren_epci)
     out["opendata_source"] = obs.attrs["source"]
     reason = pd.Series(None, index=out.index, dtype=object)
     reason[siren_com.isna()] = "commune SIREN unknown (commune not in the DGCL 2023 list)"
     out["opendata_reason"] = reason
     if previous is not None:
-        prev = read_observatory(previous)
-        if out["themes_epci"].isna().all() or obs["themes"].isna().all():
-            out["themes_epci"] = out["themes_epci"].fillna(siren_epci.map(prev["themes"]))
-        m = re.search(r"(20\d\d)", prev.attrs["source"])
-        suffix = m.group(1) if m else "prev"
-        pc = siren_com.map(lambda s: s in prev.index if isinstance(s, str) else pd.NA)
-        pe = siren_epci.map(lambda s: s in prev.index if isinstance(s, str) else False)
-        out[f"opendata_com_{suffix}"] = pd.array(pc.tolist(), dtype="boolean")
-        out[f"opendata_epci_{suffix}"] = pd.array(pe.tolist(), dtype="boolean")
-        before = out[f"opendata_com_{suffix}"] | out[f"opendata_epci_{suffix}"]
-        out[f"opendata_{suffix}"] = before
-        now = out["opendata"]
-        change = np.select(
-            [now.fillna(False) & before.fillna(False), now.fillna(False) & ~before.fillna(True),
-             ~now.fillna(True) & before.fillna(False), ~now.fillna(True) & ~before.fillna(True)],
-            ["kept", "new", "stopped", "never"],
-            default=None,
-        )
-        out["opendata_change"] = pd.Series(change, index=out.index, dtype=object)
+        _changes(out, obs, previous, siren_com, siren_epci)
     repairs = [
         {"kind": "observatory repair", "column": "siren", "count": 1, "codes": "", "detail": r,
          "file": obs.attrs["source"]}
         for r in obs.attrs.get("repairs", [])
     ]
-    out.attrs["acv_geo_repairs"] = list(cities.attrs.get("acv_geo_repairs", [])) + repairs
+    out.attrs[REPAIRS] = list(cities.attrs.get(REPAIRS, [])) + repairs
     return out

@@ -291,7 +291,7 @@ def _commune_units(cities: Any, spec_kind: str | None, polygons: Any, territory_
     if is_poly.all():
         return cities
     if polygons is None:
-        from acv_geo.read.cities import read_communes
+        from acv_geo.read.communes import read_communes
 
         polygons = read_communes()
     polys = _read_polygons(polygons, "insee_com").to_crs(cities.crs or 4326)
@@ -342,7 +342,7 @@ def _epci_units(
     cities_of = groups["city"].agg(lambda s: ",".join(s))
     n_cities = groups["city"].size()
     if epci is None:
-        from acv_geo.read.cities import read_epci
+        from acv_geo.read.communes import read_epci
 
         epci = read_epci()
     polys = _read_polygons(epci, "siren_epci")
@@ -1491,7 +1491,7 @@ def france_communes(
     """
     import geopandas as gpd
 
-    from acv_geo.read.cities import read_all_communes
+    from acv_geo.read.communes import read_all_communes
 
     out = read_all_communes(observatory=observatory if opendata else None)
     out = out.to_crs(4326)
