@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
     "nature_layers": "indicators.services",
     "georisques_indicators": "indicators.services",
     "fetch_services": "indicators.services",
-    "ServiceError": "indicators.services",
+    "ServiceError": "sources.services",
     "opendata_status": "read.opendata",
     "read_observatory": "read.opendata",
     "TERRITORIES": "core.territories",
@@ -51,10 +51,10 @@ _EXPORTS: dict[str, str] = {
     "territory_of": "core.territories",
     "write_table": "outputs.writers",
     "fetch": "sources.fetching",
-    "list_sources": "sources.fetching",
-    "source_path": "sources.fetching",
-    "resolve_source": "sources.fetching",
-    "source_info": "sources.fetching",
+    "list_sources": "sources.cache",
+    "source_path": "sources.cache",
+    "resolve_source": "sources.cache",
+    "source_info": "sources.cache",
     "spatial_weights": "stats.weights",
     "join_counts": "stats.clusters",
     "morans_i": "stats.clusters",
@@ -120,7 +120,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from acv_geo.indicators.overlay import list_presets, overlay_indicators  # noqa: F401
     from acv_geo.indicators.profile import exposure_profile, rank_candidates  # noqa: F401
     from acv_geo.indicators.services import (  # noqa: F401
-        ServiceError,
         fetch_services,
         georisques_indicators,
         nature_indicators,
@@ -143,7 +142,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from acv_geo.read.communes import read_all_communes, read_communes, read_epci, read_polygons  # noqa: F401
     from acv_geo.read.opendata import opendata_status, read_observatory  # noqa: F401
     from acv_geo.read.repairs import repair_report  # noqa: F401
-    from acv_geo.sources.fetching import fetch, list_sources, resolve_source, source_info, source_path  # noqa: F401
+    from acv_geo.sources.cache import list_sources, resolve_source, source_info, source_path  # noqa: F401
+    from acv_geo.sources.fetching import fetch  # noqa: F401
+    from acv_geo.sources.services import ServiceError  # noqa: F401
     from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
     from acv_geo.stats.weights import spatial_weights  # noqa: F401
     from acv_geo.zones import make_zones, parse_zone_spec, polygon_zones  # noqa: F401

@@ -23,7 +23,7 @@ def choices() -> dict:
     from acv_geo.indicators.overlay import list_presets
     from acv_geo.indicators.profile import DEFAULT_WEIGHTS, SUBSCORES
     from acv_geo.indicators.zonal import ALLOWED_STATS
-    from acv_geo.sources.fetching import list_sources
+    from acv_geo.sources.cache import list_sources
     from acv_geo.stats.clusters import ALTERNATIVES, LEVELS, METHODS
     from acv_geo.stats.weights import WEIGHT_KINDS
     from acv_geo.zones import ZONE_KINDS

@@ -17,15 +17,10 @@ from shapely.geometry import Polygon
 
 import acv_geo
 from acv_geo.cli import main
-from acv_geo.sources.fetching import (
-    FetchError,
-    fetch,
-    list_sources,
-    load_catalogue,
-    resolve_source,
-    source_info,
-    source_path,
-)
+from acv_geo.sources.cache import list_sources, resolve_source, source_info, source_path
+from acv_geo.sources.catalogue import load_catalogue
+from acv_geo.sources.errors import FetchError
+from acv_geo.sources.fetching import fetch
 
 
 @pytest.fixture
@@ -56,7 +51,8 @@ def _shapefile_zip(tmp, folder, layers):
 
 def _argiles_gdf(levels=(1, 2, 3), field="niveau"):
     return gpd.GeoDataFrame(
-        {field: list(levels)}, geometry=[_square(700000 + 1000 * i, 6600000) for i in range(len(levels))],
+        {field: list(levels)},
+        geometry=[_square(700000 + 1000 * i, 6600000) for i in range(len(levels))],
         crs=2154,
     )
 
@@ -76,8 +72,17 @@ RADON_CSV = "nom_comm;insee_com;classe_potentiel\nAmbérieu-en-Bugey;01004;2\nBo
 
 
 def _entry(url, fmt, layers, **extra):
-    e = {"title": "test source", "publisher": "tests", "url": url, "doc": "https://example.invalid/doc",
-         "format": fmt, "licence": "Licence Ouverte", "preset": None, "layers": layers, "verified": True}
+    e = {
+        "title": "test source",
+        "publisher": "tests",
+        "url": url,
+        "doc": "https://example.invalid/doc",
+        "format": fmt,
+        "licence": "Licence Ouverte",
+        "preset": None,
+        "layers": layers,
+        "verified": True,
+    }
     e.update(extra)
     return e
 
@@ -95,9 +100,17 @@ def _no_leftovers(key_dir: Path):
 
 def test_csv_download_manifest_and_lookups(server, cache):
     server.files["/radon.csv"] = RADON_CSV
-    cat = {"sources": {"radon": _entry(f"{server.base}/radon.csv", "csv",
-                                       [{"name": "table", "fields": ["insee_com", "classe_potentiel"]}], sep=";",
-                                       preset="radon")}}
+    cat = {
+        "sources": {
+            "radon": _entry(
+                f"{server.base}/radon.csv",
+                "csv",
+                [{"name": "table", "fields": ["insee_com", "classe_potentiel"]}],
+                sep=";",
+                preset="radon",
+            )
+        }
+    }
     res = fetch("radon", cache_dir=cache, catalogue=cat, progress=False)
     src = res["radon"]
     assert src.status == "downloaded" and src.preset == "radon"
@@ -134,8 +147,15 @@ def test_csv_download_manifest_and_lookups(server, cache):
 def test_zip_of_shapefile_checked_and_found(server, cache, tmp_path):
     body = _shapefile_zip(tmp_path, "AleaRG_2025_Fxx_L93", {"AleaRG_2025_Fxx_L93": _argiles_gdf()})
     server.files["/argiles/AleaRG.zip"] = body
-    cat = {"sources": {"argiles": _entry(f"{server.base}/argiles/AleaRG.zip", "zip",
-                                         [{"name": "exposition", "member": "AleaRG*.shp", "fields": ["NIVEAU"]}])}}
+    cat = {
+        "sources": {
+            "argiles": _entry(
+                f"{server.base}/argiles/AleaRG.zip",
+                "zip",
+                [{"name": "exposition", "member": "AleaRG*.shp", "fields": ["NIVEAU"]}],
+            )
+        }
+    }
     src = fetch("argiles", cache_dir=cache, catalogue=cat, progress=False)["argiles"]
     assert src.path.name == "AleaRG_2025_Fxx_L93.shp" and src.path.parent.name == "AleaRG_2025_Fxx_L93"
     gdf = gpd.read_file(src.path)
@@ -146,18 +166,43 @@ def test_zip_of_shapefile_checked_and_found(server, cache, tmp_path):
 
 
 def test_merge_of_department_layers(server, cache, tmp_path):
-    a = gpd.GeoDataFrame({"id_tri": ["FRD_TRI_A"] * 2, "typ_inond": ["01", "01"], "scenario": ["01For", "02Moy"],
-                          "extra": [1, 2]}, geometry=[_square(0, 0), _square(200, 0, 50)], crs=2154)
-    b = gpd.GeoDataFrame({"ID_TRI": ["FRD_TRI_B"], "TYP_INOND": ["03"], "SCENARIO": ["04Fai"]},
-                         geometry=[_square(0, 0, 10)], crs=2154).to_crs(4326)
-    body = _shapefile_zip(tmp_path, "tri_34", {"n_tri_a_inondable_01_01for_s_034": a,
-                                               "n_tri_b_inondable_03_04fai_s_034": b,
-                                               "n_tri_a_zone_s_034": a[["id_tri", "geometry"]]})
+    a = gpd.GeoDataFrame(
+        {"id_tri": ["FRD_TRI_A"] * 2, "typ_inond": ["01", "01"], "scenario": ["01For", "02Moy"], "extra": [1, 2]},
+        geometry=[_square(0, 0), _square(200, 0, 50)],
+        crs=2154,
+    )
+    b = gpd.GeoDataFrame(
+        {"ID_TRI": ["FRD_TRI_B"], "TYP_INOND": ["03"], "SCENARIO": ["04Fai"]}, geometry=[_square(0, 0, 10)], crs=2154
+    ).to_crs(4326)
+    body = _shapefile_zip(
+        tmp_path,
+        "tri_34",
+        {
+            "n_tri_a_inondable_01_01for_s_034": a,
+            "n_tri_b_inondable_03_04fai_s_034": b,
+            "n_tri_a_zone_s_034": a[["id_tri", "geometry"]],
+        },
+    )
     server.files["/di/tri_34.zip"] = body
-    cat = {"sources": {"tri": _entry(None, "zip", [{"name": "inondable", "member": "*inondable*_s_*.shp",
-                                                   "merge": True, "fields": ["id_tri", "typ_inond", "scenario"],
-                                                   "keep": ["extra", "absent"]}],
-                                     url_department=f"{server.base}/di/tri_{{dep}}.zip", preset="tri")}}
+    cat = {
+        "sources": {
+            "tri": _entry(
+                None,
+                "zip",
+                [
+                    {
+                        "name": "inondable",
+                        "member": "*inondable*_s_*.shp",
+                        "merge": True,
+                        "fields": ["id_tri", "typ_inond", "scenario"],
+                        "keep": ["extra", "absent"],
+                    }
+                ],
+                url_department=f"{server.base}/di/tri_{{dep}}.zip",
+                preset="tri",
+            )
+        }
+    }
     with pytest.raises(ValueError, match="published per department; name one, e.g. 'tri:34'"):
         fetch("tri", cache_dir=cache, catalogue=cat)
     src = fetch("tri:34", cache_dir=cache, catalogue=cat, progress=False)["tri:34"]
@@ -170,8 +215,10 @@ def test_merge_of_department_layers(server, cache, tmp_path):
     assert sorted(merged["scenario"]) == ["01For", "02Moy", "04Fai"]
     assert merged.crs.to_epsg() == 2154  # the WGS84 member was reprojected to the first member's CRS
     assert merged.area.sum() == pytest.approx(100 * 100 + 50 * 50 + 10 * 10, rel=1e-6)
-    assert set(merged["source_file"]) == {"n_tri_a_inondable_01_01for_s_034.shp",
-                                          "n_tri_b_inondable_03_04fai_s_034.shp"}
+    assert set(merged["source_file"]) == {
+        "n_tri_a_inondable_01_01for_s_034.shp",
+        "n_tri_b_inondable_03_04fai_s_034.shp",
+    }
     assert source_path("tri:34", cache_dir=cache, catalogue=cat) == src.path
     with pytest.raises(FileNotFoundError, match=r"run `acv-geo fetch tri:85"):
         source_path("tri:85", cache_dir=cache, catalogue=cat)
@@ -180,23 +227,42 @@ def test_merge_of_department_layers(server, cache, tmp_path):
 
 
 def test_geopackage_layers_and_json(server, cache, tmp_path):
-    communes = gpd.GeoDataFrame({"code_insee": ["01004"], "nom_officiel": ["Ambérieu-en-Bugey"]},
-                                geometry=[_square(0, 0)], crs=2154)
+    communes = gpd.GeoDataFrame(
+        {"code_insee": ["01004"], "nom_officiel": ["Ambérieu-en-Bugey"]}, geometry=[_square(0, 0)], crs=2154
+    )
     epci = gpd.GeoDataFrame({"code_siren": ["240100883"]}, geometry=[_square(0, 0, 300)], crs=2154)
     gpkg = tmp_path / "ADE.gpkg"
     communes.to_file(gpkg, layer="commune")
     epci.to_file(gpkg, layer="epci")
     server.files["/ade.zip"] = _zip_members([("ADMIN-EXPRESS-COG/1_DONNEES/ADE.gpkg", gpkg.read_bytes())])
-    records = [{"Code INSEE Commune": "40192", "Opendata_COM_EPCI": "OUI"},
-               {"Code INSEE Commune": "71076", "Opendata_COM_EPCI": "OUI"}]
+    records = [
+        {"Code INSEE Commune": "40192", "Opendata_COM_EPCI": "OUI"},
+        {"Code INSEE Commune": "71076", "Opendata_COM_EPCI": "OUI"},
+    ]
     server.files["/export/json"] = json.dumps(records).encode()
-    cat = {"sources": {
-        "ade": _entry(f"{server.base}/ade.zip", "zip", [
-            {"name": "commune", "member": "*.gpkg", "layer": "commune", "fields": ["code_insee", "nom_officiel"]},
-            {"name": "epci", "member": "*.gpkg", "layer": "epci", "fields": ["code_siren"]}]),
-        "cdc": _entry(f"{server.base}/export/json", "json",
-                      [{"name": "table", "fields": ["Code INSEE Commune", "Opendata_COM_EPCI"]}], filename="cdc.json"),
-    }}
+    cat = {
+        "sources": {
+            "ade": _entry(
+                f"{server.base}/ade.zip",
+                "zip",
+                [
+                    {
+                        "name": "commune",
+                        "member": "*.gpkg",
+                        "layer": "commune",
+                        "fields": ["code_insee", "nom_officiel"],
+                    },
+                    {"name": "epci", "member": "*.gpkg", "layer": "epci", "fields": ["code_siren"]},
+                ],
+            ),
+            "cdc": _entry(
+                f"{server.base}/export/json",
+                "json",
+                [{"name": "table", "fields": ["Code INSEE Commune", "Opendata_COM_EPCI"]}],
+                filename="cdc.json",
+            ),
+        }
+    }
     res = fetch(["ade", "cdc"], cache_dir=cache, catalogue=cat, progress=False)
     ade = res["ade"]
     assert ade.layer == "commune" and ade.layers["epci"][1] == "epci"
@@ -250,10 +316,16 @@ def test_server_ignoring_range_restarts_cleanly(server, cache):
 
 def test_checksum_mismatch(server, cache):
     server.files["/radon.csv"] = RADON_CSV
-    cat = {"sources": {"radon": _entry(f"{server.base}/radon.csv", "csv", [{"name": "table", "fields": []}],
-                                       sha256="0" * 64)}}
-    with pytest.raises(FetchError, match=r"checksum mismatch .*expected sha256 0{64} \(catalogue entry 'radon'\), "
-                                         rf"got {hashlib.sha256(RADON_CSV).hexdigest()}"):
+    cat = {
+        "sources": {
+            "radon": _entry(f"{server.base}/radon.csv", "csv", [{"name": "table", "fields": []}], sha256="0" * 64)
+        }
+    }
+    with pytest.raises(
+        FetchError,
+        match=r"checksum mismatch .*expected sha256 0{64} \(catalogue entry 'radon'\), "
+        rf"got {hashlib.sha256(RADON_CSV).hexdigest()}",
+    ):
         fetch("radon", cache_dir=cache, catalogue=cat, progress=False)
     assert _no_leftovers(cache / "radon")
     # the right checksum passes
@@ -278,10 +350,14 @@ def test_checksum_mismatch_keeps_previous_version(server, cache):
 )
 def test_zip_path_traversal_refused(server, cache, tmp_path, member, why):
     server.files["/bad.zip"] = _zip_members([("ok.csv", "a;b\n1;2\n"), (member, "pwned")])
-    cat = {"sources": {"bad": _entry(f"{server.base}/bad.zip", "zip", [{"name": "t", "member": "ok.csv",
-                                                                       "fields": []}])}}
-    with pytest.raises(FetchError, match=rf"archive member '{re.escape(member)}' refused \({re.escape(why)}\); "
-                                         "nothing was extracted"):
+    cat = {
+        "sources": {"bad": _entry(f"{server.base}/bad.zip", "zip", [{"name": "t", "member": "ok.csv", "fields": []}])}
+    }
+    with pytest.raises(
+        FetchError,
+        match=rf"archive member '{re.escape(member)}' refused \({re.escape(why)}\); "
+        "nothing was extracted",
+    ):
         fetch("bad", cache_dir=cache, catalogue=cat, progress=False)
     assert _no_leftovers(cache / "bad")
     assert not (cache / "evil.csv").exists() and not Path("/tmp/abs_evil.csv").exists()
@@ -300,9 +376,13 @@ def test_zip_symlink_and_bomb_refused(server, cache):
     server.files["/bomb.zip"] = buf.getvalue()
     server.files["/big.zip"] = _zip_members([("a.csv", "x" * 5000)])
     layers = [{"name": "t", "member": "*.csv", "fields": []}]
-    cat = {"sources": {"link": _entry(f"{server.base}/link.zip", "zip", layers),
-                       "bomb": _entry(f"{server.base}/bomb.zip", "zip", layers),
-                       "big": _entry(f"{server.base}/big.zip", "zip", layers, max_extracted_bytes=1000)}}
+    cat = {
+        "sources": {
+            "link": _entry(f"{server.base}/link.zip", "zip", layers),
+            "bomb": _entry(f"{server.base}/bomb.zip", "zip", layers),
+            "big": _entry(f"{server.base}/big.zip", "zip", layers, max_extracted_bytes=1000),
+        }
+    }
     with pytest.raises(FetchError, match=r"'link.csv' refused \(symbolic link\)"):
         fetch("link", cache_dir=cache, catalogue=cat, progress=False)
     with pytest.raises(FetchError, match=r"'zeros.csv' expands \d+ times .*zip bomb"):
@@ -317,20 +397,35 @@ def test_schema_change_names_missing_field(server, cache, tmp_path):
     server.files["/radon.csv"] = b"insee_com;classe\n01004;2\n"
     body = _shapefile_zip(tmp_path, "x", {"AleaRG_2025": _argiles_gdf(field="alea")})
     server.files["/argiles.zip"] = body
-    cat = {"sources": {
-        "radon": _entry(f"{server.base}/radon.csv", "csv",
-                        [{"name": "table", "fields": ["insee_com", "classe_potentiel"]}]),
-        "argiles": _entry(f"{server.base}/argiles.zip", "zip",
-                          [{"name": "exposition", "member": "AleaRG*.shp", "fields": ["niveau"]}]),
-        "moved": _entry(f"{server.base}/argiles.zip", "zip",
-                        [{"name": "exposition", "member": "Expo*.shp", "fields": ["niveau"]}]),
-    }}
-    with pytest.raises(FetchError, match=r"radon: the source has changed its schema: radon.csv lacks the expected "
-                                         r"field\(s\) 'classe_potentiel' \(catalogue entry 'radon', layer 'table'\); "
-                                         r"fields found: insee_com, classe"):
+    cat = {
+        "sources": {
+            "radon": _entry(
+                f"{server.base}/radon.csv", "csv", [{"name": "table", "fields": ["insee_com", "classe_potentiel"]}]
+            ),
+            "argiles": _entry(
+                f"{server.base}/argiles.zip",
+                "zip",
+                [{"name": "exposition", "member": "AleaRG*.shp", "fields": ["niveau"]}],
+            ),
+            "moved": _entry(
+                f"{server.base}/argiles.zip",
+                "zip",
+                [{"name": "exposition", "member": "Expo*.shp", "fields": ["niveau"]}],
+            ),
+        }
+    }
+    with pytest.raises(
+        FetchError,
+        match=r"radon: the source has changed its schema: radon.csv lacks the expected "
+        r"field\(s\) 'classe_potentiel' \(catalogue entry 'radon', layer 'table'\); "
+        r"fields found: insee_com, classe",
+    ):
         fetch("radon", cache_dir=cache, catalogue=cat, progress=False)
-    with pytest.raises(FetchError, match=r"AleaRG_2025.shp lacks the expected field\(s\) 'niveau' "
-                                         r"\(catalogue entry 'argiles'"):
+    with pytest.raises(
+        FetchError,
+        match=r"AleaRG_2025.shp lacks the expected field\(s\) 'niveau' "
+        r"\(catalogue entry 'argiles'",
+    ):
         fetch("argiles", cache_dir=cache, catalogue=cat, progress=False)
     with pytest.raises(FetchError, match=r"no file matching 'Expo\*.shp' in the archive .*files found: x/AleaRG"):
         fetch("moved", cache_dir=cache, catalogue=cat, progress=False)
@@ -342,10 +437,18 @@ def test_missing_geopackage_layer(server, cache, tmp_path):
     gpkg = tmp_path / "c.gpkg"
     gpd.GeoDataFrame({"code_insee": ["01004"]}, geometry=[_square(0, 0)], crs=2154).to_file(gpkg, layer="communes")
     server.files["/c.gpkg"] = gpkg.read_bytes()
-    cat = {"sources": {"c": _entry(f"{server.base}/c.gpkg", "gpkg",
-                                   [{"name": "commune", "layer": "commune", "fields": ["code_insee"]}])}}
-    with pytest.raises(FetchError, match=r"c.gpkg has no layer 'commune' \(catalogue entry 'c'\); layers found: "
-                                         "communes"):
+    cat = {
+        "sources": {
+            "c": _entry(
+                f"{server.base}/c.gpkg", "gpkg", [{"name": "commune", "layer": "commune", "fields": ["code_insee"]}]
+            )
+        }
+    }
+    with pytest.raises(
+        FetchError,
+        match=r"c.gpkg has no layer 'commune' \(catalogue entry 'c'\); layers found: "
+        "communes",
+    ):
         fetch("c", cache_dir=cache, catalogue=cat, progress=False)
     assert _no_leftovers(cache / "c")
 
@@ -355,8 +458,11 @@ def test_http_errors(server, cache, code):
     server.modes["/gone.zip"] = code
     url = f"{server.base}/gone.zip"
     cat = {"sources": {"gone": _entry(url, "zip", [{"name": "t", "member": "*.csv", "fields": []}])}}
-    with pytest.raises(FetchError, match=rf"gone: the server answered HTTP {code} .* for {re.escape(url)}; nothing "
-                                         r"was written\. Check the address in the catalogue entry 'gone'"):
+    with pytest.raises(
+        FetchError,
+        match=rf"gone: the server answered HTTP {code} .* for {re.escape(url)}; nothing "
+        r"was written\. Check the address in the catalogue entry 'gone'",
+    ):
         fetch("gone", cache_dir=cache, catalogue=cat, progress=False)
     assert _no_leftovers(cache / "gone")
 
@@ -382,8 +488,11 @@ def test_7z_without_py7zr(server, cache, monkeypatch):
 
 
 def test_offline_empty_cache_lists_missing(cache):
-    with pytest.raises(FetchError, match=r"offline: 3 source\(s\) missing from the cache .*: radon, catnat, "
-                                         r"pprn:34\. When online, run: acv-geo fetch radon catnat pprn:34 --cache"):
+    with pytest.raises(
+        FetchError,
+        match=r"offline: 3 source\(s\) missing from the cache .*: radon, catnat, "
+        r"pprn:34\. When online, run: acv-geo fetch radon catnat pprn:34 --cache",
+    ):
         fetch(["radon", "catnat", "pprn:34"], cache_dir=cache, offline=True)
     assert not cache.exists()
 
@@ -399,8 +508,11 @@ def test_bad_names_and_options(cache):
         fetch("radon", cache_dir=cache, timeout=0)
     with pytest.raises(TypeError):
         fetch("radon", cache_dir=cache, retries=3)
-    with pytest.raises(FetchError, match=r"azi: the catalogue has no confirmed download address.*Download it from "
-                                         r"https://www.georisques.gouv.fr"):
+    with pytest.raises(
+        FetchError,
+        match=r"azi: the catalogue has no confirmed download address.*Download it from "
+        r"https://www.georisques.gouv.fr",
+    ):
         fetch("azi", cache_dir=cache)
     with pytest.raises(FileNotFoundError, match=r"source 'argiles' is not in the cache .*run `acv-geo fetch argiles"):
         source_path("argiles", cache_dir=cache)
@@ -412,8 +524,11 @@ def test_bad_names_and_options(cache):
 def test_catalogue_env_var_and_validation(server, cache, tmp_path, monkeypatch):
     server.files["/radon.csv"] = RADON_CSV
     path = tmp_path / "cat.json"
-    path.write_text(json.dumps({"sources": {"mine": _entry(f"{server.base}/radon.csv", "csv",
-                                                           [{"name": "t", "fields": ["insee_com"]}])}}))
+    path.write_text(
+        json.dumps(
+            {"sources": {"mine": _entry(f"{server.base}/radon.csv", "csv", [{"name": "t", "fields": ["insee_com"]}])}}
+        )
+    )
     monkeypatch.setenv("ACV_GEO_CATALOGUE", str(path))
     monkeypatch.setenv("ACV_GEO_CACHE_DIR", str(cache))
     assert fetch("mine", progress=False)["mine"].path == cache / "mine" / "files" / "radon.csv"
@@ -427,7 +542,7 @@ def test_catalogue_env_var_and_validation(server, cache, tmp_path, monkeypatch):
 
 
 def test_cache_root_platform_defaults(monkeypatch, tmp_path):
-    from acv_geo.sources.fetching import cache_root
+    from acv_geo.sources.cache import cache_root
 
     monkeypatch.delenv("ACV_GEO_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -448,8 +563,22 @@ def test_cache_root_platform_defaults(monkeypatch, tmp_path):
 # the shipped catalogue
 
 
-PRESETS = {"pac_risques", "tri_inondable", "azi", "pprn_zonage", "argiles", "znieff1", "znieff2", "natura2000_sic",
-           "natura2000_zps", "parcs_regionaux", "parcs_nationaux", "reserves_naturelles", "radon", "catnat"}
+PRESETS = {
+    "pac_risques",
+    "tri_inondable",
+    "azi",
+    "pprn_zonage",
+    "argiles",
+    "znieff1",
+    "znieff2",
+    "natura2000_sic",
+    "natura2000_zps",
+    "parcs_regionaux",
+    "parcs_nationaux",
+    "reserves_naturelles",
+    "radon",
+    "catnat",
+}
 
 
 def test_shipped_catalogue():
@@ -476,10 +605,12 @@ def test_shipped_catalogue():
 
 
 def test_acv_geo_fetch_is_the_function_in_any_import_order():
-    code = ("import acv_geo, acv_geo.sources.fetching as m, tempfile, types; d = tempfile.mkdtemp();"
-            "assert isinstance(acv_geo.fetch, types.FunctionType);"
-            "assert acv_geo.fetch([], cache_dir=d, offline=True).sources == ();"
-            "assert acv_geo.source_path is m.source_path; print('ok')")
+    code = (
+        "import acv_geo, acv_geo.sources.cache as m, tempfile, types; d = tempfile.mkdtemp();"
+        "assert isinstance(acv_geo.fetch, types.FunctionType);"
+        "assert acv_geo.fetch([], cache_dir=d, offline=True).sources == ();"
+        "assert acv_geo.source_path is m.source_path; print('ok')"
+    )
     for prefix in ("", "import acv_geo; acv_geo.fetch;"):
         out = subprocess.run([sys.executable, "-c", prefix + code], capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "ok"
@@ -492,10 +623,18 @@ def test_acv_geo_fetch_is_the_function_in_any_import_order():
 def test_cli_end_to_end(server, cache, tmp_path, capsys):
     server.files["/radon.csv"] = RADON_CSV
     catfile = tmp_path / "cat.json"
-    catfile.write_text(json.dumps({"sources": {
-        "radon": _entry(f"{server.base}/radon.csv", "csv", [{"name": "t", "fields": ["insee_com"]}], preset="radon"),
-        "gone": _entry(f"{server.base}/gone.csv", "csv", [{"name": "t", "fields": []}]),
-    }}))
+    catfile.write_text(
+        json.dumps(
+            {
+                "sources": {
+                    "radon": _entry(
+                        f"{server.base}/radon.csv", "csv", [{"name": "t", "fields": ["insee_com"]}], preset="radon"
+                    ),
+                    "gone": _entry(f"{server.base}/gone.csv", "csv", [{"name": "t", "fields": []}]),
+                }
+            }
+        )
+    )
     base = ["--cache", str(cache), "--catalogue", str(catfile)]
     assert main(["fetch", "--offline", "radon", "gone", *base]) == 2
     err = capsys.readouterr().err
@@ -519,11 +658,25 @@ def test_cli_end_to_end(server, cache, tmp_path, capsys):
 def test_cli_progress_bar(server, cache, tmp_path, capsys):
     server.files["/radon.csv"] = RADON_CSV
     catfile = tmp_path / "cat.json"
-    catfile.write_text(json.dumps({"sources": {"radon": _entry(f"{server.base}/radon.csv", "csv",
-                                                               [{"name": "t", "fields": []}])}}))
+    catfile.write_text(
+        json.dumps({"sources": {"radon": _entry(f"{server.base}/radon.csv", "csv", [{"name": "t", "fields": []}])}})
+    )
     assert main(["fetch", "radon", "--cache", str(cache), "--catalogue", str(catfile)]) == 0
     err = capsys.readouterr().err
-    assert f"acv-geo: radon [{'#' * 24}] 100% {len(RADON_CSV)} B / {len(RADON_CSV)} B" in err
+    n = len(RADON_CSV)  # the tqdm bar of acv_geo.core.progress
+    assert re.search(rf"radon: 100%\|.*\| {n}(\.0)?/{n}(\.0)? ", err), err
+
+
+def test_fetch_progress_callable_and_checked(server, cache):
+    server.files["/radon.csv"] = RADON_CSV
+    cat = {"sources": {"radon": _entry(f"{server.base}/radon.csv", "csv", [{"name": "t", "fields": []}])}}
+    seen = []
+    fetch("radon", cache_dir=cache, catalogue=cat, progress=lambda f, m: seen.append((f, m)))
+    assert seen[-1] == (1.0, "done") and (1.0, "radon") in seen
+    with pytest.raises(ValueError, match="progress must be True, False or a callable progress"):
+        fetch("radon", cache_dir=cache, catalogue=cat, progress="yes")
+    with pytest.raises(ValueError, match="force and offline must be True or False"):
+        fetch("radon", cache_dir=cache, catalogue=cat, force="yes")
 
 
 def _sevenzip(members):
@@ -539,15 +692,23 @@ def test_7z_geopackage_with_two_layers(server, cache, tmp_path):
     """ADMIN EXPRESS is a 7z holding one GeoPackage with the commune and EPCI layers."""
     gpkg = tmp_path / "ADE.gpkg"
     # squares in Agde (Lambert-93): an EPCI polygon must lie in a territory acv-geo measures
-    com = gpd.GeoDataFrame({"INSEE_COM": ["34003"], "NOM": ["Agde"]}, geometry=[_square(735_000, 6_245_000)],
-                           crs=2154)
+    com = gpd.GeoDataFrame({"INSEE_COM": ["34003"], "NOM": ["Agde"]}, geometry=[_square(735_000, 6_245_000)], crs=2154)
     epci = gpd.GeoDataFrame({"CODE_SIREN": ["243400819"]}, geometry=[_square(735_000, 6_245_000, 500)], crs=2154)
     com.to_file(gpkg, layer="commune", driver="GPKG")
     epci.to_file(gpkg, layer="epci", driver="GPKG")
     server.files["/ade.7z"] = _sevenzip([("ADMIN-EXPRESS/1_DONNEES/ADE.gpkg", gpkg.read_bytes())])
-    cat = {"sources": {"ade": _entry(f"{server.base}/ade.7z", "7z", [
-        {"name": "commune", "member": "*.gpkg", "layer": "commune", "fields": ["INSEE_COM"]},
-        {"name": "epci", "member": "*.gpkg", "layer": "epci", "fields": ["CODE_SIREN"]}])}}
+    cat = {
+        "sources": {
+            "ade": _entry(
+                f"{server.base}/ade.7z",
+                "7z",
+                [
+                    {"name": "commune", "member": "*.gpkg", "layer": "commune", "fields": ["INSEE_COM"]},
+                    {"name": "epci", "member": "*.gpkg", "layer": "epci", "fields": ["CODE_SIREN"]},
+                ],
+            )
+        }
+    }
     src = fetch("ade", cache_dir=cache, catalogue=cat, progress=False)["ade"]
     assert src.path.name == "ADE.gpkg"
     back = acv_geo.read_epci(src.path, layer="epci")
@@ -560,8 +721,7 @@ def test_7z_path_traversal_refused(server, cache, monkeypatch):
     with monkeypatch.context() as m:  # py7zr refuses to *write* such a member: build the malicious archive
         m.setattr(py7zr.py7zr, "check_archive_path", lambda _name: True)
         server.files["/bad.7z"] = _sevenzip([("ok.csv", b"a;b\n1;2\n"), ("../evil.csv", b"pwned")])
-    cat = {"sources": {"bad": _entry(f"{server.base}/bad.7z", "7z", [{"name": "t", "member": "ok.csv",
-                                                                     "fields": []}])}}
+    cat = {"sources": {"bad": _entry(f"{server.base}/bad.7z", "7z", [{"name": "t", "member": "ok.csv", "fields": []}])}}
     with pytest.raises(FetchError, match=r"archive member '\.\./evil\.csv' refused \(.*\); nothing was extracted"):
         fetch("bad", cache_dir=cache, catalogue=cat, progress=False)
     assert _no_leftovers(cache / "bad")

@@ -34,7 +34,9 @@ from acv_geo.indicators.gaspar import (
     tri_indicators,
 )
 from acv_geo.indicators.tables import RISK_FAMILIES, catnat_indicators, known_risks_indicators
-from acv_geo.sources.fetching import fetch, load_catalogue, source_path
+from acv_geo.sources.cache import source_path
+from acv_geo.sources.catalogue import load_catalogue
+from acv_geo.sources.fetching import fetch
 
 # 26198 (Montélimar) is in none of the files below: GASPAR does not know it in these extracts.
 CODES = ["38053", "01004", "2A004", "2B033", "26198"]

@@ -29,7 +29,9 @@ from acv_geo.cli import main
 from acv_geo.indicators.overlay import overlay_indicators
 from acv_geo.indicators.tables import catnat_indicators, radon_indicators
 from acv_geo.indicators.zonal import zonal_indicators
-from acv_geo.sources.fetching import FetchError, fetch, load_catalogue
+from acv_geo.sources.catalogue import load_catalogue
+from acv_geo.sources.errors import FetchError
+from acv_geo.sources.fetching import fetch
 from acv_geo.zones import make_zones
 
 CITIES = None  # read once per module

@@ -24,16 +24,14 @@ from shapely.geometry import mapping, shape
 
 from acv_geo import indicator_metadata, make_zones
 from acv_geo.cli import main
-from acv_geo.indicators.services import (
+from acv_geo.indicators.services import georisques_indicators, nature_indicators, nature_layers
+from acv_geo.sources.services import (
     GEORISQUES_ENDPOINTS,
     NATURE_LAYERS,
     GeometryTooLarge,
     ServiceClient,
     ServiceError,
     _retry_after,
-    georisques_indicators,
-    nature_indicators,
-    nature_layers,
     service_base_url,
     services_cache_dir,
 )
@@ -649,16 +647,36 @@ def test_diagnose_uses_the_cached_services_for_every_town(api, cache, tmp_path, 
     from acv_geo.core.metadata import scored_columns
     from acv_geo.pipeline.config import load_config
 
-    base = ["--cache", str(cache), "--rate", "0", "--quiet", "--services-url", f"nature={api.base}/nature",
-            "--services-url", f"georisques={api.base}/gr"]
+    base = [
+        "--cache",
+        str(cache),
+        "--rate",
+        "0",
+        "--quiet",
+        "--services-url",
+        f"nature={api.base}/nature",
+        "--services-url",
+        f"georisques={api.base}/gr",
+    ]
     assert main(["fetch", "--towns", "--insee", "34003,80001", "--services", "nature,georisques", *base]) == 0
     capsys.readouterr()
     api.stop()
     cities = acv_geo.read_acv().loc[["34003", "80001", "11262"]]
-    cfg = load_config({"clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
-                       "maps": {"enabled": False}})
-    res = acv_geo.diagnose(cities, config=cfg, out_dir=tmp_path / "out", quiet=True,
-                           services=["nature", "georisques"], services_offline=True, cache=cache)
+    cfg = load_config(
+        {
+            "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
+            "maps": {"enabled": False},
+        }
+    )
+    res = acv_geo.diagnose(
+        cities,
+        config=cfg,
+        out_dir=tmp_path / "out",
+        quiet=True,
+        services=["nature", "georisques"],
+        services_offline=True,
+        cache=cache,
+    )
     df = res.cities
     assert list(df.index) == ["34003", "80001", "11262"]
     # answered with no site: measured 0; Narbonne was not fetched: NA and the reason, never 0
@@ -685,4 +703,5 @@ def test_rga_empty_answer_overseas_is_not_measured(api, cache):
     assert df.loc["34001", "georisques_rga_class"] == 0 and pd.isna(df.loc["34001", "georisques_rga_reason"])
     assert pd.isna(df.loc["97105", "georisques_rga_class"]) and pd.isna(df.loc["97105", "georisques_rga_label"])
     assert df.loc["97105", "georisques_rga_reason"] == (
-        "the clay shrink-swell exposure map (BRGM) covers mainland France and Corsica only: not measured")
+        "the clay shrink-swell exposure map (BRGM) covers mainland France and Corsica only: not measured"
+    )

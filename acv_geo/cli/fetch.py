@@ -69,25 +69,33 @@ def _txt(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _print_list(args: argparse.Namespace) -> None:
+    """``acv-geo fetch --list``: the catalogue, one line per source, with what is cached."""
+    from acv_geo.sources.cache import list_sources
+
+    table = list_sources(cache_dir=args.cache, catalogue=args.catalogue)
+    width = max(len(n) for n in table.index)
+    print(f"{'source':<{width}}  {'preset':<14} {'format':<7} {'verified':<8} {'cached':<12} title")
+    for name, row in table.iterrows():
+        if _txt(row["url_department"]):
+            dep = f" (also per department: {name}:DEP)" if _txt(row["url"]) else f" (per department: {name}:DEP)"
+        else:
+            dep = "" if _txt(row["url"]) else " [no direct address: download it by hand]"
+        verified = "yes" if row["verified"] else "no"
+        print(
+            f"{name:<{width}}  {_txt(row['preset']) or '-':<14} {row['format']:<7} {verified:<8} "
+            f"{_txt(row['cached']) or '-':<12} {row['title']}{dep}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo fetch``."""
     from acv_geo.cli import _events
-    from acv_geo.sources.fetching import FetchError, fetch, list_sources
+    from acv_geo.sources.errors import FetchError
+    from acv_geo.sources.fetching import fetch
 
     if args.list:
-        table = list_sources(cache_dir=args.cache, catalogue=args.catalogue)
-        width = max(len(n) for n in table.index)
-        print(f"{'source':<{width}}  {'preset':<14} {'format':<7} {'verified':<8} {'cached':<12} title")
-        for name, row in table.iterrows():
-            if _txt(row["url_department"]):
-                dep = f" (also per department: {name}:DEP)" if _txt(row["url"]) else f" (per department: {name}:DEP)"
-            else:
-                dep = "" if _txt(row["url"]) else " [no direct address: download it by hand]"
-            verified = "yes" if row["verified"] else "no"
-            print(
-                f"{name:<{width}}  {_txt(row['preset']) or '-':<14} {row['format']:<7} {verified:<8} "
-                f"{_txt(row['cached']) or '-':<12} {row['title']}{dep}"
-            )
+        _print_list(args)
         return 0
     given = [
         flag
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=args.cache,
             force=args.force,
             offline=args.offline,
-            progress=not (args.quiet or _events.enabled()),
+            progress=_events.progress_callback() or not args.quiet,
             catalogue=args.catalogue,
         )
     except FetchError as exc:

@@ -308,7 +308,7 @@ class _Extract:
             raise InputError(f"GASPAR source must be a folder, a .zip or a .csv path, not {type(source).__name__}")
         path = Path(source).expanduser()
         if not path.exists() and str(source).strip().lower() == "gaspar":
-            from acv_geo.sources.fetching import source_info  # the catalogue name: the fetched, extracted archive
+            from acv_geo.sources.cache import source_info  # the catalogue name: the fetched, extracted archive
 
             path = source_info("gaspar").manifest.parent / "files"
         if not path.exists():
