@@ -24,7 +24,7 @@ def choices() -> dict:
     from acv_geo.indicators.profile import DEFAULT_WEIGHTS, SUBSCORES
     from acv_geo.indicators.zonal import ALLOWED_STATS
     from acv_geo.sources.cache import list_sources
-    from acv_geo.stats.clusters import ALTERNATIVES, LEVELS, METHODS
+    from acv_geo.stats.choices import ALTERNATIVES, LEVELS, METHOD_TITLES, METHODS, cluster_labels
     from acv_geo.stats.weights import WEIGHT_KINDS
     from acv_geo.zones import ZONE_KINDS
 
@@ -38,6 +38,8 @@ def choices() -> dict:
         "zonal_stats": list(ALLOWED_STATS),
         "weight_kinds": list(WEIGHT_KINDS),
         "cluster_methods": list(METHODS),
+        "cluster_method_titles": {m: METHOD_TITLES[m] for m in METHODS},
+        "cluster_labels": {m: list(cluster_labels(m)) for m in METHODS},
         "cluster_levels": list(LEVELS),
         "alternatives": list(ALTERNATIVES),
         "zone_kinds": list(ZONE_KINDS),

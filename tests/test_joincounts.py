@@ -22,8 +22,12 @@ from scipy.stats import chi2_contingency
 
 import acv_geo
 from acv_geo.core.errors import InputError
-from acv_geo.stats import clusters
-from acv_geo.stats.clusters import _chi2_check, _chi2_tables, _join_counts_core, _seeded, join_counts
+from acv_geo.stats import joincounts as clusters
+from acv_geo.stats.clusters import join_counts
+from acv_geo.stats.joincounts import chi2_check as _chi2_check
+from acv_geo.stats.joincounts import chi2_tables as _chi2_tables
+from acv_geo.stats.joincounts import join_counts_core as _join_counts_core
+from acv_geo.stats.permutation import seeded as _seeded
 from acv_geo.stats.weights import spatial_weights
 
 X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0

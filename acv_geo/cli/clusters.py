@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+from typing import Any
+
+from acv_geo.stats.choices import ALTERNATIVES, LEVELS, METHODS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,15 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Weights never link two territories.",
     )
     p.add_argument("--variable", default="opendata", help="column to analyse (default: opendata)")
-    p.add_argument("--level", default="commune", choices=["commune", "epci"])
+    p.add_argument("--level", default="commune", choices=list(LEVELS))
     p.add_argument("--weights", default="knn:6", metavar="SPEC", help="knn:K, distance:METERS, queen or rook")
-    p.add_argument("--method", default="lisa", choices=["lisa", "gi_star", "join_count"])
+    p.add_argument("--method", default="lisa", choices=list(METHODS))
     p.add_argument("--permutations", type=int, default=9999)
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument(
-        "--alternative", default="two-sided", choices=["two-sided", "greater", "lesser", "directed", "folded"]
-    )
+    p.add_argument("--alternative", default="two-sided", choices=list(ALTERNATIVES))
     p.add_argument("--no-fdr", action="store_true", help="label with raw p_sim instead of BH-adjusted p_fdr")
     p.add_argument("--weights-out", metavar="FILE", help="also write the weights (.gal or .csv)")
     p.add_argument(
@@ -57,7 +57,7 @@ def _read_cities(path: str):
     src = Path(path)
     df = read_keyed_table(path)
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
-        from acv_geo.stats.clusters import france_communes
+        from acv_geo.read.national import france_communes
 
         ref = france_communes(opendata=False)
         missing = [c for c in df.index if c not in ref.index]
@@ -97,33 +97,24 @@ def _fmt(value: object) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``acv-geo clusters``."""
+def _input_cities(args: argparse.Namespace) -> Any:
+    """The cities to analyse: every commune, a file, or the embedded ACV towns."""
+    if args.all_communes:
+        from acv_geo.read.national import france_communes
+
+        return france_communes(polygons=args.polygons)
+    if args.cities:
+        return _read_cities(args.cities)
+    from acv_geo.read.cities import read_acv
+
+    return read_acv()
+
+
+def _output_table(frame: Any, cities: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The local results with geometries (EPCI polygons, commune polygons or city points) and names."""
     import geopandas as gpd
     import pandas as pd
 
-    from acv_geo.cli import _events
-    from acv_geo.core.files import atomic_path
-    from acv_geo.outputs.writers import write_table
-    from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i
-
-    out = Path(args.out)
-    if args.weights_out and Path(args.weights_out).suffix.lower() not in (".gal", ".csv"):
-        raise ValueError(f"{args.weights_out}: --weights-out must end with .gal or .csv")
-    if args.all_communes:
-        cities = france_communes(polygons=args.polygons)
-    elif args.cities:
-        cities = _read_cities(args.cities)
-    else:
-        from acv_geo.read.cities import read_acv
-
-        cities = read_acv()
-    common = dict(weights=args.weights, level=args.level, polygons=args.polygons if not args.all_communes else None)
-    res = local_clusters(
-        cities, args.variable, method=args.method, permutations=args.permutations, seed=args.seed,
-        alpha=args.alpha, alternative=args.alternative, fdr=not args.no_fdr, n_jobs=args.n_jobs, **common,
-    )
-    frame = res.to_frame()
     if args.level == "epci":
         from acv_geo.read.communes import read_epci
 
@@ -142,29 +133,33 @@ def run(args: argparse.Namespace) -> int:
         [names[[label]].reindex(frame.index), frame], axis=1)
     table = gpd.GeoDataFrame(named, geometry=geo.to_numpy(), crs=geoms.crs)
     table.attrs = frame.attrs
-    write_table(table, out, layer="clusters")
+    return table, geoms
+
+
+def _global_tests(cities: Any, res: Any, frame: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The local summary, Moran's I and (yes/no variables) join counts, on the local run's weights."""
+    from acv_geo.stats.clusters import join_counts, morans_i
+
+    weights = res.weights_result if res.weights_result is not None else args.weights
+    common = dict(weights=weights, level=args.level, polygons=None if args.all_communes else args.polygons,
+                  permutations=args.permutations, seed=args.seed)
+    summary = {"local": res.to_dict(), "morans_i": morans_i(cities, args.variable, **common).to_dict()}
+    if set(frame["value"].dropna().unique().tolist()) <= {0.0, 1.0}:
+        summary["join_counts"] = join_counts(cities, args.variable, **common).to_dict()
+    return summary
+
+
+def _write_extras(args: argparse.Namespace, res: Any, frame: Any, geoms: Any, summary: dict[str, Any]) -> None:
+    """The optional outputs: weights (.gal/.csv), cluster map, HTML summary."""
+    from acv_geo.core.files import atomic_path
+
     weights = res.weights_result
-    summary = {"local": res.to_dict()}
-    glob_perm = args.permutations
-    w_arg = weights if weights is not None else args.weights
-    common["weights"] = w_arg
-    summary["morans_i"] = morans_i(cities, args.variable, permutations=glob_perm, seed=args.seed, **common).to_dict()
-    vals = frame["value"].dropna()
-    if set(vals.unique().tolist()) <= {0.0, 1.0}:
-        summary["join_counts"] = join_counts(
-            cities, args.variable, permutations=glob_perm, seed=args.seed, **common
-        ).to_dict()
-    json_path = out.with_name(f"{out.stem}.json")
-    with atomic_path(json_path) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     if args.weights_out and weights is not None:
         wpath = Path(args.weights_out)
         if wpath.suffix.lower() == ".gal":
             weights.to_gal(wpath)
-        elif wpath.suffix.lower() == ".csv":
-            weights.to_csv(wpath)
         else:
-            raise ValueError(f"{wpath}: --weights-out must end with .gal or .csv")
+            weights.to_csv(wpath)
     if args.map:
         from acv_geo.outputs.maps import cluster_map
 
@@ -176,6 +171,31 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         with atomic_path(args.html) as tmp:
             tmp.write_text(summary_html(summary, args), encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``acv-geo clusters``."""
+    from acv_geo.cli import _events
+    from acv_geo.core.files import write_json_atomic
+    from acv_geo.outputs.writers import write_table
+    from acv_geo.stats.clusters import local_clusters
+
+    out = Path(args.out)
+    if args.weights_out and Path(args.weights_out).suffix.lower() not in (".gal", ".csv"):
+        raise ValueError(f"{args.weights_out}: --weights-out must end with .gal or .csv")
+    cities = _input_cities(args)
+    res = local_clusters(
+        cities, args.variable, method=args.method, weights=args.weights, permutations=args.permutations,
+        seed=args.seed, alpha=args.alpha, alternative=args.alternative, fdr=not args.no_fdr, level=args.level,
+        polygons=None if args.all_communes else args.polygons, n_jobs=args.n_jobs,
+    )
+    frame = res.to_frame()
+    table, geoms = _output_table(frame, cities, args)
+    write_table(table, out, layer="clusters")
+    summary = _global_tests(cities, res, frame, args)
+    json_path = out.with_name(f"{out.stem}.json")
+    write_json_atomic(json_path, summary)
+    _write_extras(args, res, frame, geoms, summary)
     counts = ", ".join(f"{k}: {v}" for k, v in res.counts.items())
     significant = int((~frame["label"].isin(["not significant", "isolated", "NA"])).sum())
     _events.result(n_units=int(res.n), n_significant=significant, counts=dict(res.counts), summary=str(json_path))

@@ -36,7 +36,16 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     from libpysal.graph import Graph
 
-__all__ = ["WEIGHT_KINDS", "TerritoryGraph", "WeightsResult", "parse_weights_spec", "spatial_weights"]
+__all__ = [
+    "WEIGHT_KINDS",
+    "TerritoryGraph",
+    "UnitWeights",
+    "WeightsResult",
+    "parse_weights_spec",
+    "spatial_weights",
+    "unit_weights",
+    "weights_kind",
+]
 
 #: Kinds of spatial weights: ``knn:K``, ``distance:METERS`` (with a parameter), ``queen``, ``rook``.
 WEIGHT_KINDS: tuple[str, ...] = ("knn", "distance", "queen", "rook")
@@ -460,3 +469,119 @@ def spatial_weights(
 def _cardinality(adj: pd.Series) -> pd.Series:
     nz = (adj != 0).groupby(level=0, sort=False).sum()
     return nz
+
+
+def weights_kind(weights: object) -> str | None:
+    """The kind of a weights argument: a spec's kind, or None for prebuilt weights.
+
+    Parameters
+    ----------
+    weights : str or WeightsResult or libpysal.graph.Graph
+        A spec for :func:`spatial_weights`, or weights already built.
+
+    Returns
+    -------
+    str or None
+        ``"knn"``, ``"distance"``, ``"queen"`` or ``"rook"`` for a spec; None for prebuilt weights.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is a bad spec or of another type.
+
+    Examples
+    --------
+    >>> weights_kind("queen"), weights_kind("knn:4")
+    ('queen', 'knn')
+    """
+    from libpysal.graph import Graph
+
+    if isinstance(weights, str):
+        return parse_weights_spec(weights)[0]
+    if isinstance(weights, (WeightsResult, Graph)):
+        return None
+    raise ValueError(
+        f"weights={weights!r} must be a spec string ('knn:K', 'distance:METERS', 'queen', 'rook'), "
+        "an acv_geo.stats.weights.WeightsResult or a libpysal.graph.Graph"
+    )
+
+
+@dataclass(frozen=True)
+class UnitWeights:
+    """Binary weights over a set of units, and where they came from.
+
+    Attributes
+    ----------
+    graph : libpysal.graph.Graph
+        Binary weights whose ``unique_ids`` are exactly the units.
+    spec : str
+        The spec (``"knn:6"``...), or ``"custom graph"`` for a Graph given as is.
+    result : WeightsResult or None
+        The weights built (spec) or given (WeightsResult); None for a bare Graph.
+    notes : tuple of str
+        Fallbacks applied while building (k capped, islands...).
+    """
+
+    graph: Graph = field(repr=False)
+    spec: str
+    result: WeightsResult | None = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
+
+
+def unit_weights(
+    units: gpd.GeoDataFrame, weights: str | WeightsResult | Graph, *, territory_column: str = "territory"
+) -> UnitWeights:
+    """Binary weights over exactly ``units``: built from a spec, or prebuilt ones restricted to them.
+
+    Build weights once (:func:`spatial_weights`) and pass them to several statistics; each statistic
+    restricts them to its units with a value (neighbours without a value are dropped).
+
+    Parameters
+    ----------
+    units : geopandas.GeoDataFrame
+        The units (their index gives the ids).
+    weights : str or WeightsResult or libpysal.graph.Graph
+        A spec for :func:`spatial_weights` (built on ``units``), or prebuilt weights holding every
+        unit (restricted with ``Graph.subgraph`` when they hold more).
+    territory_column : str, default ``"territory"``
+        Column with the territory of each unit (specs only).
+
+    Returns
+    -------
+    UnitWeights
+        The binary graph over the units, the spec and the weights object.
+
+    Raises
+    ------
+    acv_geo.InputError
+        If prebuilt weights lack some of the units (the message names them).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> pts = gpd.GeoDataFrame({"territory": ["metropole"] * 4},
+    ...     geometry=shapely.points([[0, 0], [1000, 0], [2000, 0], [3000, 0]]),
+    ...     index=pd.Index(["01001", "01002", "01004", "01005"], name="insee_com"), crs=2154)
+    >>> built = spatial_weights(pts, "knn:1")
+    >>> sub = unit_weights(pts.iloc[:3], built)
+    >>> list(sub.graph.unique_ids), sub.spec
+    (['01001', '01002', '01004'], 'knn:1')
+    """
+    if isinstance(weights, str):
+        res = spatial_weights(units, weights, territory_column=territory_column)
+        return UnitWeights(res.graph, res.spec, res, tuple(res.warnings))
+    given = weights.graph if isinstance(weights, WeightsResult) else weights
+    ids = list(units.index)
+    known = pd.Index(given.unique_ids)
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise InputError(
+            f"the weights have no node for {len(missing)} unit(s): {', '.join(map(str, missing[:10]))}; "
+            "build them on the same units (acv_geo.spatial_weights(cities, ...))"
+        )
+    graph = given if len(known) == len(ids) else given.subgraph(ids)
+    if graph.transformation.upper() != "B":
+        graph = graph.transform("B")
+    if isinstance(weights, WeightsResult):
+        return UnitWeights(graph, weights.spec, weights)
+    return UnitWeights(graph, "custom graph")

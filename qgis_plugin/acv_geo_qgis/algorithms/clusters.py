@@ -14,12 +14,11 @@ from qgis.core import (
 )
 
 from .. import layers
-from ..translation import noop
 from . import params
 from .base import CHOICES, AcvGeoAlgorithm
 
-METHOD_LABELS = {"lisa": noop("Local Moran's I (LISA)"), "gi_star": noop("Getis-Ord Gi* (hot and cold spots)"),
-                 "join_count": noop("Local join counts (yes/no)")}
+#: Display title of each method, from the core (choices.json; translated where shown).
+METHOD_TITLES: dict = CHOICES["cluster_method_titles"]
 
 
 def add_test_parameters(alg, *, local: bool) -> None:
@@ -30,7 +29,7 @@ def add_test_parameters(alg, *, local: bool) -> None:
     if local:
         methods = CHOICES["cluster_methods"]
         alg.addParameter(QgsProcessingParameterEnum(
-            "METHOD", alg.tr("Statistic"), options=[alg.tr(METHOD_LABELS.get(m, m)) for m in methods], defaultValue=0))
+            "METHOD", alg.tr("Statistic"), options=[alg.tr(METHOD_TITLES.get(m, m)) for m in methods], defaultValue=0))
     params.add_weights(alg, CHOICES)
     alg.addParameter(QgsProcessingParameterNumber(
         "PERMUTATIONS", alg.tr("Permutations"), QgsProcessingParameterNumber.Integer, defaultValue=9999, minValue=99))
