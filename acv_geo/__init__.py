@@ -59,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "join_counts": "stats.clusters",
     "morans_i": "stats.clusters",
     "local_clusters": "stats.clusters",
-    "france_communes": "stats.clusters",
+    "france_communes": "read.national",
     "plot_map": "outputs.maps",
     "cluster_map": "outputs.maps",
     "make_zones": "zones",
@@ -140,11 +140,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from acv_geo.pipeline.run import DiagnoseResult, diagnose  # noqa: F401
     from acv_geo.read.cities import read_acv  # noqa: F401
     from acv_geo.read.communes import read_all_communes, read_communes, read_epci, read_polygons  # noqa: F401
+    from acv_geo.read.national import france_communes  # noqa: F401
     from acv_geo.read.opendata import opendata_status, read_observatory  # noqa: F401
     from acv_geo.read.repairs import repair_report  # noqa: F401
     from acv_geo.sources.cache import list_sources, resolve_source, source_info, source_path  # noqa: F401
     from acv_geo.sources.fetching import fetch  # noqa: F401
     from acv_geo.sources.services import ServiceError  # noqa: F401
-    from acv_geo.stats.clusters import france_communes, join_counts, local_clusters, morans_i  # noqa: F401
+    from acv_geo.stats.clusters import join_counts, local_clusters, morans_i  # noqa: F401
     from acv_geo.stats.weights import spatial_weights  # noqa: F401
     from acv_geo.zones import make_zones, parse_zone_spec, polygon_zones  # noqa: F401

@@ -38,7 +38,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "profile": ("indicators.profile",),
     "services": ("indicators.services", "sources.services", "sources.service_zones"),
     "weights": ("stats.weights",),
-    "clusters": ("stats.clusters",),
+    "clusters": ("stats.clusters", "read.national"),
     "writers": ("outputs.writers",),
     "maps": ("outputs.maps",),
     "report": ("outputs.report",),
