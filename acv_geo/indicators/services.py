@@ -97,19 +97,10 @@ def _check_errors(errors: str) -> None:
 
 
 def _check_zones(zones: Any) -> Any:
-    # the same checks as acv_geo.indicators.overlay's private zone check (to be shared: see the report)
-    import geopandas as gpd
+    """The zones in EPSG:4326 (the services' CRS), after the one zone check of :func:`acv_geo.zones.check_zones`."""
+    from acv_geo.zones import check_zones
 
-    if not isinstance(zones, gpd.GeoDataFrame):
-        raise InputError(
-            f"zones must be the GeoDataFrame returned by acv_geo.make_zones(cities) (got {type(zones).__name__})"
-        )
-    if zones.crs is None:
-        raise InputError("zones have no CRS; build them with acv_geo.make_zones(cities)")
-    if not zones.index.is_unique:
-        dup = zones.index[zones.index.duplicated()].unique().tolist()[:5]
-        raise InputError(f"zones: index has duplicated codes {dup}; keep one row per zone")
-    return zones if zones.crs.equals("EPSG:4326") else zones.to_crs(4326)
+    return check_zones(zones, columns=(), crs="EPSG:4326")
 
 
 def _city_index(cities: Any) -> pd.Index:
