@@ -184,3 +184,131 @@ def test_report_in_french_by_default_and_in_english_on_request():
     with pytest.raises(ValueError, match=r"lang must be one of \['fr', 'en'\], got 'de'"):
         build_report(df, metadata=meta, lang="de")
     assert acv_geo.outputs.report.tr("Cities") == "Villes"
+
+
+# ------------------------------------------------------------------ templates (Jinja2, autoescape)
+
+
+def _one_town(**columns):
+    idx = pd.Index(["34301"], name="insee_com")
+    return pd.DataFrame({"commune": ["Sète"], **{k: [v] for k, v in columns.items()}}, index=idx)
+
+
+_META = pd.DataFrame(
+    [
+        {"column": "radon_class", "unit": "class", "source": "IRSN", "date": "2018", "description": "it's <radon>"},
+        {"column": "catnat_total_count", "unit": "decrees", "source": "CatNat", "date": "2024", "description": ""},
+    ]
+)
+
+
+def test_every_data_text_is_escaped_in_every_part_of_the_page():
+    """Warnings, cluster tables, ranking, reasons, tooltips: each data text is escaped where it lands."""
+    df = _one_town(
+        radon_class=2,
+        catnat_total_count=pd.NA,
+        catnat_reason="<i>not listed</i>",
+        exposure_score=0.5,
+        risk_score=0.4,
+        nature_score=0.6,
+        opendata_score=0.1,
+        rank=1,
+        profile_reason="<u>partial</u>",
+        cluster_radon_class_label="<hot>",
+    )
+    ranking = pd.DataFrame({"rank": [1], "exposure_score": [0.5]}, index=df.index)
+    df["commune"] = ["Sète & <Co>"]
+    clusters = {
+        "settings": {"weights": "<knn>"},
+        "global": {"radon_class": {"<moran>": {"I": 0.25, "seed": 7}}},
+        "labels": {"radon_class": {"<hot>": 3}},
+    }
+    page = build_report(df, metadata=_META, clusters=clusters, ranking=ranking, warnings=["<b>bad</b> & worse"])
+    body = page[page.index("<body>") :]
+    for raw in ("<Co>", "<i>", "<u>", "<hot>", "<moran>", "<knn>", "<b>bad", "<radon>"):
+        assert raw not in body, raw
+    assert "&lt;b&gt;bad&lt;/b&gt; &amp; worse" in body  # the warning
+    assert "<td>&lt;moran&gt;</td><td>I = 0.25; seed = 7</td>" in body  # the cluster test table
+    assert '<a href="#c34301">Sète &amp; &lt;Co&gt;</a>' in body  # the ranking
+    assert "title='radon_class — it&#39;s &lt;radon&gt;'" in body  # tooltip: the quote cannot close the attribute
+    assert "<li>catnat: &lt;i&gt;not listed&lt;/i&gt;</li>" in body  # a Season 2 gap
+    # the profile sentence keeps its own markup (<b>rank</b>) and escapes the values put in it
+    assert "<p>Profil d'exposition : rang <b>1</b>, score composite 0.5 (risque 0.4," in body
+    assert "<span class='reason'>&lt;u&gt;partial&lt;/u&gt;</span>" in body
+
+
+def test_town_map_svg_is_inserted_as_markup():
+    """The town map is acv-geo's own SVG (maps.town_map_svg escapes its texts): inserted as it is."""
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" class="townmap"><text>Sète &amp; co</text></svg>'
+    page = build_report(_one_town(radon_class=2), metadata=_META, town_maps={"34301": svg})
+    assert f"<h3>Carte de la commune</h3><figure class='town'>{svg}</figure>" in page
+    assert "<figure" not in build_report(_one_town(radon_class=2), metadata=_META)
+
+
+def test_english_report_has_definitions_and_the_method_in_english():
+    df = _one_town(radon_class=2, exposure_score=0.5, rank=1)
+    ranking = pd.DataFrame({"rank": [1], "exposure_score": [0.5]}, index=df.index)
+    ranking.attrs["acv_geo_profile"] = {
+        "weights": {"risk": 2.0, "nature": 1.0},
+        "columns": {"risk": ["radon_class"]},
+        "excluded": {},
+    }
+    en = build_report(df, metadata=_META, ranking=ranking, lang="en")
+    assert "<tr><th>indicator</th><th>value</th><th>unit</th><th>definition</th></tr>" in en
+    assert "<td>it&#39;s &lt;radon&gt;</td>" in en  # the definition column (English only)
+    assert "(weights: risk 2, nature 1)" in " ".join(en.split())
+    assert "(left out: none)" in " ".join(en.split())
+    fr = build_report(df, metadata=_META, ranking=ranking)
+    assert "<th>définition</th>" not in fr and "(poids : risk 2, nature 1)" in " ".join(fr.split())
+    assert "(écartés : aucun)" in " ".join(fr.split())
+
+
+def test_season2_gaps_of_a_series_and_of_a_record_are_the_same():
+    """The fiches use plain records ({column: value}); the public function takes a row of the table."""
+    from acv_geo.outputs.report import _gaps, _Layers
+
+    cfg = load_config(check_files=False)
+    row = pd.Series(
+        {
+            "opendata_level": pd.NA,
+            "pac_covered": pd.NA,
+            "dem_reason": "only 40.0% of the zone lies on valid pixels (raster edge or nodata)",
+            "x_reason": "risk unknown",
+        },
+        name="34301",
+    )
+    gaps = season2_gaps(row, config=cfg)
+    assert gaps == _gaps("34301", row.to_dict(), _Layers.of(cfg))
+    assert gaps[0].startswith("Statut open data inconnu") and "x: risque unknown" in gaps
+    assert any(
+        g.startswith("Couverture partielle par le raster « Altitude") and "seulement 40.0 % de la zone" in g
+        for g in gaps
+    )
+
+
+def test_templates_are_package_data_and_strict():
+    """The templates load from the package, autoescape is on and an unknown name is an error (not blank text)."""
+    import jinja2
+
+    from acv_geo.outputs.report import _environment
+
+    env = _environment()
+    assert env.autoescape is True and env.undefined is jinja2.StrictUndefined
+    assert {"report.html.j2", "summary.html.j2", "fiche.html.j2", "macros.html.j2", "report.css"} <= set(
+        env.list_templates()
+    )
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("fiche.html.j2").render()
+
+
+def test_no_html_is_assembled_in_python():
+    """report.py prepares data; the markup lives in the templates (only the profile sentence holds a <b>)."""
+    import re
+    from pathlib import Path
+
+    import acv_geo.outputs.report as report
+
+    source = Path(report.__file__).read_text(encoding="utf-8")
+    tags = set(re.findall(r"<(/?[a-z][a-z0-9]*)[\s>]", source))
+    assert tags <= {"b", "/b", "en", "radon"}, tags  # <b>{}</b> of the profile sentence; doctest data
+    assert "html.escape" not in source and "def _e(" not in source

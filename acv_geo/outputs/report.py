@@ -434,7 +434,7 @@ class _Layers:
 
     labels: Mapping[str, str]
     rasters: tuple[str, ...]
-    prefixes: tuple[str, ...] = ()  # "<name>_" of every layer and raster
+    prefixes: tuple[str, ...] = ()  # the name of every layer and raster, then "_"
 
     @classmethod
     def of(cls, config: Any) -> _Layers:
