@@ -132,6 +132,7 @@ def test_points_boundary_counts_and_distance():
     assert list(df.columns) == ["marks_count", "marks_dist_m", "marks_reason"]
     assert df.loc["99001", "marks_count"] == 2
     assert df.loc["99001", "marks_dist_m"] == pytest.approx(math.hypot(300, 400), rel=1e-9)
+    assert overlay_report(df)["main_column"] == "marks_count"  # no polygon: the count is the headline
 
 
 def test_lines_length_dissolved():
@@ -186,6 +187,7 @@ def test_invalid_layer_geometry_repaired_and_counted():
     df = overlay_indicators(_zones(), _layer([bowtie]), name="b")
     assert df.loc["99001", "b_area_m2"] == pytest.approx(500_000, rel=1e-9)
     assert overlay_report(df)["n_repaired"] == 1
+    assert overlay_report(df)["main_column"] in df.columns
 
 
 def test_distance_search_beyond_the_first_window(tmp_path, monkeypatch):
@@ -338,6 +340,7 @@ def _independent_pac():
 
 def test_embedded_pac_risques_matches_plain_shapely(pac_result, acv):
     assert pac_result.index.equals(acv.index)
+    assert overlay_report(pac_result)["main_column"] == "pac_risques_pct"
     expected = _independent_pac()
     for (code, cat), (area, n) in expected.items():
         prefix = "pac_risques" if cat is None else f"pac_risques_{cat}"

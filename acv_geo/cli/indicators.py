@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     rep = overlay_report(df)
     reason = df.columns[-1]
     n_missing = int(df[reason].notna().sum())
-    _events.result(n_zones=len(df), n_missing=n_missing, n_repaired=int(rep["n_repaired"]))
+    _events.result(n_zones=len(df), n_missing=n_missing, n_repaired=int(rep["n_repaired"]),
+                   main_column=rep["main_column"])
     print(
         f"acv-geo: {len(df)} {unit} × {len(df.columns) - 1} indicators of {rep['layer']} "
         f"({kind} zones) written to {args.out}; {rep['n_repaired']} invalid geometries repaired, "

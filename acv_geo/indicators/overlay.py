@@ -54,7 +54,11 @@ _MANY_CATEGORIES = 60
 
 
 def overlay_report(df: pd.DataFrame) -> dict[str, Any]:
-    """Report of an overlay run: layer, CRS, features read, repaired geometries, reads.
+    """Report of an overlay run: layer, CRS, features read, repaired geometries, reads, main column.
+
+    ``main_column`` is the headline measure: the total share of the zone (``{name}_pct``), or the
+    feature count (``{name}_count``) for a layer without polygons; a ``risk`` or ``nature`` role
+    scores it, maps colour by it.
 
     Parameters
     ----------
@@ -915,9 +919,9 @@ def overlay_indicators(
     meta.append({"column": rcol, "unit": "", "source": text.source, "date": text.date,
                  "description": f"Why a {text.base} value is missing (NaN) for the city; empty when none is"})
     attach_metadata(out, meta)
-    base = text.base
-    assign_role(out, role, scored=[f"{base}_pct" if f"{base}_pct" in out.columns else f"{base}_count"])
-    out.attrs[_REPORT] = _report(src, cats, tally, cov, inside)
+    main = f"{text.base}_pct" if f"{text.base}_pct" in out.columns else f"{text.base}_count"
+    assign_role(out, role, scored=[main])
+    out.attrs[_REPORT] = {**_report(src, cats, tally, cov, inside), "main_column": main}
     if tally.repaired:
         log.info("overlay: %d invalid geometries of %s repaired with make_valid", len(tally.repaired), src.label)
     return out

@@ -90,7 +90,10 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
         if coverage:
             args += ["--coverage", coverage]
         zone_args, _key = params.zones_args(self, parameters, context, feedback, tmp)
-        self.core(args + zone_args, feedback, tmp)
+        run = self.core(args + zone_args, feedback, tmp)
         dest = layers.copy_to_sink(self, parameters, self.OUTPUT, context, tmp / "out.gpkg", "indicators", feedback)
-        layers.style_on_load(context, dest, layers.style_numeric(("_pct", "_count", "_length_m")))
+        # the core names its headline column (share of the zone, or count without polygons): no guess here
+        main = run.result.get("main_column")
+        if main:
+            layers.style_on_load(context, dest, layers.style_numeric((main,)))
         return {self.OUTPUT: dest}
