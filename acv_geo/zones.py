@@ -81,8 +81,7 @@ def parse_zone_spec(spec: str) -> tuple[str, float | None]:
         if math.isfinite(radius) and radius > 0:
             return "buffer", radius
         raise ValueError(
-            f"zone specification {spec!r}: the buffer radius must be a positive number of metres; "
-            f"use {_SPEC_FORMS}"
+            f"zone specification {spec!r}: the buffer radius must be a positive number of metres; use {_SPEC_FORMS}"
         )
     raise ValueError(f"unknown zone specification {spec!r}; use {_SPEC_FORMS}")
 
@@ -188,8 +187,7 @@ def _lookup(source: Any, key: str, what: str) -> Any:
             gdf = gdf.set_index(key)
         else:
             raise InputError(
-                f"{what} polygons have no {key!r} index or column (columns: {list(gdf.columns)}); "
-                f"index them by {key}"
+                f"{what} polygons have no {key!r} index or column (columns: {list(gdf.columns)}); index them by {key}"
             )
     gdf = gdf[~gdf.index.isna()]
     gdf = gdf[~gdf.index.duplicated()]
@@ -463,10 +461,14 @@ def polygon_zones(polygons: Any, *, kind: str = "polygon") -> Any:
     if repaired:
         log.info("zones: %d invalid %s polygons repaired with make_valid: %s", len(repaired), kind, repaired)
     zones = gpd.GeoDataFrame(
-        {"territory": pd.array(terr.astype(str), dtype=object), "zone_kind": kind,
-         "zone_reason": np.array(reasons, dtype=object)},
+        {
+            "territory": pd.array(terr.astype(str), dtype=object),
+            "zone_kind": kind,
+            "zone_reason": np.array(reasons, dtype=object),
+        },
         geometry=gpd.GeoSeries(geoms, index=polygons.index, crs=4326),
-        index=polygons.index.copy(), crs=4326,
+        index=polygons.index.copy(),
+        crs=4326,
     )
     zones["city_point"] = gpd.GeoSeries(points, index=polygons.index, crs=4326)
     without = [c for c, r in zip(labels, reasons, strict=True) if r is not pd.NA]
@@ -488,8 +490,9 @@ def _check_polygons(polygons: Any, kind: str) -> None:
         raise InputError("polygons have no CRS; set it with .set_crs(...) before building zones")
     if not polygons.index.is_unique:
         dup = polygons.index[polygons.index.duplicated()].unique().tolist()[:5]
-        raise InputError(f"polygons: index {polygons.index.name or ''} has duplicated values {dup}; "
-                         "keep one row per zone")
+        raise InputError(
+            f"polygons: index {polygons.index.name or ''} has duplicated values {dup}; keep one row per zone"
+        )
 
 
 def _areal_parts(geoms: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[object], list]:
@@ -518,20 +521,32 @@ def _inner_points_and_territories(polygons: Any, geoms: np.ndarray, labels: list
     points = np.array([None] * n, dtype=object)
     if (~empty).any():
         points[~empty] = shapely.point_on_surface(geoms[~empty])
-    given = (polygons["territory"].astype(object).to_numpy() if "territory" in polygons.columns
-             else np.array([None] * n, dtype=object))
+    given = (
+        polygons["territory"].astype(object).to_numpy()
+        if "territory" in polygons.columns
+        else np.array([None] * n, dtype=object)
+    )
     terr = np.full(n, "metropole", dtype=object)
-    have = np.array([not (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) for v in given],
-                    dtype=bool)
+    have = np.array(
+        [not (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) for v in given], dtype=bool
+    )
     for i in np.flatnonzero(have):
         if given[i] not in TERRITORIES:
-            raise InputError(f"polygons: row {labels[i]!r}, column 'territory' holds {given[i]!r}; expected one of "
-                             f"{sorted(TERRITORIES)} (or leave it empty: the position then decides)")
+            raise InputError(
+                f"polygons: row {labels[i]!r}, column 'territory' holds {given[i]!r}; expected one of "
+                f"{sorted(TERRITORIES)} (or leave it empty: the position then decides)"
+            )
         terr[i] = given[i]
     guess = np.flatnonzero(~have & ~empty)
     if len(guess):
-        terr[guess] = territory_of_areas(points[guess], [labels[i] for i in guess], source="polygons",
-                                         what="polygon", key="row", fix="give a 'territory' column")
+        terr[guess] = territory_of_areas(
+            points[guess],
+            [labels[i] for i in guess],
+            source="polygons",
+            what="polygon",
+            key="row",
+            fix="give a 'territory' column",
+        )
     return points, terr
 
 
@@ -601,9 +616,7 @@ def check_zones(
         )
     missing = [c for c in columns if c not in zones.columns]
     if missing:
-        raise InputError(
-            f"{what} lack the column(s) {missing}; build them with acv_geo.make_zones(cities, kind=...)"
-        )
+        raise InputError(f"{what} lack the column(s) {missing}; build them with acv_geo.make_zones(cities, kind=...)")
     if zones.crs is None:
         raise InputError(
             f"{what} have no CRS; build them with acv_geo.make_zones(cities), or set it "
@@ -611,8 +624,9 @@ def check_zones(
         )
     if unique and not zones.index.is_unique:
         dup = zones.index[zones.index.duplicated()].unique().tolist()[:5]
-        raise InputError(f"{what}: index ({zones.index.name or 'insee_com'}) has duplicated codes {dup}; keep one "
-                         "row per zone")
+        raise InputError(
+            f"{what}: index ({zones.index.name or 'insee_com'}) has duplicated codes {dup}; keep one row per zone"
+        )
     if "territory" in columns:
         bad = sorted({str(t) for t in zones["territory"].astype(object) if t not in TERRITORIES})
         if bad:

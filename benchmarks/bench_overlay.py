@@ -66,7 +66,8 @@ def qgis_overlaps(zones_path, layer_path):
     res = processing.run(
         "native:calculatevectoroverlaps",
         {"INPUT": QgsVectorLayer(str(zones_path), "zones", "ogr"), "LAYERS": [lay], "OUTPUT": "memory:"},
-        context=ctx, feedback=QgsProcessingFeedback(),
+        context=ctx,
+        feedback=QgsProcessingFeedback(),
     )["OUTPUT"]
     if isinstance(res, str):
         res = ctx.getMapLayer(res)
@@ -112,8 +113,11 @@ def compare(ours, name, total, per_cat):
     rel = np.abs(mine - total.loc[idx].to_numpy()) / np.maximum(total.loc[idx].to_numpy(), 1.0)
     covered = ours[f"{name}_area_m2"].fillna(0) > 0
     missing_in_naive = sorted(set(ours.index[covered]) - set(idx))
-    return {"max_rel_diff_total_area": float(rel.max()) if len(rel) else 0.0,
-            "cities_compared": int(len(idx)), "cities_with_overlap_missing_in_naive": missing_in_naive}
+    return {
+        "max_rel_diff_total_area": float(rel.max()) if len(rel) else 0.0,
+        "cities_compared": int(len(idx)),
+        "cities_with_overlap_missing_in_naive": missing_in_naive,
+    }
 
 
 def main() -> None:
@@ -121,8 +125,12 @@ def main() -> None:
     zones = make_zones(cities)
     app = start_qgis()
     results: dict = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "geopandas": gpd.__version__, "shapely": shapely.__version__},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "geopandas": gpd.__version__,
+            "shapely": shapely.__version__,
+        },
         "cities": len(cities),
         "cases": {},
     }
@@ -163,11 +171,16 @@ def main() -> None:
                     float((np.abs(mine[sel] - theirs[sel]) / theirs[sel]).max()) if sel.any() else 0.0
                 )
             results["cases"][case] = row
-            print(f"{case}: acv-geo {t_ours:.2f} s (without distances {t_nodist:.2f} s) | "
-                  f"naive geopandas {t_naive:.2f} s "
-                  f"(x{t_naive / t_ours:.1f})" + (
-                      f" | QGIS {row['qgis_calculatevectoroverlaps_s']:.2f} s (x{row['ratio_qgis_over_acv_geo']:.1f})"
-                      if app is not None else ""))
+            print(
+                f"{case}: acv-geo {t_ours:.2f} s (without distances {t_nodist:.2f} s) | "
+                f"naive geopandas {t_naive:.2f} s "
+                f"(x{t_naive / t_ours:.1f})"
+                + (
+                    f" | QGIS {row['qgis_calculatevectoroverlaps_s']:.2f} s (x{row['ratio_qgis_over_acv_geo']:.1f})"
+                    if app is not None
+                    else ""
+                )
+            )
             print(f"   agreement with naive: {row['agreement_with_naive']}")
         results["national_layer_build_s"] = round(t_build, 2)
     out = ROOT / "benchmarks" / "results" / "overlay.json"

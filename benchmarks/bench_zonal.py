@@ -70,8 +70,10 @@ def main() -> None:
                 "exactextract_over_acv_geo": t_ee / t_ours,
                 "rasterstats_over_acv_geo": t_rs / t_ours,
             }
-            print(f"{name:>18}: acv-geo {t_ours * 1e3:7.1f} ms | exactextract {t_ee * 1e3:7.1f} ms "
-                  f"(x{t_ee / t_ours:.2f}) | rasterstats {t_rs * 1e3:7.1f} ms (x{t_rs / t_ours:.1f})")
+            print(
+                f"{name:>18}: acv-geo {t_ours * 1e3:7.1f} ms | exactextract {t_ee * 1e3:7.1f} ms "
+                f"(x{t_ee / t_ours:.2f}) | rasterstats {t_rs * 1e3:7.1f} ms (x{t_rs / t_ours:.1f})"
+            )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"raster": dem.name, "repeat": REPEAT, "results": results}, indent=2))
     print(f"written {OUT}")

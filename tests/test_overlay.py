@@ -80,8 +80,11 @@ def test_polygons_dissolved_per_category_and_total():
 def test_zone_inside_a_feature_and_feature_inside_a_zone():
     # zone 99001 wholly inside a feature (no clipping: the zone itself), a feature wholly inside
     # zone 99002, and a feature crossing 99002's edge (clipped): 1e6 + (0.25e6 + 0.5e6 - overlap 0)
-    zones = _zones(("99001", "99002"), squares=[_box(0, 0, 1000, 1000), _box(2000, 0, 3000, 1000)],
-                   points=[shapely.Point(*CITY), shapely.Point(X0 + 2500, Y0 + 500)])
+    zones = _zones(
+        ("99001", "99002"),
+        squares=[_box(0, 0, 1000, 1000), _box(2000, 0, 3000, 1000)],
+        points=[shapely.Point(*CITY), shapely.Point(X0 + 2500, Y0 + 500)],
+    )
     layer = _layer([_box(-100, -100, 1100, 1100), _box(2250, 250, 2750, 750), _box(2500, -500, 3500, 500)])
     df = overlay_indicators(zones, layer, name="z")
     assert df.loc["99001", "z_area_m2"] == pytest.approx(1_000_000, rel=1e-9)
@@ -110,8 +113,10 @@ def test_changed_file_is_read_again(tmp_path, monkeypatch):
 def test_circle_zone_area():
     # buffer zone of 100 m fully covered: area of the 128-gon inscribed in the circle
     cities = gpd.GeoDataFrame(
-        {"territory": ["metropole"]}, geometry=[shapely.Point(*CITY)],
-        index=pd.Index(["99001"], name="insee_com"), crs=2154,
+        {"territory": ["metropole"]},
+        geometry=[shapely.Point(*CITY)],
+        index=pd.Index(["99001"], name="insee_com"),
+        crs=2154,
     ).to_crs(4326)
     zones = make_zones(cities, kind="buffer", radius=100)
     half = _layer([_box(-1000, -1000, 500, 2000)])  # covers the west half of the disc
@@ -123,11 +128,13 @@ def test_circle_zone_area():
 
 
 def test_points_boundary_counts_and_distance():
-    pts = _layer([
-        shapely.Point(X0 + 1000, Y0 + 500),  # on the zone boundary: counted
-        shapely.Point(X0 + 200, Y0 + 900),  # inside
-        shapely.Point(X0 + 1300, Y0 + 500),  # outside, 800 m from the city point
-    ])
+    pts = _layer(
+        [
+            shapely.Point(X0 + 1000, Y0 + 500),  # on the zone boundary: counted
+            shapely.Point(X0 + 200, Y0 + 900),  # inside
+            shapely.Point(X0 + 1300, Y0 + 500),  # outside, 800 m from the city point
+        ]
+    )
     df = overlay_indicators(_zones(), pts, name="marks")
     assert list(df.columns) == ["marks_count", "marks_dist_m", "marks_reason"]
     assert df.loc["99001", "marks_count"] == 2
@@ -146,8 +153,13 @@ def test_lines_length_dissolved():
 
 
 def test_mixed_geometry_types():
-    layer = _layer([_box(0, 0, 100, 100), shapely.LineString([(X0, Y0 + 50), (X0 + 2000, Y0 + 50)]),
-                    shapely.Point(X0 + 10, Y0 + 10)])
+    layer = _layer(
+        [
+            _box(0, 0, 100, 100),
+            shapely.LineString([(X0, Y0 + 50), (X0 + 2000, Y0 + 50)]),
+            shapely.Point(X0 + 10, Y0 + 10),
+        ]
+    )
     df = overlay_indicators(_zones(), layer, name="mix")
     assert df.loc["99001", "mix_area_m2"] == pytest.approx(10_000, rel=1e-9)
     assert df.loc["99001", "mix_length_m"] == pytest.approx(1000, rel=1e-9)
@@ -158,8 +170,7 @@ def test_mixed_geometry_types():
 def test_reunion_measured_in_2975():
     x, y = 338_000.0, 7_690_000.0  # Saint-Denis, UTM 40S
     sq = shapely.box(x, y, x + 1000, y + 1000)
-    zones = _zones(("97411",), squares=[sq], epsg=2975, territory="reunion",
-                   points=[shapely.Point(x + 500, y + 500)])
+    zones = _zones(("97411",), squares=[sq], epsg=2975, territory="reunion", points=[shapely.Point(x + 500, y + 500)])
     layer = _layer([shapely.box(x - 50, y - 50, x + 600, y + 1050)], epsg=2975)
     df = overlay_indicators(zones, layer, name="z")
     assert df.loc["97411", "z_area_m2"] == pytest.approx(600_000, rel=1e-9)
@@ -208,8 +219,13 @@ def test_distance_search_beyond_the_first_window(tmp_path, monkeypatch):
 
 def test_overseas_city_never_linked_to_mainland():
     x, y = 338_000.0, 7_690_000.0
-    zones = _zones(("97411",), squares=[shapely.box(x, y, x + 1000, y + 1000)], epsg=2975,
-                   territory="reunion", points=[shapely.Point(x + 500, y + 500)])
+    zones = _zones(
+        ("97411",),
+        squares=[shapely.box(x, y, x + 1000, y + 1000)],
+        epsg=2975,
+        territory="reunion",
+        points=[shapely.Point(x + 500, y + 500)],
+    )
     df = overlay_indicators(zones, _layer([_box(0, 0, 1000, 1000)]), name="m")
     assert df.loc["97411", "m_area_m2"] == 0
     assert np.isnan(df.loc["97411", "m_dist_m"])
@@ -228,8 +244,13 @@ def test_empty_layer_warns_and_gives_zeros(tmp_path):
 def test_file_formats_agree(tmp_path):
     layer = _layer([_box(0, 0, 500, 1000), _box(250, 0, 750, 1000)], ["a", "b"]).to_crs(4326)
     results = []
-    for ext, driver in ((".gpkg", "GPKG"), (".shp", "ESRI Shapefile"), (".geojson", "GeoJSON"),
-                        (".fgb", "FlatGeobuf"), (".parquet", None)):
+    for ext, driver in (
+        (".gpkg", "GPKG"),
+        (".shp", "ESRI Shapefile"),
+        (".geojson", "GeoJSON"),
+        (".fgb", "FlatGeobuf"),
+        (".parquet", None),
+    ):
         path = tmp_path / f"lay{ext}"
         if driver is None:
             layer.to_parquet(path)
@@ -254,8 +275,11 @@ def test_layer_without_crs(tmp_path):
 
 def test_bad_inputs(tmp_path):
     pac = acv_geo.get_path("herault_pac_risques")
-    with pytest.raises(InputError, match=r"herault_pac_risques.gpkg: no field named 'foo' to use as category; "
-                       r"available fields: ID, COMMUNE, INSEE, ALEA, DATE_PAC"):
+    with pytest.raises(
+        InputError,
+        match=r"herault_pac_risques.gpkg: no field named 'foo' to use as category; "
+        r"available fields: ID, COMMUNE, INSEE, ALEA, DATE_PAC",
+    ):
         overlay_indicators(_zones(), pac, category="foo")
     with pytest.raises(ValueError, match=r"unknown preset 'tri'; valid presets are: argiles, azi"):
         overlay_indicators(_zones(), pac, preset="tri")
@@ -280,9 +304,20 @@ def test_bad_inputs(tmp_path):
 
 def test_presets():
     names = list_presets()
-    for expected in ("pac_risques", "tri_inondable", "azi", "pprn_zonage", "argiles", "znieff1", "znieff2",
-                     "natura2000_sic", "natura2000_zps", "parcs_nationaux", "parcs_regionaux",
-                     "reserves_naturelles"):
+    for expected in (
+        "pac_risques",
+        "tri_inondable",
+        "azi",
+        "pprn_zonage",
+        "argiles",
+        "znieff1",
+        "znieff2",
+        "natura2000_sic",
+        "natura2000_zps",
+        "parcs_nationaux",
+        "parcs_regionaux",
+        "reserves_naturelles",
+    ):
         assert expected in names
     for n in names:
         p = get_preset(n)
@@ -294,8 +329,9 @@ def test_presets():
 
 def test_preset_labels_name_columns():
     zones = _zones()
-    layer = gpd.GeoDataFrame({"scenario": ["01For", "04Fai"]},
-                             geometry=[_box(0, 0, 100, 1000), _box(0, 0, 300, 1000)], crs=2154)
+    layer = gpd.GeoDataFrame(
+        {"scenario": ["01For", "04Fai"]}, geometry=[_box(0, 0, 100, 1000), _box(0, 0, 300, 1000)], crs=2154
+    )
     df = overlay_indicators(zones, layer, preset="tri_inondable")
     assert df.loc["99001", "tri_inondable_frequent_area_m2"] == pytest.approx(100_000, rel=1e-9)
     assert df.loc["99001", "tri_inondable_extreme_area_m2"] == pytest.approx(300_000, rel=1e-9)
@@ -334,7 +370,9 @@ def _independent_pac():
         out[(code, None)] = (shapely.union_all(hit.intersection(poly).values).area, len(hit))
         for alea, grp in hit.groupby("ALEA"):
             out[(code, acv_geo.core.codes.slugify(alea))] = (
-                shapely.union_all(grp.intersection(poly).values).area, len(grp))
+                shapely.union_all(grp.intersection(poly).values).area,
+                len(grp),
+            )
     return out
 
 
@@ -392,22 +430,60 @@ def test_cli_indicators(tmp_path, capsys):
     from acv_geo.cli import main
 
     out = tmp_path / "pac.csv"
-    code = main(["indicators", "--layer", str(acv_geo.get_path("herault_pac_risques")), "--preset", "pac_risques",
-                 "--zone", "buffer:1000", "--out", str(out)])
+    code = main(
+        [
+            "indicators",
+            "--layer",
+            str(acv_geo.get_path("herault_pac_risques")),
+            "--preset",
+            "pac_risques",
+            "--zone",
+            "buffer:1000",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     df = pd.read_csv(out, dtype={"insee_com": str})
     assert len(df) == 244 and df["insee_com"].str.len().eq(5).all() and "01004" in set(df["insee_com"])
     assert (tmp_path / "pac.metadata.csv").exists()
     agde = df.set_index("insee_com").loc["34003"]
     assert agde["pac_risques_count"] >= 1
-    assert main(["indicators", "--layer", str(acv_geo.get_path("herault_pac_risques")), "--category", "X",
-                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert (
+        main(
+            [
+                "indicators",
+                "--layer",
+                str(acv_geo.get_path("herault_pac_risques")),
+                "--category",
+                "X",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "no field named 'X'" in capsys.readouterr().err
     assert main(["indicators", "--layer", "a.gpkg", "--zone", "disc", "--out", str(tmp_path / "y.csv")]) == 2
     capsys.readouterr()
     fast = tmp_path / "fast.csv"
-    assert main(["indicators", "--layer", str(acv_geo.get_path("herault_pac_risques")), "--preset", "pac_risques",
-                 "--zone", "buffer:1000", "--no-distances", "--out", str(fast)]) == 0
+    assert (
+        main(
+            [
+                "indicators",
+                "--layer",
+                str(acv_geo.get_path("herault_pac_risques")),
+                "--preset",
+                "pac_risques",
+                "--zone",
+                "buffer:1000",
+                "--no-distances",
+                "--out",
+                str(fast),
+            ]
+        )
+        == 0
+    )
     quick = pd.read_csv(fast, dtype={"insee_com": str})
     assert not [c for c in quick.columns if c.endswith("_dist_m")]
     same = [c for c in quick.columns if c != "pac_risques_reason"]

@@ -23,8 +23,7 @@ def test_pac_areas_match_qgis_calculatevectoroverlaps(qgis_app, tmp_path):
 
     zones = make_zones(acv_geo.read_acv().loc[TOWNS])
     # coverage national: QGIS measures every city (0 outside Hérault); the areas are what is compared
-    ours = overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques",
-                              coverage="national")
+    ours = overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques", coverage="national")
 
     zpath = tmp_path / "zones.gpkg"
     zones[["geometry"]].to_crs(2154).reset_index().to_file(zpath, layer="zones", driver="GPKG", VERSION="1.3")
@@ -33,9 +32,13 @@ def test_pac_areas_match_qgis_calculatevectoroverlaps(qgis_app, tmp_path):
     feedback = QgsProcessingFeedback()
     dissolved = processing.run(
         "native:dissolve",
-        {"INPUT": str(acv_geo.get_path("herault_pac_risques")), "FIELD": ["ALEA"],
-         "OUTPUT": str(tmp_path / "dissolved.gpkg")},
-        context=context, feedback=feedback,
+        {
+            "INPUT": str(acv_geo.get_path("herault_pac_risques")),
+            "FIELD": ["ALEA"],
+            "OUTPUT": str(tmp_path / "dissolved.gpkg"),
+        },
+        context=context,
+        feedback=feedback,
     )["OUTPUT"]
     overlays = []
     for slug, value in CATEGORIES.items():
@@ -43,7 +46,8 @@ def test_pac_areas_match_qgis_calculatevectoroverlaps(qgis_app, tmp_path):
         processing.run(
             "native:extractbyattribute",
             {"INPUT": dissolved, "FIELD": "ALEA", "OPERATOR": 0, "VALUE": value, "OUTPUT": out},
-            context=context, feedback=feedback,
+            context=context,
+            feedback=feedback,
         )
         layer = QgsVectorLayer(out, slug, "ogr")
         assert layer.isValid() and layer.featureCount() == 1
@@ -51,7 +55,8 @@ def test_pac_areas_match_qgis_calculatevectoroverlaps(qgis_app, tmp_path):
     result = processing.run(
         "native:calculatevectoroverlaps",
         {"INPUT": QgsVectorLayer(str(zpath), "zones", "ogr"), "LAYERS": overlays, "OUTPUT": "memory:"},
-        context=context, feedback=feedback,
+        context=context,
+        feedback=feedback,
     )["OUTPUT"]
     if isinstance(result, str):
         result = context.getMapLayer(result)

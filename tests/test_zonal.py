@@ -30,11 +30,21 @@ def _pix(col0, row0, col1, row1):
 @pytest.fixture()
 def grid(tmp_path):
     """10x10 pixels of 10 m in Lambert-93, value = 10*row + col, one nodata pixel at (2, 2)."""
-    arr = (np.arange(100, dtype="float32").reshape(10, 10))
+    arr = np.arange(100, dtype="float32").reshape(10, 10)
     arr[2, 2] = NODATA
     path = tmp_path / "grid.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
-                       crs="EPSG:2154", transform=from_origin(X0, Y0, RES, RES), nodata=NODATA) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=10,
+        height=10,
+        count=1,
+        dtype="float32",
+        crs="EPSG:2154",
+        transform=from_origin(X0, Y0, RES, RES),
+        nodata=NODATA,
+    ) as ds:
         ds.write(arr, 1)
     return path
 
@@ -42,23 +52,39 @@ def grid(tmp_path):
 @pytest.fixture()
 def zones():
     geoms = [
-        _pix(0, 0, 1.5, 1),        # A: pixel (0,0) whole + half of (0,1)
-        _pix(2, 2, 4, 4),          # B: 4 pixels, (2,2) is nodata
+        _pix(0, 0, 1.5, 1),  # A: pixel (0,0) whole + half of (0,1)
+        _pix(2, 2, 4, 4),  # B: 4 pixels, (2,2) is nodata
         _pix(5.5, 5.5, 6.5, 6.5),  # C: a quarter of pixels 55, 56, 65, 66
-        Polygon(),                 # D: no zone
-        _pix(50, 50, 51, 51),      # E: outside the raster
+        Polygon(),  # D: no zone
+        _pix(50, 50, 51, 51),  # E: outside the raster
     ]
     idx = pd.Index(["74225", "01004", "38053", "97101", "34003"], name="insee_com")
-    return gpd.GeoDataFrame({"zone_reason": [None, None, None, "no polygon for this city", None]},
-                            geometry=geoms, crs=2154, index=idx)
+    return gpd.GeoDataFrame(
+        {"zone_reason": [None, None, None, "no polygon for this city", None]}, geometry=geoms, crs=2154, index=idx
+    )
 
 
 def test_hand_computed_partial_coverage(grid, zones):
-    out = zonal_indicators(zones, grid, stats=["count", "mean", "min", "max", "std", "sum", "coverage_pct"],
-                           threshold=30, name="g", unit="m")
+    out = zonal_indicators(
+        zones,
+        grid,
+        stats=["count", "mean", "min", "max", "std", "sum", "coverage_pct"],
+        threshold=30,
+        name="g",
+        unit="m",
+    )
     assert list(out.index) == list(zones.index) and out.index.name == "insee_com"
-    assert list(out.columns) == ["g_count", "g_mean", "g_min", "g_max", "g_std", "g_sum", "g_coverage_pct",
-                                 "g_below_30_pct", "g_reason"]
+    assert list(out.columns) == [
+        "g_count",
+        "g_mean",
+        "g_min",
+        "g_max",
+        "g_std",
+        "g_sum",
+        "g_coverage_pct",
+        "g_below_30_pct",
+        "g_reason",
+    ]
     a, b, c, d, e = (out.loc[k] for k in zones.index)
     # A: values 0 (cov 1) and 1 (cov 0.5)
     assert a["g_count"] == pytest.approx(1.5)
@@ -92,8 +118,9 @@ def test_equals_exactextract_directly(grid, zones):
     from exactextract import exact_extract
 
     ok = zones.iloc[[0, 1, 2]]
-    ref = exact_extract(rasterio.open(grid), ok, ["count", "mean", "min", "max", "stdev", "median",
-                                                   "quantile(q=0.25)"], output="pandas")
+    ref = exact_extract(
+        rasterio.open(grid), ok, ["count", "mean", "min", "max", "stdev", "median", "quantile(q=0.25)"], output="pandas"
+    )
     out = zonal_indicators(ok, grid, stats="count,mean,min,max,std,median,p25", name="g")
     np.testing.assert_allclose(out["g_count"], ref["count"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(out["g_mean"], ref["mean"], rtol=0, atol=1e-12)
@@ -121,11 +148,22 @@ def test_raster_in_geographic_crs(tmp_path):
     """Zones in Lambert-93 on a raster in EPSG:4326: the zones move, the raster does not."""
     path = tmp_path / "geo.tif"
     arr = np.array([[1, 2], [3, 4]], dtype="int16")
-    with rasterio.open(path, "w", driver="GTiff", width=2, height=2, count=1, dtype="int16", crs="EPSG:4326",
-                       transform=from_origin(5.0, 46.0, 0.01, 0.01), nodata=-1) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=2,
+        height=2,
+        count=1,
+        dtype="int16",
+        crs="EPSG:4326",
+        transform=from_origin(5.0, 46.0, 0.01, 0.01),
+        nodata=-1,
+    ) as ds:
         ds.write(arr, 1)
-    z = gpd.GeoDataFrame(geometry=[box(5.0, 45.99, 5.01, 46.0)], crs=4326,
-                         index=pd.Index(["01004"], name="insee_com")).to_crs(2154)
+    z = gpd.GeoDataFrame(
+        geometry=[box(5.0, 45.99, 5.01, 46.0)], crs=4326, index=pd.Index(["01004"], name="insee_com")
+    ).to_crs(2154)
     out = zonal_indicators(z, path, name="v")
     # the upper-left pixel (value 1), up to the curvature of the reprojected edges
     assert out.loc["01004", "v_mean"] == pytest.approx(1.0, abs=0.01)
@@ -145,8 +183,13 @@ def test_dem_equals_exactextract_on_real_communes(communes):
 
     dem = acv_geo.get_path("dem_n45e005")
     z = communes.loc[CITIES_IN_DEM]
-    ref = exact_extract(str(dem), z.reset_index(), ["count", "mean", "min", "max", "quantile(q=0.9)"],
-                        include_cols=["insee_com"], output="pandas").set_index("insee_com")
+    ref = exact_extract(
+        str(dem),
+        z.reset_index(),
+        ["count", "mean", "min", "max", "quantile(q=0.9)"],
+        include_cols=["insee_com"],
+        output="pandas",
+    ).set_index("insee_com")
     out = zonal_indicators(z, dem, stats=["count", "mean", "min", "max", "p90"], name="dem", unit="m")
     assert list(out.index) == CITIES_IN_DEM
     np.testing.assert_allclose(out["dem_mean"], ref.loc[CITIES_IN_DEM, "mean"], rtol=0, atol=1e-9)
@@ -180,14 +223,33 @@ def test_categorical_fractions(tmp_path):
     # 4x4 classes: left half 1, right half 2, bottom-right pixel 3, one nodata (0) top-left
     arr = np.array([[0, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]], dtype="uint8")
     path = tmp_path / "lc.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:2154",
-                       transform=from_origin(X0, Y0, RES, RES), nodata=0) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:2154",
+        transform=from_origin(X0, Y0, RES, RES),
+        nodata=0,
+    ) as ds:
         ds.write(arr, 1)
-    z = gpd.GeoDataFrame(geometry=[_pix(0, 0, 4, 4), _pix(1.5, 0, 2.5, 1), _pix(9, 9, 10, 10)], crs=2154,
-                         index=pd.Index(["a", "b", "c"], name="insee_com"))
+    z = gpd.GeoDataFrame(
+        geometry=[_pix(0, 0, 4, 4), _pix(1.5, 0, 2.5, 1), _pix(9, 9, 10, 10)],
+        crs=2154,
+        index=pd.Index(["a", "b", "c"], name="insee_com"),
+    )
     out = zonal_indicators(z, path, categorical=True, name="lc")
-    assert list(out.columns) == ["lc_count", "lc_majority", "lc_class_1_pct", "lc_class_2_pct",
-                                 "lc_class_3_pct", "lc_reason"]
+    assert list(out.columns) == [
+        "lc_count",
+        "lc_majority",
+        "lc_class_1_pct",
+        "lc_class_2_pct",
+        "lc_class_3_pct",
+        "lc_reason",
+    ]
     # a: 15 valid pixels: 7 of class 1, 7 of class 2, 1 of class 3
     assert out.loc["a", "lc_count"] == 15
     assert out.loc["a", "lc_class_1_pct"] == pytest.approx(700 / 15)
@@ -202,8 +264,17 @@ def test_categorical_fractions(tmp_path):
 def test_nan_pixels_masked_and_missing_nodata_reported(tmp_path):
     arr = np.array([[np.nan, 4.0], [2.0, 6.0]], dtype="float32")
     path = tmp_path / "nonodata.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32", crs="EPSG:2154",
-                       transform=from_origin(X0, Y0, RES, RES)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=2,
+        height=2,
+        count=1,
+        dtype="float32",
+        crs="EPSG:2154",
+        transform=from_origin(X0, Y0, RES, RES),
+    ) as ds:
         ds.write(arr, 1)
     z = gpd.GeoDataFrame(geometry=[_pix(0, 0, 2, 2)], crs=2154, index=pd.Index(["x"], name="insee_com"))
     with pytest.warns(UserWarning, match="has no nodata value"):
@@ -219,8 +290,9 @@ def test_bad_input(tmp_path, grid, zones):
     with pytest.raises(InputError, match=r"notraster\.tif: not a raster"):
         zonal_indicators(zones, fake)
     nocrs = tmp_path / "nocrs.tif"
-    with rasterio.open(nocrs, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8",
-                       transform=from_origin(0, 2, 1, 1)) as ds:
+    with rasterio.open(
+        nocrs, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8", transform=from_origin(0, 2, 1, 1)
+    ) as ds:
         ds.write(np.ones((2, 2), dtype="uint8"), 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -267,18 +339,38 @@ def test_chunked_categorical_equals_one_call(tmp_path, engine):
 
     arr = np.array([[0, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]], dtype="uint8")
     path = tmp_path / "lc.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:2154",
-                       transform=from_origin(X0, Y0, RES, RES), nodata=0) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:2154",
+        transform=from_origin(X0, Y0, RES, RES),
+        nodata=0,
+    ) as ds:
         ds.write(arr, 1)
     # left zone: class 1 only; right zone: classes 2 and 3; far zone: off the raster (NaN shares)
-    z = gpd.GeoDataFrame({"territory": "metropole"},
-                         geometry=[_pix(0, 1, 2, 4), _pix(2, 0, 4, 4), _pix(40, 40, 41, 41)], crs=2154,
-                         index=pd.Index(["a", "b", "c"], name="insee_com"))
+    z = gpd.GeoDataFrame(
+        {"territory": "metropole"},
+        geometry=[_pix(0, 1, 2, 4), _pix(2, 0, 4, 4), _pix(40, 40, 41, 41)],
+        crs=2154,
+        index=pd.Index(["a", "b", "c"], name="insee_com"),
+    )
     one = zonal_indicators(z, path, categorical=True, name="lc")
-    chunked = map_zones(zonal_indicators, z, path, engine=engine, chunk_size=1, n_workers=1,
-                        categorical=True, name="lc")
-    assert list(chunked.columns) == ["lc_count", "lc_majority", "lc_class_1_pct", "lc_class_2_pct",
-                                     "lc_class_3_pct", "lc_reason"]
+    chunked = map_zones(
+        zonal_indicators, z, path, engine=engine, chunk_size=1, n_workers=1, categorical=True, name="lc"
+    )
+    assert list(chunked.columns) == [
+        "lc_count",
+        "lc_majority",
+        "lc_class_1_pct",
+        "lc_class_2_pct",
+        "lc_class_3_pct",
+        "lc_reason",
+    ]
     assert chunked.loc["a", "lc_class_2_pct"] == 0.0 and chunked.loc["a", "lc_class_1_pct"] == 100.0
     assert chunked.loc["b", "lc_class_1_pct"] == 0.0 and chunked.loc["b", "lc_class_3_pct"] == 12.5
     assert np.isnan(chunked.loc["c", "lc_class_1_pct"]) and np.isnan(chunked.loc["c", "lc_class_3_pct"])

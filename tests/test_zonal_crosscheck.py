@@ -52,8 +52,18 @@ def _values() -> np.ndarray:
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     path = tmp_path_factory.mktemp("crosscheck") / "synthetic.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=12, height=10, count=1, dtype="float64", crs="EPSG:2154",
-                       transform=from_origin(X0, Y0, RES, RES), nodata=NODATA) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=12,
+        height=10,
+        count=1,
+        dtype="float64",
+        crs="EPSG:2154",
+        transform=from_origin(X0, Y0, RES, RES),
+        nodata=NODATA,
+    ) as ds:
         ds.write(_values(), 1)
     return path
 
@@ -77,8 +87,11 @@ def _below(threshold: float):
 
 def _reference(zones: gpd.GeoDataFrame, raster) -> pd.DataFrame:
     stats = rasterstats.zonal_stats(
-        zones, str(raster), stats=["count", "sum", "mean", "min", "max", "std", "nodata"],
-        add_stats={"below": _below(THRESHOLD)}, all_touched=False,
+        zones,
+        str(raster),
+        stats=["count", "sum", "mean", "min", "max", "std", "nodata"],
+        add_stats={"below": _below(THRESHOLD)},
+        all_touched=False,
     )
     return pd.DataFrame(stats, index=zones.index)
 
@@ -88,8 +101,9 @@ def _assert_close(ours: pd.Series, theirs: pd.Series) -> None:
 
 
 def _check_against_rasterstats(zones: gpd.GeoDataFrame, raster, name: str) -> pd.DataFrame:
-    ours = zonal_indicators(zones, raster, stats="count,sum,mean,min,max,std,coverage_pct", threshold=THRESHOLD,
-                            name=name)
+    ours = zonal_indicators(
+        zones, raster, stats="count,sum,mean,min,max,std,coverage_pct", threshold=THRESHOLD, name=name
+    )
     ref = _reference(zones, raster)
     for stat in ("count", "sum", "mean", "min", "max", "std"):
         _assert_close(ours[f"{name}_{stat}"], ref[stat])
@@ -114,8 +128,12 @@ def test_dem_window_matches_rasterstats():
     with rasterio.open(dem) as ds:
         transform, crs = ds.transform, ds.crs
     # rectangles in a 60 x 60 window around Chambéry (col 440-500, row 180-240): real relief, 300-1500 m
-    rects = {"w1": (440, 180, 500, 240), "w2": (450, 190, 457, 230), "w3": (470, 200, 471, 201),
-             "w4": (441, 181, 499, 182)}
+    rects = {
+        "w1": (440, 180, 500, 240),
+        "w2": (450, 190, 457, 230),
+        "w3": (470, 200, 471, 201),
+        "w4": (441, 181, 499, 182),
+    }
     ours = _check_against_rasterstats(_zones(transform, rects, crs), dem, "dem")
     assert ours.loc["w1", "dem_count"] == 3600.0
     np.testing.assert_allclose(ours["dem_coverage_pct"], 100.0, rtol=RTOL)
@@ -131,8 +149,18 @@ def test_categorical_shares_match_rasterstats(tmp_path):
     classes = np.random.default_rng(3).choice([11, 21, 31, 41], size=(10, 12)).astype("uint8")
     classes[0, 0] = classes[6, 6] = 0
     path = tmp_path / "lc.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=12, height=10, count=1, dtype="uint8", crs="EPSG:2154",
-                       transform=from_origin(X0, Y0, RES, RES), nodata=0) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=12,
+        height=10,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:2154",
+        transform=from_origin(X0, Y0, RES, RES),
+        nodata=0,
+    ) as ds:
         ds.write(classes, 1)
     zones = _zones(from_origin(X0, Y0, RES, RES), RECTS, 2154)
     ours = zonal_indicators(zones, path, categorical=True, stats="count", name="lc")
@@ -160,12 +188,26 @@ def test_synthetic_raster_matches_qgis_zonalstatistics(qgis_app, synthetic, tmp_
     ours = zonal_indicators(zones, synthetic, stats="count,sum,mean,min,max,std", name="v")
     result = processing.run(
         "native:zonalstatisticsfb",
-        {"INPUT": QgsVectorLayer(str(zpath), "zones", "ogr"), "INPUT_RASTER": QgsRasterLayer(str(synthetic), "v"),
-         "RASTER_BAND": 1, "COLUMN_PREFIX": "q_", "STATISTICS": list(_QGIS_STATS.values()), "OUTPUT": "memory:"},
-        context=QgsProcessingContext(), feedback=QgsProcessingFeedback(),
+        {
+            "INPUT": QgsVectorLayer(str(zpath), "zones", "ogr"),
+            "INPUT_RASTER": QgsRasterLayer(str(synthetic), "v"),
+            "RASTER_BAND": 1,
+            "COLUMN_PREFIX": "q_",
+            "STATISTICS": list(_QGIS_STATS.values()),
+            "OUTPUT": "memory:",
+        },
+        context=QgsProcessingContext(),
+        feedback=QgsProcessingFeedback(),
     )["OUTPUT"]
-    theirs = pd.DataFrame([{"insee_com": f["insee_com"], **{s: f[f"q_{s if s != 'std' else 'stdev'}"]
-                                                             for s in _QGIS_STATS}}
-                           for f in result.getFeatures()]).set_index("insee_com").loc[zones.index]
+    theirs = (
+        pd.DataFrame(
+            [
+                {"insee_com": f["insee_com"], **{s: f[f"q_{s if s != 'std' else 'stdev'}"] for s in _QGIS_STATS}}
+                for f in result.getFeatures()
+            ]
+        )
+        .set_index("insee_com")
+        .loc[zones.index]
+    )
     for stat in _QGIS_STATS:
         _assert_close(ours[f"v_{stat}"], theirs[stat])

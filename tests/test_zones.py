@@ -139,13 +139,15 @@ def _squares():
     """A 1 km square on the mainland (Lambert-93), one in Réunion (EPSG:2975), a bow-tie, no geometry, a line."""
     main = gpd.GeoSeries([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)], crs=2154).to_crs(4326)
     reunion = gpd.GeoSeries([shapely.box(340_000, 7_660_000, 341_000, 7_661_000)], crs=2975).to_crs(4326)
-    bowtie = gpd.GeoSeries([shapely.Polygon([(X0, Y0 + 5000), (X0 + 1000, Y0 + 6000), (X0 + 1000, Y0 + 5000),
-                                             (X0, Y0 + 6000)])], crs=2154).to_crs(4326)
+    bowtie = gpd.GeoSeries(
+        [shapely.Polygon([(X0, Y0 + 5000), (X0 + 1000, Y0 + 6000), (X0 + 1000, Y0 + 5000), (X0, Y0 + 6000)])], crs=2154
+    ).to_crs(4326)
     line = gpd.GeoSeries([shapely.LineString([(X0, Y0 + 9000), (X0 + 1000, Y0 + 9000)])], crs=2154).to_crs(4326)
     return gpd.GeoDataFrame(
         {"name": ["main", "reunion", "bowtie", "none", "line"]},
         geometry=[main.iloc[0], reunion.iloc[0], bowtie.iloc[0], None, line.iloc[0]],
-        index=pd.Index(["Z1", "Z2", "Z3", "Z4", "Z5"], name="zone_id"), crs=4326,
+        index=pd.Index(["Z1", "Z2", "Z3", "Z4", "Z5"], name="zone_id"),
+        crs=4326,
     )
 
 
@@ -166,8 +168,10 @@ def test_polygon_zones_one_zone_per_polygon_measured_in_its_territory(tmp_path):
     # a layer covering the east half of the mainland square and a quarter of the Réunion one
     layer = gpd.GeoDataFrame(
         {"ALEA": ["fort", "faible"]},
-        geometry=[gpd.GeoSeries([shapely.box(X0 + 500, Y0 - 10, X0 + 1500, Y0 + 1010)], crs=2154).to_crs(4326).iloc[0],
-                  gpd.GeoSeries([shapely.box(340_500, 7_660_500, 341_500, 7_661_500)], crs=2975).to_crs(4326).iloc[0]],
+        geometry=[
+            gpd.GeoSeries([shapely.box(X0 + 500, Y0 - 10, X0 + 1500, Y0 + 1010)], crs=2154).to_crs(4326).iloc[0],
+            gpd.GeoSeries([shapely.box(340_500, 7_660_500, 341_500, 7_661_500)], crs=2975).to_crs(4326).iloc[0],
+        ],
         crs=4326,
     )
     path = tmp_path / "layer.gpkg"
@@ -193,7 +197,13 @@ def test_polygon_zones_of_every_epci():
     members = acv_geo.read_all_communes().groupby("siren_epci")["territory"].agg(lambda s: s.mode().iloc[0])
     assert (zones["territory"] == members.reindex(zones.index)).all()
     assert zones["territory"].value_counts().to_dict() == {
-        "metropole": 1232, "guadeloupe": 6, "mayotte": 5, "reunion": 5, "guyane": 4, "martinique": 3}
+        "metropole": 1232,
+        "guadeloupe": 6,
+        "mayotte": 5,
+        "reunion": 5,
+        "guyane": 4,
+        "martinique": 3,
+    }
 
 
 def test_polygons_outside_every_territory_are_refused(tmp_path):
@@ -202,14 +212,20 @@ def test_polygons_outside_every_territory_are_refused(tmp_path):
     spm = shapely.box(-56.25, 46.75, -56.15, 46.85)
     wrong = shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)
     polys = gpd.GeoDataFrame(geometry=[spm, wrong], index=pd.Index(["975", "L93"], name="zone_id"), crs=4326)
-    with pytest.raises(InputError, match=r"polygons: 2 polygon\(s\) lie outside mainland France and the five "
-                       r"overseas departments \(row and a point inside, lon/lat: 975 \(-56\.\d+, 46\.\d+\), L93"):
+    with pytest.raises(
+        InputError,
+        match=r"polygons: 2 polygon\(s\) lie outside mainland France and the five "
+        r"overseas departments \(row and a point inside, lon/lat: 975 \(-56\.\d+, 46\.\d+\), L93",
+    ):
         acv_geo.polygon_zones(polys)
     path = tmp_path / "epci.gpkg"
     polys.assign(siren_epci=["200000001", "200000002"]).to_file(path)
     # a file whose extent is impossible in its CRS is refused at the door, with the fix
-    with pytest.raises(InputError, match=rf"{path}: its coordinates \(-56.25, 46.75 … 701000, 6601000\) are "
-                       r"impossible in EPSG:4326"):
+    with pytest.raises(
+        InputError,
+        match=rf"{path}: its coordinates \(-56.25, 46.75 … 701000, 6601000\) are "
+        r"impossible in EPSG:4326",
+    ):
         acv_geo.read_epci(path)
     polys.iloc[:1].assign(siren_epci=["200000001"]).to_file(path)
     with pytest.raises(InputError, match=rf"{path}: 1 EPCI polygon\(s\) lie outside mainland France"):
@@ -218,8 +234,9 @@ def test_polygons_outside_every_territory_are_refused(tmp_path):
 
 def test_polygon_zones_bad_input():
     polys = _squares()
-    with pytest.raises(ValueError,
-                       match=r"unknown polygon kind 'iris'; expected one of \['polygon', 'commune', 'epci'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown polygon kind 'iris'; expected one of \['polygon', 'commune', 'epci'\]"
+    ):
         acv_geo.polygon_zones(polys, kind="iris")
     with pytest.raises(InputError, match="polygons must be a GeoDataFrame \\(got DataFrame\\)"):
         acv_geo.polygon_zones(pd.DataFrame(polys))

@@ -29,12 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"layer preset setting category, labels and source: {', '.join(list_presets())}",
     )
     p.add_argument("--name", metavar="N", help="column prefix (default: preset name or file stem)")
-    p.add_argument("--no-distances", action="store_true",
-                   help="skip the nearest-feature distances (*_dist_m): faster when only areas, lengths and "
-                   "counts are needed")
-    p.add_argument("--coverage", metavar="national|DEP,DEP",
-                   help="where the layer has data: 'national' or department codes (e.g. 34,30); default: the "
-                   "departments its features fall in. Zones outside get no value and a reason, never 0")
+    p.add_argument(
+        "--no-distances",
+        action="store_true",
+        help="skip the nearest-feature distances (*_dist_m): faster when only areas, lengths and counts are needed",
+    )
+    p.add_argument(
+        "--coverage",
+        metavar="national|DEP,DEP",
+        help="where the layer has data: 'national' or department codes (e.g. 34,30); default: the "
+        "departments its features fall in. Zones outside get no value and a reason, never 0",
+    )
     add_scope_args(p)
     add_engine_args(p)
     p.add_argument("--date", metavar="D", help="date or vintage of the layer, for the metadata")
@@ -72,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
     rep = overlay_report(df)
     reason = df.columns[-1]
     n_missing = int(df[reason].notna().sum())
-    _events.result(n_zones=len(df), n_missing=n_missing, n_repaired=int(rep["n_repaired"]),
-                   main_column=rep["main_column"])
+    _events.result(
+        n_zones=len(df), n_missing=n_missing, n_repaired=int(rep["n_repaired"]), main_column=rep["main_column"]
+    )
     print(
         f"acv-geo: {len(df)} {unit} × {len(df.columns) - 1} indicators of {rep['layer']} "
         f"({kind} zones) written to {args.out}; {rep['n_repaired']} invalid geometries repaired, "

@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     n_data = int((out[counts[0]] > 0).sum()) if counts else int(values.notna().any(axis=1).sum())
     unit = "zones" if args.zones else "EPCIs" if args.scope == "all-epci" else "cities"
     _events.result(n_zones=len(out), n_with_data=n_data)
-    print(f"acv-geo: zonal statistics of {args.raster} for {len(out)} {unit} written to {args.out} "
-          f"({n_data} {unit} with data, {len(out) - n_data} without)")
+    print(
+        f"acv-geo: zonal statistics of {args.raster} for {len(out)} {unit} written to {args.out} "
+        f"({n_data} {unit} with data, {len(out) - n_data} without)"
+    )
     return 0

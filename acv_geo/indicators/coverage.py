@@ -26,8 +26,15 @@ import pandas as pd
 from acv_geo.core.codes import insee_department
 from acv_geo.core.datasets import get_path
 
-__all__ = ["MIN_FEATURES", "NATIONAL", "Coverage", "derive_coverage", "file_coverage", "parse_coverage",
-           "zone_departments"]
+__all__ = [
+    "MIN_FEATURES",
+    "NATIONAL",
+    "Coverage",
+    "derive_coverage",
+    "file_coverage",
+    "parse_coverage",
+    "zone_departments",
+]
 
 #: Features a department must hold to count as covered when coverage is derived (fewer for tiny layers).
 MIN_FEATURES = 3
@@ -99,10 +106,12 @@ def parse_coverage(value: Any, *, where: str = "coverage") -> Coverage | None:
         deps = sorted({str(v).strip().upper().zfill(2) for v in value})
         bad = [d for d in deps if not _DEP_RE.match(d)]
         if bad:
-            raise ValueError(f"{where}: {bad} are not department codes (01..95, 2A, 2B, 971..976); give department "
-                             "codes such as [\"34\", \"30\"] or \"national\"")
+            raise ValueError(
+                f"{where}: {bad} are not department codes (01..95, 2A, 2B, 971..976); give department "
+                'codes such as ["34", "30"] or "national"'
+            )
         return Coverage(departments=tuple(deps))
-    raise ValueError(f"{where}: expected \"national\" or a list of department codes such as [\"34\"], got {value!r}")
+    raise ValueError(f'{where}: expected "national" or a list of department codes such as ["34"], got {value!r}')
 
 
 def _unit_sphere(lon: Any, lat: Any) -> np.ndarray:
@@ -120,8 +129,11 @@ def _commune_points() -> tuple[Any, np.ndarray]:
     """KD-tree of every commune centre (on the unit sphere) and their departments."""
     from scipy.spatial import cKDTree
 
-    ref = pd.read_csv(get_path("communes_france"), dtype={"insee_com": str, "insee_dep": str},
-                      usecols=["insee_com", "insee_dep", "lon", "lat"])
+    ref = pd.read_csv(
+        get_path("communes_france"),
+        dtype={"insee_com": str, "insee_dep": str},
+        usecols=["insee_com", "insee_dep", "lon", "lat"],
+    )
     return cKDTree(_unit_sphere(ref["lon"], ref["lat"])), ref["insee_dep"].to_numpy(dtype=object)
 
 

@@ -114,8 +114,12 @@ def _category_slugs(raw_values: list[str], labels: dict[str, str], src: Any) -> 
         slug = slugify(text)
         if slug == "x" and not re.search(r"[A-Za-z0-9]", unicodedata.normalize("NFKD", text)):
             slug = "v" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
-            warnings.warn(f"{src.label}: category value {text!r} has no Latin letter or digit; its columns are "
-                          f"named {slug!r} (the metadata gives the value)", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{src.label}: category value {text!r} has no Latin letter or digit; its columns are "
+                f"named {slug!r} (the metadata gives the value)",
+                UserWarning,
+                stacklevel=3,
+            )
         slugs[v] = slug
     groups: dict[str, list[str]] = {}
     for v, slug in slugs.items():
@@ -125,7 +129,10 @@ def _category_slugs(raw_values: list[str], labels: dict[str, str], src: Any) -> 
             warnings.warn(
                 f"{src.label}: field {src.category!r}: values {', '.join(repr(v) for v in values)} differ only in "
                 f"accents, case or punctuation and are measured together as {slug!r}; if they are different "
-                "categories, rename them in the layer", UserWarning, stacklevel=3)
+                "categories, rename them in the layer",
+                UserWarning,
+                stacklevel=3,
+            )
     return slugs
 
 
@@ -168,9 +175,7 @@ class _Layer:
             else:
                 self._open_ogr()
         else:
-            raise InputError(
-                f"layer must be a file path or a GeoDataFrame (got {type(layer).__name__})"
-            )
+            raise InputError(f"layer must be a file path or a GeoDataFrame (got {type(layer).__name__})")
         self.category = self._resolve_category(category)
         self.local_cache: dict[int, Any] = {}
         self.stats = {"reads": 0, "features_read": 0}  # reads of the layer, over every territory
@@ -226,9 +231,7 @@ class _Layer:
                 )
             self.layer_name = names[0]
         elif self.layer_name not in names:
-            raise InputError(
-                f"{self.path}: no layer named {self.layer_name!r}; available layers: {', '.join(names)}"
-            )
+            raise InputError(f"{self.path}: no layer named {self.layer_name!r}; available layers: {', '.join(names)}")
         info = _file_info(*self._signature, self.layer_name)
         if not info["crs"]:
             raise InputError(self._no_crs_message())
@@ -357,16 +360,23 @@ class _Layer:
             if fids is not None:
                 # GeoPackage: candidates from the file's own R-tree, one box per part of the mask
                 # (OGR's mask filter would use the mask's overall envelope, i.e. everything).
-                sub = pyogrio.read_dataframe(
-                    self.path, layer=self.layer_name, columns=columns, fids=fids, fid_as_index=True
-                ) if len(fids) else pyogrio.read_dataframe(
-                    self.path, layer=self.layer_name, columns=columns, fid_as_index=True, max_features=0
+                sub = (
+                    pyogrio.read_dataframe(
+                        self.path, layer=self.layer_name, columns=columns, fids=fids, fid_as_index=True
+                    )
+                    if len(fids)
+                    else pyogrio.read_dataframe(
+                        self.path, layer=self.layer_name, columns=columns, fid_as_index=True, max_features=0
+                    )
                 )
                 # no exact test against the window: the callers test every feature against the
                 # zones themselves, and a feature near a window is harmless to a nearest search
             else:
                 sub = pyogrio.read_dataframe(
-                    self.path, layer=self.layer_name, columns=columns, mask=shapely.union_all(mask),
+                    self.path,
+                    layer=self.layer_name,
+                    columns=columns,
+                    mask=shapely.union_all(mask),
                     fid_as_index=True,
                 )
             data = {"_fid": sub.index.to_numpy(dtype=np.int64)}
@@ -396,9 +406,13 @@ def _file_info(path: str, mtime_ns: int, size: int, layer_name: str) -> dict[str
     if n < 0:
         n = len(pyogrio.read_dataframe(path, layer=layer_name, columns=[], read_geometry=False))
     b = info.get("total_bounds")
-    return {"crs": info.get("crs"), "fields": tuple(str(f) for f in info["fields"]),
-            "geometry_type": info.get("geometry_type"), "features": n,
-            "total_bounds": None if b is None else tuple(float(v) for v in b)}
+    return {
+        "crs": info.get("crs"),
+        "fields": tuple(str(f) for f in info["fields"]),
+        "geometry_type": info.get("geometry_type"),
+        "features": n,
+        "total_bounds": None if b is None else tuple(float(v) for v in b),
+    }
 
 
 @functools.lru_cache(maxsize=4)
@@ -431,8 +445,9 @@ def _gpkg_rtree(path: str, mtime_ns: int, size: int, layer_name: str) -> tuple[n
 
 
 @functools.lru_cache(maxsize=16)
-def _file_category_values(path: str, mtime_ns: int, size: int, layer_name: str | None,
-                          category: str) -> tuple[str, ...]:
+def _file_category_values(
+    path: str, mtime_ns: int, size: int, layer_name: str | None, category: str
+) -> tuple[str, ...]:
     """Distinct category values of a layer file (cached; the key changes when the file does)."""
     import pyogrio
 
@@ -470,9 +485,7 @@ def _cached_transformer(src: str | int, dst: str | int):
     """Transformer between two CRS given as WKT, "EPSG:x" or EPSG codes (cached: creation is slow)."""
     import pyproj
 
-    return pyproj.Transformer.from_crs(
-        pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst), always_xy=True
-    )
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst), always_xy=True)
 
 
 def _transform_geom(geom: Any, transformer: Any, densify: float | None = None) -> Any:
@@ -488,8 +501,9 @@ def _transform_geom(geom: Any, transformer: Any, densify: float | None = None) -
     return shapely.transform(geom, fn)
 
 
-def _group_measure(keys: np.ndarray, pieces: np.ndarray, measure: str,
-                   overlapping: np.ndarray | None = None) -> dict[int, float]:
+def _group_measure(
+    keys: np.ndarray, pieces: np.ndarray, measure: str, overlapping: np.ndarray | None = None
+) -> dict[int, float]:
     """Measure (area or length) of the union of the pieces sharing a key.
 
     Groups whose pieces cannot overlap (``overlapping`` False for all of them) are summed
@@ -566,8 +580,16 @@ class _Parts(NamedTuple):
 class _Territory:
     """Measures of the zones of one territory."""
 
-    def __init__(self, name: str, layer: _Layer, zones_local: np.ndarray, points_local: np.ndarray,
-                 cats: list[str], cat_of: dict[str, int], connect: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        layer: _Layer,
+        zones_local: np.ndarray,
+        points_local: np.ndarray,
+        cats: list[str],
+        cat_of: dict[str, int],
+        connect: bool = True,
+    ) -> None:
         import geopandas as gpd
         import shapely
 
@@ -641,9 +663,11 @@ class _Territory:
     def _parts(self, feats: Any) -> _Parts:
         parts, src = _explode(np.asarray(feats.geometry.values, dtype=object))
         fid = feats["_fid"].to_numpy()[src]
-        cat = np.array([self.cat_of[c] for c in feats["_cat"].to_numpy()[src]], dtype=np.int64) if len(
-            src
-        ) else np.zeros(0, dtype=np.int64)
+        cat = (
+            np.array([self.cat_of[c] for c in feats["_cat"].to_numpy()[src]], dtype=np.int64)
+            if len(src)
+            else np.zeros(0, dtype=np.int64)
+        )
         return _Parts(parts, fid, cat, _kind_of(parts) if len(parts) else np.zeros(0, dtype=object))
 
     def measure(self, margin: float, distances: bool = True) -> _Measures:
@@ -651,12 +675,17 @@ class _Territory:
         import shapely
 
         shape = (len(self.zones), len(self.cats) + 1)
-        m: _Measures = {"area": np.zeros(shape), "length": np.zeros(shape), "count": np.zeros(shape),
-                        "dist": np.full(shape, np.inf), "kinds": set()}
+        m: _Measures = {
+            "area": np.zeros(shape),
+            "length": np.zeros(shape),
+            "count": np.zeros(shape),
+            "dist": np.full(shape, np.inf),
+            "kinds": set(),
+        }
         has_zone = ~shapely.is_empty(self.zones)
         # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
-        has_point = ~(shapely.is_missing(self.points) | shapely.is_empty(
-            np.where(shapely.is_missing(self.points), None, self.points)))  # type: ignore[call-overload]
+        no_point = shapely.is_missing(self.points)
+        has_point = ~(no_point | shapely.is_empty(np.where(no_point, None, self.points)))  # type: ignore[call-overload]
         if not (has_zone.any() or has_point.any()):
             return m
         near = has_point if distances else None
@@ -671,8 +700,9 @@ class _Territory:
             self._widen(m, has_point, margin)
         return m
 
-    def _measure_features(self, feats: Any, m: _Measures, has_zone: np.ndarray, has_point: np.ndarray | None,
-                          max_distance: float | None) -> None:
+    def _measure_features(
+        self, feats: Any, m: _Measures, has_zone: np.ndarray, has_point: np.ndarray | None, max_distance: float | None
+    ) -> None:
         """Overlay of ``feats`` on the zones, and nearest distances from the points (``has_point`` not None)."""
         if feats is None or not len(feats):
             return
@@ -788,9 +818,7 @@ class _Territory:
             groups += [(c + 1, np.flatnonzero(cat == c)) for c in np.unique(cat)]
         for col, members in groups:
             tree = shapely.STRtree(parts[members])
-            (src, _dst), d = tree.query_nearest(
-                pts, max_distance=max_distance, return_distance=True, all_matches=False
-            )
+            (src, _dst), d = tree.query_nearest(pts, max_distance=max_distance, return_distance=True, all_matches=False)
             best = np.full(len(idx), np.inf)
             np.minimum.at(best, src, d)
             dist[idx, col] = np.minimum(dist[idx, col], best)
@@ -916,8 +944,15 @@ def overlay_indicators(
     out.index.name = zones.index.name or "insee_com"  # siren_epci for polygon_zones(read_epci())
     rcol = f"{text.base}_reason"
     out[rcol] = pd.Series(["; ".join(r) if r else None for r in tally.reasons], index=out.index, dtype=object)
-    meta.append({"column": rcol, "unit": "", "source": text.source, "date": text.date,
-                 "description": f"Why a {text.base} value is missing (NaN) for the city; empty when none is"})
+    meta.append(
+        {
+            "column": rcol,
+            "unit": "",
+            "source": text.source,
+            "date": text.date,
+            "description": f"Why a {text.base} value is missing (NaN) for the city; empty when none is",
+        }
+    )
     attach_metadata(out, meta)
     main = f"{text.base}_pct" if f"{text.base}_pct" in out.columns else f"{text.base}_count"
     assign_role(out, role, scored=[main])
@@ -960,8 +995,9 @@ def _warn_layer(src: _Layer, cats: list[str], coverage: Any) -> None:
         )
     if src.n_features == 0:
         warnings.warn(
-            f"{src.label}: the layer has no feature; every city gets 0 (distances NaN)" if coverage is not None else
-            f"{src.label}: the layer has no feature, so no coverage can be derived from it: every value is NA; "
+            f"{src.label}: the layer has no feature; every city gets 0 (distances NaN)"
+            if coverage is not None
+            else f"{src.label}: the layer has no feature, so no coverage can be derived from it: every value is NA; "
             "declare coverage= (CLI --coverage) if it means 'surveyed, nothing found'",
             UserWarning,
             stacklevel=3,
@@ -1013,8 +1049,11 @@ def _measure_zones(zones: Any, src: _Layer, cats: list[str], cat_of: dict[str, i
         if src.n_features == 0 or not reachable:
             k = len(cats) + 1
             res: _Measures = {
-                "area": np.zeros((len(idx), k)), "length": np.zeros((len(idx), k)),
-                "count": np.zeros((len(idx), k)), "dist": np.full((len(idx), k), np.inf), "kinds": set(),
+                "area": np.zeros((len(idx), k)),
+                "length": np.zeros((len(idx), k)),
+                "count": np.zeros((len(idx), k)),
+                "dist": np.full((len(idx), k), np.inf),
+                "kinds": set(),
             }
         else:
             res = eng.measure(_MARGIN if distances else 0.0, distances=distances)
@@ -1066,14 +1105,17 @@ def _record_distances(tally: _Tally, idx: np.ndarray, pl: np.ndarray, d_all: np.
             tally.reasons[i].append(f"no feature of the layer in territory {t}: distances undefined")
         else:
             missing = [cats[c] for c in np.flatnonzero(np.isinf(d[1:]))]
-            tally.reasons[i].append(f"no feature of categor{'y' if len(missing) == 1 else 'ies'} "
-                                    f"{', '.join(missing)} in territory {t}: those distances undefined")
+            tally.reasons[i].append(
+                f"no feature of categor{'y' if len(missing) == 1 else 'ies'} "
+                f"{', '.join(missing)} in territory {t}: those distances undefined"
+            )
     has_pt = idx[~no_point]
     tally.dist[has_pt] = np.where(np.isinf(d_all[~no_point]), np.nan, d_all[~no_point])
 
 
-def _columns(tally: _Tally, cats: list[str], slug_of_raw: dict[str, str], category: str | None, text: _Texts,
-             distances: bool) -> tuple[dict[str, np.ndarray], list[dict]]:
+def _columns(
+    tally: _Tally, cats: list[str], slug_of_raw: dict[str, str], category: str | None, text: _Texts, distances: bool
+) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Output columns (total, then each category) and their metadata rows."""
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.where(tally.zone_area[:, None] > 0, tally.area / tally.zone_area[:, None] * 100.0, np.nan)
@@ -1101,8 +1143,9 @@ def _columns(tally: _Tally, cats: list[str], slug_of_raw: dict[str, str], catego
         for measure, arr in measures:
             cname = f"{prefix}_{measure}"
             columns[cname] = arr[:, col]
-            meta.append({"column": cname, "source": text.source, "date": text.date,
-                         **_describe(measure, what, text.zone_kind)})
+            meta.append(
+                {"column": cname, "source": text.source, "date": text.date, **_describe(measure, what, text.zone_kind)}
+            )
     return columns, meta
 
 
@@ -1128,15 +1171,24 @@ def _report(src: _Layer, cats: list[str], tally: _Tally, cov: Any, inside: np.nd
 def _describe(measure: str, what: str, zone_kind: str) -> dict[str, str]:
     crs = "in the territory's projected CRS"
     if measure == "area_m2":
-        return {"unit": "m2", "description": f"Area of the {zone_kind} zone covered by {what} "
-                f"(overlapping features dissolved), {crs}"}
+        return {
+            "unit": "m2",
+            "description": f"Area of the {zone_kind} zone covered by {what} (overlapping features dissolved), {crs}",
+        }
     if measure == "pct":
         return {"unit": "%", "description": f"Share of the {zone_kind} zone's area covered by {what}, {crs}"}
     if measure == "length_m":
-        return {"unit": "m", "description": f"Length of {what} inside the {zone_kind} zone "
-                f"(overlapping segments counted once), {crs}"}
+        return {
+            "unit": "m",
+            "description": f"Length of {what} inside the {zone_kind} zone (overlapping segments counted once), {crs}",
+        }
     if measure == "count":
-        return {"unit": "count", "description": f"Number of {what} intersecting the {zone_kind} zone "
-                "(boundary included)"}
-    return {"unit": "m", "description": f"Distance from the city point to the nearest of {what} "
-            f"(0 inside; searched within the city's territory), {crs}"}
+        return {
+            "unit": "count",
+            "description": f"Number of {what} intersecting the {zone_kind} zone (boundary included)",
+        }
+    return {
+        "unit": "m",
+        "description": f"Distance from the city point to the nearest of {what} "
+        f"(0 inside; searched within the city's territory), {crs}",
+    }

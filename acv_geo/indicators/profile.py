@@ -98,15 +98,19 @@ def _percentile_rank(values: pd.Series) -> pd.Series:
 
 def _normalise(name: str, values: pd.Series) -> pd.Series:
     if name == "opendata_level":
-        return values.astype(object).map(lambda v: _LEVEL.get(str(v).lower()) if isinstance(v, str) else np.nan)\
+        return (
+            values.astype(object)
+            .map(lambda v: _LEVEL.get(str(v).lower()) if isinstance(v, str) else np.nan)
             .astype("float64")
+        )
     if pd.api.types.is_bool_dtype(values):
         return values.astype("Float64").astype("float64")
     return _percentile_rank(values)
 
 
-def _contributing(spec: Mapping[str, Sequence[str]], tables: Sequence[pd.DataFrame], names: Sequence[str],
-                  overridden: set[str]) -> dict[str, list[str]]:
+def _contributing(
+    spec: Mapping[str, Sequence[str]], tables: Sequence[pd.DataFrame], names: Sequence[str], overridden: set[str]
+) -> dict[str, list[str]]:
     """Columns of each sub-score: given names, else scored columns of the role, else fallbacks."""
     described: set[str] = set().union(*(described_columns(t) for t in tables))
     out: dict[str, list[str]] = {}
@@ -193,13 +197,19 @@ def exposure_profile(
     out["rank"] = out["exposure_score"].rank(method="min", ascending=False).astype("Float64").astype("Int64")
     out["profile_reason"] = pd.array(_reasons(avail, w, used, min_indicators), dtype="string")
     attach_metadata(out, _metadata(used, w))
-    out.attrs["acv_geo_profile"] = {"columns": used, "weights": w, "excluded": excluded,
-                                    "min_coverage": min_coverage, "min_indicators": min_indicators}
+    out.attrs["acv_geo_profile"] = {
+        "columns": used,
+        "weights": w,
+        "excluded": excluded,
+        "min_coverage": min_coverage,
+        "min_indicators": min_indicators,
+    }
     return out
 
 
-def _check_options(min_coverage: float, min_indicators: int,
-                   columns: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+def _check_options(
+    min_coverage: float, min_indicators: int, columns: Mapping[str, Sequence[str]] | None
+) -> dict[str, tuple[str, ...]]:
     """Checked options; the contributing columns asked for each sub-score (PROFILE_COLUMNS by default)."""
     if isinstance(min_coverage, bool) or not isinstance(min_coverage, (int, float)) or not 0 < min_coverage <= 1:
         raise ValueError(f"min_coverage must be a share in (0, 1], got {min_coverage!r}")
@@ -235,8 +245,14 @@ def _gather(cities: pd.DataFrame, tables: Sequence[pd.DataFrame]) -> dict[str, p
     return data
 
 
-def _subscores(data: dict[str, pd.Series], contributing: dict[str, list[str]], idx: pd.Index, default: bool,
-               min_coverage: float, min_indicators: int) -> tuple[dict, dict, dict, dict]:
+def _subscores(
+    data: dict[str, pd.Series],
+    contributing: dict[str, list[str]],
+    idx: pd.Index,
+    default: bool,
+    min_coverage: float,
+    min_indicators: int,
+) -> tuple[dict, dict, dict, dict]:
     """Columns used and excluded (low coverage), sub-scores and indicator counts of each sub-score."""
     used: dict[str, list[str]] = {}
     excluded: dict[str, float] = {}
@@ -279,30 +295,57 @@ def _reasons(avail: np.ndarray, w: dict[str, float], used: dict[str, list[str]],
         elif len(missing) == sum(1 for s in SUBSCORES if w[s] > 0):
             reasons.append("no value for any weighted sub-score: no rank")
         else:
-            why = [f"{s} (no contributing column)" if not used[s] else
-                   f"{s} (fewer than {min_indicators} of its indicators measured)" if min_indicators > 1 else
-                   f"{s} (all its values missing)" for s in missing]
+            why = [
+                f"{s} (no contributing column)"
+                if not used[s]
+                else f"{s} (fewer than {min_indicators} of its indicators measured)"
+                if min_indicators > 1
+                else f"{s} (all its values missing)"
+                for s in missing
+            ]
             reasons.append("composite without " + ", ".join(why) + "; weights renormalised over the others")
     return reasons
 
 
 def _metadata(used: dict[str, list[str]], w: dict[str, float]) -> list[dict]:
     desc = {
-        f"{s}_score": (f"{s.capitalize()} sub-score: mean percentile rank (0-1) of "
-                       f"{', '.join(used[s]) or 'no column'}")
+        f"{s}_score": (f"{s.capitalize()} sub-score: mean percentile rank (0-1) of {', '.join(used[s]) or 'no column'}")
         for s in SUBSCORES
     }
     return [
         *({"column": c, "unit": "0-1", "source": "acv-geo", "date": "", "description": d} for c, d in desc.items()),
-        *({"column": f"{s}_n_indicators", "unit": "count", "source": "acv-geo", "date": "",
-           "description": f"Indicators the {s} sub-score of the city rests on (measured, among "
-                          f"{', '.join(used[s]) or 'none'})"} for s in SUBSCORES),
-        {"column": "exposure_score", "unit": "0-1", "source": "acv-geo", "date": "",
-         "description": "Weighted mean of the sub-scores (" + ", ".join(f"{s} {w[s]:g}" for s in SUBSCORES) + ")"},
-        {"column": "rank", "unit": "rank", "source": "acv-geo", "date": "",
-         "description": "Rank of the composite score, 1 = highest"},
-        {"column": "profile_reason", "unit": "", "source": "acv-geo", "date": "",
-         "description": "Which sub-scores are missing from the composite"},
+        *(
+            {
+                "column": f"{s}_n_indicators",
+                "unit": "count",
+                "source": "acv-geo",
+                "date": "",
+                "description": f"Indicators the {s} sub-score of the city rests on (measured, among "
+                f"{', '.join(used[s]) or 'none'})",
+            }
+            for s in SUBSCORES
+        ),
+        {
+            "column": "exposure_score",
+            "unit": "0-1",
+            "source": "acv-geo",
+            "date": "",
+            "description": "Weighted mean of the sub-scores (" + ", ".join(f"{s} {w[s]:g}" for s in SUBSCORES) + ")",
+        },
+        {
+            "column": "rank",
+            "unit": "rank",
+            "source": "acv-geo",
+            "date": "",
+            "description": "Rank of the composite score, 1 = highest",
+        },
+        {
+            "column": "profile_reason",
+            "unit": "",
+            "source": "acv-geo",
+            "date": "",
+            "description": "Which sub-scores are missing from the composite",
+        },
     ]
 
 
@@ -337,10 +380,13 @@ def rank_candidates(profile: pd.DataFrame, *, top: int | None = None) -> pd.Data
         raise ValueError("profile must be the table returned by exposure_profile (it has a 'rank' column)")
     if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
         raise ValueError(f"top must be a positive integer, got {top!r}")
-    order = pd.DataFrame({"r": profile["rank"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-                          "c": np.asarray(profile.index, dtype=object).astype(str)})
+    order = pd.DataFrame(
+        {
+            "r": profile["rank"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+            "c": np.asarray(profile.index, dtype=object).astype(str),
+        }
+    )
     pos = order.sort_values(["r", "c"], na_position="last", kind="mergesort").index.to_numpy()
     out = profile.iloc[pos]
     out.attrs = dict(profile.attrs)
     return out if top is None else out.iloc[: int(top)]
-

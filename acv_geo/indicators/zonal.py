@@ -446,9 +446,7 @@ def _measured(ds: Any, opts: _Options, geoms: np.ndarray, usable: np.ndarray, to
     zone_px = np.zeros(n)
     zone_px[usable] = shapely.area(geoms[usable]) / abs(ds.transform.a * ds.transform.e)
     with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(
-            zone_px > 0, np.minimum(100.0 * count / np.where(zone_px > 0, zone_px, 1), 100.0), np.nan
-        )
+        coverage = np.where(zone_px > 0, np.minimum(100.0 * count / np.where(zone_px > 0, zone_px, 1), 100.0), np.nan)
     return _Measured(usable, idx, results, count, coverage)
 
 
@@ -486,11 +484,19 @@ def _stat_columns(out: _Columns, m: _Measured, stats: Sequence[str]) -> None:
     for s in stats:
         col = _stat_column(out.name, s)
         if s == "count":
-            out.add(col, m.count, "pixels",
-                    f"Valid pixels of {band_txt} in the zone, each weighted by the fraction the zone covers")
+            out.add(
+                col,
+                m.count,
+                "pixels",
+                f"Valid pixels of {band_txt} in the zone, each weighted by the fraction the zone covers",
+            )
         elif s == "coverage_pct":
-            out.add(col, np.where(m.usable, np.nan_to_num(m.coverage, nan=0.0), np.nan), "%",
-                    f"Share of the zone's area on valid pixels of {band_txt}")
+            out.add(
+                col,
+                np.where(m.usable, np.nan_to_num(m.coverage, nan=0.0), np.nan),
+                "%",
+                f"Share of the zone's area on valid pixels of {band_txt}",
+            )
         elif s == "variety":
             v = m.full("variety")
             v[m.usable & (m.count == 0)] = 0
@@ -506,9 +512,13 @@ def _stat_columns(out: _Columns, m: _Measured, stats: Sequence[str]) -> None:
 def _threshold_columns(out: _Columns, m: _Measured, thresholds: Sequence[float]) -> None:
     for t in thresholds:
         key = f"below_{_fmt_number(t)}"
-        out.add(f"{out.name}_{key}_pct", m.full(key), "%",
-                f"Share of the zone's valid area where {out.band_txt} is below {t:g} {out.unit}".rstrip()
-                + " (coverage-weighted)")
+        out.add(
+            f"{out.name}_{key}_pct",
+            m.full(key),
+            "%",
+            f"Share of the zone's valid area where {out.band_txt} is below {t:g} {out.unit}".rstrip()
+            + " (coverage-weighted)",
+        )
 
 
 def _class_columns(out: _Columns, m: _Measured, label: str, report: dict) -> None:
@@ -521,15 +531,23 @@ def _class_columns(out: _Columns, m: _Measured, label: str, report: dict) -> Non
         all_u, all_f = np.concatenate(uniq), np.concatenate(fracs)
     classes = [float(c) for c in np.unique(all_u)]
     if len(classes) > 255:
-        _warn(report, f"{label}: {len(classes)} distinct values found with categorical=True; is this raster "
-              "really a class raster (land cover)? One column per value is written", stacklevel=4)
+        _warn(
+            report,
+            f"{label}: {len(classes)} distinct values found with categorical=True; is this raster "
+            "really a class raster (land cover)? One column per value is written",
+            stacklevel=4,
+        )
     for c in classes:
         share = np.where(m.usable & (m.count > 0), 0.0, np.nan)
         sel = all_u == c
         share[rows_of[sel]] = 100.0 * all_f[sel]
         lab = _class_label(c)
-        out.add(f"{out.name}_class_{lab}_pct", share, "%",
-                f"Share of the zone's valid area in class {lab} of {out.band_txt} (coverage-weighted)")
+        out.add(
+            f"{out.name}_class_{lab}_pct",
+            share,
+            "%",
+            f"Share of the zone's valid area in class {lab} of {out.band_txt} (coverage-weighted)",
+        )
 
 
 def _final_reasons(reasons: list, m: _Measured) -> np.ndarray:
@@ -647,8 +665,18 @@ def zonal_indicators(
     >>> round(float(out.loc["73065", "dem_count"]))
     625
     """
-    opts = _options(stats, percentiles, threshold, band, role,
-                    categorical=categorical, name=name, unit=unit, source=source, date=date)
+    opts = _options(
+        stats,
+        percentiles,
+        threshold,
+        band,
+        role,
+        categorical=categorical,
+        name=name,
+        unit=unit,
+        source=source,
+        date=date,
+    )
     ds, must_close, label = open_raster(raster)
     try:
         out = _zonal(ds, label, zones, opts)
@@ -676,19 +704,31 @@ def _zonal(ds: Any, label: str, zones: Any, opts: _Options) -> pd.DataFrame:
         "warnings": [],
     }
     if ds.nodata is None:
-        _warn(report, f"{label}: raster has no nodata value; every pixel except NaN counts as data "
-              "(set one with gdal_edit.py -a_nodata if some value means 'no data')", stacklevel=3)
+        _warn(
+            report,
+            f"{label}: raster has no nodata value; every pixel except NaN counts as data "
+            "(set one with gdal_edit.py -a_nodata if some value means 'no data')",
+            stacklevel=3,
+        )
     geoms, usable, reasons = _prepare_zones(zones, ds, report)
     touches = _touching(ds, geoms, usable)
     for i in np.flatnonzero(usable & ~touches):
         reasons[i] = "zone outside the raster"
     if not touches.any():
-        _warn(report, f"{label}: the raster overlaps none of the {len(geoms)} zones; no zone is measured (every "
-              "statistic NaN, the pixel count included)", stacklevel=3)
+        _warn(
+            report,
+            f"{label}: the raster overlaps none of the {len(geoms)} zones; no zone is measured (every "
+            "statistic NaN, the pixel count included)",
+            stacklevel=3,
+        )
     m = _measured(ds, opts, geoms, usable, touches)
-    out = _Columns(name, f"band {opts.band} of {Path(label).name}", _value_unit(ds, opts),
-                   opts.source if opts.source is not None else Path(label).name,
-                   opts.date if opts.date is not None else (ds.tags() or {}).get("TIFFTAG_DATETIME", ""))
+    out = _Columns(
+        name,
+        f"band {opts.band} of {Path(label).name}",
+        _value_unit(ds, opts),
+        opts.source if opts.source is not None else Path(label).name,
+        opts.date if opts.date is not None else (ds.tags() or {}).get("TIFFTAG_DATETIME", ""),
+    )
     _stat_columns(out, m, opts.stats)
     _threshold_columns(out, m, opts.thresholds)
     if opts.categorical:
@@ -713,8 +753,16 @@ def _frame(
     reason_col = f"{out.name}_reason"
     columns[reason_col] = pd.array(reasons, dtype="string")
     df = pd.DataFrame(columns, index=index.copy())
-    meta = [*out.meta, {"column": reason_col, "unit": "", "source": "acv-geo", "date": "",
-                        "description": "Why statistics are missing or cover only part of the zone"}]
+    meta = [
+        *out.meta,
+        {
+            "column": reason_col,
+            "unit": "",
+            "source": "acv-geo",
+            "date": "",
+            "description": "Why statistics are missing or cover only part of the zone",
+        },
+    ]
     attach_metadata(df, meta)
     df.attrs[_META_KEY] = report
     if categorical:  # one column per class found: spatial chunks fill the classes they lack with 0

@@ -46,24 +46,51 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, self.tr("Layer to measure"), [QgsProcessing.TypeVectorAnyGeometry]))
-        self.addParameter(QgsProcessingParameterField(
-            self.CATEGORY, self.tr("Category field (optional)"), parentLayerParameterName=self.INPUT, optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.PRESET, self.tr("Layer preset (category field, labels, source)"),
-            options=[self.tr(_NO_PRESET), *CHOICES["presets"]], defaultValue=0))
-        self.addParameter(QgsProcessingParameterString(
-            self.PREFIX, self.tr("Column prefix (empty: preset name, else the layer name)"), optional=True))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.DISTANCES, self.tr("Distances to the nearest feature"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.COVERAGE, self.tr("Coverage of the layer: department codes (e.g. 34,30) or national; empty: the "
-                                   "departments its features fall in. Outside: no value, never 0"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.INPUT, self.tr("Layer to measure"), [QgsProcessing.TypeVectorAnyGeometry]
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                self.CATEGORY, self.tr("Category field (optional)"), parentLayerParameterName=self.INPUT, optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.PRESET,
+                self.tr("Layer preset (category field, labels, source)"),
+                options=[self.tr(_NO_PRESET), *CHOICES["presets"]],
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.PREFIX, self.tr("Column prefix (empty: preset name, else the layer name)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.DISTANCES, self.tr("Distances to the nearest feature"), defaultValue=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.COVERAGE,
+                self.tr(
+                    "Coverage of the layer: department codes (e.g. 34,30) or national; empty: the "
+                    "departments its features fall in. Outside: no value, never 0"
+                ),
+                optional=True,
+            )
+        )
         params.add_cities(self)
         params.add_zones(self)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Overlay indicators"),
-                                                            QgsProcessing.TypeVectorPolygon))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT, self.tr("Overlay indicators"), QgsProcessing.TypeVectorPolygon
+            )
+        )
 
     def process(self, parameters, context, feedback, tmp):
         source = self.parameterAsSource(parameters, self.INPUT, context)
@@ -71,9 +98,14 @@ class OverlayIndicatorsAlgorithm(AcvGeoAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
         label = layer.name() if layer is not None else "input"
-        path = self.export(source, tmp / f"{layers.file_stem(label)}.gpkg", context, feedback,
-                           self.tr("layer {!r}").format(label),
-                           require=False)
+        path = self.export(
+            source,
+            tmp / f"{layers.file_stem(label)}.gpkg",
+            context,
+            feedback,
+            self.tr("layer {!r}").format(label),
+            require=False,
+        )
         preset_index = self.parameterAsEnum(parameters, self.PRESET, context)
         preset = CHOICES["presets"][preset_index - 1] if preset_index > 0 else None
         category = self.parameterAsString(parameters, self.CATEGORY, context)
