@@ -44,7 +44,8 @@ def main() -> None:
     import esda
     import libpysal
 
-    from acv_geo.stats.clusters import france_communes, local_clusters
+    from acv_geo.read.national import france_communes
+    from acv_geo.stats.clusters import local_clusters
     from acv_geo.stats.weights import spatial_weights
 
     communes, t_load = timed(lambda: france_communes(polygons=POLYGONS))

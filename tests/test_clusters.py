@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import esda
 import geopandas as gpd
@@ -17,7 +18,17 @@ from libpysal.graph import Graph
 
 import acv_geo
 from acv_geo.core.errors import InputError
-from acv_geo.stats.clusters import LOCAL_COLUMNS, benjamini_hochberg, join_counts, local_clusters, morans_i
+from acv_geo.stats.clusters import (
+    ALTERNATIVES,
+    LEVELS,
+    LOCAL_COLUMNS,
+    METHODS,
+    benjamini_hochberg,
+    cluster_weights,
+    join_counts,
+    local_clusters,
+    morans_i,
+)
 from acv_geo.stats.weights import spatial_weights
 
 X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
@@ -374,3 +385,122 @@ def test_two_sided_gi_star_keeps_its_self_weight(grid):
     lesser = local_clusters(grid, "score", alternative="lesser", **kw).to_frame()["p_sim"].to_numpy()
     np.testing.assert_array_equal(two, np.minimum(1.0, 2.0 * np.minimum(greater, lesser)))
     assert two[0] == 2 / 1000  # the high corner: no simulation reaches it
+
+
+# --- weights built once, passed to several statistics ------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["lisa", "gi_star", "join_count"])
+def test_weights_built_once_equal_the_spec(grid, method):
+    """A WeightsResult, its bare Graph or cluster_weights() give the results of passing the spec."""
+    variable = "opendata" if method == "join_count" else "score"
+    kw = dict(method=method, permutations=199, seed=4)
+    by_spec = local_clusters(grid, variable, weights="queen", **kw)
+    built = cluster_weights(grid, "queen")
+    for w in (built, built.graph, spatial_weights(grid, "queen")):
+        again = local_clusters(grid, variable, weights=w, **kw)
+        pd.testing.assert_frame_equal(again.to_frame(), by_spec.to_frame())
+        assert again.counts == by_spec.counts
+    assert local_clusters(grid, variable, weights=built.graph, **kw).weights == "custom graph"
+
+
+def test_weights_built_once_reused_for_globals_and_epci(cities):
+    w = cluster_weights(cities, "knn:6")
+    for f, var in ((morans_i, "population"), (join_counts, "opendata")):
+        once, spec = f(cities, var, weights=w, permutations=99).to_dict(), f(cities, var, permutations=99).to_dict()
+        assert once.pop("warnings") == [] and spec.pop("warnings")  # the build's notes stay with w.warnings
+        assert once == spec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        we = cluster_weights(cities, "queen", level="epci")
+        a = local_clusters(cities, "opendata", level="epci", weights=we, permutations=99).to_frame()
+        b = local_clusters(cities, "opendata", level="epci", weights="queen", permutations=99).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_prebuilt_weights_restricted_to_units_with_a_value(cities):
+    c = cities.assign(x=cities["population"].astype(float))
+    c.loc[["80001", "97105"], "x"] = np.nan
+    w = cluster_weights(cities, "queen")
+    res = local_clusters(c, "x", weights=w, permutations=99)
+    assert res.weights_result is w and res.n_tested <= 242
+    assert res.to_frame().loc["80001", "label"] == "NA"
+    with pytest.raises(InputError, match=r"the weights have no node for 1 unit\(s\): 80001"):
+        local_clusters(
+            cities, "population", weights=cluster_weights(cities.drop(index="80001"), "knn:6"), permutations=9
+        )
+    with pytest.raises(ValueError, match=r"weights=3 must be a spec string"):
+        local_clusters(cities, weights=3)
+
+
+# --- Benjamini-Hochberg by scipy: the values of the former hand-written version --------------------------
+
+BH_CASES = [  # (p-values, adjusted by the former implementation: min over j >= i of p_(j) * m / j)
+    ([0.01, 0.04, 0.03, 0.5], [0.04, 0.05333333333333334, 0.05333333333333334, 0.5]),
+    ([0.02, np.nan, 0.01], [0.02, np.nan, 0.02]),
+    ([0.05, 0.05, 0.05, 0.01, np.nan], [0.05, 0.05, 0.05, 0.04, np.nan]),  # ties
+    ([np.nan, np.nan], [np.nan, np.nan]),
+    ([], []),
+    ([1.0, 1.0, 0.9], [1.0, 1.0, 1.0]),
+    ([0.001, 0.2, 0.2, 0.2, 0.7, np.nan, 0.03], [0.006, 0.24, 0.24, 0.24, 0.7, np.nan, 0.09]),
+]
+
+
+@pytest.mark.parametrize(("p", "expected"), BH_CASES)
+def test_bh_scipy_equals_the_former_values(p, expected):
+    out = benjamini_hochberg(p)
+    assert out.shape == (len(p),)
+    # scipy computes p * (m / j), the former p * m / j: equal up to one rounding (1 ulp)
+    np.testing.assert_allclose(out, expected, rtol=4e-16, atol=0)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(np.asarray(expected, dtype=float)))
+
+
+def test_bh_keeps_nan_out_of_the_family():
+    rng = np.random.default_rng(1)
+    p = rng.random(300) ** 2
+    p[::5] = np.nan
+    out = benjamini_hochberg(p)
+    ok = ~np.isnan(p)
+    np.testing.assert_array_equal(out[ok], scipy.stats.false_discovery_control(p[ok], method="bh"))
+    assert np.isnan(out[~ok]).all()
+
+
+# --- values: yes/no words, decimal commas, errors --------------------------------------------------------
+
+
+def test_text_values_vectorised():
+    from acv_geo.stats.values import to_float
+
+    s = pd.Series(["oui", " Non ", "2,5", None, "", np.nan, "1e3", True, 3, "nan"], dtype=object)
+    assert to_float(s, "v").tolist()[:3] == [1.0, 0.0, 2.5]
+    np.testing.assert_array_equal(
+        to_float(s, "v").to_numpy(), [1.0, 0.0, 2.5, np.nan, np.nan, np.nan, 1000.0, 1.0, 3.0, np.nan]
+    )
+    with pytest.raises(InputError, match=r"column 'v' is not numeric: rows b, d hold \['x', 'zz'\]"):
+        to_float(pd.Series(["1", "x", "2", "zz"], index=list("abcd")), "v")
+    with pytest.raises(InputError, match=r"column 'v' has infinite values at 1"):
+        to_float(pd.Series(["1", "-inf"]), "v")
+    assert to_float(pd.Series([1.5, None], dtype=object), "v").tolist()[0] == 1.5
+
+
+def test_choices_are_the_cli_and_plugin_lists():
+    from acv_geo.stats.choices import METHOD_TITLES, cluster_labels
+
+    assert set(METHOD_TITLES) == set(METHODS)
+    assert cluster_labels("lisa")[:4] == ("HH", "LL", "HL", "LH")
+    plugin = json.loads(
+        (Path(__file__).resolve().parents[1] / "qgis_plugin" / "acv_geo_qgis" / "choices.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    assert plugin["cluster_methods"] == list(METHODS) and plugin["alternatives"] == list(ALTERNATIVES)
+    assert plugin["cluster_levels"] == list(LEVELS)
+    assert plugin["cluster_method_titles"] == METHOD_TITLES
+
+
+def test_france_communes_is_a_reader():
+    from acv_geo.read.national import france_communes
+
+    assert acv_geo.france_communes is france_communes
+    allc = france_communes(opendata=False)
+    assert len(allc) == 34867 and (allc["geometry_source"] == "point").all()

@@ -37,10 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-communes", action="store_true", help="analyse every French commune (34,867)")
     p.add_argument("--polygons", metavar="FILE", help="commune polygons (insee_com) for queen/rook")
     p.add_argument("--map", metavar="FILE.png", help="also draw the cluster map")
-    p.add_argument("--html", metavar="FILE.html", help="also write the global results (Moran's I, join counts) "
-                   "and the label counts as a readable HTML page")
-    p.add_argument("--geometry", action="store_true",
-                   help="rows carry the commune polygons (commune level) instead of the city points")
+    p.add_argument(
+        "--html",
+        metavar="FILE.html",
+        help="also write the global results (Moran's I, join counts) and the label counts as a readable HTML page",
+    )
+    p.add_argument(
+        "--geometry",
+        action="store_true",
+        help="rows carry the commune polygons (commune level) instead of the city points",
+    )
     p.add_argument("--n-jobs", type=int, default=1, help="processes for the permutations (default 1)")
     p.add_argument("--out", metavar="FILE", required=True, help="output table; format from extension")
     p.set_defaults(func=run)
@@ -50,9 +56,9 @@ def _read_cities(path: str):
     import geopandas as gpd
     import pandas as pd
 
-    from acv_geo.cli._common import read_keyed_table
     from acv_geo.core.errors import InputError
     from acv_geo.core.territories import territory_of
+    from acv_geo.read.tables import read_keyed_table
 
     src = Path(path)
     df = read_keyed_table(path)
@@ -74,8 +80,11 @@ def summary_html(summary: dict, args: argparse.Namespace) -> str:
     from html import escape
 
     def table(title: str, doc: dict) -> str:
-        rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(_fmt(v))}</td></tr>" for k, v in doc.items()
-                       if not isinstance(v, (list, dict)))
+        rows = "".join(
+            f"<tr><th>{escape(str(k))}</th><td>{escape(_fmt(v))}</td></tr>"
+            for k, v in doc.items()
+            if not isinstance(v, (list, dict))
+        )
         return f"<h2>{escape(title)}</h2><table>{rows}</table>"
 
     local = summary["local"]
@@ -86,11 +95,18 @@ def summary_html(summary: dict, args: argparse.Namespace) -> str:
         parts.append(table("Moran's I (global)", summary["morans_i"]))
     if "join_counts" in summary:
         parts.append(table("Join counts (global)", summary["join_counts"]))
-    parts.append("<h2>Local labels (" + escape(args.method) + ")</h2><table>" + "".join(
-        f"<tr><th>{escape(str(k))}</th><td>{v}</td></tr>" for k, v in counts.items()) + "</table>")
+    parts.append(
+        "<h2>Local labels ("
+        + escape(args.method)
+        + ")</h2><table>"
+        + "".join(f"<tr><th>{escape(str(k))}</th><td>{v}</td></tr>" for k, v in counts.items())
+        + "</table>"
+    )
     style = "body{font-family:sans-serif;margin:1.5em}th{text-align:left;padding-right:1em}td{text-align:right}"
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(args.variable)}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(args.variable)}</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
 
 
 def _fmt(value: object) -> str:
@@ -129,8 +145,11 @@ def _output_table(frame: Any, cities: Any, args: argparse.Namespace) -> tuple[An
     geo = geoms.geometry.reindex(frame.index)
     names = geoms if args.level == "epci" else cities
     label = next((c for c in ("nom_epci", "commune") if c in names.columns), None)
-    named = frame if label is None or label in frame.columns else pd.concat(
-        [names[[label]].reindex(frame.index), frame], axis=1)
+    named = (
+        frame
+        if label is None or label in frame.columns
+        else pd.concat([names[[label]].reindex(frame.index), frame], axis=1)
+    )
     table = gpd.GeoDataFrame(named, geometry=geo.to_numpy(), crs=geoms.crs)
     table.attrs = frame.attrs
     return table, geoms
@@ -141,8 +160,13 @@ def _global_tests(cities: Any, res: Any, frame: Any, args: argparse.Namespace) -
     from acv_geo.stats.clusters import join_counts, morans_i
 
     weights = res.weights_result if res.weights_result is not None else args.weights
-    common = dict(weights=weights, level=args.level, polygons=None if args.all_communes else args.polygons,
-                  permutations=args.permutations, seed=args.seed)
+    common = dict(
+        weights=weights,
+        level=args.level,
+        polygons=None if args.all_communes else args.polygons,
+        permutations=args.permutations,
+        seed=args.seed,
+    )
     summary = {"local": res.to_dict(), "morans_i": morans_i(cities, args.variable, **common).to_dict()}
     if set(frame["value"].dropna().unique().tolist()) <= {0.0, 1.0}:
         summary["join_counts"] = join_counts(cities, args.variable, **common).to_dict()
@@ -164,7 +188,9 @@ def _write_extras(args: argparse.Namespace, res: Any, frame: Any, geoms: Any, su
         from acv_geo.outputs.maps import cluster_map
 
         cluster_map(
-            frame, geoms, args.map,
+            frame,
+            geoms,
+            args.map,
             title=f"{args.method} clusters of {args.variable} ({args.level}, {res.weights})",
             source_note="ANCT ACV list 2025; OpenDataFrance ODATER; IGN ADMIN EXPRESS",
         )
@@ -185,9 +211,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.weights_out}: --weights-out must end with .gal or .csv")
     cities = _input_cities(args)
     res = local_clusters(
-        cities, args.variable, method=args.method, weights=args.weights, permutations=args.permutations,
-        seed=args.seed, alpha=args.alpha, alternative=args.alternative, fdr=not args.no_fdr, level=args.level,
-        polygons=None if args.all_communes else args.polygons, n_jobs=args.n_jobs,
+        cities,
+        args.variable,
+        method=args.method,
+        weights=args.weights,
+        permutations=args.permutations,
+        seed=args.seed,
+        alpha=args.alpha,
+        alternative=args.alternative,
+        fdr=not args.no_fdr,
+        level=args.level,
+        polygons=None if args.all_communes else args.polygons,
+        n_jobs=args.n_jobs,
     )
     frame = res.to_frame()
     table, geoms = _output_table(frame, cities, args)

@@ -1,5 +1,20 @@
-"""Spatial statistics.
+"""Spatial statistics: who neighbours whom, and where values cluster.
 
-Spatial statistics: weights (libpysal graphs per territory), clusters (join counts, Moran's I, LISA,
-Gi*, local join counts, with FDR). Sits on core, read and zones.
+One concept per module:
+
+* ``weights``: spatial weights (libpysal graphs built per territory, never across two), and their
+  binding to a set of units (:func:`~acv_geo.stats.weights.unit_weights`).
+* ``choices``: the fixed choices (methods, their titles and labels, levels, alternatives), plain data.
+* ``values``: the analysed variable as float64 (yes/no words, decimal commas) and its checks.
+* ``units``: units of analysis: the cities, or their EPCIs with aggregated values.
+* ``permutation``: seeds, NumPy's seeded generator, esda's conditional randomisation (the only use
+  of esda's private API).
+* ``joincounts``: global join counts with all permutations at once (esda's values, vectorised).
+* ``local``: LISA, Gi*, local join counts on one graph; labels and reasons.
+* ``fdr``: Benjamini–Hochberg adjusted p-values (scipy).
+* ``results``: the result classes and their JSON.
+* ``clusters``: the public functions (``join_counts``, ``morans_i``, ``local_clusters``,
+  ``cluster_weights``).
+
+Sits on core, read and zones.
 """

@@ -35,7 +35,6 @@ Rules
   from it exactly as ``esda.Join_Counts`` does, so a seed gives esda's results.
 """
 
-
 from __future__ import annotations
 
 import warnings
@@ -72,6 +71,7 @@ __all__ = [
     "local_clusters",
     "morans_i",
 ]
+
 
 @dataclass(frozen=True)
 class _Analysis:
@@ -423,9 +423,14 @@ def local_clusters(
     (244, 244, True)
     """
     options = LocalOptions.checked(
-        method=method, permutations=permutations, seed=seed, alpha=alpha, alternative=alternative, fdr=fdr,
+        method=method,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+        alternative=alternative,
+        fdr=fdr,
         n_jobs=n_jobs,
-    )  # fmt: skip
+    )
     data = _prepare(cities, variable, weights, UnitOptions(level, epci, polygons, aggregate, territory_column))
     focus, recoded = focus_of(options.method, data.units.values, variable)
     ids = list(data.graph.unique_ids)

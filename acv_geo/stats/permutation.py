@@ -19,7 +19,8 @@ import numpy as np
 __all__ = [
     "LOCAL_STATISTICS",
     "PermutationTest",
-    "check_permutations",     "crand_p_values",
+    "check_permutations",
+    "crand_p_values",
     "esda_version",
     "resolve_seed",
     "seeded",

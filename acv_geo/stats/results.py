@@ -153,8 +153,6 @@ class MoranResult(JsonResult):
     warnings: tuple[str, ...] = ()
 
 
-
-
 @dataclass(frozen=True)
 class LocalResult(JsonResult):
     """Local cluster statistics, one row per input unit.
@@ -238,8 +236,12 @@ class LocalResult(JsonResult):
             ("value", "", f"value of {self.variable!r} (yes = 1, no = 0; NA kept as NA)"),
             ("statistic", "", stat_desc),
             ("quadrant", "", quad_desc),
-            ("p_sim", "", f"pseudo p-value, {self.permutations} conditional permutations, seed {self.seed}, "
-             f"alternative {self.alternative}"),
+            (
+                "p_sim",
+                "",
+                f"pseudo p-value, {self.permutations} conditional permutations, seed {self.seed}, "
+                f"alternative {self.alternative}",
+            ),
             ("p_fdr", "", "Benjamini-Hochberg adjusted p-value over the tested units"),
             ("label", "", f"cluster label at alpha = {self.alpha} on {sig}"),
             ("reason", "", "why a unit has no statistic (NA value, no neighbour, not in class 1)"),
@@ -264,4 +266,3 @@ class LocalResult(JsonResult):
             v = getattr(self, k)
             out[k] = list(v) if isinstance(v, tuple) else v
         return out
-

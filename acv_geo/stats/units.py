@@ -356,8 +356,12 @@ def analysis_units(
     """
     values = variable_values(cities, variable)
     if options.level == "commune":
-        units = cities if contiguity is None else commune_units(
-            cities, contiguity=contiguity, polygons=options.polygons, territory_column=options.territory_column
+        units = (
+            cities
+            if contiguity is None
+            else commune_units(
+                cities, contiguity=contiguity, polygons=options.polygons, territory_column=options.territory_column
+            )
         )
         id_name = units.index.name or "insee_com"
         out = AnalysisUnits(units, values, _city_na_reason(cities, variable), id_name, "city")

@@ -353,10 +353,44 @@ def spatial_weights(
     >>> w.islands
     ('94028',)
     """
-    import geopandas as gpd
-
     kind, param = parse_weights_spec(spec)
     spec = spec.strip()
+    _check_units(gdf, kind, spec)
+    terr = _territories(gdf, territory_column)
+    notes: list[str] = []
+    parts: list[pd.Series] = []
+    comps: list[TerritoryGraph] = []
+    for name in pd.unique(terr.to_numpy()):
+        adj, comp, territory_notes = _territory_graph(
+            str(name), gdf.geometry[(terr == name).to_numpy()], kind, param, spec
+        )
+        parts.append(adj)
+        comps.append(comp)
+        notes += territory_notes
+    graph = _assemble(parts, gdf.index)
+    islands = tuple(graph.isolates.tolist())
+    note = _islands_note(gdf, islands, comps, spec)
+    if note:
+        notes.append(note)
+    for text in notes:
+        warnings.warn(text, UserWarning, stacklevel=2)
+    terr.index.name = gdf.index.name
+    return WeightsResult(
+        graph=graph,
+        spec=spec,
+        islands=tuple(str(i) for i in islands),
+        island_names=_names(gdf, list(islands)),
+        n_components=int(graph.n_components),
+        components=tuple(comps),
+        territories=terr,
+        warnings=tuple(notes),
+    )
+
+
+def _check_units(gdf: Any, kind: str, spec: str) -> None:
+    """InputError unless ``gdf`` is a non-empty GeoDataFrame with a CRS, unique ids and geometries."""
+    import geopandas as gpd
+
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(
             f"spatial weights need a GeoDataFrame, got {type(gdf).__name__}; read the cities with "
@@ -388,82 +422,70 @@ def spatial_weights(
             f"{int(missing.sum())} unit(s) have no geometry: {rows}; drop them or give them a "
             "position (acv_geo.read_acv() places every ACV city)"
         )
-    terr = _territories(gdf, territory_column)
-    id_name = gdf.index.name
+
+
+def _territory_graph(
+    name: str, geoms: Any, kind: str, param: float | int | None, spec: str
+) -> tuple[pd.Series, TerritoryGraph, list[str]]:
+    """Adjacency of one territory in its projected CRS, its summary, and the fallbacks applied."""
     from libpysal.graph import Graph
 
+    epsg = local_crs(name)
+    sub = geoms.to_crs(epsg)
+    n = len(sub)
     notes: list[str] = []
-    parts: list[pd.Series] = []
-    comps: list[TerritoryGraph] = []
-    for name in pd.unique(terr.to_numpy()):
-        mask = (terr == name).to_numpy()
-        sub = geom[mask]
-        epsg = local_crs(name)
-        sub = sub.to_crs(epsg)
-        n = len(sub)
-        k_used = None
-        if kind in ("knn", "distance"):
-            sub = sub.where(sub.geom_type == "Point", sub.representative_point())
-        if kind == "knn":
-            assert isinstance(param, int)  # parse_weights_spec gives an int K for "knn:K"
-            k_used = min(param, n - 1)
-            if n > 1 and k_used < param:
-                notes.append(
-                    f"{spec}: territory {name} has only {n} units, so k is capped at {k_used} there"
-                )
-        if n == 1:
-            notes.append(
-                f"territory {name} has a single unit ({sub.index[0]}): it is isolated (no neighbour "
-                "across territories)"
-            )
-        adj = _build_one(sub, kind, param, k_used)
-        parts.append(adj)
-        labels_isolates = [i for i, c in _cardinality(adj).items() if c == 0]
-        sub_ids = list(sub.index)
-        sub_graph = Graph(adj, transformation="B")
-        comps.append(
-            TerritoryGraph(
-                territory=str(name),
-                epsg=int(epsg),
-                n_units=n,
-                n_edges=int((adj.to_numpy() != 0).sum()),
-                n_components=int(sub_graph.n_components),
-                islands=tuple(str(i) for i in sub_ids if i in set(labels_isolates)),
-                k=k_used,
-            )
+    k_used = None
+    if kind in ("knn", "distance"):
+        sub = sub.where(sub.geom_type == "Point", sub.representative_point())
+    if kind == "knn":
+        assert isinstance(param, int)  # parse_weights_spec gives an int K for "knn:K"
+        k_used = min(param, n - 1)
+        if n > 1 and k_used < param:
+            notes.append(f"{spec}: territory {name} has only {n} units, so k is capped at {k_used} there")
+    if n == 1:
+        notes.append(
+            f"territory {name} has a single unit ({sub.index[0]}): it is isolated (no neighbour across territories)"
         )
+    adj = _build_one(sub, kind, param, k_used)
+    isolates = {i for i, c in _cardinality(adj).items() if c == 0}
+    comp = TerritoryGraph(
+        territory=name,
+        epsg=int(epsg),
+        n_units=n,
+        n_edges=int((adj.to_numpy() != 0).sum()),
+        n_components=int(Graph(adj, transformation="B").n_components),
+        islands=tuple(str(i) for i in sub.index if i in isolates),
+        k=k_used,
+    )
+    return adj, comp, notes
+
+
+def _assemble(parts: list[pd.Series], ids: pd.Index) -> Graph:
+    """One binary Graph of the territories' adjacencies, focal then neighbours in input order."""
+    from libpysal.graph import Graph
+
     adjacency = pd.concat(parts)
-    # Canonical order: focal in input order, neighbours in input order.
-    pos = pd.Series(np.arange(len(gdf)), index=gdf.index)
+    pos = pd.Series(np.arange(len(ids)), index=ids)
     f = adjacency.index.get_level_values(0)
     nb = adjacency.index.get_level_values(1)
     order = np.lexsort((pos.reindex(nb).to_numpy(), pos.reindex(f).to_numpy()))
     adjacency = adjacency.iloc[order]
     adjacency.index = adjacency.index.set_names(["focal", "neighbor"])
-    graph = Graph(adjacency, transformation="B")
-    islands = tuple(graph.isolates.tolist())
+    return Graph(adjacency, transformation="B")
+
+
+def _islands_note(gdf: Any, islands: tuple[Any, ...], comps: list[TerritoryGraph], spec: str) -> str | None:
+    """The note naming the units without a neighbour (single-unit territories have their own note)."""
     single = {c.islands[0] for c in comps if c.n_units == 1}
     other = [i for i in islands if i not in single]
-    if other:
-        names = _names(gdf, other[:20])
-        pairs = zip(other[:20], names, strict=True)
-        shown = ", ".join(f"{i} ({nm})" if nm != str(i) else str(i) for i, nm in pairs)
-        if len(other) > 20:
-            shown += f", ... ({len(other) - 20} more in .islands)"
-        notes.append(f"{spec}: {len(other)} unit(s) have no neighbour: {shown}")
-    for note in notes:
-        warnings.warn(note, UserWarning, stacklevel=2)
-    terr.index.name = id_name
-    return WeightsResult(
-        graph=graph,
-        spec=spec,
-        islands=tuple(str(i) for i in islands),
-        island_names=_names(gdf, list(islands)),
-        n_components=int(graph.n_components),
-        components=tuple(comps),
-        territories=terr,
-        warnings=tuple(notes),
-    )
+    if not other:
+        return None
+    names = _names(gdf, other[:20])
+    pairs = zip(other[:20], names, strict=True)
+    shown = ", ".join(f"{i} ({nm})" if nm != str(i) else str(i) for i, nm in pairs)
+    if len(other) > 20:
+        shown += f", ... ({len(other) - 20} more in .islands)"
+    return f"{spec}: {len(other)} unit(s) have no neighbour: {shown}"
 
 
 def _cardinality(adj: pd.Series) -> pd.Series:
