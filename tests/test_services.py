@@ -575,6 +575,25 @@ def test_options_checked(monkeypatch, cache):
         service_base_url("nature", "ftp://x")
 
 
+def test_service_options_progress_and_client_kind(cache):
+    from acv_geo.sources.services import ServiceOptions
+
+    cities, zones = _towns(2)
+    client = ServiceOptions(cache=cache, offline=True, rate=0, page_size=7).client("georisques")
+    assert (client.offline, client.rate, client.page_size) == (True, 0.0, 7)
+    with pytest.raises(ValueError, match="client= is a 'georisques' client; give a 'nature' one"):
+        nature_layers(zones, layers="pn", client=client)
+    seen = []
+    df = georisques_indicators(
+        cities, endpoints=["radon", "seismic"], client=client, progress=lambda f, m: seen.append((f, m))
+    )
+    assert [f for f, _ in seen] == [0.25, 0.5, 0.75, 1.0, 1.0] and seen[-1][1] == "done"
+    assert seen[0][1] == f"georisques radon {cities.index[0]}"
+    assert df["georisques_radon_reason"].str.contains("not in the cache").all()
+    with pytest.raises(ValueError, match="progress must be True, False or a callable"):
+        nature_layers(zones, layers="pn", cache=cache, offline=True, progress="yes")
+
+
 # --------------------------------------------------------------------------------------------
 # CLI
 
