@@ -56,6 +56,25 @@ def test_json_events_of_bad_input(capsys, tmp_path):
     assert not (tmp_path / "c.gpkg").exists()
 
 
+def test_json_events_of_diagnose_carry_its_warnings(capsys, tmp_path):
+    """The run's warnings are `warning` events (what the QGIS plugin reads), not text to parse."""
+    three = tmp_path / "three.gpkg"
+    acv_geo.read_acv().loc[["34301", "11262", "76217"]].reset_index().to_file(three, layer="three", driver="GPKG")
+    cfg = tmp_path / "quick.toml"
+    cfg.write_text("[tables]\ncatnat = false\n[clusters]\npermutations = 9\n[maps]\nenabled = false\n")
+    code, evs = events(capsys, ["diagnose", "--config", str(cfg), "--cities", str(three), "--out", str(tmp_path / "o")])
+    assert code == 0 and evs[-1] == {"event": "end", "code": 0}
+    warned = [e["message"] for e in evs if e["event"] == "warning"]
+    assert "clusters: knn:6: territory metropole has only 3 units, so k is capped at 2 there" in warned
+    infos = [e["message"] for e in evs if e["event"] == "info"]
+    assert infos[0] == f"acv-geo diagnose: 3 cities → {tmp_path / 'o'}" and not any("warning" in m for m in infos)
+    progress = [e for e in evs if e["event"] == "progress"]
+    assert progress[0]["message"] == "reading cities" and progress[-1] == {"event": "progress", "fraction": 1.0,
+                                                                          "message": "done"}
+    result = next(e for e in evs if e["event"] == "result")
+    assert result["n_cities"] == 3 and result["report"] == str(tmp_path / "o" / "report.html")
+
+
 def test_json_mode_restores_stdout_and_logging(capsys, tmp_path):
     import logging
 

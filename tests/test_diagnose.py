@@ -292,13 +292,50 @@ def test_cities_argument_is_not_modified(tmp_path, cities):
 
 
 def test_progress_bar_and_quiet(tmp_path, capsys):
-    diagnose(config=_quick(), out_dir=tmp_path / "a")
+    """The library draws its bar (tqdm, stderr) and prints nothing; the CLI prints the summary."""
+    res = diagnose(config=_quick(), out_dir=tmp_path / "a")
     cap = capsys.readouterr()
-    assert "] " in cap.err and "done" in cap.err
-    assert "acv-geo diagnose: 244 cities" in cap.out
-    diagnose(config=_quick(), out_dir=tmp_path / "b", quiet=True)
+    assert "100%" in cap.err and f"{len(res.timings)}/" in cap.err
+    assert cap.out == ""
+    diagnose(config=_quick(), out_dir=tmp_path / "b", quiet=True)  # deprecated meaning: no bar
     cap = capsys.readouterr()
     assert cap.out == "" and cap.err == ""
+    diagnose(config=_quick(), out_dir=tmp_path / "c", progress=False)
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == ""
+
+
+def test_progress_callback_and_timings(tmp_path):
+    seen = []
+    res = diagnose(config=_quick(), out_dir=tmp_path / "a", progress=lambda f, m: seen.append((f, m)))
+    assert seen[0] == (0.0, "reading cities") and seen[-1] == (1.0, "done")
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions)
+    assert list(res.timings)[:3] == ["reading cities", "reading commune and EPCI polygons", "building zones"]
+    assert list(res.timings)[-1] == "replacing the output folder" and all(v >= 0 for v in res.timings.values())
+    assert [m for _, m in seen[:-1]] == list(dict.fromkeys(res.timings))  # each step reported when it starts
+
+
+def test_cli_prints_the_summary_unless_quiet(tmp_path, capsys, cities):
+    sub = tmp_path / "three.gpkg"
+    cities.loc[["34301", "11262", "76217"]].reset_index().to_file(sub, layer="three", driver="GPKG")
+    cfg = tmp_path / "quick.toml"
+    cfg.write_text("[tables]\ncatnat = false\n[clusters]\npermutations = 9\n[maps]\nenabled = false\n")
+    assert main(["diagnose", "--config", str(cfg), "--cities", str(sub), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"acv-geo diagnose: 3 cities → {tmp_path / 'o'}\n")
+    assert "  warning: clusters: knn:6: territory metropole has only 3 units, so k is capped at 2 there" in out
+    assert main(["diagnose", "--quiet", "--config", str(cfg), "--cities", str(sub), "--out", str(tmp_path / "o")]) == 0
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == ""
+
+
+def test_warnings_are_plain_text_and_in_the_summary(tmp_path, cities):
+    res = diagnose(cities.loc[["34301", "11262", "76217"]], config=_quick(), out_dir=tmp_path / "o", progress=False)
+    assert isinstance(res.warnings, tuple) and all(isinstance(w, str) for w in res.warnings)
+    assert "clusters: knn:6: territory metropole has only 3 units, so k is capped at 2 there" in res.warnings
+    assert [f"  warning: {w}" for w in res.warnings] == [x for x in res.summary().splitlines() if "warning:" in x]
+    assert "warning:" not in res.summary(with_warnings=False)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -428,10 +428,11 @@ def test_output_is_a_file(tmp_path, small_config):
 
 
 def test_no_permission_is_reported_before_computing(tmp_path, small_config, monkeypatch):
+    import acv_geo.outputs.folder as folder
     import acv_geo.pipeline.run as pl
 
     calls = []
-    monkeypatch.setattr(pl.os, "access", lambda path, mode: calls.append(path) and False)
+    monkeypatch.setattr(folder.os, "access", lambda path, mode: calls.append(path) and False)
     monkeypatch.setattr(pl, "_read_cities", lambda *a, **k: pytest.fail("computed before checking the folder"))
     with pytest.raises(InputError, match=rf"^{tmp_path}: no permission to write there, so {tmp_path / 'diag'} "
                        r"cannot be written; choose a folder you may write to"):
@@ -439,9 +440,10 @@ def test_no_permission_is_reported_before_computing(tmp_path, small_config, monk
 
 
 def test_full_disk_is_reported_before_computing(tmp_path, small_config, monkeypatch):
+    import acv_geo.outputs.folder as folder
     import acv_geo.pipeline.run as pl
 
-    monkeypatch.setattr(pl.shutil, "disk_usage", lambda p: type("U", (), {"free": 1_000_000})())
+    monkeypatch.setattr(folder.shutil, "disk_usage", lambda p: type("U", (), {"free": 1_000_000})())
     monkeypatch.setattr(pl, "_read_cities", lambda *a, **k: pytest.fail("computed before checking the space"))
     with pytest.raises(InputError, match=rf"^{tmp_path}: only 1 MB free; the diagnostic of 244 cities needs about "
                        r"66 MB: free some space or choose a folder on another disk"):

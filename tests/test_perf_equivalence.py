@@ -17,8 +17,11 @@ import pandas as pd
 import pytest
 
 import acv_geo
+from acv_geo.indicators import epci as E
+from acv_geo.outputs import atlas as P
 from acv_geo.outputs import maps
-from acv_geo.pipeline import run as P
+from acv_geo.outputs.writers import json_ready
+from acv_geo.pipeline import run as R
 
 DPI = 40
 
@@ -63,7 +66,7 @@ import sys, threading
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import acv_geo
-from acv_geo.pipeline import run as P
+from acv_geo.outputs import atlas as P
 from test_perf_equivalence import _jobs, same_pixels, DPI
 tmp = Path(sys.argv[2])
 (tmp / "serial").mkdir()
@@ -242,25 +245,25 @@ def _former_epci_layer(cities, epci):
 def test_epci_layer_is_the_former_one_and_built_once(cities):
     epci = acv_geo.read_epci()
     expected = _former_epci_layer(cities, epci)
-    first = P._epci_layer(cities, epci)
+    first = E.epci_layer(cities, epci)
     pd.testing.assert_frame_equal(first, expected)
-    memo = P._EPCI_LAYER_MEMO[0][3]
-    second = P._epci_layer(cities, epci)
-    assert P._EPCI_LAYER_MEMO[0][3] is memo  # not built again
+    memo = E._MEMO[0][3]
+    second = E.epci_layer(cities, epci)
+    assert E._MEMO[0][3] is memo  # not built again
     pd.testing.assert_frame_equal(second, expected)
     second["n_acv"] = 0  # a copy: the caller may change it
-    pd.testing.assert_frame_equal(P._epci_layer(cities, epci), expected)
+    pd.testing.assert_frame_equal(E.epci_layer(cities, epci), expected)
     other = cities.drop(columns=["commune"])
-    pd.testing.assert_frame_equal(P._epci_layer(other, epci), _former_epci_layer(other, epci))
+    pd.testing.assert_frame_equal(E.epci_layer(other, epci), _former_epci_layer(other, epci))
 
 
 def test_city_records_are_the_former_iterrows():
     fr = pd.DataFrame({"cluster_x_label": ["HH", None, "LL"], "cluster_x_p_sim": [0.01, np.nan, 0.2],
                        "cluster_x_q": pd.array([1, None, 3], dtype="Int64"),
                        "cluster_x_inf": [np.inf, 1.0, 2.0]}, index=["01001", "01002", "01003"])
-    former = {str(i): P._clean_json({k.removeprefix("cluster_x_"): (None if pd.isna(v) else v) for k, v in row.items()})
+    former = {str(i): json_ready({k.removeprefix("cluster_x_"): (None if pd.isna(v) else v) for k, v in row.items()})
               for i, row in fr.astype(object).iterrows()}
-    assert P._city_records(fr, "cluster_x_") == former
+    assert R._city_records(fr, "cluster_x_") == former
 
 
 def _former_town_maps(pages, communes, epci, cfg, lang):
@@ -311,7 +314,7 @@ def test_town_maps_are_the_former_ones(cities):
     pages = cities.copy()
     for k, spec in enumerate(cfg.layers):  # every town covered by some layer, some by none
         pages[f"{spec.name}_covered"] = pd.array([(i + k) % 3 != 0 for i in range(len(pages))], dtype="boolean")
-    assert P._town_maps(pages, communes, epci, cfg, "fr") == _former_town_maps(pages, communes, epci, cfg, "fr")
+    assert P.town_maps(pages, communes, epci, cfg, "fr") == _former_town_maps(pages, communes, epci, cfg, "fr")
 
 
 def test_surely_apart_only_for_far_layers():

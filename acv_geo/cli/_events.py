@@ -10,7 +10,8 @@ event      other keys
 start      ``protocol`` (this format's version, 1), ``version`` (acv-geo), ``command``
 progress   ``fraction`` (0 to 1), ``message``
 log        ``level`` (``INFO``, ``WARNING``…), ``message`` (the ``acv_geo`` log records: repairs…)
-warning    ``message`` (a Python warning raised by the core)
+warning    ``message`` (a Python warning raised by the core, or a warning of the run's result such as
+           ``DiagnoseResult.warnings``: plain text, one event each)
 info       ``message`` (a line the command would have printed)
 result     free keys: the numbers a command reports (``n_cities``…)
 error      ``message``, ``code`` (exit code), ``traceback`` (for unexpected failures only)

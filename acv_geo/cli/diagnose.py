@@ -51,18 +51,18 @@ def run(args: argparse.Namespace) -> int:
     load_config(args.config)  # the file itself must be valid, even where --permutations overrides it
     cfg = load_config(args.config, overrides=overrides)
     callback = _events.progress_callback()
-    result = diagnose(args.cities, config=cfg, out_dir=args.out, quiet=args.quiet or callback is not None,
-                      progress=callback or True, scope=args.scope, communes=args.communes, engine=args.engine,
-                      chunk_size=args.chunk_size, scheduler=args.scheduler, workers=args.workers,
-                      overwrite=args.overwrite, lang=args.lang,
+    result = diagnose(args.cities, config=cfg, out_dir=args.out, progress=callback or not args.quiet,
+                      scope=args.scope, communes=args.communes, engine=args.engine, chunk_size=args.chunk_size,
+                      scheduler=args.scheduler, workers=args.workers, overwrite=args.overwrite, lang=args.lang,
                       services=[x.strip() for x in args.services.split(",") if x.strip()],
                       services_offline=args.services_offline, cache=args.cache)
     if callback is not None:
-        for line in result.summary().splitlines():
-            if not line.startswith("  warning: "):
-                _events.emit("info", message=line.strip())
+        for line in result.summary(with_warnings=False).splitlines():
+            _events.emit("info", message=line.strip())
         for w in result.warnings:
             _events.emit("warning", message=w)
         _events.result(n_cities=len(result.cities), out_dir=str(result.out_dir),
                        report=str(result.out_dir / "report.html"), files=[str(f) for f in result.files])
+    elif not args.quiet:
+        print(result.summary())
     return 0

@@ -1,5 +1,3 @@
-# mypy: ignore-errors
-# (being reworked; remove this line once mypy passes on the module)
 """Maps of France with the overseas territories in insets, for any per-city or per-EPCI column.
 
 One concept lives here: *drawing a French map honestly*. The mainland is drawn in Lambert-93
@@ -323,6 +321,8 @@ def plot_map(
     terr = _territory_series(data, territory_column)
     values = data[column]
 
+    order: list[Any] = []  # categories in legend order, and their colours (categorical maps)
+    palette: dict[Any, Any] = {}
     if kind == "categorical":
         cats = [c for c in pd.unique(values.astype(object).where(values.notna(), "NA"))]
         if isinstance(colors, dict):
@@ -356,7 +356,6 @@ def plot_map(
         row_colors[no_value] = to_rgba("#e0e0e0")
         if (~no_value).any():
             row_colors[~no_value] = cmap(norm(v[~no_value]))
-        order = palette = None
 
     if ax is None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -370,8 +369,8 @@ def plot_map(
 
     def draw_territory(target: Any, name: str) -> None:
         crs = local_crs(name)
-        if base is not None and base.get(name) is not None:
-            paths = base[name]
+        paths = base.get(name) if base is not None else None
+        if paths is not None:
             _add_paths(target, paths, **{**_BASEMAP_STYLE, "facecolors": np.tile(
                 to_rgba(_BASEMAP_STYLE["facecolors"]), (len(paths), 1))})
         mask = (terr == name).to_numpy()

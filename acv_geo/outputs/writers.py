@@ -5,19 +5,22 @@ A run that fails or is interrupted leaves either the previous file or nothing, n
 
 from __future__ import annotations
 
+import datetime as _dt
 import errno
+import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from acv_geo.core.files import atomic_path
+from acv_geo.core.files import atomic_path, write_json_atomic
 from acv_geo.core.labels import CITY_METADATA, label_metadata
 from acv_geo.core.metadata import METADATA_COLUMNS, indicator_metadata
 
-__all__ = ["FORMATS", "atomic_path", "write_table"]
+__all__ = ["FORMATS", "atomic_path", "json_ready", "write_json", "write_table"]
 
 FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".csv": "CSV", ".parquet": "Parquet"}
 
@@ -156,3 +159,84 @@ def _write(out: pd.DataFrame, path: Path, ext: str, is_geo: bool, layer: str | N
                 out.to_parquet(tmp)
             else:
                 pd.DataFrame(out).to_parquet(tmp, index=False)
+
+
+def _json_value(o: Any) -> Any:
+    """A JSON value for one object ``json`` cannot write as it is (numpy scalars, paths, dates, NA…)."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o) if math.isfinite(float(o)) else None
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return json_ready(o.tolist())
+    if isinstance(o, (Path, _dt.date)):
+        return str(o)
+    if o is pd.NA or o is pd.NaT:
+        return None
+    if isinstance(o, (set, frozenset)):
+        return [json_ready(v) for v in o]
+    return str(o)
+
+
+def json_ready(obj: Any) -> Any:
+    """``obj`` as plain JSON values: dicts with text keys, lists, text, numbers, booleans and ``None``.
+
+    Numpy numbers become Python numbers, ``NaN`` and infinities (not JSON) become ``None``, as do
+    ``pd.NA`` and ``pd.NaT``; paths and dates become text, tuples and sets lists, any other object its text.
+
+    Parameters
+    ----------
+    obj : object
+        A value, possibly nested in dicts and lists.
+
+    Returns
+    -------
+    object
+        The same structure, ready for :func:`json.dumps` (strict JSON).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> json_ready({"n": np.int64(3), "p": [0.5, float("nan")], 1: (np.float32(np.inf), True)})
+    {'n': 3, 'p': [0.5, None], '1': [None, True]}
+    """
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, float):  # numpy's float64 too
+        return float(obj) if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int)):
+        return obj
+    return _json_value(obj)
+
+
+def write_json(data: Any, path: str | os.PathLike, **dump_options: Any) -> Path:
+    r"""Write ``data`` as UTF-8 JSON (:func:`json_ready` first), atomically.
+
+    Parameters
+    ----------
+    data : object
+        What to write.
+    path : str or path-like
+        Destination; its folder must exist.
+    **dump_options
+        Options of :func:`json.dump` (default ``indent=2``, ``ensure_ascii=False``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> out = write_json({"p_sim": np.float64("nan"), "bb": np.int64(4)}, path)
+    >>> out.read_text(encoding="utf-8")
+    '{\n  "p_sim": null,\n  "bb": 4\n}\n'
+    """
+    write_json_atomic(path, json_ready(data), **dump_options)
+    return Path(path)

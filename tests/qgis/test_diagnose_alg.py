@@ -89,6 +89,7 @@ def test_diagnose_algorithm_config_and_cities_layer(acvgeo_plugin, tmp_path):
     # PERMUTATIONS left at 0: the config's 199 is kept
     res = _run({"CONFIG": str(config), "CITIES": f"{layer}|layername=sub", "OUTPUT_FOLDER": str(tmp_path / "q")})
     assert res["N_CITIES"] == len(sub) == 46
+    assert "k is capped" not in res["WARNINGS"]  # 46 mainland towns: 6 neighbours each
     assert not (tmp_path / "q" / "maps").exists()
     settings = json.loads((tmp_path / "q" / "clusters.json").read_text(encoding="utf-8"))["settings"]
     assert (settings["permutations"], settings["seed"]) == (199, 7)
@@ -150,6 +151,9 @@ def test_diagnose_algorithm_web_services_offline_without_cache(acvgeo_plugin, tm
     res = _run({"CONFIG": str(config), "CITIES": f"{layer}|layername=sub", "SERVICES": [0, 1],
                 "SERVICES_OFFLINE": True, "PERMUTATIONS": 9, "OUTPUT_FOLDER": str(tmp_path / "q")})
     assert res["N_CITIES"] == 3
+    # the run's warnings, from the core's `warning` events (not from its printed summary)
+    assert "clusters: knn:6: territory metropole has only 3 units, so k is capped at 2 there" in \
+        res["WARNINGS"].splitlines()
     got = gpd.read_file(tmp_path / "q" / "cities.gpkg", layer="cities").set_index("insee_com")
     assert got["znieff1_pct"].isna().all() and got["georisques_rga_class"].isna().all()
     assert got["znieff1_reason"].str.contains("not in the cache").all()

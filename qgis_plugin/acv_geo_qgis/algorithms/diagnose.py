@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingOutputHtml,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
@@ -34,6 +35,7 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
     OUTPUT_CITIES = "OUTPUT_CITIES"
     REPORT = "REPORT"
     N_CITIES = "N_CITIES"
+    WARNINGS = "WARNINGS"
 
     NAME = "diagnose"
     DISPLAY = "Full diagnostic (indicators, clusters, maps, report)"
@@ -69,6 +71,7 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT_CITIES, self.tr("Cities with every indicator")))
         self.addOutput(QgsProcessingOutputHtml(self.REPORT, self.tr("Diagnostic report")))
         self.addOutput(QgsProcessingOutputNumber(self.N_CITIES, self.tr("Cities")))
+        self.addOutput(QgsProcessingOutputString(self.WARNINGS, self.tr("Warnings of the run (one per line)")))
 
     def process(self, parameters, context, feedback, tmp):
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
@@ -93,5 +96,6 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
                                                     self.OUTPUT_CITIES)
         context.addLayerToLoadOnCompletion(layer, details)
         layers.style_on_load(context, layer, layers.style_opendata)
+        # the run's warnings (capped neighbours, national scope…) came as `warning` events, also shown in the log
         return {self.OUTPUT_FOLDER: str(out), self.OUTPUT_CITIES: layer, self.REPORT: str(out / "report.html"),
-                self.N_CITIES: run.result.get("n_cities")}
+                self.N_CITIES: run.result.get("n_cities"), self.WARNINGS: "\n".join(run.warnings)}

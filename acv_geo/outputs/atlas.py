@@ -1,0 +1,583 @@
+"""The maps of a diagnose run: which columns, their titles and colours, drawn in parallel worker processes.
+
+:func:`map_columns` chooses the indicators drawn as choropleths; :func:`draw_maps` draws the national maps
+of a run (open-data status, EPCI open data, local clusters, one map per indicator) into PNG files, in
+worker processes when there are several maps and cores (same pixels as one after the other);
+:func:`town_maps` draws the SVG map of each town for its page of the report. The drawing itself is
+:mod:`acv_geo.outputs.maps`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import logging
+import os
+import pickle
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acv_geo.core.errors import InputError
+from acv_geo.indicators.epci import epci_layer
+
+__all__ = ["CLASS_MAPS", "METHOD_NAMES", "MapJob", "draw_maps", "map_columns", "town_maps", "zone_name"]
+
+log = logging.getLogger("acv_geo")
+
+#: Short name and label vocabulary of each local cluster method (for titles and metadata).
+METHOD_NAMES = {"lisa": "LISA", "gi_star": "Getis-Ord Gi*", "join_count": "local join counts"}
+
+
+_LEVEL_COLORS = {"commune": "#1a9850", "epci": "#91cf60", "none": "#d73027", "NA": "#bdbdbd"}
+
+
+#: Class indicators drawn with one colour per class (a categorical legend), not on a continuous scale.
+CLASS_MAPS: dict[str, dict[str, str]] = {
+    "seismic_zone": {"1": "#fee5d9", "2": "#fcae91", "3": "#fb6a4a", "4": "#de2d26", "5": "#a50f15"},
+    "radon_class": {"1": "#fff7bc", "2": "#fec44f", "3": "#d95f0e"},
+}
+
+
+_MAP_TEXT = {
+    "fr": {
+        "opendata": "Qui publie des données ouvertes : la commune, seulement son EPCI, ou personne",
+        "od_legend": "Open data", "epci": "Open data des EPCI des villes ACV", "epci_legend": "EPCI",
+        "yes": "l'EPCI publie", "no": "l'EPCI ne publie pas",
+        "clusters": "Agrégats locaux : {} ({}, {}, {} permutations, FDR alpha {:g})",
+        "score": "{} — poids : {}",
+    },
+    "en": {
+        "opendata": "Who publishes open data: the commune, only its EPCI, or none",
+        "od_legend": "Open data", "epci": "Open data of the EPCIs of the ACV cities", "epci_legend": "EPCI",
+        "yes": "EPCI publishes", "no": "EPCI does not publish",
+        "clusters": "Local clusters of {} ({}, {}, {} permutations, FDR alpha {:g})",
+        "score": "{} — weights: {}",
+    },
+}
+
+
+def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: Any) -> list[str]:
+    """Indicator columns drawn as choropleths.
+
+    The config's ``maps.columns`` if given; else the main risk and nature indicators: for each
+    layer its covered share (``{name}_pct``, and each category's share) or, for point and line
+    layers, its count and the distance to the nearest feature; for each raster its mean, its
+    ``below`` shares and class shares; the radon class; the CatNat decree counts (total and per
+    peril group); every other column its metadata marks as scored for risk or nature (GASPAR
+    tables, web services); the composite exposure score. Columns with a single value for every city are
+    left out (a flat map says nothing).
+
+    Parameters
+    ----------
+    full : pandas.DataFrame
+        The per-city table.
+    meta : pandas.DataFrame
+        Its metadata.
+    cfg : acv_geo.pipeline.config.DiagnoseConfig
+        The configuration (typed ``Any`` here: outputs come before the pipeline).
+
+    Returns
+    -------
+    list of str
+        Column names, in drawing order.
+    """
+    if cfg.map_columns:
+        missing = [c for c in cfg.map_columns if c not in full.columns]
+        if missing:
+            raise InputError(
+                f"{cfg.path or 'config'}: maps.columns: {missing} are not indicator columns; available: "
+                f"{', '.join(meta['column'])}"
+            )
+        return list(cfg.map_columns)
+    cols = list(full.columns)
+    cands = _source_candidates(cols, cfg)
+    cands += ["seismic_zone", "risks_known_count", "radon_class", "catnat_total_count"]
+    cands += [f"catnat_{g}_count" for g in ("flood", "drought", "ground_movement", "storm", "earthquake", "other")]
+    for t in cfg.tables:
+        if t.kind == "csv" and t.prefix:
+            cands += [c for c in cols if c.startswith(f"{t.prefix}_") and not c.endswith("_reason")]
+    # every other scored indicator (GASPAR tables, web services): what its source says it measures
+    cands += [c for c, role, scored in meta[["column", "role", "scored"]].itertuples(index=False)
+              if scored == "yes" and role in ("risk", "nature")]
+    cands.append("exposure_score")
+    return [c for c in dict.fromkeys(cands) if c in full.columns and _worth_a_map(full[c])]
+
+
+def _worth_a_map(s: pd.Series) -> bool:
+    """A numeric (not boolean) column with more than one value: a flat map says nothing."""
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return False
+    return bool(s.dropna().nunique() > 1)
+
+
+def _source_candidates(cols: list[str], cfg: Any) -> list[str]:
+    """The map candidates of the configured layers and rasters, per zone, in config order."""
+    names = [x.name for x in (*cfg.layers, *cfg.rasters)]
+    cands: list[str] = []
+
+    def own(c: str, prefix: str) -> bool:  # column of this layer, not of a layer with a longer name
+        return c.startswith(prefix + "_") and not any(
+            n != prefix and n.startswith(prefix + "_") and c.startswith(n + "_") for n in names)
+
+    for spec in cfg.layers:
+        for i, zs in enumerate(spec.zones):
+            n = zone_name(spec.name, zs)
+            if f"{n}_pct" in cols:
+                cands.append(f"{n}_pct")
+                if i == 0:
+                    cands += [c for c in cols if own(c, n) and c.endswith("_pct") and c != f"{n}_pct"
+                              and not any(c.startswith(zone_name(spec.name, z) + "_") for z in spec.zones[1:])]
+            else:
+                cands.append(f"{n}_count")
+                if i == 0:
+                    cands.append(f"{n}_dist_m")
+    for spec in cfg.rasters:
+        for zs in spec.zones:
+            n = zone_name(spec.name, zs)
+            cands.append(f"{n}_mean")
+            cands += [c for c in cols if own(c, n) and (c.startswith(f"{n}_below_") or c.startswith(f"{n}_class_"))]
+    return cands
+
+
+def draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> dict[str, Path]:
+    """Draw every map of a run with :mod:`acv_geo.outputs.maps` as PNG files in ``folder``.
+
+    The open-data status of the towns and of their EPCIs, the local clusters of each cluster
+    variable, then one map per column of :func:`map_columns`. Maps are drawn in worker processes
+    when there are several and more than one core (``ACV_GEO_MAP_WORKERS`` sets their number); the
+    files are the same either way.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Existing folder the PNG files are written into.
+    full : geopandas.GeoDataFrame
+        The towns with every indicator, with their metadata and profile in ``attrs``.
+    epci : geopandas.GeoDataFrame
+        EPCI polygons (:func:`acv_geo.read_epci`).
+    meta : pandas.DataFrame
+        Labelled metadata of the columns (``label_fr``, ``label_en``, ``unit``, ``source``, ``date``…).
+    cfg : acv_geo.pipeline.config.DiagnoseConfig
+        The configuration: clusters, layers, rasters, tables, ``maps_dpi``, ``map_columns``.
+    lang : {"fr", "en"}
+        Language of titles and legends.
+
+    Returns
+    -------
+    dict
+        ``{key: path}`` in drawing order (key: ``opendata_status``, ``clusters_<var>`` or the column).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, acv_geo
+    >>> from acv_geo.core.metadata import indicator_metadata
+    >>> from acv_geo.core.labels import label_metadata
+    >>> towns = acv_geo.read_acv()
+    >>> cfg = acv_geo.load_config({"clusters": {"variables": []}, "maps": {"columns": ["population"], "dpi": 30}})
+    >>> meta = label_metadata(indicator_metadata(towns))
+    >>> paths = draw_maps(pathlib.Path(tempfile.mkdtemp()), towns, acv_geo.read_epci(), meta, cfg, "fr")
+    >>> sorted(paths)
+    ['opendata_epci', 'opendata_status', 'population']
+    """
+    jobs = _map_jobs(folder, full, epci, meta, cfg, lang)
+    paths = _run_map_jobs(jobs, cfg.maps_dpi)
+    return {job[0]: path for job, path in zip(jobs, paths, strict=True)}
+
+
+#: One map to draw: ``(key, path, figure function, args, kwargs)``; the function returns a Figure.
+MapJob = tuple[str, Path, Callable[..., Any], tuple, dict]
+
+
+def _bare(full: Any) -> Any:
+    """``full`` without its metadata (attrs; each column access would deep-copy them), profile info kept."""
+    out = full.copy(deep=False)
+    out.attrs = {k: v for k, v in full.attrs.items() if k == "acv_geo_profile"}
+    return out
+
+
+def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any,
+              lang: str) -> list[MapJob]:
+    """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
+    from acv_geo.outputs.maps import plot_map
+
+    el = epci_layer(full, epci)  # the layer written with the tables (built once)
+    full = _bare(full)
+    jobs = _opendata_jobs(folder, full, el, meta, lang) + _cluster_jobs(folder, full, meta, cfg, lang)
+    for col in map_columns(full, meta, cfg):
+        args, kwargs = _indicator_map_args(col, full, meta, lang)
+        jobs.append((col, folder / f"{col}.png", plot_map, args, kwargs))
+    return jobs
+
+
+def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: str) -> list[MapJob]:
+    """The open-data status of the towns and of their EPCIs (``el``: :func:`acv_geo.indicators.epci.epci_layer`)."""
+    import geopandas as gpd
+
+    from acv_geo.outputs.maps import plot_map
+
+    text = _MAP_TEXT[lang]
+    od_note = _note(meta, "opendata_level") or "city list"
+    jobs: list[MapJob] = []
+    if "opendata_level" in full.columns:
+        g = gpd.GeoDataFrame({"opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
+                              "territory": full["territory"].to_numpy()},
+                             geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+        jobs.append(("opendata_status", folder / "opendata_status.png", plot_map, (g, "opendata_level"),
+                     {"kind": "categorical", "colors": _LEVEL_COLORS, "title": text["opendata"],
+                      "legend": text["od_legend"], "source_note": od_note, "lang": lang}))
+    if "opendata_epci" in el.columns and len(el):
+        ge = el[["territory", el.geometry.name]].copy()
+        ge["epci_publishes"] = el["opendata_epci"].map({True: text["yes"], False: text["no"]}) \
+            .astype(object).fillna("NA").to_numpy()
+        jobs.append(("opendata_epci", folder / "opendata_epci.png", plot_map, (ge, "epci_publishes"),
+                     {"kind": "categorical", "colors": {text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
+                      "title": text["epci"], "legend": text["epci_legend"], "source_note": od_note, "lang": lang}))
+    return jobs
+
+
+def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
+    """The local cluster map of each cluster variable."""
+    import geopandas as gpd
+
+    from acv_geo.outputs.maps import _cluster_figure
+
+    text = _MAP_TEXT[lang]
+    od_note = _note(meta, "opendata_level") or "city list"
+    cs = cfg.clusters
+    jobs: list[MapJob] = []
+    geoms = None
+    for var in cs.variables:
+        col = f"cluster_{var}_label"
+        if col not in full.columns:
+            continue
+        if geoms is None:  # what cluster_map reads of the cities: geometry and territory
+            geoms = gpd.GeoDataFrame({c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
+                                     geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+        frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
+        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _cluster_figure, (frame, geoms),
+                     {"lang": lang, "source_note": _note(meta, var) or od_note,
+                      "title": text["clusters"].format(_map_title(var, meta, full, lang), METHOD_NAMES[cs.method],
+                                                       cs.weights, cs.permutations, cs.alpha)}))
+    return jobs
+
+
+def _render_map(job: MapJob, dpi: int) -> Path:
+    """Draw one map job and write its PNG (in this process or a worker)."""
+    _key, path, func, args, kwargs = job
+    return _save(func(*args, **kwargs), path, dpi)
+
+
+def _map_workers(n_jobs: int) -> int:
+    """Worker processes for ``n_jobs`` maps: the cores this process may use (``ACV_GEO_MAP_WORKERS`` overrides)."""
+    env = os.environ.get("ACV_GEO_MAP_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, min(int(env), n_jobs))
+        except ValueError:
+            log.warning("ACV_GEO_MAP_WORKERS=%r is not a whole number; ignored", env)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, os.cpu_count() or cpus, n_jobs))
+
+
+def _pool_context() -> Any:
+    """The multiprocessing context of the map workers, or None (draw here, one map after the other).
+
+    Fork on Linux, when this process runs a single thread: the workers inherit the imported modules
+    and the basemap built once, and nothing is re-run. Not with other threads alive (a fork could
+    inherit a lock they hold), nor elsewhere, nor with forkserver or spawn, which re-import the main
+    script of the caller (a script without ``if __name__ == "__main__"`` would run again).
+    """
+    import multiprocessing
+    import threading
+
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _one_blas_thread() -> Any:
+    """A context limiting BLAS (OpenBLAS…) to one thread, when threadpoolctl is there; else a no-op.
+
+    Drawing maps calls BLAS on tiny matrices only, but OpenBLAS's idle threads spin after each call:
+    with two threads per process they burned ≈60 % more CPU than the drawing itself, and stole the
+    cores of the other map workers.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency of scikit-learn, itself of esda
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _map_worker_init() -> None:
+    """Initialise a map worker process: one BLAS thread for its whole life."""
+    _one_blas_thread()
+
+
+def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) -> list[Path]:
+    """Draw the maps, in parallel worker processes when there are several and more than one core.
+
+    The files are identical to a serial run (same code, same data; ``tests/test_perf_equivalence.py``
+    compares the pixels). Any failure of the pool itself (no fork, a worker killed) falls back to
+    drawing the maps here, one after the other; an error of a map is raised as in a serial run.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from acv_geo.outputs.maps import _basemap_paths
+
+    if not jobs:
+        return []
+    if any(kw.get("basemap", True) for *_, kw in jobs):
+        _basemap_paths()  # built once here: forked workers inherit it
+    n = _map_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
+    ctx = _pool_context() if n > 1 else None
+    render = functools.partial(_render_map, dpi=dpi)
+    # The objects alive now (the whole run's tables, esda, pandas...) are left out of garbage collection
+    # while the maps are drawn: matplotlib makes many short-lived objects, and each full collection would
+    # walk them all again (≈10 % of the drawing time), in a forked worker copying their memory pages too.
+    gc.freeze()
+    try:
+        if ctx is not None:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_map_worker_init) as pool:
+                    return list(pool.map(render, jobs))
+            except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
+                log.warning("drawing the maps in %d processes failed (%s: %s); drawing them one by one", n,
+                            type(exc).__name__, exc)
+        with _one_blas_thread():
+            return [render(job) for job in jobs]
+    finally:
+        gc.unfreeze()
+
+
+def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> tuple[tuple, dict]:
+    """Arguments of :func:`acv_geo.outputs.maps.plot_map` for one indicator map.
+
+    Categorical for classes, else a choropleth; titles and legends from the labels.
+    """
+    import geopandas as gpd
+
+    g = gpd.GeoDataFrame({col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
+                         geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+    row = meta[meta["column"] == col]
+    unit = str(row["unit"].iloc[0]) if len(row) else ""
+    title = _map_title(col, meta, full, lang)
+    label = str(row[f"label_{lang}"].iloc[0]) if len(row) else col
+    short = label.split(" : ")[-1].split(": ")[-1]
+    if col in CLASS_MAPS:
+        classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
+        return (g.assign(**{col: classes}), col), {"kind": "categorical", "colors": CLASS_MAPS[col], "title": title,
+                                                  "legend": short, "source_note": _note(meta, col), "lang": lang}
+    legend = f"{short} ({unit})" if unit and unit not in short else short
+    return (g, col), {"kind": "choropleth", "colors": "viridis" if not col.endswith("_score") else "magma_r",
+                      "title": title, "legend": legend, "source_note": _note(meta, col), "lang": lang}
+
+
+def town_maps(pages: Any, communes: Any, epci: Any, cfg: Any, lang: str) -> dict[str, str]:  # noqa: C901
+    """The SVG map of each town: its commune, its EPCI and the features of the layers covering it.
+
+    Parameters
+    ----------
+    pages : geopandas.GeoDataFrame
+        The towns of the report's pages, indexed by ``insee_com``, with ``territory``, ``siren_epci``
+        and ``{layer}_covered`` columns.
+    communes : geopandas.GeoDataFrame
+        Commune polygons indexed by ``insee_com`` (a town without one gets no map).
+    epci : geopandas.GeoDataFrame
+        EPCI polygons indexed by SIREN.
+    cfg : acv_geo.pipeline.config.DiagnoseConfig
+        The configuration (its layers are drawn where they cover the town).
+    lang : {"fr", "en"}
+        Language of the layer labels.
+
+    Returns
+    -------
+    dict
+        ``{insee_com: svg text}`` (:func:`acv_geo.outputs.maps.town_map_svg`).
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> towns = acv_geo.read_acv().loc[["34301"]]
+    >>> cfg = acv_geo.load_config({"layers": []})
+    >>> svg = town_maps(towns, acv_geo.read_communes(None), acv_geo.read_epci(), cfg, "fr")
+    >>> list(svg), svg["34301"].startswith("<svg")
+    (['34301'], True)
+    """
+    import geopandas as gpd
+    import shapely
+
+    from acv_geo.core.territories import local_crs
+    from acv_geo.outputs.maps import town_map_svg
+
+    sources = [(spec, gpd.read_file(spec.path, layer=spec.layer)) for spec in cfg.layers]
+    out: dict[str, str] = {}
+    terr = pages["territory"].astype(object).to_numpy()
+    # the columns read per town, as plain arrays (a row of the cities would deep-copy their metadata)
+    covered = {spec.name: _column_or_none(pages, f"{spec.name}_covered") for spec, _ in sources}
+    sirens = _column_or_none(pages, "siren_epci")
+    row_of = pd.Series(np.arange(len(pages)), index=pages.index)
+    for t in pd.unique(terr):
+        codes = pages.index[terr == t]
+        crs = local_crs(t)
+        com = communes.geometry.reindex(codes)
+        known = com.notna().to_numpy()
+        com = gpd.GeoSeries(com[known], crs=communes.crs).to_crs(crs)
+        rows = row_of.reindex(com.index).to_numpy() if len(com) else np.array([], dtype=int)
+        ep = None
+        if len(epci):  # the EPCIs of these towns only: each point is projected on its own, so the same coordinates
+            wanted = {x for x in (sirens[r] for r in rows) if isinstance(x, str)}
+            ep = epci.geometry[epci.index.isin(wanted)].to_crs(crs)
+        near = gpd.GeoSeries([shapely.box(*com.total_bounds)], crs=crs) if len(com) else None
+        feats = []
+        for spec, layer in sources:
+            if near is None or layer.crs is None or _surely_apart(near, layer):
+                feats.append((spec, gpd.GeoSeries([], crs=crs)))
+                continue
+            sel = layer.geometry.iloc[layer.sindex.query(near.to_crs(layer.crs).iloc[0])]
+            feats.append((spec, sel.to_crs(crs)))
+        for (code, geom), r in zip(com.items(), rows, strict=True):
+            shown = []
+            for spec, g in feats:
+                cov = covered[spec.name][r]
+                if cov is not None and not pd.isna(cov) and bool(cov):
+                    label = spec.label if lang == "fr" else (spec.label_en or spec.label)
+                    shown.append((label, list(g.iloc[g.sindex.query(geom.envelope.buffer(5000))]) if len(g) else []))
+            siren = sirens[r]
+            e = ep.get(siren) if ep is not None and isinstance(siren, str) else None
+            out[str(code)] = town_map_svg(geom, epci=e, layers=shown, lang=lang)
+    return out
+
+
+def _column_or_none(frame: Any, column: str) -> np.ndarray:
+    """A column's values as an object array, or None for every row when the column is absent."""
+    if column not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return frame[column].to_numpy(dtype=object)
+
+
+#: Margin (in the layer's CRS units, metres for projected layers) of :func:`_surely_apart`.
+_APART_MARGIN = 100_000.0
+
+
+def _surely_apart(box: Any, layer: Any) -> bool:
+    """True when no feature of ``layer`` can meet ``box`` (a one-polygon GeoSeries): the layer lies far away.
+
+    The exact test projects the box to the layer's CRS, and building that transformation between the
+    CRSs of two territories (e.g. UTM 20N of the Antilles and Lambert-93) costs 0.3-0.4 s. Here the
+    box's corners go through WGS 84 (two cheap transformations, equal to the direct one within metres);
+    when their bounds, widened by 100 km, do not meet the layer's bounds, the exact query would find
+    nothing. Otherwise (or when in doubt) False: the caller runs the exact query.
+    """
+    from pyproj import CRS
+
+    try:
+        src, dst = CRS.from_user_input(box.crs), CRS.from_user_input(layer.crs)
+        if src == dst or not dst.is_projected:
+            return False
+        x0, y0, x1, y1 = box.total_bounds
+        lon, lat = _transformer(src, CRS.from_epsg(4326)).transform([x0, x1, x1, x0], [y0, y0, y1, y1])
+        xs, ys = _transformer(CRS.from_epsg(4326), dst).transform(lon, lat)
+        lx0, ly0, lx1, ly1 = layer.total_bounds
+    except Exception:  # noqa: BLE001 - any doubt: run the exact query
+        return False
+    vals = np.array([*xs, *ys, lx0, ly0, lx1, ly1], dtype=float)
+    if not np.isfinite(vals).all():
+        return False
+    m = _APART_MARGIN
+    return bool(min(xs) - m > lx1 or max(xs) + m < lx0 or min(ys) - m > ly1 or max(ys) + m < ly0)
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: Any, dst: Any) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _save(fig: Any, path: Path, dpi: int) -> Path:
+    """Write ``fig`` as a PNG with a 256-colour palette: the bytes the report embeds as they are.
+
+    The figure is rendered once, exactly as ``savefig`` renders a PNG, and its pixels are quantised
+    with Pillow (fast octree, what the report used to do to every map): 3-4× smaller than RGBA and
+    no second encoding. Without Pillow (matplotlib needs it), a plain RGBA PNG.
+    """
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - matplotlib depends on Pillow
+        Image = None
+    if Image is not None:
+        import io
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="raw", dpi=dpi)
+        raw = buf.getvalue()
+        w = int(fig.get_figwidth() * dpi)
+        h = len(raw) // (4 * w) if w > 0 else 0
+        if h > 0 and w * h * 4 == len(raw):
+            im = Image.frombuffer("RGBA", (w, h), raw, "raw", "RGBA", 0, 1)
+            method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
+            im.convert("RGB").quantize(colors=256, method=method).save(path, format="PNG")
+            fig.clear()
+            return path
+    fig.savefig(path, format="png", dpi=dpi)
+    fig.clear()
+    return path
+
+
+def _note(meta: pd.DataFrame, column: str) -> str:
+    row = meta[meta["column"] == column]
+    if not len(row):
+        return ""
+    src, date = str(row["source"].iloc[0]), str(row["date"].iloc[0])
+    return f"{src} ({date})" if date and date != "nan" else src
+
+
+def _map_title(col: str, meta: pd.DataFrame, full: Any, lang: str) -> str:
+    """Title of an indicator map: its label; for scores, the weights actually used."""
+    row = meta[meta["column"] == col]
+    label = str(row[f"label_{lang}"].iloc[0]) if len(row) else col
+    if col.endswith("_score"):
+        info = full.attrs.get("acv_geo_profile") or {}
+        none = " (aucun indicateur)" if lang == "fr" else " (no indicator)"
+        names = {"risk": "risque", "opendata": "open data"} if lang == "fr" else {"opendata": "open data"}
+        weights = [f"{names.get(k, k)} {v:g}{none if not info.get('columns', {}).get(k) else ''}"
+                   for k, v in (info.get("weights") or {}).items() if v > 0]
+        label = _MAP_TEXT[lang]["score"].format(label, ", ".join(weights))
+    return label if len(label) <= 110 else label[:107] + "…"
+
+
+def _zone_tag(spec: str) -> str:
+    """Column-name tag of a zone spec: '' for commune, 'epci', 'b2000' for buffer:2000."""
+    if spec == "commune":
+        return ""
+    if spec == "epci":
+        return "epci"
+    radius = float(spec.split(":", 1)[1])
+    return f"b{radius:g}".replace(".", "_")
+
+
+def zone_name(name: str, spec: str) -> str:
+    """Column-name stem of a source in a zone: its name, tagged unless the zone is the commune.
+
+    Examples
+    --------
+    >>> zone_name("pac", "commune"), zone_name("pac", "epci"), zone_name("flood_marks", "buffer:2000")
+    ('pac', 'pac_epci', 'flood_marks_b2000')
+    """
+    tag = _zone_tag(spec)
+    return f"{name}_{tag}" if tag else name
