@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "repair_report": "read.repairs",
     "indicator_metadata": "core.metadata",
     "column_label": "core.labels",
-    "read_gaspar": "indicators.gaspar",
+    "read_gaspar": "read.gaspar",
     "gaspar_indicators": "indicators.gaspar",
     "risq_indicators": "indicators.gaspar",
     "pprn_indicators": "indicators.gaspar",
@@ -113,7 +113,6 @@ if TYPE_CHECKING:  # pragma: no cover
         dicrim_indicators,
         gaspar_indicators,
         pprn_indicators,
-        read_gaspar,
         risq_indicators,
         tri_indicators,
     )
@@ -140,6 +139,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from acv_geo.pipeline.run import DiagnoseResult, diagnose  # noqa: F401
     from acv_geo.read.cities import read_acv  # noqa: F401
     from acv_geo.read.communes import read_all_communes, read_communes, read_epci, read_polygons  # noqa: F401
+    from acv_geo.read.gaspar import read_gaspar  # noqa: F401
     from acv_geo.read.national import france_communes  # noqa: F401
     from acv_geo.read.opendata import opendata_status, read_observatory  # noqa: F401
     from acv_geo.read.repairs import repair_report  # noqa: F401

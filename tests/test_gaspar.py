@@ -22,18 +22,17 @@ import acv_geo
 from acv_geo.core.errors import InputError
 from acv_geo.core.metadata import indicator_metadata
 from acv_geo.indicators.gaspar import (
-    GASPAR_TABLES,
     PPRN_FAMILIES,
     azi_indicators,
     catnat_gaspar_indicators,
     dicrim_indicators,
     gaspar_indicators,
     pprn_indicators,
-    read_gaspar,
     risq_indicators,
     tri_indicators,
 )
 from acv_geo.indicators.tables import RISK_FAMILIES, catnat_indicators, known_risks_indicators
+from acv_geo.read.gaspar import GASPAR_TABLES, read_gaspar
 from acv_geo.sources.cache import source_path
 from acv_geo.sources.catalogue import load_catalogue
 from acv_geo.sources.fetching import fetch
@@ -868,8 +867,8 @@ def test_diagnose_config_names_gaspar_like_any_table(folder_2024, tmp_path):
 def test_the_fetched_catnat_table_reaches_diagnose_and_the_cli(folder_2024, tmp_path, capsys):
     """`acv-geo fetch catnat` gives GASPAR's table: `[tables] catnat = FILE` and `tables --catnat FILE` read it."""
     from acv_geo.cli import main
-    from acv_geo.indicators.gaspar import is_gaspar_catnat
     from acv_geo.pipeline.config import load_config
+    from acv_geo.read.gaspar import is_gaspar_catnat
 
     path = folder_2024 / "catnat_gaspar.csv"
     assert is_gaspar_catnat(path) and is_gaspar_catnat(folder_2024)

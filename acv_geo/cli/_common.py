@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 
@@ -167,32 +166,3 @@ def zone_layer(zones, cities, table):
     out.index.name = zones.index.name
     out.attrs = dict(table.attrs)
     return out
-
-
-def read_keyed_table(path: str):
-    """A table or layer keyed by ``insee_com`` (.gpkg, .geojson, .parquet, .csv…) indexed by the codes."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from acv_geo.core.codes import normalize_insee
-    from acv_geo.core.errors import InputError
-
-    src = Path(path)
-    if not src.exists():
-        raise FileNotFoundError(f"{src}: file not found")
-    if src.suffix.lower() == ".csv":
-        df = pd.read_csv(src, dtype={"insee_com": str})
-    elif src.suffix.lower() == ".parquet":
-        try:
-            df = gpd.read_parquet(src)
-        except ValueError:
-            df = pd.read_parquet(src)
-    else:
-        df = gpd.read_file(src)
-    if "insee_com" not in df.columns:
-        raise InputError(f"{src}: no 'insee_com' column; give a table keyed by INSEE commune code")
-    codes = normalize_insee(df["insee_com"].astype(object))
-    if codes.isna().any():
-        rows = ", ".join(str(i + 2) for i in list(codes.index[codes.isna()])[:10])
-        raise InputError(f"{src}: column 'insee_com' has invalid codes on rows {rows}; fix or drop them")
-    return df.assign(insee_com=codes.to_numpy()).set_index("insee_com")

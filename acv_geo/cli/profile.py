@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo profile``."""
     import geopandas as gpd
 
-    from acv_geo.cli._common import read_keyed_table
+    from acv_geo.read.tables import read_keyed_table
     from acv_geo.indicators.profile import exposure_profile, rank_candidates
     from acv_geo.outputs.writers import write_table
     from acv_geo.read.cities import read_acv

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         cov = args.catnat_coverage
         if cov not in (None, "listed", "national"):
             cov = [d for d in cov.split(",") if d.strip()]
-        from acv_geo.indicators.gaspar import catnat_gaspar_indicators, is_gaspar_catnat
+        from acv_geo.indicators.gaspar import catnat_gaspar_indicators
+        from acv_geo.read.gaspar import is_gaspar_catnat
 
         if args.catnat != _EMBEDDED and is_gaspar_catnat(args.catnat):  # GASPAR's table (`acv-geo fetch catnat`)
             parts.append(catnat_gaspar_indicators(cities, args.catnat, start=args.since))

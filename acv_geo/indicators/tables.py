@@ -25,24 +25,24 @@ CatNat peril groups
 
 from __future__ import annotations
 
-import csv
 import functools
-import io as _io
 import logging
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from acv_geo.core.codes import insee_department, normalize_insee, slugify
+from acv_geo.core.codes import insee_department, slugify
 from acv_geo.core.datasets import get_path
 from acv_geo.core.errors import InputError
-from acv_geo.core.files import RepairLog, decode_text
 from acv_geo.core.metadata import ROLES, assign_role, attach_metadata
+from acv_geo.read.repairs import REPAIRS, add_repair
+from acv_geo.read.tables import INSEE_COLUMN_NAMES, find_column, normalise_codes, parse_dates, read_table, row_lines
 
 __all__ = [
     "CATNAT_GROUPS",
@@ -51,13 +51,10 @@ __all__ = [
     "join_commune_table",
     "known_risks_indicators",
     "radon_indicators",
-    "read_table",
     "seismic_indicators",
 ]
 
 log = logging.getLogger(__name__)
-
-_REPAIRS = "acv_geo_repairs"
 
 #: CCR ``code_peril`` → peril group (see the module documentation).
 CATNAT_GROUPS: dict[str, str] = {
@@ -88,36 +85,8 @@ CATNAT_GROUPS: dict[str, str] = {
 #: Groups in output order.
 CATNAT_GROUP_ORDER: tuple[str, ...] = ("flood", "drought", "ground_movement", "earthquake", "storm", "other")
 
-#: Slugified header names recognised as the INSEE commune code column, by priority.
-INSEE_COLUMN_NAMES: tuple[str, ...] = (
-    "insee_com",
-    "code_insee",
-    "code_insee_commune",
-    "insee",
-    "codgeo",
-    "code_commune_insee",
-    "depcom",
-    "com",
-    "code_commune",
-    "cod_commune",
-    "insee_commune",
-    "code_insee_com",
-    "cog",
-    "code_cog",
-    "inseecom",
-    "num_com",
-)
-
-
 # --------------------------------------------------------------------------------------------
 # helpers
-
-
-def _repair(rows: list, kind: str, column: str, codes: Sequence | None, detail: str, file: str) -> None:
-    """Append a repair entry in the same form as the readers' report (acv_geo.repair_report)."""
-    rep = RepairLog(file)
-    rep.add(kind, column, codes, detail)
-    rows.extend(rep.rows)
 
 
 def _city_codes(cities: Any) -> pd.Index:
@@ -134,170 +103,13 @@ def _city_codes(cities: Any) -> pd.Index:
     return idx
 
 
-def _sniff_sep(text: str) -> str:
-    head = "\n".join(text.splitlines()[:20])
-    try:
-        return csv.Sniffer().sniff(head, delimiters=";,\t|").delimiter
-    except csv.Error:
-        counts = {sep: head.count(sep) for sep in (";", ",", "\t", "|")}
-        return max(counts, key=counts.__getitem__)
-
-
-def read_table(source: str | os.PathLike | pd.DataFrame, *, what: str = "table") -> tuple[pd.DataFrame, str]:
-    """Read a CSV (any separator, UTF-8 or Latin-1), XLSX/XLS or Parquet file as text columns.
-
-    Parameters
-    ----------
-    source : str, path-like or pandas.DataFrame
-        The file (format from its extension) or a DataFrame (copied).
-    what : str, default "table"
-        What the table is, for error messages.
-
-    Returns
-    -------
-    (pandas.DataFrame, str)
-        The table and its label (file path, or ``"<DataFrame>"``).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    InputError
-        If the format is unknown or the file cannot be parsed.
-    """
-    if isinstance(source, pd.DataFrame):
-        return source.copy(), "<DataFrame>"
-    if not isinstance(source, (str, os.PathLike)):
-        raise InputError(f"{what} must be a file path or a DataFrame, not {type(source).__name__}")
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: {what} file not found")
-    ext = path.suffix.lower()
-    try:
-        if ext in (".csv", ".txt", ".tsv"):
-            decoding = RepairLog(str(path))
-            text = decode_text(path, path.read_bytes(), None, decoding)
-            if not text.strip():
-                raise InputError(f"{path}: the {what} file is empty")
-            if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
-                raise InputError(f"{path}: this is a web page (HTML), not a CSV table; download the data file "
-                                 "itself (not the page that links to it)")
-            sep = _sniff_sep(text)
-            df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-        elif ext in (".xlsx", ".xlsm", ".xls"):
-            df = pd.read_excel(path, dtype=str)
-        elif ext in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
-        else:
-            raise InputError(
-                f"{path}: unknown {what} format {ext or '(no extension)'!r}; give a .csv, .xlsx or .parquet file"
-            )
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a corrupt .xlsx raises BadZipFile, KeyError…: all bad input
-        raise InputError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); check that it is a valid "
-                         f"{ext} file (open it in a spreadsheet program and save it again)") from None
-    df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
-    if ext in (".csv", ".txt", ".tsv"):
-        df.attrs["acv_geo_repairs"] = decoding.rows  # e.g. "decoded as Windows-1252"
-    return df, str(path)
-
-
-def _find_column(df: pd.DataFrame, candidates: Sequence[str], label: str, what: str, given: str | None = None) -> str:
-    if given is not None:
-        if given in df.columns:
-            return given
-        slugs: dict[str, str] = {slugify(c): c for c in df.columns}
-        if slugify(given) in slugs:
-            return slugs[slugify(given)]
-        raise InputError(f"{label}: no column {given!r}; the {what} has columns {list(df.columns)}")
-    slugs = {}
-    for c in df.columns:
-        slugs.setdefault(slugify(c), c)
-    for cand in candidates:
-        if cand in slugs:
-            return slugs[cand]
-    raise InputError(
-        f"{label}: cannot find the {what} column among {list(df.columns)}; name it explicitly "
-        f"(e.g. insee_column='...') or rename it to one of {list(candidates[:6])}"
-    )
-
-
-def _normalise_codes(df: pd.DataFrame, col: str, label: str, repairs: list) -> pd.DataFrame:
-    """Normalised ``insee_com`` column; repaired and unusable codes reported, unusable rows dropped."""
-    raw = df[col]
-    codes = normalize_insee(raw)
-    raw_text = raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v).strip())
-    fixed = codes.notna() & (codes != raw_text)
-    if fixed.any():
-        examples = [f"{r}→{c}" for r, c in zip(raw_text[fixed], codes[fixed], strict=True)]
-        _repair(repairs, "INSEE code repaired", col, examples,
-                "codes exported as numbers lost their leading zero (or had blanks); restored to 5 characters",
-                label)
-    bad = codes.isna()
-    if bad.any():
-        rows = [f"row {i + 2}: {raw_text.iloc[i]!r}" for i in np.flatnonzero(bad.to_numpy())]
-        _repair(repairs, "unusable INSEE code", col, rows,
-                "rows without a valid INSEE commune code (empty, foreign or malformed) were left out", label)
-    out = df.loc[~bad.to_numpy()].copy()
-    out["insee_com"] = codes[~bad].astype(str).to_numpy()
-    return out
-
-
-#: Date formats of French open-data tables, tried in this order (day first, as they are published).
-DATE_FORMATS: tuple[str, ...] = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d")
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Dates as French tables write them → (``datetime64`` values, mask of the invalid ones).
-
-    Accepts ``dd/mm/yyyy``, ``yyyy-mm-dd`` (with or without a time), ``dd-mm-yyyy``, ``yyyy/mm/dd``,
-    ``dd.mm.yyyy``, ``yyyymmdd`` and datetime values. Empty cells are missing (``NaT``, not invalid);
-    a cell that is not a real calendar date (``32/13/2020``) is ``NaT`` and flagged invalid, so the
-    caller reports it instead of guessing.
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Cells of a date column.
-
-    Returns
-    -------
-    tuple of (pandas.Series, numpy.ndarray)
-        The dates (same index) and a boolean mask of the non-empty cells that are not dates.
-
-    Examples
-    --------
-    >>> d, bad = parse_dates(pd.Series(["24/05/2024", "2019-07-01T00:00:00", "32/13/2020", ""]))
-    >>> [str(x.date()) if x is not pd.NaT else None for x in d], bad.tolist()
-    (['2024-05-24', '2019-07-01', None, None], [False, False, True, False])
-    """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values, np.zeros(len(values), dtype=bool)
-    text = values.astype(object).where(values.notna(), "").map(lambda v: str(v).strip())
-    day = text.str.slice(0, 10)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    for fmt in DATE_FORMATS:
-        todo = out.isna() & (day != "")
-        if not todo.any():
-            break
-        out[todo] = pd.to_datetime(day[todo], format=fmt, errors="coerce")
-    return out, ((text != "") & out.isna()).to_numpy()
-
-
-def _lines(df: pd.DataFrame, label: str) -> np.ndarray:
-    """Line numbers of a table's rows as the user sees them (a CSV's header is line 1)."""
-    first = 2 if label.lower().endswith((".csv", ".txt")) else 1
-    return np.arange(len(df)) + first
-
-
 def _drop_reported(df: pd.DataFrame, mask: np.ndarray, repairs: list, kind: str, column: str, detail: str,
                    label: str) -> pd.DataFrame:
     """Drop the rows of ``mask`` and report them with their line numbers and values."""
     if mask.any():
         where = "line" if label.lower().endswith((".csv", ".txt")) else "row"
         rows = [f"{where} {n}: {v!r}" for n, v in zip(df["_line"][mask], df[column][mask], strict=True)]
-        _repair(repairs, kind, column, rows, detail, label)
+        add_repair(repairs, kind, column, rows, detail, label)
     return df.loc[~mask]
 
 
@@ -365,15 +177,15 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
         df, label = read_table(table, what="radon table")
         repairs.extend(df.attrs.pop("acv_geo_repairs", []))
         source = f"IRSN radon potential ({Path(label).name})"
-    code_col = _find_column(df, ("insee_com", *INSEE_COLUMN_NAMES), label, "INSEE code")
-    class_col = _find_column(df, ("classe_potentiel", "classe", "potentiel", "radon_class", "classe_radon"),
+    code_col = find_column(df, ("insee_com", *INSEE_COLUMN_NAMES), label, "INSEE code")
+    class_col = find_column(df, ("classe_potentiel", "classe", "potentiel", "radon_class", "classe_radon"),
                              label, "radon class")
-    df = _normalise_codes(df, code_col, label, repairs)
+    df = normalise_codes(df, code_col, label, repairs)
     cls = pd.to_numeric(df[class_col], errors="coerce")
     bad = ~cls.isin([1, 2, 3])
     if bad.any():
         rows = [f"{c}: {v!r}" for c, v in zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True)]
-        _repair(repairs, "invalid radon class", class_col, rows,
+        add_repair(repairs, "invalid radon class", class_col, rows,
                 "classes that are not 1, 2 or 3 (e.g. '#VALEUR!' spreadsheet errors) were left out", label)
     invalid = dict(zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True))
     df = df.loc[~bad].assign(radon_class=cls[~bad].astype(int))
@@ -381,7 +193,7 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
     if dup.any():
         g = df.loc[dup].groupby("insee_com")["radon_class"].agg(["min", "max", "size"])
         conflicting = g[g["min"] != g["max"]]
-        _repair(repairs, "duplicate INSEE code", code_col, list(g.index),
+        add_repair(repairs, "duplicate INSEE code", code_col, list(g.index),
                 f"{int(g['size'].sum() - len(g))} duplicate rows dropped; {len(conflicting)} codes had "
                 "different classes and keep the highest one", label)
     classes = df.groupby("insee_com")["radon_class"].max()
@@ -399,7 +211,7 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
         "radon_reason": ("", "Why the radon class is missing"),
     }, source, "2018 (arrêté du 27 juin 2018)"))
     assign_role(out, "risk", scored=["radon_class"])
-    out.attrs[_REPAIRS] = repairs
+    out.attrs[REPAIRS] = repairs
     return out
 
 
@@ -465,7 +277,7 @@ def catnat_indicators(
         Default: ``"listed"`` (the embedded extract lists the 244 ACV communes).
 
     Rows whose event start date (or, without NOR code, decree date) is empty or not a date
-    (``32/13/2020``) are left out and reported with their line numbers (:func:`parse_dates`).
+    (``32/13/2020``) are left out and reported with their line numbers (:func:`acv_geo.read.tables.parse_dates`).
 
     Returns
     -------
@@ -494,7 +306,7 @@ def catnat_indicators(
         raise ValueError(f"since must be a year such as 1995, got {since!r}")
     if not isinstance(recognised_only, bool):
         raise ValueError(f"recognised_only must be True or False, got {recognised_only!r}")
-    repairs: list = []
+    repairs: list[dict[str, Any]] = []
     deps = _coverage_departments(coverage)
     if decrees is None:
         df = _embedded_catnat().copy()
@@ -502,64 +314,112 @@ def catnat_indicators(
         source = "CCR / Journal officiel CatNat decrees (embedded ACV extract) · Licence Ouverte"
     else:
         df, label = read_table(decrees, what="CatNat decree table")
-        repairs.extend(df.attrs.pop("acv_geo_repairs", []))
+        repairs.extend(df.attrs.pop(REPAIRS, []))
         source = f"CatNat decrees ({Path(label).name})"
-    code_col = _find_column(df, ("insee", *INSEE_COLUMN_NAMES), label, "INSEE code")
-    peril_col = _find_column(df, ("code_peril", "cod_peril", "peril_code"), label, "peril code (code_peril)")
-    arrete_col = _find_column(df, ("date_arrete", "dat_arrete", "arrete"), label, "decree date (date_arrete)")
-    start_col = _find_column(df, ("debut_evenement", "dat_deb", "date_debut", "debut"), label,
-                             "event start date (debut_evenement)")
-    nor_slug = {slugify(c): c for c in df.columns}
-    nor_col = next((nor_slug[c] for c in ("code_nor", "nor", "num_nor") if c in nor_slug), None)
-    dec_col = next((nor_slug[c] for c in ("decision", "decision_arrete") if c in nor_slug), None)
-    if recognised_only and dec_col is None:
+    cols = _catnat_columns(df, label, recognised_only)
+    df = _decree_rows(df, cols, label, repairs)
+    listed = set(df["insee_com"])
+    df = _dated_decrees(df, cols, label, repairs)
+    if recognised_only:
+        dec = df[cols.decision].astype(object).where(df[cols.decision].notna(), "").map(lambda v: slugify(str(v)))
+        df = df[dec.str.startswith("reconnue").to_numpy()]
+    if since is not None:
+        df = df[(df["_start"] >= since).fillna(False).to_numpy()]
+    out, meta = _catnat_counts(df, idx, recognised_only, since)
+    reason = pd.Series(pd.array([None] * len(idx), dtype="string"), index=idx)
+    if decrees is None:
+        outside = ~idx.isin(list(listed))
+        count_cols = [c for c in out.columns if c.startswith("catnat_")]
+        out.loc[outside, count_cols] = pd.NA
+        reason[outside] = ("not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
+                           "pass the full CCR decree file as decrees=")
+    out["catnat_reason"] = reason.to_numpy()
+    if decrees is not None:
+        _apply_coverage(out, idx, listed, deps, coverage, label)
+    meta["catnat_reason"] = ("", "Why the CatNat counts are missing")
+    attach_metadata(out, _meta(meta, source, "1982-08-15 … 2024-05-24" if decrees is None else ""))
+    assign_role(out, "risk", scored=["catnat_total_count"])
+    out.attrs[REPAIRS] = repairs
+    return out
+
+
+@dataclass(frozen=True)
+class _CatnatColumns:
+    """The columns of a CatNat decree table (``nor`` and ``decision`` may be missing)."""
+
+    code: str
+    peril: str
+    decree_date: str
+    start: str
+    nor: str | None
+    decision: str | None
+
+
+def _catnat_columns(df: pd.DataFrame, label: str, recognised_only: bool) -> _CatnatColumns:
+    slugs = {slugify(c): c for c in df.columns}
+    cols = _CatnatColumns(
+        code=find_column(df, ("insee", *INSEE_COLUMN_NAMES), label, "INSEE code"),
+        peril=find_column(df, ("code_peril", "cod_peril", "peril_code"), label, "peril code (code_peril)"),
+        decree_date=find_column(df, ("date_arrete", "dat_arrete", "arrete"), label, "decree date (date_arrete)"),
+        start=find_column(df, ("debut_evenement", "dat_deb", "date_debut", "debut"), label,
+                          "event start date (debut_evenement)"),
+        nor=next((slugs[c] for c in ("code_nor", "nor", "num_nor") if c in slugs), None),
+        decision=next((slugs[c] for c in ("decision", "decision_arrete") if c in slugs), None),
+    )
+    if recognised_only and cols.decision is None:
         raise InputError(
             f"{label}: no 'decision' column to tell recognised decrees from refusals; pass "
             "recognised_only=False to count every decree"
         )
+    return cols
 
+
+def _decree_rows(df: pd.DataFrame, cols: _CatnatColumns, label: str, repairs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows numbered as in the file (``_line``), identical rows once, INSEE codes normalised."""
     n_dup = int(df.duplicated().sum())
-    df = df.assign(_line=_lines(df, label))
+    df = df.assign(_line=row_lines(df, label))
     if n_dup:
-        _repair(repairs, "duplicate row", "", None, f"{n_dup} identical rows counted once", label)
+        add_repair(repairs, "duplicate row", "", None, f"{n_dup} identical rows counted once", label)
         df = df[~df.drop(columns="_line").duplicated().to_numpy()]
-    df = _normalise_codes(df, code_col, label, repairs)
-    listed = set(df["insee_com"])
-    start, bad_start = parse_dates(df[start_col])
+    return normalise_codes(df, cols.code, label, repairs)
+
+
+def _dated_decrees(df: pd.DataFrame, cols: _CatnatColumns, label: str, repairs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The dated rows with their peril group (``_group``), start year (``_start``) and decree key (``_key``)."""
+    start, bad_start = parse_dates(df[cols.start])
     df = df.assign(_start_date=start.to_numpy())
     empty_start = df["_start_date"].isna().to_numpy() & ~bad_start
-    df = _drop_reported(df, bad_start, repairs, "invalid date", start_col,
+    df = _drop_reported(df, bad_start, repairs, "invalid date", cols.start,
                         "event start dates that are not calendar dates (dd/mm/yyyy or yyyy-mm-dd): rows left out",
                         label)
     empty_start = empty_start[~bad_start]
-    df = _drop_reported(df, empty_start, repairs, "missing date", start_col,
+    df = _drop_reported(df, empty_start, repairs, "missing date", cols.start,
                         "rows without an event start date: left out (the event cannot be dated)", label)
-    arrete_dates, bad_arrete = parse_dates(df[arrete_col])
-    df = _drop_reported(df, bad_arrete, repairs, "invalid date", arrete_col,
+    arrete_dates, bad_arrete = parse_dates(df[cols.decree_date])
+    df = _drop_reported(df, bad_arrete, repairs, "invalid date", cols.decree_date,
                         "decree dates that are not calendar dates: rows left out", label)
     arrete_dates = arrete_dates[~bad_arrete]
-    peril = df[peril_col].astype(object).where(df[peril_col].notna(), "").map(lambda v: str(v).strip().upper())
+    peril = df[cols.peril].astype(object).where(df[cols.peril].notna(), "").map(lambda v: str(v).strip().upper())
     group = peril.map(CATNAT_GROUPS)
     unknown = group.isna()
     if unknown.any():
         vc = peril[unknown].value_counts()
-        _repair(repairs, "unknown peril code", peril_col, [f"{k} ×{v}" for k, v in vc.items()],
-                "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'", label)
+        add_repair(repairs, "unknown peril code", cols.peril, [f"{k} ×{v}" for k, v in vc.items()],
+                   "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'", label)
         group = group.fillna("other")
-    df = df.assign(_group=group.to_numpy(), _start=df["_start_date"].dt.year.astype("Float64").to_numpy())
-    if recognised_only:
-        dec = df[dec_col].astype(object).where(df[dec_col].notna(), "").map(lambda v: slugify(str(v)))
-        df = df[dec.str.startswith("reconnue").to_numpy()]
-    if since is not None:
-        df = df[(df["_start"] >= since).fillna(False).to_numpy()]
-    if nor_col is not None:
-        nor = df[nor_col].astype(object).where(df[nor_col].notna(), "").map(lambda v: str(v).strip())
+    if cols.nor is not None:
+        nor = df[cols.nor].astype(object).where(df[cols.nor].notna(), "").map(lambda v: str(v).strip())
     else:
         nor = pd.Series("", index=df.index)
     arrete = arrete_dates.reindex(df.index).dt.strftime("%Y-%m-%d").fillna("")
-    key = np.where(nor != "", "nor:" + nor, "date:" + arrete)
-    df = df.assign(_key=key)
+    return df.assign(_group=group.to_numpy(), _start=df["_start_date"].dt.year.astype("Float64").to_numpy(),
+                     _key=np.where(nor != "", "nor:" + nor, "date:" + arrete))
 
+
+def _catnat_counts(
+    df: pd.DataFrame, idx: pd.Index, recognised_only: bool, since: int | None
+) -> tuple[pd.DataFrame, dict[str, tuple[str, str]]]:
+    """Distinct decrees, first and last year per city and group, then the total; and their metadata."""
     columns: dict[str, Any] = {}
     meta: dict[str, tuple[str, str]] = {}
     what = "recognised " if recognised_only else ""
@@ -579,22 +439,7 @@ def catnat_indicators(
     total = df.groupby("insee_com")["_key"].nunique().reindex(idx).fillna(0)
     columns["catnat_total_count"] = _int(total)
     meta["catnat_total_count"] = ("decrees", f"Distinct {what}CatNat decrees, all perils{after}")
-    out = pd.DataFrame(columns, index=idx.copy())
-    reason = pd.Series(pd.array([None] * len(idx), dtype="string"), index=idx)
-    if decrees is None:
-        outside = ~idx.isin(list(listed))
-        count_cols = [c for c in out.columns if c.startswith("catnat_")]
-        out.loc[outside, count_cols] = pd.NA
-        reason[outside] = ("not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
-                           "pass the full CCR decree file as decrees=")
-    out["catnat_reason"] = reason.to_numpy()
-    if decrees is not None:
-        _apply_coverage(out, idx, listed, deps, coverage, label)
-    meta["catnat_reason"] = ("", "Why the CatNat counts are missing")
-    attach_metadata(out, _meta(meta, source, "1982-08-15 … 2024-05-24" if decrees is None else ""))
-    assign_role(out, "risk", scored=["catnat_total_count"])
-    out.attrs[_REPAIRS] = repairs
-    return out
+    return pd.DataFrame(columns, index=idx.copy()), meta
 
 
 def _coverage_departments(coverage: Any) -> set[str] | None:
@@ -654,7 +499,7 @@ def join_commune_table(
         The table. CSV separators (``,``, ``;``, tab) and encodings (UTF-8, Latin-1) are detected.
     insee_column : str, optional
         Column holding the INSEE commune code (default: detected among
-        :data:`INSEE_COLUMN_NAMES`, e.g. ``insee_com``, ``code_insee``, ``CODGEO``, ``DEPCOM``).
+        :data:`acv_geo.read.tables.INSEE_COLUMN_NAMES`, e.g. ``insee_com``, ``code_insee``, ``CODGEO``, ``DEPCOM``).
         Codes are normalised (:func:`acv_geo.normalize_insee`).
     columns : sequence of str, optional
         Columns to keep (default: all but the code column).
@@ -690,7 +535,7 @@ def join_commune_table(
         raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
     idx = _city_codes(cities)
     df, label = read_table(table, what="commune table")
-    code_col = _find_column(df, INSEE_COLUMN_NAMES, label, "INSEE code", insee_column)
+    code_col = find_column(df, INSEE_COLUMN_NAMES, label, "INSEE code", insee_column)
     if columns is None:
         keep = [c for c in df.columns if c != code_col]
     else:
@@ -703,10 +548,10 @@ def join_commune_table(
     if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
         raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
     repairs: list = list(df.attrs.pop("acv_geo_repairs", []))
-    df = _normalise_codes(df, code_col, label, repairs)
+    df = normalise_codes(df, code_col, label, repairs)
     dup = df["insee_com"].duplicated(keep="first")
     if dup.any():
-        _repair(repairs, "duplicate INSEE code", code_col, sorted(set(df.loc[dup, "insee_com"])),
+        add_repair(repairs, "duplicate INSEE code", code_col, sorted(set(df.loc[dup, "insee_com"])),
                 f"{int(dup.sum())} later rows of codes listed several times were ignored (first row kept)", label)
         df = df.loc[~dup]
     table_idx = pd.Index(df["insee_com"], name="insee_com")
@@ -727,7 +572,7 @@ def join_commune_table(
     ])
     numeric = [f"{pre}{c}" for c in keep if pd.api.types.is_numeric_dtype(out[f"{pre}{c}"])]
     assign_role(out, role, scored=numeric)
-    out.attrs[_REPAIRS] = repairs
+    out.attrs[REPAIRS] = repairs
     return out
 
 
@@ -834,7 +679,7 @@ def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
         "seismic_reason": ("", "Why the seismic zone is missing"),
     }, source, "2010-10-22"))
     assign_role(out, "risk", scored=["seismic_zone"])
-    out.attrs[_REPAIRS] = []
+    out.attrs[REPAIRS] = []
     return out
 
 
@@ -889,7 +734,7 @@ def known_risks_indicators(cities: pd.DataFrame) -> pd.DataFrame:
     attach_metadata(out, _meta(meta, "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · "
                                      "Licence Ouverte", "2026-10-05"))
     assign_role(out, "risk", scored=["risks_known_count"])
-    out.attrs[_REPAIRS] = []
+    out.attrs[REPAIRS] = []
     return out
 
 

@@ -681,7 +681,7 @@ def _cluster_methods() -> Sequence[str]:
 
 
 def _gaspar_tables() -> Sequence[str]:
-    from acv_geo.indicators.gaspar import GASPAR_TABLES
+    from acv_geo.read.gaspar import GASPAR_TABLES
 
     return GASPAR_TABLES
 
