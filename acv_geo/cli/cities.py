@@ -20,8 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ODATER export (2022 CSV or 2020 workbook) to derive open-data status from "
         "(default: embedded ODATER 2022 for sources without status)",
     )
-    p.add_argument("--no-opendata", action="store_true",
-                   help="do not derive the open-data status from the observatory (keep the source's, if any)")
+    p.add_argument(
+        "--no-opendata",
+        action="store_true",
+        help="do not derive the open-data status from the observatory (keep the source's, if any)",
+    )
     p.add_argument("--out", metavar="FILE", required=True, help="output file; format from extension")
     p.set_defaults(func=run)
 

@@ -15,22 +15,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Join per-commune tables by INSEE code onto the cities (one row per city, a reason "
         "where a value is missing): IRSN radon class, CatNat decree counts per peril group, any table.",
     )
-    p.add_argument("--radon", nargs="?", const=_EMBEDDED, metavar="FILE",
-                   help="radon class (embedded IRSN table, or the raw IRSN CSV given)")
-    p.add_argument("--catnat", nargs="?", const=_EMBEDDED, metavar="FILE",
-                   help="CatNat decree counts (embedded ACV extract, or the full CCR CSV/Parquet given)")
+    p.add_argument(
+        "--radon",
+        nargs="?",
+        const=_EMBEDDED,
+        metavar="FILE",
+        help="radon class (embedded IRSN table, or the raw IRSN CSV given)",
+    )
+    p.add_argument(
+        "--catnat",
+        nargs="?",
+        const=_EMBEDDED,
+        metavar="FILE",
+        help="CatNat decree counts (embedded ACV extract, or the full CCR CSV/Parquet given)",
+    )
     p.add_argument("--since", type=int, metavar="YEAR", help="CatNat: only events from this year on")
-    p.add_argument("--catnat-coverage", metavar="listed|national|DEP,DEP",
-                   help="CatNat file given: where it lists every decree, so a commune it does not list had none (0): "
-                   "national, or department codes; default listed (other communes get no value and a reason)")
-    p.add_argument("--all-decisions", action="store_true",
-                   help="CatNat: count refused decrees too (default: recognised only)")
+    p.add_argument(
+        "--catnat-coverage",
+        metavar="listed|national|DEP,DEP",
+        help="CatNat file given: where it lists every decree, so a commune it does not list had none (0): "
+        "national, or department codes; default listed (other communes get no value and a reason)",
+    )
+    p.add_argument(
+        "--all-decisions", action="store_true", help="CatNat: count refused decrees too (default: recognised only)"
+    )
     p.add_argument("--seismic", action="store_true", help="seismic zone of every commune (décret 2010-1255, embedded)")
-    p.add_argument("--known-risks", action="store_true",
-                   help="natural risks known per commune (GASPAR DDRM, embedded): risk_<family>_known, "
-                   "risks_known_count")
-    p.add_argument("--table", metavar="FILE", action="append", help="any CSV/XLSX/Parquet with an INSEE column "
-                   "(repeatable)")
+    p.add_argument(
+        "--known-risks",
+        action="store_true",
+        help="natural risks known per commune (GASPAR DDRM, embedded): risk_<family>_known, risks_known_count",
+    )
+    p.add_argument(
+        "--table", metavar="FILE", action="append", help="any CSV/XLSX/Parquet with an INSEE column (repeatable)"
+    )
     p.add_argument("--insee-column", metavar="C", help="INSEE code column of --table (default: detected)")
     p.add_argument("--prefix", metavar="P", help="prefix of the --table columns")
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
@@ -75,8 +92,15 @@ def run(args: argparse.Namespace) -> int:
         if args.catnat != _EMBEDDED and is_gaspar_catnat(args.catnat):  # GASPAR's table (`acv-geo fetch catnat`)
             parts.append(catnat_gaspar_indicators(cities, args.catnat, start=args.since))
         else:
-            parts.append(catnat_indicators(cities, None if args.catnat == _EMBEDDED else args.catnat,
-                                           since=args.since, recognised_only=not args.all_decisions, coverage=cov))
+            parts.append(
+                catnat_indicators(
+                    cities,
+                    None if args.catnat == _EMBEDDED else args.catnat,
+                    since=args.since,
+                    recognised_only=not args.all_decisions,
+                    coverage=cov,
+                )
+            )
     if args.seismic:
         parts.append(seismic_indicators(cities))
     if args.known_risks:
@@ -97,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         out.attrs = attrs
     write_table(out, args.out, layer="tables")
     _events.result(n_cities=len(out), n_columns=len(out.columns), n_repairs=len(repairs))
-    print(f"acv-geo: {len(out)} cities × {len(out.columns)} columns written to {args.out} "
-          f"({len(repairs)} repairs of the input tables reported; run with -v to see them)")
+    print(
+        f"acv-geo: {len(out)} cities × {len(out.columns)} columns written to {args.out} "
+        f"({len(repairs)} repairs of the input tables reported; run with -v to see them)"
+    )
     return 0

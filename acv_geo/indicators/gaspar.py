@@ -810,10 +810,10 @@ def catnat_gaspar_indicators(
     return _catnat(t, ctx, lo, hi, cities)
 
 
-def _catnat(
-    t: GasparTable, ctx: _Ctx, lo: pd.Timestamp | None, hi: pd.Timestamp | None, cities: pd.DataFrame
-) -> pd.DataFrame:
-    df, repairs = _rows(t, ctx), list(t.repairs)
+def _identified_decrees(
+    df: pd.DataFrame, t: GasparTable, repairs: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The rows once each, dated and with a decree code or date (the others reported); their code and date."""
     key_cols = [c for c in df.columns if c not in ("_line",)]
     dup = df.duplicated(subset=key_cols).to_numpy()
     if dup.any():
@@ -844,6 +844,11 @@ def _catnat(
             t.label,
         )
         df, decree_id, decree_date = df[~no_key], decree_id[~no_key], decree_date[~no_key]
+    return df, decree_id, decree_date
+
+
+def _ccr_perils(df: pd.DataFrame, t: GasparTable, repairs: list[dict[str, Any]]) -> list[str | None]:
+    """The CCR peril code of each row (None where the label is not recognised, reported)."""
     label = _text(df["peril_label"]) if "peril_label" in df.columns else pd.Series("", index=df.index)
     code = _text(df["peril_code"]) if "peril_code" in df.columns else pd.Series("", index=df.index)
     pairs = {pair: _peril_code(*pair) for pair in set(zip(label, code, strict=True))}
@@ -860,6 +865,35 @@ def _catnat(
             "counted in group 'other'",
             t.label,
         )
+    return peril
+
+
+def _catnat_meta(
+    counts: pd.DataFrame, out: pd.DataFrame, lo: pd.Timestamp | None, hi: pd.Timestamp | None
+) -> dict[str, tuple[str, str]]:
+    period = ""
+    if lo is not None or hi is not None:
+        period = (
+            f" for events from {lo.date() if lo is not None else 'the start'} to "
+            f"{hi.date() if hi is not None else 'the end'}"
+        )
+    descr = {m["column"]: m for m in counts.attrs.get("acv_geo_metadata", [])}
+    return {
+        c: (
+            descr[c]["unit"],
+            descr[c]["description"].replace("Distinct CatNat", "Distinct recognised CatNat")
+            + (period if c.endswith("_count") else ""),
+        )
+        for c in out.columns
+    }
+
+
+def _catnat(
+    t: GasparTable, ctx: _Ctx, lo: pd.Timestamp | None, hi: pd.Timestamp | None, cities: pd.DataFrame
+) -> pd.DataFrame:
+    repairs = list(t.repairs)
+    df, decree_id, decree_date = _identified_decrees(_rows(t, ctx), t, repairs)
+    peril = _ccr_perils(df, t, repairs)
     start = pd.to_datetime(df["event_start"])
     keep = np.ones(len(df), dtype=bool)
     if lo is not None:
@@ -877,21 +911,7 @@ def _catnat(
     )[keep]
     counts = catnat_indicators(cities, ccr, recognised_only=False, coverage="national")
     out = pd.DataFrame({c: counts[c] for c in counts.columns if c != "catnat_reason"}, index=ctx.idx.copy())
-    period = ""
-    if lo is not None or hi is not None:
-        period = (
-            f" for events from {lo.date() if lo is not None else 'the start'} to "
-            f"{hi.date() if hi is not None else 'the end'}"
-        )
-    descr = {m["column"]: m for m in counts.attrs.get("acv_geo_metadata", [])}
-    meta = {
-        c: (
-            descr[c]["unit"],
-            descr[c]["description"].replace("Distinct CatNat", "Distinct recognised CatNat")
-            + (period if c.endswith("_count") else ""),
-        )
-        for c in out.columns
-    }
+    meta = _catnat_meta(counts, out, lo, hi)
     return _finish(out, ctx, "catnat_reason", meta, repairs, "CatNat", scored=["catnat_total_count"])
 
 
@@ -986,11 +1006,11 @@ def gaspar_indicators(
 def _missing_part(table: str, idx: pd.Index, extract: GasparExtract, why: str) -> pd.DataFrame:
     """The columns of a table the archive lacks: all <NA>, the reason says so."""
     cols = ["_line", "insee_com", *GASPAR_COLUMNS[table]]
-    empty = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in GASPAR_DATES[table] else object)
-                          for c in cols})
+    empty = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in GASPAR_DATES[table] else object) for c in cols})
     t = GasparTable(empty, str(extract.path), f"{table}_gaspar.csv", "", [])
-    ctx = _Ctx(idx, set(), f"no {table} table in this GASPAR extract ({why})", f"Géorisques GASPAR · {GASPAR_LICENCE}",
-               "")
+    ctx = _Ctx(
+        idx, set(), f"no {table} table in this GASPAR extract ({why})", f"Géorisques GASPAR · {GASPAR_LICENCE}", ""
+    )
     if table == "catnat":
         return _catnat(t, ctx, None, None, pd.DataFrame(index=idx))
     return _WORKERS[table](t, ctx)

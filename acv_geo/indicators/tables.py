@@ -103,8 +103,9 @@ def _city_codes(cities: Any) -> pd.Index:
     return idx
 
 
-def _drop_reported(df: pd.DataFrame, mask: np.ndarray, repairs: list, kind: str, column: str, detail: str,
-                   label: str) -> pd.DataFrame:
+def _drop_reported(
+    df: pd.DataFrame, mask: np.ndarray, repairs: list, kind: str, column: str, detail: str, label: str
+) -> pd.DataFrame:
     """Drop the rows of ``mask`` and report them with their line numbers and values."""
     if mask.any():
         where = "line" if label.lower().endswith((".csv", ".txt")) else "row"
@@ -118,18 +119,14 @@ def _reason_missing(idx: pd.Index, present: pd.Index | set, what: str) -> pd.Ser
     # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
     reasons = np.where(  # type: ignore[call-overload]
         missing,
-        f"INSEE code not in the {what} (commune created or merged since the table was made, "
-        "or outside its coverage)",
+        f"INSEE code not in the {what} (commune created or merged since the table was made, or outside its coverage)",
         None,
     )
     return pd.Series(pd.array(reasons, dtype="string"), index=idx)
 
 
 def _meta(columns: dict[str, tuple[str, str]], source: str, date: str) -> list[dict]:
-    return [
-        {"column": c, "unit": u, "source": source, "date": date, "description": d}
-        for c, (u, d) in columns.items()
-    ]
+    return [{"column": c, "unit": u, "source": source, "date": date, "description": d} for c, (u, d) in columns.items()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,38 +175,63 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
         repairs.extend(df.attrs.pop("acv_geo_repairs", []))
         source = f"IRSN radon potential ({Path(label).name})"
     code_col = find_column(df, ("insee_com", *INSEE_COLUMN_NAMES), label, "INSEE code")
-    class_col = find_column(df, ("classe_potentiel", "classe", "potentiel", "radon_class", "classe_radon"),
-                             label, "radon class")
+    class_col = find_column(
+        df, ("classe_potentiel", "classe", "potentiel", "radon_class", "classe_radon"), label, "radon class"
+    )
     df = normalise_codes(df, code_col, label, repairs)
     cls = pd.to_numeric(df[class_col], errors="coerce")
     bad = ~cls.isin([1, 2, 3])
     if bad.any():
         rows = [f"{c}: {v!r}" for c, v in zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True)]
-        add_repair(repairs, "invalid radon class", class_col, rows,
-                "classes that are not 1, 2 or 3 (e.g. '#VALEUR!' spreadsheet errors) were left out", label)
+        add_repair(
+            repairs,
+            "invalid radon class",
+            class_col,
+            rows,
+            "classes that are not 1, 2 or 3 (e.g. '#VALEUR!' spreadsheet errors) were left out",
+            label,
+        )
     invalid = dict(zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True))
     df = df.loc[~bad].assign(radon_class=cls[~bad].astype(int))
     dup = df["insee_com"].duplicated(keep=False)
     if dup.any():
         g = df.loc[dup].groupby("insee_com")["radon_class"].agg(["min", "max", "size"])
         conflicting = g[g["min"] != g["max"]]
-        add_repair(repairs, "duplicate INSEE code", code_col, list(g.index),
-                f"{int(g['size'].sum() - len(g))} duplicate rows dropped; {len(conflicting)} codes had "
-                "different classes and keep the highest one", label)
+        add_repair(
+            repairs,
+            "duplicate INSEE code",
+            code_col,
+            list(g.index),
+            f"{int(g['size'].sum() - len(g))} duplicate rows dropped; {len(conflicting)} codes had "
+            "different classes and keep the highest one",
+            label,
+        )
     classes = df.groupby("insee_com")["radon_class"].max()
     out = pd.DataFrame(index=idx.copy())
     out["radon_class"] = _int(classes.reindex(idx))
     reason = _reason_missing(idx, classes.index, "radon table")
     for code in idx[reason.notna().to_numpy()]:
         if code in invalid:
-            reason[code] = (f"the radon table gives no valid class for this commune ({invalid[code]!r} is not 1, 2 "
-                            "or 3); see the repairs")
+            reason[code] = (
+                f"the radon table gives no valid class for this commune ({invalid[code]!r} is not 1, 2 "
+                "or 3); see the repairs"
+            )
     out["radon_reason"] = reason
-    attach_metadata(out, _meta({
-        "radon_class": ("class 1-3", "IRSN radon potential class of the commune: 1 low, 2 low with "
-                        "factors that can ease radon transfer to buildings, 3 significant"),
-        "radon_reason": ("", "Why the radon class is missing"),
-    }, source, "2018 (arrêté du 27 juin 2018)"))
+    attach_metadata(
+        out,
+        _meta(
+            {
+                "radon_class": (
+                    "class 1-3",
+                    "IRSN radon potential class of the commune: 1 low, 2 low with "
+                    "factors that can ease radon transfer to buildings, 3 significant",
+                ),
+                "radon_reason": ("", "Why the radon class is missing"),
+            },
+            source,
+            "2018 (arrêté du 27 juin 2018)",
+        ),
+    )
     assign_role(out, "risk", scored=["radon_class"])
     out.attrs[REPAIRS] = repairs
     return out
@@ -235,8 +257,9 @@ def _embedded_catnat() -> pd.DataFrame:
 
 def _int(values: pd.Series) -> Any:
     """Nullable integers from numbers with NaN."""
-    return pd.array(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
-                    dtype="Float64").astype("Int64")
+    return pd.array(
+        pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan), dtype="Float64"
+    ).astype("Int64")
 
 
 def catnat_indicators(
@@ -301,8 +324,9 @@ def catnat_indicators(
     5
     """
     idx = _city_codes(cities)
-    if since is not None and (isinstance(since, bool) or not isinstance(since, (int, np.integer))
-                              or not 1800 <= since <= 2200):
+    if since is not None and (
+        isinstance(since, bool) or not isinstance(since, (int, np.integer)) or not 1800 <= since <= 2200
+    ):
         raise ValueError(f"since must be a year such as 1995, got {since!r}")
     if not isinstance(recognised_only, bool):
         raise ValueError(f"recognised_only must be True or False, got {recognised_only!r}")
@@ -331,8 +355,10 @@ def catnat_indicators(
         outside = ~idx.isin(list(listed))
         count_cols = [c for c in out.columns if c.startswith("catnat_")]
         out.loc[outside, count_cols] = pd.NA
-        reason[outside] = ("not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
-                           "pass the full CCR decree file as decrees=")
+        reason[outside] = (
+            "not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
+            "pass the full CCR decree file as decrees="
+        )
     out["catnat_reason"] = reason.to_numpy()
     if decrees is not None:
         _apply_coverage(out, idx, listed, deps, coverage, label)
@@ -361,8 +387,9 @@ def _catnat_columns(df: pd.DataFrame, label: str, recognised_only: bool) -> _Cat
         code=find_column(df, ("insee", *INSEE_COLUMN_NAMES), label, "INSEE code"),
         peril=find_column(df, ("code_peril", "cod_peril", "peril_code"), label, "peril code (code_peril)"),
         decree_date=find_column(df, ("date_arrete", "dat_arrete", "arrete"), label, "decree date (date_arrete)"),
-        start=find_column(df, ("debut_evenement", "dat_deb", "date_debut", "debut"), label,
-                          "event start date (debut_evenement)"),
+        start=find_column(
+            df, ("debut_evenement", "dat_deb", "date_debut", "debut"), label, "event start date (debut_evenement)"
+        ),
         nor=next((slugs[c] for c in ("code_nor", "nor", "num_nor") if c in slugs), None),
         decision=next((slugs[c] for c in ("decision", "decision_arrete") if c in slugs), None),
     )
@@ -389,31 +416,60 @@ def _dated_decrees(df: pd.DataFrame, cols: _CatnatColumns, label: str, repairs: 
     start, bad_start = parse_dates(df[cols.start])
     df = df.assign(_start_date=start.to_numpy())
     empty_start = df["_start_date"].isna().to_numpy() & ~bad_start
-    df = _drop_reported(df, bad_start, repairs, "invalid date", cols.start,
-                        "event start dates that are not calendar dates (dd/mm/yyyy or yyyy-mm-dd): rows left out",
-                        label)
+    df = _drop_reported(
+        df,
+        bad_start,
+        repairs,
+        "invalid date",
+        cols.start,
+        "event start dates that are not calendar dates (dd/mm/yyyy or yyyy-mm-dd): rows left out",
+        label,
+    )
     empty_start = empty_start[~bad_start]
-    df = _drop_reported(df, empty_start, repairs, "missing date", cols.start,
-                        "rows without an event start date: left out (the event cannot be dated)", label)
+    df = _drop_reported(
+        df,
+        empty_start,
+        repairs,
+        "missing date",
+        cols.start,
+        "rows without an event start date: left out (the event cannot be dated)",
+        label,
+    )
     arrete_dates, bad_arrete = parse_dates(df[cols.decree_date])
-    df = _drop_reported(df, bad_arrete, repairs, "invalid date", cols.decree_date,
-                        "decree dates that are not calendar dates: rows left out", label)
+    df = _drop_reported(
+        df,
+        bad_arrete,
+        repairs,
+        "invalid date",
+        cols.decree_date,
+        "decree dates that are not calendar dates: rows left out",
+        label,
+    )
     arrete_dates = arrete_dates[~bad_arrete]
     peril = df[cols.peril].astype(object).where(df[cols.peril].notna(), "").map(lambda v: str(v).strip().upper())
     group = peril.map(CATNAT_GROUPS)
     unknown = group.isna()
     if unknown.any():
         vc = peril[unknown].value_counts()
-        add_repair(repairs, "unknown peril code", cols.peril, [f"{k} ×{v}" for k, v in vc.items()],
-                   "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'", label)
+        add_repair(
+            repairs,
+            "unknown peril code",
+            cols.peril,
+            [f"{k} ×{v}" for k, v in vc.items()],
+            "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'",
+            label,
+        )
         group = group.fillna("other")
     if cols.nor is not None:
         nor = df[cols.nor].astype(object).where(df[cols.nor].notna(), "").map(lambda v: str(v).strip())
     else:
         nor = pd.Series("", index=df.index)
     arrete = arrete_dates.reindex(df.index).dt.strftime("%Y-%m-%d").fillna("")
-    return df.assign(_group=group.to_numpy(), _start=df["_start_date"].dt.year.astype("Float64").to_numpy(),
-                     _key=np.where(nor != "", "nor:" + nor, "date:" + arrete))
+    return df.assign(
+        _group=group.to_numpy(),
+        _start=df["_start_date"].dt.year.astype("Float64").to_numpy(),
+        _key=np.where(nor != "", "nor:" + nor, "date:" + arrete),
+    )
 
 
 def _catnat_counts(
@@ -432,8 +488,10 @@ def _catnat_counts(
         columns[f"catnat_{g}_first_year"] = _int(agg["first"])
         columns[f"catnat_{g}_last_year"] = _int(agg["last"])
         codes = ", ".join(sorted(k for k, v in CATNAT_GROUPS.items() if v == g)) or "any other code"
-        meta[f"catnat_{g}_count"] = ("decrees", f"Distinct {what}CatNat decrees for {g.replace('_', ' ')} "
-                                     f"({codes}){after}")
+        meta[f"catnat_{g}_count"] = (
+            "decrees",
+            f"Distinct {what}CatNat decrees for {g.replace('_', ' ')} ({codes}){after}",
+        )
         meta[f"catnat_{g}_first_year"] = ("year", f"Year the earliest such {g.replace('_', ' ')} event began")
         meta[f"catnat_{g}_last_year"] = ("year", f"Year the latest such {g.replace('_', ' ')} event began")
     total = df.groupby("insee_com")["_key"].nunique().reindex(idx).fillna(0)
@@ -457,8 +515,9 @@ def _coverage_departments(coverage: Any) -> set[str] | None:
     return deps
 
 
-def _apply_coverage(out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str] | None, coverage: Any,
-                    label: str) -> None:
+def _apply_coverage(
+    out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str] | None, coverage: Any, label: str
+) -> None:
     """Cities the table does not list: 0 where it is complete (coverage), else NA with the reason."""
     absent = ~idx.isin(list(listed))
     if deps is not None and "*" not in deps:
@@ -473,7 +532,8 @@ def _apply_coverage(out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str
     out.loc[absent, "catnat_reason"] = (
         f"not listed in {Path(label).name}{where}: a commune the table does not list has no value; if the table "
         "lists every decree of a territory, say so with coverage='national' or the department codes "
-        "(CLI --catnat-coverage)")
+        "(CLI --catnat-coverage)"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,8 +611,14 @@ def join_commune_table(
     df = normalise_codes(df, code_col, label, repairs)
     dup = df["insee_com"].duplicated(keep="first")
     if dup.any():
-        add_repair(repairs, "duplicate INSEE code", code_col, sorted(set(df.loc[dup, "insee_com"])),
-                f"{int(dup.sum())} later rows of codes listed several times were ignored (first row kept)", label)
+        add_repair(
+            repairs,
+            "duplicate INSEE code",
+            code_col,
+            sorted(set(df.loc[dup, "insee_com"])),
+            f"{int(dup.sum())} later rows of codes listed several times were ignored (first row kept)",
+            label,
+        )
         df = df.loc[~dup]
     table_idx = pd.Index(df["insee_com"], name="insee_com")
     df = df[keep].set_axis(table_idx, axis=0)
@@ -564,12 +630,28 @@ def join_commune_table(
     out = pd.DataFrame(out_cols, index=idx.copy())
     what = "table" if label == "<DataFrame>" else f"table {Path(label).name}"
     out[reason_col] = _reason_missing(idx, table_idx, what).to_numpy()
-    attach_metadata(out, [
-        *({"column": f"{pre}{c}", "unit": "", "source": Path(label).name, "date": "",
-           "description": f"Column {c!r} of {Path(label).name}, joined by INSEE code ({code_col})"} for c in keep),
-        {"column": reason_col, "unit": "", "source": "acv-geo", "date": "",
-         "description": "Why the joined values are missing"},
-    ])
+    attach_metadata(
+        out,
+        [
+            *(
+                {
+                    "column": f"{pre}{c}",
+                    "unit": "",
+                    "source": Path(label).name,
+                    "date": "",
+                    "description": f"Column {c!r} of {Path(label).name}, joined by INSEE code ({code_col})",
+                }
+                for c in keep
+            ),
+            {
+                "column": reason_col,
+                "unit": "",
+                "source": "acv-geo",
+                "date": "",
+                "description": "Why the joined values are missing",
+            },
+        ],
+    )
     numeric = [f"{pre}{c}" for c in keep if pd.api.types.is_numeric_dtype(out[f"{pre}{c}"])]
     assign_role(out, role, scored=numeric)
     out.attrs[REPAIRS] = repairs
@@ -593,8 +675,12 @@ def _maybe_numeric(values: pd.Series) -> pd.Series:
     text = nonnull.astype(str)
     if not text.map(lambda s: bool(_NUM_RE.match(s))).all():
         return values.astype("string")
-    num = pd.to_numeric(values.astype(object).where(values.notna(), None).map(
-        lambda s: None if s is None else str(s).strip().replace(",", ".")), errors="coerce")
+    num = pd.to_numeric(
+        values.astype(object)
+        .where(values.notna(), None)
+        .map(lambda s: None if s is None else str(s).strip().replace(",", ".")),
+        errors="coerce",
+    )
     if (num.dropna() % 1 == 0).all() and not text.str.contains(r"[.,eE]").any():
         return num.astype("Int64")
     return num.astype("Float64")
@@ -632,8 +718,10 @@ def _embedded_ddrm() -> pd.DataFrame:
     return pd.read_csv(get_path("ddrm_risks"), dtype=str, keep_default_na=False, na_values=[""])
 
 
-_NOT_IN_2018 = ("commune created or merged after the table's commune list (2018 codes), or absent from the source; "
-                "no value is guessed")
+_NOT_IN_2018 = (
+    "commune created or merged after the table's commune list (2018 codes), or absent from the source; "
+    "no value is guessed"
+)
 
 
 def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
@@ -667,17 +755,29 @@ def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
     values[mayotte & values.isna().to_numpy()] = 3
     out = pd.DataFrame(index=idx.copy())
     out["seismic_zone"] = _int(values)
-    out["seismic_label"] = pd.array([None if pd.isna(v) else SEISMIC_LABELS.get(int(v)) for v in values],
-                                    dtype="string")
-    out["seismic_reason"] = pd.array([f"not in the seismic zoning file: {_NOT_IN_2018}" if pd.isna(v) else None
-                                      for v in values], dtype="string")
+    out["seismic_label"] = pd.array(
+        [None if pd.isna(v) else SEISMIC_LABELS.get(int(v)) for v in values], dtype="string"
+    )
+    out["seismic_reason"] = pd.array(
+        [f"not in the seismic zoning file: {_NOT_IN_2018}" if pd.isna(v) else None for v in values], dtype="string"
+    )
     source = "Décret n° 2010-1255 (zonage sismique de la France), data.gouv.fr · Licence Ouverte"
-    attach_metadata(out, _meta({
-        "seismic_zone": ("zone 1-5", "Seismic zone of the commune (décret 2010-1255): 1 very low, 2 low, 3 moderate, "
-                         "4 medium, 5 strong; Mayotte: zone 3 for the whole department by the décret"),
-        "seismic_label": ("", "Name of the seismic zone"),
-        "seismic_reason": ("", "Why the seismic zone is missing"),
-    }, source, "2010-10-22"))
+    attach_metadata(
+        out,
+        _meta(
+            {
+                "seismic_zone": (
+                    "zone 1-5",
+                    "Seismic zone of the commune (décret 2010-1255): 1 very low, 2 low, 3 moderate, "
+                    "4 medium, 5 strong; Mayotte: zone 3 for the whole department by the décret",
+                ),
+                "seismic_label": ("", "Name of the seismic zone"),
+                "seismic_reason": ("", "Why the seismic zone is missing"),
+            },
+            source,
+            "2010-10-22",
+        ),
+    )
     assign_role(out, "risk", scored=["seismic_zone"])
     out.attrs[REPAIRS] = []
     return out
@@ -717,22 +817,43 @@ def known_risks_indicators(cities: pd.DataFrame) -> pd.DataFrame:
         col = f"risk_{fam}_known"
         out[col] = pd.array([None if s is None else bool(s & set(fam_codes)) for s in sets], dtype="boolean")
         names = ", ".join(f"{c} {labels.get(c, '')}".strip() for c in fam_codes)
-        meta[col] = ("bool", f"The departmental risk file (DDRM) lists a {fam.replace('_', ' ')} risk for the commune "
-                             f"(GASPAR codes {names})")
+        meta[col] = (
+            "bool",
+            f"The departmental risk file (DDRM) lists a {fam.replace('_', ' ')} risk for the commune "
+            f"(GASPAR codes {names})",
+        )
     fams = [f"risk_{f}_known" for f in RISK_FAMILIES]
     out["risks_known_count"] = out[fams].astype("Int64").sum(axis=1, min_count=1).astype("Int64")
     out.loc[[s is None for s in sets], "risks_known_count"] = pd.NA
-    out["risks_known"] = pd.array([None if s is None else "; ".join(labels.get(c, c) for c in sorted(s, key=_code_key)
-                                                                   if c in labels and len(c) == 2)
-                                   for s in sets], dtype="string")
-    out["risks_known_reason"] = pd.array([f"not in the GASPAR DDRM list: {_NOT_IN_2018} (Drôme and Puy-de-Dôme are "
-                                          "missing from the source)" if s is None else None for s in sets],
-                                         dtype="string")
+    out["risks_known"] = pd.array(
+        [
+            None
+            if s is None
+            else "; ".join(labels.get(c, c) for c in sorted(s, key=_code_key) if c in labels and len(c) == 2)
+            for s in sets
+        ],
+        dtype="string",
+    )
+    out["risks_known_reason"] = pd.array(
+        [
+            f"not in the GASPAR DDRM list: {_NOT_IN_2018} (Drôme and Puy-de-Dôme are missing from the source)"
+            if s is None
+            else None
+            for s in sets
+        ],
+        dtype="string",
+    )
     meta["risks_known_count"] = ("families", f"Number of natural risk families known ({', '.join(RISK_FAMILIES)})")
     meta["risks_known"] = ("", "Main risks known for the commune (GASPAR labels)")
     meta["risks_known_reason"] = ("", "Why the known risks are missing")
-    attach_metadata(out, _meta(meta, "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · "
-                                     "Licence Ouverte", "2026-10-05"))
+    attach_metadata(
+        out,
+        _meta(
+            meta,
+            "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · Licence Ouverte",
+            "2026-10-05",
+        ),
+    )
     assign_role(out, "risk", scored=["risks_known_count"])
     out.attrs[REPAIRS] = []
     return out

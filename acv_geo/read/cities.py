@@ -123,11 +123,14 @@ def _merge_columns(df: pd.DataFrame, canon: str, cols: list[Any], report: Repair
     """The cleaned values of ``cols`` (first non-empty value of the repeated columns), repairs reported."""
     series = df[cols[0]].map(clean_text)
     raw = df[cols[0]]
-    marks = (raw.notna() & series.notna()
-             & (raw.astype(str).str.strip(" ") != series.astype(str))).to_numpy(dtype=bool)
+    marks = (raw.notna() & series.notna() & (raw.astype(str).str.strip(" ") != series.astype(str))).to_numpy(dtype=bool)
     if marks.any():
-        report.add("invisible characters removed", canon, [str(v) for v in series[marks]],
-                   "zero-width or non-breaking spaces, tabs or control characters removed from the cells")
+        report.add(
+            "invisible characters removed",
+            canon,
+            [str(v) for v in series[marks]],
+            "zero-width or non-breaking spaces, tabs or control characters removed from the cells",
+        )
     if len(cols) > 1:
         conflicts = 0
         for other in cols[1:]:
@@ -203,7 +206,9 @@ def _insee_codes(df: pd.DataFrame, path: Path, report: RepairLog) -> pd.Series:
     fixed = codes.astype(str) != raw.astype(str).str.strip()
     if fixed.any():
         report.add(
-            "INSEE code repaired", "insee_com", list(codes[fixed]),
+            "INSEE code repaired",
+            "insee_com",
+            list(codes[fixed]),
             "codes exported as numbers lost their leading zero or case (e.g. 1053 → 01053); restored",
         )
     return codes.astype(str)
@@ -221,7 +226,9 @@ def _drop_duplicates(df: pd.DataFrame, path: Path, report: RepairLog) -> pd.Data
             "than once with different values; keep one row per commune"
         )
     report.add(
-        "duplicate row removed", "insee_com", list(df.loc[exact, "insee_com"]),
+        "duplicate row removed",
+        "insee_com",
+        list(df.loc[exact, "insee_com"]),
         "identical rows repeated in the file; one kept",
     )
     keep = ~exact.to_numpy()
@@ -270,20 +277,25 @@ def _department_codes(out: pd.DataFrame, file: _File, report: RepairLog) -> None
     deps = departements()
     out["code_dep"] = out.index.map(insee_department).to_numpy()
     if "code_dep_raw" in file:
-        given = pd.Series(file.text("code_dep_raw").astype("string").str.strip().str.zfill(2).to_numpy(),
-                          index=out.index)
+        given = pd.Series(
+            file.text("code_dep_raw").astype("string").str.strip().str.zfill(2).to_numpy(), index=out.index
+        )
         differs = given.notna() & (given != out["code_dep"])
         holds_region = differs & (given == out["code_dep"].map(deps["code_reg"]))
         if holds_region.any():
             report.add(
-                "Code_DEP holds the region code", "code_dep", list(out.index[holds_region]),
+                "Code_DEP holds the region code",
+                "code_dep",
+                list(out.index[holds_region]),
                 "the file's department column holds the region code (e.g. Landes → 75); the "
                 "department was derived from the INSEE code",
             )
         other = differs & ~holds_region
         if other.any():
             report.add(
-                "department code corrected", "code_dep", list(out.index[other]),
+                "department code corrected",
+                "code_dep",
+                list(out.index[other]),
                 "the file's department code disagrees with the INSEE code; derived from the INSEE code",
             )
     out["code_reg"] = out["code_dep"].map(deps["code_reg"])
@@ -296,24 +308,38 @@ def _epci_sirens(file: _File, ref: pd.DataFrame, report: RepairLog) -> pd.Series
     index = file.index
     ref_epci = pd.Series(ref["siren_epci"].reindex(index).to_numpy(), index=index, dtype=object)
     if "siren_epci" not in file:
-        report.add("EPCI SIREN from reference", "siren_epci", None,
-                   "the file has no EPCI SIREN column: taken from the commune reference (IGN 2025 / DGCL)")
+        report.add(
+            "EPCI SIREN from reference",
+            "siren_epci",
+            None,
+            "the file has no EPCI SIREN column: taken from the commune reference (IGN 2025 / DGCL)",
+        )
         return ref_epci
     given = file.text("siren_epci")
     siren = normalize_siren(given)
     fixed = siren.notna() & (siren != given.astype(str).str.strip())
     if fixed.any():
-        report.add("SIREN repaired", "siren_epci", list(index[fixed]),
-                   "SIRENs exported as numbers (e.g. 200070993.0) restored to 9-character text")
+        report.add(
+            "SIREN repaired",
+            "siren_epci",
+            list(index[fixed]),
+            "SIRENs exported as numbers (e.g. 200070993.0) restored to 9-character text",
+        )
     missing = siren.isna()
     if missing.any():
         siren = siren.where(~missing, ref_epci)
-        report.add("EPCI SIREN from reference", "siren_epci", list(index[missing & ref_epci.notna()]),
-                   "missing EPCI SIREN taken from the commune reference (IGN 2025 / DGCL)")
+        report.add(
+            "EPCI SIREN from reference",
+            "siren_epci",
+            list(index[missing & ref_epci.notna()]),
+            "missing EPCI SIREN taken from the commune reference (IGN 2025 / DGCL)",
+        )
     differs = siren.notna() & ref_epci.notna() & (siren != ref_epci)
     if differs.any():
         report.add(
-            "EPCI SIREN differs from reference", "siren_epci", list(index[differs]),
+            "EPCI SIREN differs from reference",
+            "siren_epci",
+            list(index[differs]),
             "the file's EPCI SIREN is not the one of the commune reference (IGN 2025 / DGCL 2023); "
             "the file's value is kept",
         )
@@ -354,18 +380,30 @@ def _file_opendata(out: pd.DataFrame, file: _File, path: Path, report: RepairLog
     out["opendata"] = flag
     unknown = flag.isna().to_numpy()
     # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
-    out["opendata_com"] = pd.array(np.where(unknown, None, flag.fillna(False) & has_com),  # type: ignore[call-overload]
-                                   dtype="boolean")
-    out["opendata_epci"] = pd.array(np.where(unknown, None, flag.fillna(False) & has_epci),  # type: ignore[call-overload]
-                                    dtype="boolean")
+    out["opendata_com"] = pd.array(
+        np.where(unknown, None, flag.fillna(False) & has_com),  # type: ignore[call-overload]
+        dtype="boolean",
+    )
+    out["opendata_epci"] = pd.array(
+        np.where(unknown, None, flag.fillna(False) & has_epci),  # type: ignore[call-overload]
+        dtype="boolean",
+    )
     unexplained = flag.fillna(False) & ~has_com & ~has_epci
     if unexplained.any():
         report.add(
-            "OUI without publisher", "opendata", list(out.index[unexplained]),
+            "OUI without publisher",
+            "opendata",
+            list(out.index[unexplained]),
             "flag OUI but no commune or EPCI portal named: opendata_com/opendata_epci left False",
         )
-    for col in ("url_portail_com", "url_datagouv_com", "url_portail_epci", "url_datagouv_epci", "techno_epci",
-                "themes_epci"):
+    for col in (
+        "url_portail_com",
+        "url_datagouv_com",
+        "url_portail_epci",
+        "url_datagouv_epci",
+        "techno_epci",
+        "themes_epci",
+    ):
         out[col] = file.text(col)
     out["techno_com"] = pd.Series(None, index=out.index, dtype=object)
     out["opendata_source"] = f"file: {path.name}"
@@ -388,7 +426,9 @@ def _finish_cities(df: pd.DataFrame, path: Path, report: RepairLog) -> pd.DataFr
     in_ref = out.index.isin(ref.index)
     if (~in_ref).any():
         report.add(
-            "commune not in 2025 reference", "insee_com", list(out.index[~in_ref]),
+            "commune not in 2025 reference",
+            "insee_com",
+            list(out.index[~in_ref]),
             "code absent from the 2025 commune list (merged or renamed commune?): kept, with the file's data",
         )
     return out

@@ -40,8 +40,16 @@ __all__ = [
 
 #: Slugified field names read as the INSEE commune code (city lists and commune layers).
 INSEE_FIELDS: tuple[str, ...] = (
-    "insee_com", "code_insee_commune", "code_insee", "insee", "codgeo", "code_commune_insee",
-    "code_commune", "com", "insee_commune", "code_insee_com",
+    "insee_com",
+    "code_insee_commune",
+    "code_insee",
+    "insee",
+    "codgeo",
+    "code_commune_insee",
+    "code_commune",
+    "com",
+    "insee_commune",
+    "code_insee_com",
 )
 #: Slugified field names read as the SIREN of an EPCI layer.
 SIREN_FIELDS: tuple[str, ...] = ("siren_epci", "siren", "code_siren", "epci_siren", "code_epci", "siren_groupement")
@@ -86,8 +94,10 @@ def _key_codes(gdf: gpd.GeoDataFrame, path: Path, key: str, key_aliases: tuple[s
     gdf = gdf.drop(columns=[found]).assign(**{key: codes.astype(str).to_numpy()})
     dup = gdf[key].duplicated()
     if dup.any():
-        raise InputError(f"{path}: {key} {gdf.loc[dup, key].iloc[0]} appears in more than one feature; "
-                         "dissolve the layer by that code first")
+        raise InputError(
+            f"{path}: {key} {gdf.loc[dup, key].iloc[0]} appears in more than one feature; "
+            "dissolve the layer by that code first"
+        )
     return gdf
 
 
@@ -96,14 +106,22 @@ def _repair_geometries(gdf: gpd.GeoDataFrame, key: str, report: RepairLog) -> gp
 
     empty = gdf.geometry.isna() | gdf.geometry.is_empty
     if empty.any():
-        report.add("feature without geometry", "geometry", list(gdf.loc[empty, key]),
-                   "features without geometry kept with an empty geometry")
+        report.add(
+            "feature without geometry",
+            "geometry",
+            list(gdf.loc[empty, key]),
+            "features without geometry kept with an empty geometry",
+        )
     invalid = ~empty & ~gdf.geometry.is_valid
     if invalid.any():
         gdf = gdf.copy()
         gdf.loc[invalid, gdf.geometry.name] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
-        report.add("invalid geometry repaired", "geometry", list(gdf.loc[invalid, key]),
-                   f"{int(invalid.sum())} invalid polygons repaired with make_valid")
+        report.add(
+            "invalid geometry repaired",
+            "geometry",
+            list(gdf.loc[invalid, key]),
+            f"{int(invalid.sum())} invalid polygons repaired with make_valid",
+        )
     return gdf
 
 
@@ -275,14 +293,17 @@ def _polygon_kind(path: Path, layer: str | None) -> str:
     try:
         fields = [slugify(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path}: cannot read the polygon layer ({exc}); give a GeoPackage, Shapefile, "
-                         "GeoJSON or FlatGeobuf file") from None
+        raise InputError(
+            f"{path}: cannot read the polygon layer ({exc}); give a GeoPackage, Shapefile, GeoJSON or FlatGeobuf file"
+        ) from None
     if any(a in fields for a in INSEE_FIELDS):
         return "commune"
     if any(a in fields for a in SIREN_FIELDS):
         return "epci"
-    raise InputError(f"{path}: no INSEE or SIREN field among {fields[:25]}; name the field that identifies "
-                     "each polygon (CLI --zones-id FIELD, Python key=)")
+    raise InputError(
+        f"{path}: no INSEE or SIREN field among {fields[:25]}; name the field that identifies "
+        "each polygon (CLI --zones-id FIELD, Python key=)"
+    )
 
 
 def _polygons_by_key(path: Path, key: str, layer: str | None) -> gpd.GeoDataFrame:

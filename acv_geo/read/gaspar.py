@@ -564,7 +564,6 @@ def check_table(table: Any) -> str:
     return table
 
 
-
 def is_gaspar_catnat(source: str | os.PathLike[str]) -> bool:
     r"""True when ``source`` is a GASPAR archive (zip or folder) or GASPAR's CatNat table (``lib_risque_jo``).
 
@@ -588,5 +587,3 @@ def is_gaspar_catnat(source: str | os.PathLike[str]) -> bool:
     except OSError:
         return False
     return b"lib_risque_jo" in head.lower()
-
-

@@ -177,8 +177,12 @@ def _hosted(plat: pd.DataFrame) -> pd.DataFrame:
     records: Iterable[tuple[Any, Any, Any]]
     if listed.columns.is_unique:  # the columns as arrays (a row Series per portal costs more than the rest)
         themes = listed["thématique"] if "thématique" in listed.columns else pd.Series(None, index=listed.index)
-        records = zip(listed["organisations"].to_numpy(dtype=object), listed["techno"].to_numpy(dtype=object),
-                      themes.to_numpy(dtype=object), strict=True)
+        records = zip(
+            listed["organisations"].to_numpy(dtype=object),
+            listed["techno"].to_numpy(dtype=object),
+            themes.to_numpy(dtype=object),
+            strict=True,
+        )
     else:
         records = ((p["organisations"], p.get("techno"), p.get("thématique")) for _, p in listed.iterrows())
     rows = []
@@ -253,8 +257,18 @@ def _read_observatory_cached(path: str, mtime: float, label: str, copies: bool =
     else:
         raw = _from_workbook(p) if p.suffix.lower() in (".xlsx", ".xls", ".ods") else _from_csv(p)
     raw, repairs = _siren_repairs(raw)
-    merged = _agg_like_groupby(raw, "siren", {"nom": "first", "type": "first", "url_portail": "join",
-                                              "url_datagouv": "first", "techno": "join", "themes": "join"})
+    merged = _agg_like_groupby(
+        raw,
+        "siren",
+        {
+            "nom": "first",
+            "type": "first",
+            "url_portail": "join",
+            "url_datagouv": "first",
+            "techno": "join",
+            "themes": "join",
+        },
+    )
     merged = merged[OBSERVATORY_COLUMNS]
     merged.attrs = {"source": label, "repairs": repairs}
     return merged
@@ -292,8 +306,12 @@ def read_observatory(source: str | os.PathLike[str] = "odater_2022") -> pd.DataF
     """
     path, label = _resolve(source)
     # an embedded workbook is read from its Parquet sheet copies when they are there (same frame)
-    copies = isinstance(source, str) and source in DATASETS and path.suffix.lower() == ".xlsx" and all(
-        sheet_copy_path(path, name).is_file() for name in WORKBOOK_SHEETS)
+    copies = (
+        isinstance(source, str)
+        and source in DATASETS
+        and path.suffix.lower() == ".xlsx"
+        and all(sheet_copy_path(path, name).is_file() for name in WORKBOOK_SHEETS)
+    )
     return _read_observatory_cached(str(path), path.stat().st_mtime, label, copies).copy()
 
 
@@ -333,7 +351,10 @@ def _urls(out: pd.DataFrame, obs: pd.DataFrame, siren_com: pd.Series, siren_epci
 
 
 def _changes(
-    out: pd.DataFrame, obs: pd.DataFrame, previous: str | os.PathLike[str], siren_com: pd.Series,
+    out: pd.DataFrame,
+    obs: pd.DataFrame,
+    previous: str | os.PathLike[str],
+    siren_com: pd.Series,
     siren_epci: pd.Series,
 ) -> None:
     """The status in the ``previous`` export (``opendata_<year>``…) and ``opendata_change``."""
@@ -348,8 +369,12 @@ def _changes(
     out[f"opendata_{suffix}"] = before
     now = out["opendata"]
     change = np.select(
-        [now.fillna(False) & before.fillna(False), now.fillna(False) & ~before.fillna(True),
-         ~now.fillna(True) & before.fillna(False), ~now.fillna(True) & ~before.fillna(True)],
+        [
+            now.fillna(False) & before.fillna(False),
+            now.fillna(False) & ~before.fillna(True),
+            ~now.fillna(True) & before.fillna(False),
+            ~now.fillna(True) & ~before.fillna(True),
+        ],
         ["kept", "new", "stopped", "never"],
         default=None,  # type: ignore[arg-type]  # numpy's stubs leave None out; an object array is meant
     )
@@ -400,9 +425,7 @@ def opendata_status(
     (False, True, 'epci')
     """
     if "siren_epci" not in cities.columns:
-        raise InputError(
-            "cities has no 'siren_epci' column; read them with acv_geo.read_acv() or add the EPCI SIREN"
-        )
+        raise InputError("cities has no 'siren_epci' column; read them with acv_geo.read_acv() or add the EPCI SIREN")
     if cities.index.name != "insee_com":
         raise InputError("cities must be indexed by 'insee_com' (use .set_index('insee_com'))")
     obs = read_observatory(observatory)
@@ -421,8 +444,14 @@ def opendata_status(
     if previous is not None:
         _changes(out, obs, previous, siren_com, siren_epci)
     repairs = [
-        {"kind": "observatory repair", "column": "siren", "count": 1, "codes": "", "detail": r,
-         "file": obs.attrs["source"]}
+        {
+            "kind": "observatory repair",
+            "column": "siren",
+            "count": 1,
+            "codes": "",
+            "detail": r,
+            "file": obs.attrs["source"],
+        }
         for r in obs.attrs.get("repairs", [])
     ]
     out.attrs[REPAIRS] = list(cities.attrs.get(REPAIRS, [])) + repairs

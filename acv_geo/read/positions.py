@@ -87,7 +87,9 @@ def _file_positions(df: pd.DataFrame, report: RepairLog) -> tuple[np.ndarray, np
         take = np.isnan(lon)
         if take.any() and df["centroid"].notna().any():
             report.add(
-                "centroid text parsed", "centroid", None,
+                "centroid text parsed",
+                "centroid",
+                None,
                 "positions read from the 'centroid' text column (\"lat, lon\" order)",
             )
         lon[take], lat[take] = clon.to_numpy()[take], clat.to_numpy()[take]
@@ -120,20 +122,30 @@ def _repair_outside(pts: _Points, bad: np.ndarray, report: RepairLog) -> np.ndar
     if swapped.any():
         pts.lon[swapped], pts.lat[swapped] = pts.lat[swapped].copy(), pts.lon[swapped].copy()
         pts.source[swapped] = "file (latitude/longitude swapped)"
-        report.add("swapped coordinates", "geometry", list(pts.codes[swapped]),
-                   "latitude and longitude were swapped in the file; swapped back")
+        report.add(
+            "swapped coordinates",
+            "geometry",
+            list(pts.codes[swapped]),
+            "latitude and longitude were swapped in the file; swapped back",
+        )
         bad &= ~swapped
     known = ~np.isnan(pts.ref_lon)
     overseas = bad & (pts.territory != "metropole") & known
     pts.from_reference(
-        overseas, "commune polygon (file had a map-inset position)", report, "overseas map-inset position",
+        overseas,
+        "commune polygon (file had a map-inset position)",
+        report,
+        "overseas map-inset position",
         "overseas towns placed in map insets inside mainland France; replaced by the representative "
         "point of the commune polygon (true position)",
     )
     bad &= ~overseas
     fixable = bad & known
     pts.from_reference(
-        fixable, "commune polygon (file position outside the territory)", report, "position outside its territory",
+        fixable,
+        "commune polygon (file position outside the territory)",
+        report,
+        "position outside its territory",
         "position outside France/its territory in the file; replaced by the commune polygon's representative point",
     )
     return bad & ~fixable
@@ -176,11 +188,20 @@ def city_positions(
     """
     lon, lat = _file_positions(df, report)
     codes = df["insee_com"].to_numpy()
-    pts = _Points(lon, lat, np.array(["file"] * len(df), dtype=object), codes, df["territory"].to_numpy(),
-                  ref["lon"].reindex(codes).to_numpy(float), ref["lat"].reindex(codes).to_numpy(float))
+    pts = _Points(
+        lon,
+        lat,
+        np.array(["file"] * len(df), dtype=object),
+        codes,
+        df["territory"].to_numpy(),
+        ref["lon"].reindex(codes).to_numpy(float),
+        ref["lat"].reindex(codes).to_numpy(float),
+    )
     missing = np.isnan(lon) | np.isnan(lat)
     pts.from_reference(
-        missing & ~np.isnan(pts.ref_lon), "commune polygon (no position in file)", report,
+        missing & ~np.isnan(pts.ref_lon),
+        "commune polygon (no position in file)",
+        report,
         "position from commune polygon",
         "no position in the file: representative point of the commune polygon (IGN ADMIN EXPRESS 2025)",
     )

@@ -65,15 +65,19 @@ def _read_csv(raw: bytes, label: str, what: str, decoding: RepairLog) -> pd.Data
     if not text.strip():
         raise InputError(f"{label}: the {what} file is empty")
     if text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
-        raise InputError(f"{label}: this is a web page (HTML), not a CSV table; download the data file "
-                         "itself (not the page that links to it)")
+        raise InputError(
+            f"{label}: this is a web page (HTML), not a CSV table; download the data file "
+            "itself (not the page that links to it)"
+        )
     sep = sniff_separator(text) or ";"
     return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
 
 
 def _unreadable(label: str, what: str, ext: str, exc: Exception) -> InputError:
-    return InputError(f"{label}: cannot read the {what} ({type(exc).__name__}: {exc}); check that it is a valid "
-                      f"{ext} file (open it in a spreadsheet program and save it again)")
+    return InputError(
+        f"{label}: cannot read the {what} ({type(exc).__name__}: {exc}); check that it is a valid "
+        f"{ext} file (open it in a spreadsheet program and save it again)"
+    )
 
 
 def _read_file(path: Path, what: str, decoding: RepairLog) -> pd.DataFrame:
@@ -232,14 +236,25 @@ def normalise_codes(df: pd.DataFrame, col: str, label: str, repairs: list[dict[s
     fixed = codes.notna() & (codes != raw_text)
     if fixed.any():
         examples = [f"{r}→{c}" for r, c in zip(raw_text[fixed], codes[fixed], strict=True)]
-        add_repair(repairs, "INSEE code repaired", col, examples,
-                   "codes exported as numbers lost their leading zero (or had blanks); restored to 5 characters",
-                   label)
+        add_repair(
+            repairs,
+            "INSEE code repaired",
+            col,
+            examples,
+            "codes exported as numbers lost their leading zero (or had blanks); restored to 5 characters",
+            label,
+        )
     bad = codes.isna()
     if bad.any():
         rows = [f"row {i + 2}: {raw_text.iloc[i]!r}" for i in np.flatnonzero(bad.to_numpy())]
-        add_repair(repairs, "unusable INSEE code", col, rows,
-                   "rows without a valid INSEE commune code (empty, foreign or malformed) were left out", label)
+        add_repair(
+            repairs,
+            "unusable INSEE code",
+            col,
+            rows,
+            "rows without a valid INSEE commune code (empty, foreign or malformed) were left out",
+            label,
+        )
     out = df.loc[~bad.to_numpy()].copy()
     out["insee_com"] = codes[~bad].astype(str).to_numpy()
     return out

@@ -212,8 +212,10 @@ def _json_frame(path: Path, text: str) -> pd.DataFrame:
 def _text_frame(path: Path, text: str) -> pd.DataFrame:
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped[:15].lower().startswith(("<!doctype html", "<html")):
-        raise InputError(f"{path}: this is a web page (HTML), not a city list; download the data file itself "
-                         "(not the page that links to it)")
+        raise InputError(
+            f"{path}: this is a web page (HTML), not a city list; download the data file itself "
+            "(not the page that links to it)"
+        )
     ext = path.suffix.lower()
     if ext == ".js" or re.match(r"^(var|let|const)\s+\w+\s*=", stripped):
         start = stripped.find("{")
