@@ -66,3 +66,18 @@ def test_status_bad_input(bare, tmp_path):
     (tmp_path / "x.csv").write_text("id,name\n1,a\n")
     with pytest.raises(InputError, match=r"x\.csv: no 'siren' column among \['id', 'name'\]"):
         acv_geo.opendata_status(bare, observatory=tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("sep", [";", ","])
+def test_observatory_csv_with_either_separator(tmp_path, sep):
+    """The separator is sniffed (core.files.sniff_separator): ';' and ',' exports read the same."""
+    rows = [["siren", "nom", "url_platform", "id_datagouv", "techno_platform"],
+            ["210100046", "Ambérieu-en-Bugey", "https://data.example/a", "0123456789abcdef01234567", "ckan"],
+            ["\u200e240100883", "CC de la Plaine de l'Ain", "https://data.example/b", "bad-id", "opendatasoft"]]
+    path = tmp_path / "odater.csv"
+    path.write_bytes(("\n".join(sep.join(r) for r in rows) + "\n").encode("cp1252", errors="ignore"))
+    obs = acv_geo.read_observatory(path)
+    assert obs.index.tolist() == ["210100046", "240100883"]
+    assert obs.loc["210100046", "url_datagouv"] == "https://www.data.gouv.fr/fr/organizations/0123456789abcdef01234567/"
+    assert obs.loc["240100883", "techno"] == "opendatasoft"
+    assert any("Windows-1252" in r for r in obs.attrs["repairs"])
