@@ -29,13 +29,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "their weighted composite and the rank of every city (see acv_geo.exposure_profile). Indicator tables "
         "are outputs of `acv-geo tables`, `indicators` or `zonal` (keyed by insee_com).",
     )
-    p.add_argument("--table", metavar="FILE", action="append", default=[],
-                   help="indicator table keyed by insee_com (.gpkg, .csv, .parquet; repeatable)")
-    p.add_argument("--weights", type=_weights, metavar="risk=W,nature=W,opendata=W",
-                   help="weights of the sub-scores (default: acv_geo.indicators.profile.DEFAULT_WEIGHTS)")
+    p.add_argument(
+        "--table",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="indicator table keyed by insee_com (.gpkg, .csv, .parquet; repeatable)",
+    )
+    p.add_argument(
+        "--weights",
+        type=_weights,
+        metavar="risk=W,nature=W,opendata=W",
+        help="weights of the sub-scores (default: acv_geo.indicators.profile.DEFAULT_WEIGHTS)",
+    )
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
-    p.add_argument("--out", metavar="FILE", required=True,
-                   help="output file, cities sorted by rank (.gpkg, .geojson: with the city points)")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="output file, cities sorted by rank (.gpkg, .geojson: with the city points)",
+    )
     p.set_defaults(func=run)
 
 
@@ -43,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo profile``."""
     import geopandas as gpd
 
-    from acv_geo.read.tables import read_keyed_table
     from acv_geo.indicators.profile import exposure_profile, rank_candidates
     from acv_geo.outputs.writers import write_table
     from acv_geo.read.cities import read_acv
+    from acv_geo.read.tables import read_keyed_table
 
     _events.progress(0.05, "reading the cities")
     cities = read_acv(args.cities)
@@ -61,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     prof = exposure_profile(cities, *tables, weights=args.weights)
     ranked = rank_candidates(prof)
     base = cities[[c for c in ("commune", "territory", "opendata") if c in cities.columns]]
-    out = gpd.GeoDataFrame(base.join(ranked, how="right"), geometry=cities.geometry.reindex(ranked.index).to_numpy(),
-                           crs=cities.crs)
+    out = gpd.GeoDataFrame(
+        base.join(ranked, how="right"), geometry=cities.geometry.reindex(ranked.index).to_numpy(), crs=cities.crs
+    )
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     out.index.name = "insee_com"
     out.attrs = dict(prof.attrs)
@@ -71,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     used = prof.attrs.get("acv_geo_profile", {}).get("columns", {})
     n_ranked = int(prof["rank"].notna().sum())
     _events.result(n_cities=len(out), n_ranked=n_ranked, columns=used)
-    print(f"acv-geo: profile of {len(out)} cities ({n_ranked} ranked) written to {args.out}; columns used: "
-          + "; ".join(f"{k}: {', '.join(v) or '-'}" for k, v in used.items()))
+    print(
+        f"acv-geo: profile of {len(out)} cities ({n_ranked} ranked) written to {args.out}; columns used: "
+        + "; ".join(f"{k}: {', '.join(v) or '-'}" for k, v in used.items())
+    )
     return 0
