@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from acv_geo.core.errors import InputError
 from acv_geo.core.files import RepairLog
@@ -53,7 +55,7 @@ def parse_latlon_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return pairs.map(lambda p: p[0]).astype(float), pairs.map(lambda p: p[1]).astype(float)
 
 
-def in_bounds(lon: np.ndarray, lat: np.ndarray, territories: np.ndarray) -> np.ndarray:
+def in_bounds(lon: NDArray[Any], lat: NDArray[Any], territories: NDArray[Any]) -> NDArray[Any]:
     """Whether each point lies in the bounding box of its territory (:data:`acv_geo.core.territories.TERRITORIES`).
 
     Examples
@@ -69,7 +71,7 @@ def in_bounds(lon: np.ndarray, lat: np.ndarray, territories: np.ndarray) -> np.n
     return ok
 
 
-def _file_positions(df: pd.DataFrame, report: RepairLog) -> tuple[np.ndarray, np.ndarray]:
+def _file_positions(df: pd.DataFrame, report: RepairLog) -> tuple[np.ndarray, NDArray[Any]]:
     """Longitudes and latitudes given by the file (NaN where it gives none)."""
     n = len(df)
     lon = np.full(n, np.nan)
@@ -100,15 +102,15 @@ def _file_positions(df: pd.DataFrame, report: RepairLog) -> tuple[np.ndarray, np
 class _Points:
     """The positions being repaired, with the reference point of each town."""
 
-    lon: np.ndarray
-    lat: np.ndarray
-    source: np.ndarray
-    codes: np.ndarray
-    territory: np.ndarray
-    ref_lon: np.ndarray
-    ref_lat: np.ndarray
+    lon: NDArray[Any]
+    lat: NDArray[Any]
+    source: NDArray[Any]
+    codes: NDArray[Any]
+    territory: NDArray[Any]
+    ref_lon: NDArray[Any]
+    ref_lat: NDArray[Any]
 
-    def from_reference(self, mask: np.ndarray, source: str, report: RepairLog, kind: str, detail: str) -> None:
+    def from_reference(self, mask: NDArray[Any], source: str, report: RepairLog, kind: str, detail: str) -> None:
         """Replace the positions of ``mask`` by the commune's reference point, and report it."""
         if mask.any():
             self.lon[mask], self.lat[mask] = self.ref_lon[mask], self.ref_lat[mask]
@@ -116,7 +118,7 @@ class _Points:
             report.add(kind, "geometry", list(self.codes[mask]), detail)
 
 
-def _repair_outside(pts: _Points, bad: np.ndarray, report: RepairLog) -> np.ndarray:
+def _repair_outside(pts: _Points, bad: NDArray[Any], report: RepairLog) -> NDArray[Any]:
     """Repair the positions outside their territory; the mask of those that could not be repaired."""
     swapped = bad & in_bounds(pts.lat, pts.lon, pts.territory)
     if swapped.any():
@@ -153,7 +155,7 @@ def _repair_outside(pts: _Points, bad: np.ndarray, report: RepairLog) -> np.ndar
 
 def city_positions(
     df: pd.DataFrame, path: Path, report: RepairLog, ref: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+) -> tuple[np.ndarray, NDArray[Any], list[str]]:
     """Longitude, latitude (WGS84) and source of the position of every town of a city list.
 
     Parameters

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from acv_geo.core.codes import normalize_insee, slugify
 from acv_geo.core.errors import InputError
@@ -260,7 +261,7 @@ def normalise_codes(df: pd.DataFrame, col: str, label: str, repairs: list[dict[s
     return out
 
 
-def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def parse_dates(values: pd.Series) -> tuple[pd.Series, NDArray[Any]]:
     """Dates as French tables write them → (``datetime64`` values, mask of the invalid ones).
 
     Accepts ``dd/mm/yyyy``, ``yyyy-mm-dd`` (with or without a time), ``dd-mm-yyyy``, ``yyyy/mm/dd``,
@@ -297,7 +298,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return out, ((text != "") & out.isna()).to_numpy()
 
 
-def row_lines(df: pd.DataFrame, label: str) -> np.ndarray:
+def row_lines(df: pd.DataFrame, label: str) -> NDArray[Any]:
     """Line numbers of a table's rows as the user sees them (a CSV's header is line 1).
 
     Examples
