@@ -109,8 +109,14 @@ def _run(tree: Path, out: Path, permutations: int | None) -> dict:
         args += ["--permutations", str(permutations)]
     peak = {"rss": 0, "pss": 0}
     t0 = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=tree, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-c", CHILD, *args],
+        cwd=tree,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     done = threading.Event()
 
     def sample() -> None:
@@ -147,8 +153,12 @@ def _run(tree: Path, out: Path, permutations: int | None) -> dict:
 
 
 def _summary(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3), "runs": [round(v, 3) for v in values]}
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+        "runs": [round(v, 3) for v in values],
+    }
 
 
 def _git(tree: Path, *args: str) -> str:
@@ -156,14 +166,15 @@ def _git(tree: Path, *args: str) -> str:
 
 
 def _versions() -> dict:
-    code = ("import json, platform, numpy, pandas, esda, libpysal, shapely, geopandas, pyproj, matplotlib, scipy, "
-            "pyarrow, PIL; print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, "
-            "'pandas': pandas.__version__, 'esda': esda.__version__, 'libpysal': libpysal.__version__, "
-            "'shapely': shapely.__version__, 'geopandas': geopandas.__version__, 'pyproj': pyproj.__version__, "
-            "'matplotlib': matplotlib.__version__, 'scipy': scipy.__version__, 'pyarrow': pyarrow.__version__, "
-            "'pillow': PIL.__version__}))")
-    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                     check=True).stdout)
+    code = (
+        "import json, platform, numpy, pandas, esda, libpysal, shapely, geopandas, pyproj, matplotlib, scipy, "
+        "pyarrow, PIL; print(json.dumps({'python': platform.python_version(), 'numpy': numpy.__version__, "
+        "'pandas': pandas.__version__, 'esda': esda.__version__, 'libpysal': libpysal.__version__, "
+        "'shapely': shapely.__version__, 'geopandas': geopandas.__version__, 'pyproj': pyproj.__version__, "
+        "'matplotlib': matplotlib.__version__, 'scipy': scipy.__version__, 'pyarrow': pyarrow.__version__, "
+        "'pillow': PIL.__version__}))"
+    )
+    return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 def main() -> int:
@@ -186,23 +197,31 @@ def main() -> int:
         for k in range(args.repeats + 1):
             for name, tree in trees.items():
                 res = _run(tree, tmp / f"{name}-{k}", args.permutations)
-                print(f"{'warm-up' if k == 0 else f'run {k}'} {name}: {res['wall_s']:.1f} s "
-                      f"(diagnose {res['call_s']:.1f} s), peak PSS {res['peak_tree_pss_mib']:.0f} MiB", flush=True)
+                print(
+                    f"{'warm-up' if k == 0 else f'run {k}'} {name}: {res['wall_s']:.1f} s "
+                    f"(diagnose {res['call_s']:.1f} s), peak PSS {res['peak_tree_pss_mib']:.0f} MiB",
+                    flush=True,
+                )
                 if k:
                     runs[name].append(res)
     result: dict = {
         "benchmark": "acv-geo diagnose on the embedded default (244 cities, 3 layers, 1 raster, 4 tables, LISA + "
-                     f"join counts + Moran's I with {args.permutations or 9999:,} permutations, maps, town maps, "
-                     "report): previous implementation vs this one, interleaved runs in fresh processes",
-        "command": "acv-geo diagnose --quiet --out DIR" + (f" --permutations {args.permutations}"
-                                                           if args.permutations else ""),
+        f"join counts + Moran's I with {args.permutations or 9999:,} permutations, maps, town maps, "
+        "report): previous implementation vs this one, interleaved runs in fresh processes",
+        "command": "acv-geo diagnose --quiet --out DIR"
+        + (f" --permutations {args.permutations}" if args.permutations else ""),
         "repeats": args.repeats,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "versions": _versions(),
-        "trees": {"old": {"commit": _git(old, "rev-parse", "HEAD")},
-                  "new": {"commit": _git(ROOT, "rev-parse", "HEAD"),
-                          "uncommitted_changes_in_acv_geo_or_data": bool(_git(
-                              ROOT, "status", "--porcelain", "--untracked-files=no", "--", "acv_geo", "data"))}},
+        "trees": {
+            "old": {"commit": _git(old, "rev-parse", "HEAD")},
+            "new": {
+                "commit": _git(ROOT, "rev-parse", "HEAD"),
+                "uncommitted_changes_in_acv_geo_or_data": bool(
+                    _git(ROOT, "status", "--porcelain", "--untracked-files=no", "--", "acv_geo", "data")
+                ),
+            },
+        },
     }
     for name, rs in runs.items():
         steps: dict[str, list[float]] = {}
@@ -232,8 +251,10 @@ def main() -> int:
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     for name in ("old", "new"):
         r = result[name]
-        print(f"{name}: wall {r['wall_s']['median']:.1f} s ({r['wall_s']['min']:.1f}-{r['wall_s']['max']:.1f}), "
-              f"peak PSS {r['peak_tree_pss_mib']['median']:.0f} MiB, report {r['report_mib']:.1f} MiB")
+        print(
+            f"{name}: wall {r['wall_s']['median']:.1f} s ({r['wall_s']['min']:.1f}-{r['wall_s']['max']:.1f}), "
+            f"peak PSS {r['peak_tree_pss_mib']['median']:.0f} MiB, report {r['report_mib']:.1f} MiB"
+        )
     print(f"speed-up ×{result['speedup_wall_median']} → {args.out}")
     return 0
 

@@ -69,8 +69,11 @@ def test_json_events_of_diagnose_carry_its_warnings(capsys, tmp_path):
     infos = [e["message"] for e in evs if e["event"] == "info"]
     assert infos[0] == f"acv-geo diagnose: 3 cities → {tmp_path / 'o'}" and not any("warning" in m for m in infos)
     progress = [e for e in evs if e["event"] == "progress"]
-    assert progress[0]["message"] == "reading cities" and progress[-1] == {"event": "progress", "fraction": 1.0,
-                                                                          "message": "done"}
+    assert progress[0]["message"] == "reading cities" and progress[-1] == {
+        "event": "progress",
+        "fraction": 1.0,
+        "message": "done",
+    }
     result = next(e for e in evs if e["event"] == "result")
     assert result["n_cities"] == 3 and result["report"] == str(tmp_path / "o" / "report.html")
 
@@ -86,8 +89,13 @@ def test_json_mode_restores_stdout_and_logging(capsys, tmp_path):
 def test_sigterm_stops_diagnose_and_leaves_the_previous_outputs(tmp_path):
     """The plugin's cancel: SIGTERM unwinds like Ctrl-C; no temporary folder is left; exit 130."""
     out = tmp_path / "diag"
-    proc = subprocess.Popen([sys.executable, "-m", "acv_geo", "--json", "diagnose", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "acv_geo", "--json", "diagnose", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until it is computing
         if json.loads(line).get("message", "").startswith("overlay"):
@@ -99,22 +107,38 @@ def test_sigterm_stops_diagnose_and_leaves_the_previous_outputs(tmp_path):
     assert time.monotonic() - t0 < 2.0
     assert code == 130
     tail = [json.loads(line) for line in rest.splitlines()]
-    assert tail[-2:] == [{"event": "error", "message": "interrupted; no partial output was left behind", "code": 130},
-                         {"event": "end", "code": 130}]
+    assert tail[-2:] == [
+        {"event": "error", "message": "interrupted; no partial output was left behind", "code": 130},
+        {"event": "end", "code": 130},
+    ]
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
 def test_profile_subcommand_equals_exposure_profile(tmp_path):
     cities = acv_geo.read_acv()
     main(["tables", "--radon", "--out", str(tmp_path / "t.csv")])
-    assert main(["profile", "--table", str(tmp_path / "t.csv"), "--weights", "risk=1,nature=0,opendata=1",
-                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "--table",
+                str(tmp_path / "t.csv"),
+                "--weights",
+                "risk=1,nature=0,opendata=1",
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(tmp_path / "p.csv", dtype={"insee_com": str}).set_index("insee_com")
-    expected = rank_candidates(exposure_profile(cities, radon_indicators(cities),
-                                                weights={"risk": 1, "nature": 0, "opendata": 1}))
+    expected = rank_candidates(
+        exposure_profile(cities, radon_indicators(cities), weights={"risk": 1, "nature": 0, "opendata": 1})
+    )
     assert list(got.index) == list(expected.index)
-    pd.testing.assert_series_equal(got["exposure_score"], expected["exposure_score"], check_names=False,
-                                   check_index_type=False)
+    pd.testing.assert_series_equal(
+        got["exposure_score"], expected["exposure_score"], check_names=False, check_index_type=False
+    )
     assert got["rank"].iloc[0] == 1
 
 
@@ -147,8 +171,24 @@ def test_zones_from_a_user_polygon_layer(tmp_path):
     src = tmp_path / "areas.gpkg"
     _squares(src, "name")
     layer = acv_geo.get_path("herault_pac_risques")
-    assert main(["indicators", "--zones", str(src), "--zones-id", "name", "--layer", str(layer), "--name", "pac",
-                 "--out", str(tmp_path / "o.csv")]) == 0
+    assert (
+        main(
+            [
+                "indicators",
+                "--zones",
+                str(src),
+                "--zones-id",
+                "name",
+                "--layer",
+                str(layer),
+                "--name",
+                "pac",
+                "--out",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(tmp_path / "o.csv").set_index("name")
     polygons, kind = acv_geo.read_polygons(src, key="name")
     assert kind == "polygon"
@@ -162,25 +202,71 @@ def test_zones_from_a_user_polygon_layer(tmp_path):
 def test_zones_layer_without_an_identifier(capsys, tmp_path):
     src = tmp_path / "areas.gpkg"
     _squares(src, "label")
-    assert main(["indicators", "--zones", str(src), "--layer", str(acv_geo.get_path("herault_pac_risques")),
-                 "--out", str(tmp_path / "o.csv")]) == 2
-    assert (f"{src}: no INSEE or SIREN field among ['label']; name the field that identifies each polygon "
-            "(CLI --zones-id FIELD, Python key=)") in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "indicators",
+                "--zones",
+                str(src),
+                "--layer",
+                str(acv_geo.get_path("herault_pac_risques")),
+                "--out",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        f"{src}: no INSEE or SIREN field among ['label']; name the field that identifies each polygon "
+        "(CLI --zones-id FIELD, Python key=)"
+    ) in capsys.readouterr().err
 
 
 def test_zones_with_cities_options_refused(capsys, tmp_path):
     src = tmp_path / "areas.gpkg"
     _squares(src, "name")
-    assert main(["indicators", "--zones", str(src), "--zones-id", "name", "--zone", "epci", "--layer",
-                 str(acv_geo.get_path("herault_pac_risques")), "--out", str(tmp_path / "o.csv")]) == 2
-    assert f"--zone do not apply with --zones: each polygon of {src} is its own zone; drop them" in \
-        capsys.readouterr().err
+    assert (
+        main(
+            [
+                "indicators",
+                "--zones",
+                str(src),
+                "--zones-id",
+                "name",
+                "--zone",
+                "epci",
+                "--layer",
+                str(acv_geo.get_path("herault_pac_risques")),
+                "--out",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        f"--zone do not apply with --zones: each polygon of {src} is its own zone; drop them" in capsys.readouterr().err
+    )
 
 
 def test_geometry_option_writes_the_zone_polygons_and_integer_counts(tmp_path):
     out = tmp_path / "o.gpkg"
-    assert main(["indicators", "--layer", str(acv_geo.get_path("reperes_crues_34")), "--name", "marks",
-                 "--coverage", "34", "--geometry", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "indicators",
+                "--layer",
+                str(acv_geo.get_path("reperes_crues_34")),
+                "--name",
+                "marks",
+                "--coverage",
+                "34",
+                "--geometry",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     got = gpd.read_file(out).set_index("insee_com")
     assert list(got.columns[:4]) == ["commune", "territory", "zone_kind", "zone_reason"]
     assert got.geom_type.isin(["Polygon", "MultiPolygon"]).all() and got.crs.to_epsg() == 4326
@@ -209,6 +295,7 @@ def test_read_polygons_duplicate_identifiers(tmp_path):
 
 
 def test_python_dash_m_runs_the_cli(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "acv_geo", "--version"], capture_output=True, text=True,
-                          cwd=tmp_path, env={**os.environ})
+    proc = subprocess.run(
+        [sys.executable, "-m", "acv_geo", "--version"], capture_output=True, text=True, cwd=tmp_path, env={**os.environ}
+    )
     assert proc.stdout.strip() == f"acv-geo {acv_geo.__version__}"

@@ -38,8 +38,11 @@ def cities():
 
 def _quick(**extra):
     """A minimal config: no layers, no maps, few permutations (for the atomicity tests)."""
-    data = {"tables": {"catnat": False}, "clusters": {"permutations": 9, "join_counts": False, "morans_i": False},
-            "maps": {"enabled": False}}
+    data = {
+        "tables": {"catnat": False},
+        "clusters": {"permutations": 9, "join_counts": False, "morans_i": False},
+        "maps": {"enabled": False},
+    }
     data.update(extra)
     return load_config(data)
 
@@ -53,9 +56,20 @@ def test_every_output_exists(run):
         assert (out / name).is_file(), name
         assert (out / name).stat().st_size > 0
     maps = {p.name for p in (out / "maps").glob("*.png")}
-    for m in ("opendata_status.png", "opendata_epci.png", "clusters_opendata.png", "pac_pct.png",
-              "pac_inondation_pct.png", "flood_marks_count.png", "ppr_scie_pct.png", "dem_mean.png",
-              "dem_below_300_pct.png", "radon_class.png", "catnat_total_count.png", "exposure_score.png"):
+    for m in (
+        "opendata_status.png",
+        "opendata_epci.png",
+        "clusters_opendata.png",
+        "pac_pct.png",
+        "pac_inondation_pct.png",
+        "flood_marks_count.png",
+        "ppr_scie_pct.png",
+        "dem_mean.png",
+        "dem_below_300_pct.png",
+        "radon_class.png",
+        "catnat_total_count.png",
+        "exposure_score.png",
+    ):
         assert m in maps, m
     assert set(res.files) == {out / n for n in OUTPUT_FILES} | {out / "maps" / m for m in maps}
     # nothing left behind beside the output folder
@@ -70,8 +84,16 @@ def test_cities_gpkg_has_every_city_once(run, cities):
     assert g["insee_com"].is_unique
     assert g["insee_com"].tolist() == cities.index.tolist()
     assert {"2A004", "2B033", "01004", "97105"} <= set(g["insee_com"])
-    for col in ("opendata_level", "pac_pct", "dem_mean", "radon_class", "catnat_total_count",
-                "cluster_opendata_label", "exposure_score", "rank"):
+    for col in (
+        "opendata_level",
+        "pac_pct",
+        "dem_mean",
+        "radon_class",
+        "catnat_total_count",
+        "cluster_opendata_label",
+        "exposure_score",
+        "rank",
+    ):
         assert col in g.columns, col
     e = pyogrio.read_dataframe(out / "cities.gpkg", layer="epci")
     assert e["siren_epci"].is_unique
@@ -89,8 +111,17 @@ def test_indicator_tables(run):
     assert csv["insee_com"].tolist() == pq["insee_com"].tolist() == res.cities.index.tolist()
     np.testing.assert_allclose(csv["dem_mean"].to_numpy(float), pq["dem_mean"].to_numpy(float), equal_nan=True)
     meta = pd.read_csv(out / "indicators.metadata.csv", dtype=str, keep_default_na=False)
-    assert list(meta.columns) == ["column", "label_fr", "label_en", "unit", "source", "date", "description", "role",
-                                  "scored"]
+    assert list(meta.columns) == [
+        "column",
+        "label_fr",
+        "label_en",
+        "unit",
+        "source",
+        "date",
+        "description",
+        "role",
+        "scored",
+    ]
     assert (out / "indicator_metadata.csv").read_bytes() == (out / "indicators.metadata.csv").read_bytes()
     described = set(meta["column"])
     # every written column has its row, with a label in both languages
@@ -99,9 +130,11 @@ def test_indicator_tables(run):
     assert not meta["label_fr"].str.fullmatch(r"[a-z0-9_]+").any()
     labels = meta.set_index("column")
     assert labels.loc["pac_inondation_et_submersion_marine_dist_m", "label_fr"] == (
-        "Zones de risque portées à connaissance (PAC, Hérault) : inondation et submersion marine, distance (m)")
+        "Zones de risque portées à connaissance (PAC, Hérault) : inondation et submersion marine, distance (m)"
+    )
     assert labels.loc["flood_marks_b2000_count", "label_en"] == (
-        "Historical flood marks (Hérault) (within 2 km of the centre): count")
+        "Historical flood marks (Hérault) (within 2 km of the centre): count"
+    )
     assert labels.loc["catnat_flood_last_year", "label_fr"] == "Arrêtés CatNat, inondation : dernière année"
     gmeta = pd.read_csv(out / "cities.metadata.csv", dtype=str, keep_default_na=False)
     for layer in ("cities", "epci"):
@@ -110,12 +143,27 @@ def test_indicator_tables(run):
     assert (gmeta["label_fr"] != "").all()
     scored = labels[labels["scored"] == "yes"]
     assert scored["role"].to_dict() == {
-        "opendata_level": "opendata", "pac_pct": "risk", "flood_marks_count": "risk", "ppr_scie_pct": "risk",
-        "dem_below_300_pct": "risk", "radon_class": "risk", "catnat_total_count": "risk", "seismic_zone": "risk",
-        "risks_known_count": "risk"}
+        "opendata_level": "opendata",
+        "pac_pct": "risk",
+        "flood_marks_count": "risk",
+        "ppr_scie_pct": "risk",
+        "dem_below_300_pct": "risk",
+        "radon_class": "risk",
+        "catnat_total_count": "risk",
+        "seismic_zone": "risk",
+        "risks_known_count": "risk",
+    }
     assert {"opendata", "opendata_level", "opendata_2020", "opendata_change"} <= described
-    for c in ("pac_pct", "dem_mean", "radon_class", "catnat_total_count", "exposure_score", "pac_covered",
-              "cluster_opendata_label", "opendata_level"):
+    for c in (
+        "pac_pct",
+        "dem_mean",
+        "radon_class",
+        "catnat_total_count",
+        "exposure_score",
+        "pac_covered",
+        "cluster_opendata_label",
+        "opendata_level",
+    ):
         assert c in described, c
     row = meta.set_index("column").loc["dem_mean"]
     assert row["unit"] == "m" and "Copernicus" in row["source"]
@@ -129,25 +177,36 @@ def test_values_equal_the_core_functions(run, cities):
     zones = acv_geo.make_zones(cities)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pac = acv_geo.overlay_indicators(zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques",
-                                         name="pac", coverage=["34"])  # as the default config declares
-        marks = acv_geo.overlay_indicators(acv_geo.make_zones(cities, kind="buffer", radius=2000),
-                                           acv_geo.get_path("reperes_crues_34"), name="flood_marks_b2000",
-                                           coverage=["34"])
-        dem = acv_geo.zonal_indicators(zones, acv_geo.get_path("dem_n45e005"), name="dem",
-                                       stats=["mean", "min", "max", "coverage_pct"], threshold=300)
+        pac = acv_geo.overlay_indicators(
+            zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques", name="pac", coverage=["34"]
+        )  # as the default config declares
+        marks = acv_geo.overlay_indicators(
+            acv_geo.make_zones(cities, kind="buffer", radius=2000),
+            acv_geo.get_path("reperes_crues_34"),
+            name="flood_marks_b2000",
+            coverage=["34"],
+        )
+        dem = acv_geo.zonal_indicators(
+            zones,
+            acv_geo.get_path("dem_n45e005"),
+            name="dem",
+            stats=["mean", "min", "max", "coverage_pct"],
+            threshold=300,
+        )
     for c in pac.columns:
         pd.testing.assert_series_equal(got[c], pac[c], check_names=False, check_dtype=False)
-    pd.testing.assert_series_equal(got["flood_marks_b2000_count"], marks["flood_marks_b2000_count"],
-                                   check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        got["flood_marks_b2000_count"], marks["flood_marks_b2000_count"], check_names=False, check_dtype=False
+    )
     for c in ("dem_mean", "dem_min", "dem_max", "dem_coverage_pct", "dem_below_300_pct"):
         pd.testing.assert_series_equal(got[c], dem[c], check_names=False, check_dtype=False)
     radon = acv_geo.radon_indicators(cities)
     pd.testing.assert_series_equal(got["radon_class"], radon["radon_class"], check_names=False)
     catnat = acv_geo.catnat_indicators(cities)
     pd.testing.assert_series_equal(got["catnat_total_count"], catnat["catnat_total_count"], check_names=False)
-    lisa = acv_geo.local_clusters(cities, "opendata", weights="knn:6", permutations=PERMS, seed=SEED,
-                                  alpha=0.05).to_frame()
+    lisa = acv_geo.local_clusters(
+        cities, "opendata", weights="knn:6", permutations=PERMS, seed=SEED, alpha=0.05
+    ).to_frame()
     np.testing.assert_allclose(got["cluster_opendata_p_sim"].to_numpy(float), lisa["p_sim"].to_numpy(float))
     assert got["cluster_opendata_label"].tolist() == lisa["label"].tolist()
     prof = acv_geo.exposure_profile(cities, pac, dem, radon, catnat)
@@ -167,10 +226,16 @@ def test_exact_values_on_the_embedded_data(run):
     # coverage = the department the config declares: the five Hérault towns; Narbonne (Aude) is not
     # measured (NA with the reason), although its commune reaches the convex hull of the features
     assert sorted(c.index[c["pac_covered"].fillna(False)]) == ["34003", "34032", "34108", "34145", "34301"]
-    assert c[[x for x in c.columns if x.startswith(("pac_", "flood_marks_")) and not x.endswith(
-        ("_reason", "_covered"))]].drop(index=["34003", "34032", "34108", "34145", "34301"]).isna().all().all()
-    assert c.loc["11262", "pac_reason"] == ("outside the coverage of herault_pac_risques.gpkg (department 34): "
-                                            "not measured")
+    assert (
+        c[[x for x in c.columns if x.startswith(("pac_", "flood_marks_")) and not x.endswith(("_reason", "_covered"))]]
+        .drop(index=["34003", "34032", "34108", "34145", "34301"])
+        .isna()
+        .all()
+        .all()
+    )
+    assert c.loc["11262", "pac_reason"] == (
+        "outside the coverage of herault_pac_risques.gpkg (department 34): not measured"
+    )
     assert pd.isna(c.loc["80001", "pac_dist_m"])  # Abbeville: no 700 km distance to a Hérault feature
     assert res.clusters["settings"]["permutations"] == PERMS
     assert sum(res.clusters["labels"]["opendata"].values()) == 244
@@ -196,7 +261,7 @@ def test_report_has_a_fiche_per_city(run, cities):
     assert "<script" not in page and 'src="http' not in page
     assert "page-break-before: always" in page
     # Season 2 gaps derived from the data: Dieppe has no PAC coverage, towns outside the DEM have no DEM
-    fiche = page[page.index("id='c76217'"):]
+    fiche = page[page.index("id='c76217'") :]
     fiche = fiche[: fiche.index("</section>")]
     assert "Hors de la couverture de la couche « Zones de risque portées à connaissance (PAC, Hérault) »" in fiche
     assert "Hors de la couverture du raster « Altitude" in fiche
@@ -265,8 +330,10 @@ def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
     monkeypatch.undo()
     second = diagnose(config=_quick(), out_dir=out, quiet=True)
-    assert json.loads((out / ".acv-geo-diagnose.json").read_text())["created"] >= \
-        json.loads(before[Path(".acv-geo-diagnose.json")])["created"]
+    assert (
+        json.loads((out / ".acv-geo-diagnose.json").read_text())["created"]
+        >= json.loads(before[Path(".acv-geo-diagnose.json")])["created"]
+    )
     assert len(second.cities) == 244
 
 
@@ -344,16 +411,28 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def _fiche_page(page: str, code: str) -> str:
     """One fiche of the report as a page of its own (same head and style), for a screenshot."""
     start = page.index(f"<section class='fiche' id='c{code}'")
-    return page[: page.index("<body>") + 6] + page[start: page.index("</section>", start) + 10] + "</body></html>"
+    return page[: page.index("<body>") + 6] + page[start : page.index("</section>", start) + 10] + "</body></html>"
 
 
 def _shot(html_path, png, tmp_path, height=1600):
     from PIL import Image
 
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", f"--window-size=1100,{height}",
-           html_path.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={png}",
+        f"--window-size=1100,{height}",
+        html_path.as_uri(),
+    ]
     subprocess.run(cmd, check=False, capture_output=True, timeout=180)
     assert png.is_file(), f"chromium wrote no screenshot of {html_path.name}"
     return np.asarray(Image.open(png).convert("RGB"), dtype=int)
@@ -374,10 +453,10 @@ def test_report_reads_in_french_with_a_map_of_each_town(run, tmp_path):
         cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", fiche)
         raw = [c for c in cells if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", c.strip())]
         assert raw == [], f"raw column names shown in the fiche of {code}: {raw}"
-        assert "<h3>Carte de la commune</h3>" in fiche and "class=\"townmap\"" in fiche
+        assert "<h3>Carte de la commune</h3>" in fiche and 'class="townmap"' in fiche
         assert ("Zones de risque portées à connaissance (PAC, Hérault) (" in fiche) is covered
         assert ("Hors de la couverture de la couche (département 34)" in fiche) is not covered
-        visible = re.sub(r"<[^>]+>", " ", fiche[fiche.index("<body>"):])  # what a reader sees (not tooltips)
+        visible = re.sub(r"<[^>]+>", " ", fiche[fiche.index("<body>") :])  # what a reader sees (not tooltips)
         assert "department" not in visible and "not measured" not in visible
         if CHROMIUM is None:
             continue

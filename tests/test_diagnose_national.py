@@ -20,18 +20,21 @@ CONFIG = {
 
 
 def test_national_scope_every_commune_chunked(tmp_path):
-    res = acv_geo.diagnose(config=CONFIG, out_dir=tmp_path / "nat", scope="all-communes", chunk_size=6000,
-                           quiet=True)
+    res = acv_geo.diagnose(config=CONFIG, out_dir=tmp_path / "nat", scope="all-communes", chunk_size=6000, quiet=True)
     allc = acv_geo.read_all_communes()
     got = gpd.read_file(tmp_path / "nat" / "cities.gpkg", layer="cities").set_index("insee_com")
     assert list(got.index) == list(allc.index)  # 34,867 communes, in order, none lost
     # chunked overlay = direct overlay on the Hérault communes (same zones)
     sub = allc[allc["code_dep"] == "34"]
-    direct = acv_geo.overlay_indicators(acv_geo.make_zones(sub, kind="buffer", radius=1000),
-                                        acv_geo.get_path("herault_pac_risques"), preset="pac_risques",
-                                        name="pac_b1000")
-    pd.testing.assert_series_equal(got.loc[sub.index, "pac_b1000_area_m2"], direct["pac_b1000_area_m2"],
-                                   check_names=False)
+    direct = acv_geo.overlay_indicators(
+        acv_geo.make_zones(sub, kind="buffer", radius=1000),
+        acv_geo.get_path("herault_pac_risques"),
+        preset="pac_risques",
+        name="pac_b1000",
+    )
+    pd.testing.assert_series_equal(
+        got.loc[sub.index, "pac_b1000_area_m2"], direct["pac_b1000_area_m2"], check_names=False
+    )
     # radon for every commune that IRSN classifies
     assert got["radon_class"].notna().sum() > 34_000
     html = (tmp_path / "nat" / "report.html").read_text(encoding="utf-8")
@@ -56,6 +59,5 @@ def test_cli_scope_and_bad_engine(tmp_path, capsys):
     with pytest.raises(ValueError, match="workers must be a whole number ≥ 1, got 0"):
         acv_geo.diagnose(out_dir=tmp_path / "p", engine="dask", workers=0, quiet=True)
     with pytest.raises(ValueError, match="with scheduler= the cluster is yours: drop workers"):
-        acv_geo.diagnose(out_dir=tmp_path / "p", engine="dask", workers=2, scheduler="tcp://127.0.0.1:1",
-                         quiet=True)
+        acv_geo.diagnose(out_dir=tmp_path / "p", engine="dask", workers=2, scheduler="tcp://127.0.0.1:1", quiet=True)
     assert not (tmp_path / "p").exists()

@@ -34,8 +34,9 @@ def inset_labels(fig):
 
 def test_cluster_map_png(tmp_path, cities):
     res = local_clusters(cities, "opendata", permutations=99, fdr=False)
-    path = cluster_map(res.to_frame(), cities, tmp_path / "lisa.png", title="LISA", source_note="ODATER 2022",
-                       basemap=False, dpi=80)
+    path = cluster_map(
+        res.to_frame(), cities, tmp_path / "lisa.png", title="LISA", source_note="ODATER 2022", basemap=False, dpi=80
+    )
     assert path.exists() and 20_000 < path.stat().st_size < 5_000_000
     assert png_size(path) == (800, 680)  # 10 x 8.5 in at 80 dpi
     assert not list(tmp_path.glob(".lisa*"))  # no temporary file left
@@ -94,7 +95,9 @@ def test_bad_inputs(cities):
 def test_import_stays_light():
     import subprocess
 
-    code = ("import acv_geo, sys; acv_geo.spatial_weights; acv_geo.local_clusters; acv_geo.plot_map; "
-            "print(sorted(m for m in ('matplotlib', 'esda', 'libpysal') if m in sys.modules))")
+    code = (
+        "import acv_geo, sys; acv_geo.spatial_weights; acv_geo.local_clusters; acv_geo.plot_map; "
+        "print(sorted(m for m in ('matplotlib', 'esda', 'libpysal') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -51,9 +51,11 @@ def png(fig, dpi: int = DPI) -> bytes:
 
 def _jobs(cities, folder):
     g = cities[["opendata_level", "territory", "geometry"]].assign(
-        opendata_level=cities["opendata_level"].astype(object).fillna("NA"))
-    pop = cities[["territory", "geometry"]].assign(pop=pd.array(np.log10(cities["population"].astype(float)),
-                                                                dtype="Float64"))
+        opendata_level=cities["opendata_level"].astype(object).fillna("NA")
+    )
+    pop = cities[["territory", "geometry"]].assign(
+        pop=pd.array(np.log10(cities["population"].astype(float)), dtype="Float64")
+    )
     pop.loc[pop.index[:5], "pop"] = pd.NA  # some "no data"
     return [
         ("status", folder / "status.png", maps.plot_map, (g, "opendata_level"), {"title": "Statut"}),
@@ -89,8 +91,12 @@ def test_maps_in_worker_processes_are_the_serial_pixels(tmp_path):
     import subprocess
     from pathlib import Path
 
-    res = subprocess.run([sys.executable, "-c", _POOL_SCRIPT, str(Path(__file__).parent), str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", _POOL_SCRIPT, str(Path(__file__).parent), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-2000:]
 
 
@@ -125,9 +131,11 @@ def test_path_collections_are_the_former_patch_pixels(cities, monkeypatch):
     epci = acv_geo.read_epci()
     epci["area_km2"] = epci["area_m2"] / 1e6
     epci.loc[epci.index[:40], "area_km2"] = np.nan  # hatched "no data" polygons too
-    figures = [lambda: maps.plot_map(cities, "opendata_level", title="t"),
-               lambda: maps.plot_map(epci, "area_km2", kind="choropleth"),
-               lambda: maps.plot_map(epci.assign(t=epci["type_epci"].where(epci.index.str[-1] != "1")), "t")]
+    figures = [
+        lambda: maps.plot_map(cities, "opendata_level", title="t"),
+        lambda: maps.plot_map(epci, "area_km2", kind="choropleth"),
+        lambda: maps.plot_map(epci.assign(t=epci["type_epci"].where(epci.index.str[-1] != "1")), "t"),
+    ]
     new = [png(f()) for f in figures]
     monkeypatch.setattr(maps, "_add_paths", _patch_artists)
     monkeypatch.setattr(maps, "_basemap_paths", _basemap_read_per_map)
@@ -143,8 +151,9 @@ def test_saved_png_is_what_the_report_embedded(cities, tmp_path):
 
     def former_report_bytes(raw: bytes) -> bytes:  # report._png_bytes before #18, on the RGBA PNG
         with Image.open(io.BytesIO(raw)) as im:
-            small = im.convert("RGB").quantize(colors=256, method=getattr(getattr(
-                Image, "Quantize", None), "FASTOCTREE", 2))
+            small = im.convert("RGB").quantize(
+                colors=256, method=getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
+            )
             buf = io.BytesIO()
             small.save(buf, format="PNG")
         out = buf.getvalue()
@@ -181,8 +190,13 @@ def test_observatory_fast_read_is_the_former_frame(name, monkeypatch):
     od._read_observatory_cached.cache_clear()
     fast = od._read_observatory_cached(str(path), path.stat().st_mtime, label, name == "odater_2020")
     # former reading: the workbook through openpyxl, and a Python aggregation per SIREN
-    monkeypatch.setattr(od, "_agg_like_groupby", lambda raw, key, how: raw.groupby(key, sort=True).agg(
-        {c: (_former_join_unique if h == "join" else h) for c, h in how.items()}))
+    monkeypatch.setattr(
+        od,
+        "_agg_like_groupby",
+        lambda raw, key, how: raw.groupby(key, sort=True).agg(
+            {c: (_former_join_unique if h == "join" else h) for c, h in how.items()}
+        ),
+    )
     od._read_observatory_cached.cache_clear()
     slow = od._read_observatory_cached(str(path), path.stat().st_mtime, label, False)
     od._read_observatory_cached.cache_clear()
@@ -198,8 +212,9 @@ def test_observatory_sheet_copies_are_the_workbook_sheets():
     names = {k.strip(): k for k in sheets}
     for sheet in WORKBOOK_SHEETS:
         copy = sheet_copy_path(book, sheet)
-        assert copy == acv_geo.get_path({"Copie Organisations": "odater_2020_organisations",
-                                         "Copie Plateformes": "odater_2020_platforms"}[sheet])
+        assert copy == acv_geo.get_path(
+            {"Copie Organisations": "odater_2020_organisations", "Copie Plateformes": "odater_2020_platforms"}[sheet]
+        )
         pd.testing.assert_frame_equal(pd.read_parquet(copy), sheets[names[sheet]])
 
 
@@ -227,8 +242,9 @@ def _former_epci_layer(cities, epci):
     sub = epci.loc[[s for s in sirens if s in epci.index]].copy()
     g = c.groupby(c["siren_epci"].astype(str))
     sub["acv_communes"] = g.apply(lambda d: ", ".join(d.index)).reindex(sub.index)
-    sub["acv_names"] = g["commune"].agg(lambda s: ", ".join(map(str, s))).reindex(sub.index) \
-        if "commune" in c.columns else None
+    sub["acv_names"] = (
+        g["commune"].agg(lambda s: ", ".join(map(str, s))).reindex(sub.index) if "commune" in c.columns else None
+    )
     sub["n_acv"] = g.size().reindex(sub.index).astype("Int64")
     if "opendata_epci" in c.columns:
         sub["opendata_epci"] = g["opendata_epci"].first().reindex(sub.index).astype("boolean")
@@ -258,11 +274,19 @@ def test_epci_layer_is_the_former_one_and_built_once(cities):
 
 
 def test_city_records_are_the_former_iterrows():
-    fr = pd.DataFrame({"cluster_x_label": ["HH", None, "LL"], "cluster_x_p_sim": [0.01, np.nan, 0.2],
-                       "cluster_x_q": pd.array([1, None, 3], dtype="Int64"),
-                       "cluster_x_inf": [np.inf, 1.0, 2.0]}, index=["01001", "01002", "01003"])
-    former = {str(i): json_ready({k.removeprefix("cluster_x_"): (None if pd.isna(v) else v) for k, v in row.items()})
-              for i, row in fr.astype(object).iterrows()}
+    fr = pd.DataFrame(
+        {
+            "cluster_x_label": ["HH", None, "LL"],
+            "cluster_x_p_sim": [0.01, np.nan, 0.2],
+            "cluster_x_q": pd.array([1, None, 3], dtype="Int64"),
+            "cluster_x_inf": [np.inf, 1.0, 2.0],
+        },
+        index=["01001", "01002", "01003"],
+    )
+    former = {
+        str(i): json_ready({k.removeprefix("cluster_x_"): (None if pd.isna(v) else v) for k, v in row.items()})
+        for i, row in fr.astype(object).iterrows()
+    }
     assert R._city_records(fr, "cluster_x_") == former
 
 
@@ -340,9 +364,15 @@ def test_caption_wrapped_by_bisection_as_matplotlib_wraps(dpi):
     fig = Figure(figsize=(10, 8.5), dpi=dpi)
     FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
-    texts = ["Sources : IRSN (2018), CCR / Journal officiel (1982-08-15 … 2024-05-24). 230 lieux sur 244 ont une "
-             "valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, 2026-12-01. Outre-mer en encarts.",
-             "a  b   c" + " mot" * 300, "x" * 500 + " court", "une\nligne " * 40, "seul", ""]
+    texts = [
+        "Sources : IRSN (2018), CCR / Journal officiel (1982-08-15 … 2024-05-24). 230 lieux sur 244 ont une "
+        "valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, 2026-12-01. Outre-mer en encarts.",
+        "a  b   c" + " mot" * 300,
+        "x" * 500 + " court",
+        "une\nligne " * 40,
+        "seul",
+        "",
+    ]
     for k, s in enumerate(texts):
         for ha, x in (("left", 0.01), ("center", 0.5), ("right", 0.99)):
             t = fig.text(x, 0.01, s, fontsize=7 + k % 3, ha=ha, wrap=True)

@@ -95,8 +95,9 @@ class _LogEvents(logging.Handler):
         emit("log", level=record.levelname, message=record.getMessage())
 
 
-def _warning_event(message: Any, category: type, filename: str, lineno: int, file: Any = None,
-                   line: str | None = None) -> None:
+def _warning_event(
+    message: Any, category: type, filename: str, lineno: int, file: Any = None, line: str | None = None
+) -> None:
     if issubclass(category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
         return
     emit("warning", message=str(message))

@@ -16,8 +16,15 @@ import pandas as pd
 __all__ = ["EPCI_COLUMNS", "epci_layer"]
 
 #: Town columns the layer reads (those present), besides the town code.
-EPCI_COLUMNS = ("siren_epci", "commune", "opendata_epci", "url_portail_epci", "url_datagouv_epci", "techno_epci",
-                "themes_epci")
+EPCI_COLUMNS = (
+    "siren_epci",
+    "commune",
+    "opendata_epci",
+    "url_portail_epci",
+    "url_datagouv_epci",
+    "techno_epci",
+    "themes_epci",
+)
 
 #: The layer last built, with weak references to the towns and EPCI frames it was built from: writing
 #: the tables and drawing the maps of one run share it (built once).
@@ -83,8 +90,9 @@ def _build(cities: Any, epci: Any) -> Any:
     g = c.groupby(key)
     order = sorted(set(key))  # groupby order
     sub["acv_communes"] = _joined(key, c.index, order).reindex(sub.index)
-    sub["acv_names"] = _joined(key, c["commune"].to_numpy(), order).reindex(sub.index) \
-        if "commune" in c.columns else None
+    sub["acv_names"] = (
+        _joined(key, c["commune"].to_numpy(), order).reindex(sub.index) if "commune" in c.columns else None
+    )
     sub["n_acv"] = g.size().reindex(sub.index).astype("Int64")
     if "opendata_epci" in c.columns:
         sub["opendata_epci"] = g["opendata_epci"].first().reindex(sub.index).astype("boolean")

@@ -47,15 +47,21 @@ CLASS_MAPS: dict[str, dict[str, str]] = {
 _MAP_TEXT = {
     "fr": {
         "opendata": "Qui publie des données ouvertes : la commune, seulement son EPCI, ou personne",
-        "od_legend": "Open data", "epci": "Open data des EPCI des villes ACV", "epci_legend": "EPCI",
-        "yes": "l'EPCI publie", "no": "l'EPCI ne publie pas",
+        "od_legend": "Open data",
+        "epci": "Open data des EPCI des villes ACV",
+        "epci_legend": "EPCI",
+        "yes": "l'EPCI publie",
+        "no": "l'EPCI ne publie pas",
         "clusters": "Agrégats locaux : {} ({}, {}, {} permutations, FDR alpha {:g})",
         "score": "{} — poids : {}",
     },
     "en": {
         "opendata": "Who publishes open data: the commune, only its EPCI, or none",
-        "od_legend": "Open data", "epci": "Open data of the EPCIs of the ACV cities", "epci_legend": "EPCI",
-        "yes": "EPCI publishes", "no": "EPCI does not publish",
+        "od_legend": "Open data",
+        "epci": "Open data of the EPCIs of the ACV cities",
+        "epci_legend": "EPCI",
+        "yes": "EPCI publishes",
+        "no": "EPCI does not publish",
         "clusters": "Local clusters of {} ({}, {}, {} permutations, FDR alpha {:g})",
         "score": "{} — weights: {}",
     },
@@ -103,8 +109,11 @@ def map_columns(full: pd.DataFrame, meta: pd.DataFrame, cfg: Any) -> list[str]:
         if t.kind == "csv" and t.prefix:
             cands += [c for c in cols if c.startswith(f"{t.prefix}_") and not c.endswith("_reason")]
     # every other scored indicator (GASPAR tables, web services): what its source says it measures
-    cands += [c for c, role, scored in meta[["column", "role", "scored"]].itertuples(index=False)
-              if scored == "yes" and role in ("risk", "nature")]
+    cands += [
+        c
+        for c, role, scored in meta[["column", "role", "scored"]].itertuples(index=False)
+        if scored == "yes" and role in ("risk", "nature")
+    ]
     cands.append("exposure_score")
     return [c for c in dict.fromkeys(cands) if c in full.columns and _worth_a_map(full[c])]
 
@@ -123,7 +132,8 @@ def _source_candidates(cols: list[str], cfg: Any) -> list[str]:
 
     def own(c: str, prefix: str) -> bool:  # column of this layer, not of a layer with a longer name
         return c.startswith(prefix + "_") and not any(
-            n != prefix and n.startswith(prefix + "_") and c.startswith(n + "_") for n in names)
+            n != prefix and n.startswith(prefix + "_") and c.startswith(n + "_") for n in names
+        )
 
     for spec in cfg.layers:
         for i, zs in enumerate(spec.zones):
@@ -131,8 +141,14 @@ def _source_candidates(cols: list[str], cfg: Any) -> list[str]:
             if f"{n}_pct" in cols:
                 cands.append(f"{n}_pct")
                 if i == 0:
-                    cands += [c for c in cols if own(c, n) and c.endswith("_pct") and c != f"{n}_pct"
-                              and not any(c.startswith(zone_name(spec.name, z) + "_") for z in spec.zones[1:])]
+                    cands += [
+                        c
+                        for c in cols
+                        if own(c, n)
+                        and c.endswith("_pct")
+                        and c != f"{n}_pct"
+                        and not any(c.startswith(zone_name(spec.name, z) + "_") for z in spec.zones[1:])
+                    ]
             else:
                 cands.append(f"{n}_count")
                 if i == 0:
@@ -201,8 +217,7 @@ def _bare(full: Any) -> Any:
     return out
 
 
-def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any,
-              lang: str) -> list[MapJob]:
+def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
     """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
     from acv_geo.outputs.maps import plot_map
 
@@ -225,19 +240,52 @@ def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: s
     od_note = _note(meta, "opendata_level") or "city list"
     jobs: list[MapJob] = []
     if "opendata_level" in full.columns:
-        g = gpd.GeoDataFrame({"opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
-                              "territory": full["territory"].to_numpy()},
-                             geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
-        jobs.append(("opendata_status", folder / "opendata_status.png", plot_map, (g, "opendata_level"),
-                     {"kind": "categorical", "colors": _LEVEL_COLORS, "title": text["opendata"],
-                      "legend": text["od_legend"], "source_note": od_note, "lang": lang}))
+        g = gpd.GeoDataFrame(
+            {
+                "opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
+                "territory": full["territory"].to_numpy(),
+            },
+            geometry=full.geometry.to_numpy(),
+            crs=full.crs,
+            index=full.index,
+        )
+        jobs.append(
+            (
+                "opendata_status",
+                folder / "opendata_status.png",
+                plot_map,
+                (g, "opendata_level"),
+                {
+                    "kind": "categorical",
+                    "colors": _LEVEL_COLORS,
+                    "title": text["opendata"],
+                    "legend": text["od_legend"],
+                    "source_note": od_note,
+                    "lang": lang,
+                },
+            )
+        )
     if "opendata_epci" in el.columns and len(el):
         ge = el[["territory", el.geometry.name]].copy()
-        ge["epci_publishes"] = el["opendata_epci"].map({True: text["yes"], False: text["no"]}) \
-            .astype(object).fillna("NA").to_numpy()
-        jobs.append(("opendata_epci", folder / "opendata_epci.png", plot_map, (ge, "epci_publishes"),
-                     {"kind": "categorical", "colors": {text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
-                      "title": text["epci"], "legend": text["epci_legend"], "source_note": od_note, "lang": lang}))
+        ge["epci_publishes"] = (
+            el["opendata_epci"].map({True: text["yes"], False: text["no"]}).astype(object).fillna("NA").to_numpy()
+        )
+        jobs.append(
+            (
+                "opendata_epci",
+                folder / "opendata_epci.png",
+                plot_map,
+                (ge, "epci_publishes"),
+                {
+                    "kind": "categorical",
+                    "colors": {text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
+                    "title": text["epci"],
+                    "legend": text["epci_legend"],
+                    "source_note": od_note,
+                    "lang": lang,
+                },
+            )
+        )
     return jobs
 
 
@@ -257,13 +305,32 @@ def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: s
         if col not in full.columns:
             continue
         if geoms is None:  # what cluster_map reads of the cities: geometry and territory
-            geoms = gpd.GeoDataFrame({c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
-                                     geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+            geoms = gpd.GeoDataFrame(
+                {c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
+                geometry=full.geometry.to_numpy(),
+                crs=full.crs,
+                index=full.index,
+            )
         frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
-        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _cluster_figure, (frame, geoms),
-                     {"lang": lang, "source_note": _note(meta, var) or od_note,
-                      "title": text["clusters"].format(_map_title(var, meta, full, lang), METHOD_NAMES[cs.method],
-                                                       cs.weights, cs.permutations, cs.alpha)}))
+        jobs.append(
+            (
+                f"clusters_{var}",
+                folder / f"clusters_{var}.png",
+                _cluster_figure,
+                (frame, geoms),
+                {
+                    "lang": lang,
+                    "source_note": _note(meta, var) or od_note,
+                    "title": text["clusters"].format(
+                        _map_title(var, meta, full, lang),
+                        METHOD_NAMES[cs.method],
+                        cs.weights,
+                        cs.permutations,
+                        cs.alpha,
+                    ),
+                },
+            )
+        )
     return jobs
 
 
@@ -356,8 +423,12 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
                 with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_map_worker_init) as pool:
                     return list(pool.map(render, jobs))
             except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
-                log.warning("drawing the maps in %d processes failed (%s: %s); drawing them one by one", n,
-                            type(exc).__name__, exc)
+                log.warning(
+                    "drawing the maps in %d processes failed (%s: %s); drawing them one by one",
+                    n,
+                    type(exc).__name__,
+                    exc,
+                )
         with _one_blas_thread():
             return [render(job) for job in jobs]
     finally:
@@ -371,8 +442,12 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
     """
     import geopandas as gpd
 
-    g = gpd.GeoDataFrame({col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
-                         geometry=full.geometry.to_numpy(), crs=full.crs, index=full.index)
+    g = gpd.GeoDataFrame(
+        {col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
+        geometry=full.geometry.to_numpy(),
+        crs=full.crs,
+        index=full.index,
+    )
     row = meta[meta["column"] == col]
     unit = str(row["unit"].iloc[0]) if len(row) else ""
     title = _map_title(col, meta, full, lang)
@@ -380,11 +455,23 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
     short = label.split(" : ")[-1].split(": ")[-1]
     if col in CLASS_MAPS:
         classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
-        return (g.assign(**{col: classes}), col), {"kind": "categorical", "colors": CLASS_MAPS[col], "title": title,
-                                                  "legend": short, "source_note": _note(meta, col), "lang": lang}
+        return (g.assign(**{col: classes}), col), {
+            "kind": "categorical",
+            "colors": CLASS_MAPS[col],
+            "title": title,
+            "legend": short,
+            "source_note": _note(meta, col),
+            "lang": lang,
+        }
     legend = f"{short} ({unit})" if unit and unit not in short else short
-    return (g, col), {"kind": "choropleth", "colors": "viridis" if not col.endswith("_score") else "magma_r",
-                      "title": title, "legend": legend, "source_note": _note(meta, col), "lang": lang}
+    return (g, col), {
+        "kind": "choropleth",
+        "colors": "viridis" if not col.endswith("_score") else "magma_r",
+        "title": title,
+        "legend": legend,
+        "source_note": _note(meta, col),
+        "lang": lang,
+    }
 
 
 def town_maps(pages: Any, communes: Any, epci: Any, cfg: Any, lang: str) -> dict[str, str]:  # noqa: C901
@@ -555,8 +642,11 @@ def _map_title(col: str, meta: pd.DataFrame, full: Any, lang: str) -> str:
         info = full.attrs.get("acv_geo_profile") or {}
         none = " (aucun indicateur)" if lang == "fr" else " (no indicator)"
         names = {"risk": "risque", "opendata": "open data"} if lang == "fr" else {"opendata": "open data"}
-        weights = [f"{names.get(k, k)} {v:g}{none if not info.get('columns', {}).get(k) else ''}"
-                   for k, v in (info.get("weights") or {}).items() if v > 0]
+        weights = [
+            f"{names.get(k, k)} {v:g}{none if not info.get('columns', {}).get(k) else ''}"
+            for k, v in (info.get("weights") or {}).items()
+            if v > 0
+        ]
         label = _MAP_TEXT[lang]["score"].format(label, ", ".join(weights))
     return label if len(label) <= 110 else label[:107] + "…"
 

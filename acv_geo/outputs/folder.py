@@ -97,13 +97,17 @@ def _check_writable(out_dir: Path, n_cities: int) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{existing}: no permission to write there, so {out_dir} cannot be written; choose a "
-                         "folder you may write to (e.g. in your home folder)")
+        raise InputError(
+            f"{existing}: no permission to write there, so {out_dir} cannot be written; choose a "
+            "folder you may write to (e.g. in your home folder)"
+        )
     need = 60e6 + 25e3 * n_cities  # maps, report and tables of the default diagnostic, measured with margin
     free = shutil.disk_usage(existing).free
     if free < need:
-        raise InputError(f"{existing}: only {free / 1e6:.0f} MB free; the diagnostic of {n_cities} cities needs about "
-                         f"{need / 1e6:.0f} MB: free some space or choose a folder on another disk")
+        raise InputError(
+            f"{existing}: only {free / 1e6:.0f} MB free; the diagnostic of {n_cities} cities needs about "
+            f"{need / 1e6:.0f} MB: free some space or choose a folder on another disk"
+        )
 
 
 def recover(out_dir: Path) -> None:
@@ -127,8 +131,9 @@ def recover(out_dir: Path) -> None:
     olds = sorted(parent.glob(f".{out_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
     if olds and not out_dir.exists():
         os.replace(olds[-1], out_dir)
-        log.warning("%s: restored the previous outputs, hidden by a run that was interrupted while replacing them",
-                    out_dir)
+        log.warning(
+            "%s: restored the previous outputs, hidden by a run that was interrupted while replacing them", out_dir
+        )
         olds = olds[:-1]
     if out_dir.exists():
         for p in olds:
@@ -185,8 +190,11 @@ def write_marker(folder: Path, files: Iterable[str], **fields: Any) -> None:
     from acv_geo import __version__
     from acv_geo.outputs.writers import json_ready
 
-    marker: dict[str, Any] = {"tool": "acv-geo diagnose", "version": __version__,
-              "created": _dt.datetime.now().isoformat(timespec="seconds")}
+    marker: dict[str, Any] = {
+        "tool": "acv-geo diagnose",
+        "version": __version__,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
     marker.update(fields)
     marker["files"] = list(files)
     write_json_atomic(folder / MARKER, json_ready(marker))

@@ -126,8 +126,9 @@ def _rgba_rows(colors: Any, n: int) -> np.ndarray:
     return to_rgba_array(list(colors)) if n else np.empty((0, 4))
 
 
-def _draw(ax: Any, geoms: Any, colors: Any, *, edge: str = "white", lw: float = 0.2, size: float = 18,
-          zorder: int = 2) -> None:
+def _draw(
+    ax: Any, geoms: Any, colors: Any, *, edge: str = "white", lw: float = 0.2, size: float = 18, zorder: int = 2
+) -> None:
     """Draw points as markers and polygons as patches, one colour per geometry."""
     if len(geoms) == 0:
         return
@@ -136,14 +137,19 @@ def _draw(ax: Any, geoms: Any, colors: Any, *, edge: str = "white", lw: float = 
     cols = _rgba_rows(colors, len(geoms))
     if is_pt.any():
         pts = geoms[is_pt].representative_point()
-        ax.scatter(pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=0.4,
-                   zorder=zorder + 1)
+        ax.scatter(pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=0.4, zorder=zorder + 1)
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
         paths = _polygon_paths(geoms[poly])
         keep = np.array([p is not None for p in paths], dtype=bool)
-        _add_paths(ax, [p for p in paths if p is not None], facecolors=cols[poly][keep], edgecolors=edge,
-                   linewidths=lw, zorder=zorder)
+        _add_paths(
+            ax,
+            [p for p in paths if p is not None],
+            facecolors=cols[poly][keep],
+            edgecolors=edge,
+            linewidths=lw,
+            zorder=zorder,
+        )
 
 
 #: How "no data" (not measured) is drawn: hatched light grey, never a colour of the scale.
@@ -158,24 +164,49 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> 
     is_pt = np.isin(types, ["Point", "MultiPoint"])
     if is_pt.any():
         pts = geoms[is_pt].representative_point()
-        ax.scatter(pts.x, pts.y, s=size, facecolors=NO_DATA["facecolor"], edgecolors=NO_DATA["edgecolor"],
-                   hatch=NO_DATA["hatch"], linewidths=0.5, zorder=zorder + 1, label="_nodata")
+        ax.scatter(
+            pts.x,
+            pts.y,
+            s=size,
+            facecolors=NO_DATA["facecolor"],
+            edgecolors=NO_DATA["edgecolor"],
+            hatch=NO_DATA["hatch"],
+            linewidths=0.5,
+            zorder=zorder + 1,
+            label="_nodata",
+        )
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
-        _add_paths(ax, [p for p in _polygon_paths(geoms[poly]) if p is not None], facecolors=NO_DATA["facecolor"],
-                   edgecolors=NO_DATA["edgecolor"], hatch=NO_DATA["hatch"], linewidths=0.3, zorder=zorder)
+        _add_paths(
+            ax,
+            [p for p in _polygon_paths(geoms[poly]) if p is not None],
+            facecolors=NO_DATA["facecolor"],
+            edgecolors=NO_DATA["edgecolor"],
+            hatch=NO_DATA["hatch"],
+            linewidths=0.3,
+            zorder=zorder,
+        )
 
 
 def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
     """A scale bar in the lower left of the mainland map (its axes are in Lambert-93 metres)."""
     x0 = _MAIN_XLIM[0] + 0.3 * (_MAIN_XLIM[1] - _MAIN_XLIM[0])
     y0 = _MAIN_YLIM[0] + 0.03 * (_MAIN_YLIM[1] - _MAIN_YLIM[0])
-    ax.plot([x0, x0 + length_m], [y0, y0], color="#333333", linewidth=2.5, solid_capstyle="butt", zorder=6,
-            label="scalebar")
+    ax.plot(
+        [x0, x0 + length_m], [y0, y0], color="#333333", linewidth=2.5, solid_capstyle="butt", zorder=6, label="scalebar"
+    )
     for x in (x0, x0 + length_m):
         ax.plot([x, x], [y0 - 8000, y0 + 8000], color="#333333", linewidth=1, zorder=6)
-    ax.text(x0 + length_m / 2, y0 + 14000, f"{length_m / 1000:.0f} km", ha="center", va="bottom", fontsize=7,
-            color="#333333", zorder=6)
+    ax.text(
+        x0 + length_m / 2,
+        y0 + 14000,
+        f"{length_m / 1000:.0f} km",
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        color="#333333",
+        zorder=6,
+    )
 
 
 def _basemap() -> Any:
@@ -232,12 +263,20 @@ def _territory_bounds(name: str) -> tuple[float, float, float, float]:
 
 
 _WORDS: dict[str, dict[str, str]] = {
-    "fr": {"no data": "pas de donnée", "not measured": "pas de donnée : non mesuré", "Sources": "Sources :",
-           "caption": "{} lieux sur {} ont une valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, {}. "
-                      "Outre-mer en encarts à leur position réelle, chacun dans sa projection."},
-    "en": {"no data": "no data", "not measured": "no data: not measured", "Sources": "Sources:",
-           "caption": "{} of {} places with a value; hatched: no data (not measured). Map: acv-geo, {}. Overseas "
-                      "territories in insets at their true positions, each in its own projected CRS."},
+    "fr": {
+        "no data": "pas de donnée",
+        "not measured": "pas de donnée : non mesuré",
+        "Sources": "Sources :",
+        "caption": "{} lieux sur {} ont une valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, {}. "
+        "Outre-mer en encarts à leur position réelle, chacun dans sa projection.",
+    },
+    "en": {
+        "no data": "no data",
+        "not measured": "no data: not measured",
+        "Sources": "Sources:",
+        "caption": "{} of {} places with a value; hatched: no data (not measured). Map: acv-geo, {}. Overseas "
+        "territories in insets at their true positions, each in its own projected CRS.",
+    },
 }
 
 
@@ -371,8 +410,11 @@ def plot_map(
         crs = local_crs(name)
         paths = base.get(name) if base is not None else None
         if paths is not None:
-            _add_paths(target, paths, **{**_BASEMAP_STYLE, "facecolors": np.tile(
-                to_rgba(_BASEMAP_STYLE["facecolors"]), (len(paths), 1))})
+            _add_paths(
+                target,
+                paths,
+                **{**_BASEMAP_STYLE, "facecolors": np.tile(to_rgba(_BASEMAP_STYLE["facecolors"]), (len(paths), 1))},
+            )
         mask = (terr == name).to_numpy()
         if mask.any():
             part = data.geometry[mask].to_crs(crs)
@@ -412,12 +454,23 @@ def plot_map(
                     handles.append(Patch(label=f"{words['no data']} ({int(counts.get(c, 0))})", **NO_DATA))
                     continue
                 if points:
-                    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=palette[c],
-                                          markeredgecolor="#333333", markersize=7, label=label))
+                    handles.append(
+                        Line2D(
+                            [],
+                            [],
+                            marker="o",
+                            linestyle="",
+                            markerfacecolor=palette[c],
+                            markeredgecolor="#333333",
+                            markersize=7,
+                            label=label,
+                        )
+                    )
                 else:
                     handles.append(Patch(facecolor=palette[c], edgecolor="#999999", label=label))
-            ax.legend(handles=handles, title=legend_title, loc="lower right", fontsize=8, title_fontsize=9,
-                      frameon=True)
+            ax.legend(
+                handles=handles, title=legend_title, loc="lower right", fontsize=8, title_fontsize=9, frameon=True
+            )
         else:
             from matplotlib.cm import ScalarMappable
 
@@ -428,8 +481,12 @@ def plot_map(
             cb.set_label(legend_title, fontsize=8)
             cb.ax.tick_params(labelsize=7)
             if no_value.any():
-                ax.legend(handles=[Patch(label=f"{words['not measured']} ({int(no_value.sum())})", **NO_DATA)],
-                          loc="lower right", bbox_to_anchor=(0.9, 0.0), fontsize=8)
+                ax.legend(
+                    handles=[Patch(label=f"{words['not measured']} ({int(no_value.sum())})", **NO_DATA)],
+                    loc="lower right",
+                    bbox_to_anchor=(0.9, 0.0),
+                    fontsize=8,
+                )
     _scale_bar(ax)
     note = words["caption"].format(int((~no_value).sum()), len(no_value), _dt.date.today().isoformat())
     if source_note:
@@ -474,8 +531,8 @@ def _wrapped_text(self: Any) -> str:
                 else:
                     lo = mid + 1
             if lo <= len(sub_words):
-                wrapped_lines.append(" ".join(sub_words[:lo - 1]))
-                sub_words = sub_words[lo - 1:]
+                wrapped_lines.append(" ".join(sub_words[: lo - 1]))
+                sub_words = sub_words[lo - 1 :]
             else:
                 wrapped_lines.append(" ".join(sub_words))
                 sub_words = []
@@ -531,16 +588,32 @@ def cluster_map(
     """
     from acv_geo.core.files import atomic_path
 
-    fig = _cluster_figure(result_frame, geometries, title=title, source_note=source_note, column=column,
-                          territory_column=territory_column, basemap=basemap, lang=lang)
+    fig = _cluster_figure(
+        result_frame,
+        geometries,
+        title=title,
+        source_note=source_note,
+        column=column,
+        territory_column=territory_column,
+        basemap=basemap,
+        lang=lang,
+    )
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return Path(path)
 
 
-def _cluster_figure(result_frame: pd.DataFrame, geometries: Any, *, title: str | None = None,
-                    source_note: str | None = None, column: str = "label", territory_column: str = "territory",
-                    basemap: bool = True, lang: str = "fr") -> Figure:
+def _cluster_figure(
+    result_frame: pd.DataFrame,
+    geometries: Any,
+    *,
+    title: str | None = None,
+    source_note: str | None = None,
+    column: str = "label",
+    territory_column: str = "territory",
+    basemap: bool = True,
+    lang: str = "fr",
+) -> Figure:
     """The figure :func:`cluster_map` writes (checks included), for callers that save it their own way."""
     import geopandas as gpd
 
@@ -556,12 +629,26 @@ def _cluster_figure(result_frame: pd.DataFrame, geometries: Any, *, title: str |
             f"{', '.join(map(str, result_frame.index[missing][:20]))}; pass geometries indexed like the "
             "result (read_acv() for cities, read_epci() for EPCIs)"
         )
-    gdf = gpd.GeoDataFrame({column: result_frame[column].astype(object).to_numpy()}, geometry=geo.to_numpy(),
-                           crs=geometries.crs, index=result_frame.index)
+    gdf = gpd.GeoDataFrame(
+        {column: result_frame[column].astype(object).to_numpy()},
+        geometry=geo.to_numpy(),
+        crs=geometries.crs,
+        index=result_frame.index,
+    )
     if territory_column in geometries.columns:
         gdf[territory_column] = geometries[territory_column].reindex(result_frame.index).to_numpy()
-    return plot_map(gdf, column, kind="categorical", colors=CLUSTER_COLORS, title=title, legend="Cluster",
-                    source_note=source_note, territory_column=territory_column, basemap=basemap, lang=lang)
+    return plot_map(
+        gdf,
+        column,
+        kind="categorical",
+        colors=CLUSTER_COLORS,
+        title=title,
+        legend="Cluster",
+        source_note=source_note,
+        territory_column=territory_column,
+        basemap=basemap,
+        lang=lang,
+    )
 
 
 #: Colours of the layers drawn on the town maps, in configuration order.
@@ -652,40 +739,52 @@ def town_map_svg(
         for g in inside:
             if g.geom_type in ("Point", "MultiPoint"):
                 for p in shapely.get_parts(g):
-                    body.append(f'<circle cx="{fx(p.x):.1f}" cy="{fy(p.y):.1f}" r="3.5" fill="{color}" '
-                                'stroke="#222" stroke-width="0.6"/>')
+                    body.append(
+                        f'<circle cx="{fx(p.x):.1f}" cy="{fy(p.y):.1f}" r="3.5" fill="{color}" '
+                        'stroke="#222" stroke-width="0.6"/>'
+                    )
                 continue
             c = shapely.clip_by_rect(g, x0, y0, x1, y1)
             poly = "Polygon" in c.geom_type or c.geom_type == "GeometryCollection"
-            body.append(f'<path d="{_svg_path(c, fx, fy)}" fill="{color if poly else "none"}" '
-                        f'fill-opacity="0.35" stroke="{color}" stroke-width="1" fill-rule="evenodd"/>')
+            body.append(
+                f'<path d="{_svg_path(c, fx, fy)}" fill="{color if poly else "none"}" '
+                f'fill-opacity="0.35" stroke="{color}" stroke-width="1" fill-rule="evenodd"/>'
+            )
         legend.append((color, f"{label} ({len(inside)})"))
     outline = []
     if epci is not None and not epci.is_empty:
         e = shapely.clip_by_rect(epci, x0, y0, x1, y1)
-        outline.append(f'<path d="{_svg_path(e, fx, fy)}" fill="none" stroke="#555" stroke-width="1.2" '
-                       'stroke-dasharray="5,3"/>')
+        outline.append(
+            f'<path d="{_svg_path(e, fx, fy)}" fill="none" stroke="#555" stroke-width="1.2" stroke-dasharray="5,3"/>'
+        )
     outline.append(f'<path d="{_svg_path(commune, fx, fy)}" fill="none" stroke="#000" stroke-width="2"/>')
     bar = _nice_length(x1 - x0)
     bar_px = bar * scale
     bar_txt = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
-    scalebar = (f'<g font-size="11" font-family="sans-serif"><rect x="10" y="{h - 22:.1f}" width="{bar_px:.1f}" '
-                f'height="4" fill="#333"/><text x="{10 + bar_px / 2:.1f}" y="{h - 26:.1f}" text-anchor="middle">'
-                f"{bar_txt}</text></g>")
+    scalebar = (
+        f'<g font-size="11" font-family="sans-serif"><rect x="10" y="{h - 22:.1f}" width="{bar_px:.1f}" '
+        f'height="4" fill="#333"/><text x="{10 + bar_px / 2:.1f}" y="{h - 26:.1f}" text-anchor="middle">'
+        f"{bar_txt}</text></g>"
+    )
     names = {"fr": ("commune", "EPCI"), "en": ("commune", "EPCI")}[lang]
     rows = [("#000", names[0], "line"), ("#555", names[1], "dash")] + [(c, t, "box") for c, t in legend]
     items = []
     for i, (color, text, kind) in enumerate(rows):
         y = h + 16 * i + 14
-        mark = (f'<rect x="10" y="{y - 9}" width="14" height="10" fill="{color}" fill-opacity="0.35" '
-                f'stroke="{color}"/>' if kind == "box" else
-                f'<line x1="10" y1="{y - 4}" x2="24" y2="{y - 4}" stroke="{color}" stroke-width="2"'
-                + (' stroke-dasharray="5,3"' if kind == "dash" else "") + "/>")
+        mark = (
+            f'<rect x="10" y="{y - 9}" width="14" height="10" fill="{color}" fill-opacity="0.35" stroke="{color}"/>'
+            if kind == "box"
+            else f'<line x1="10" y1="{y - 4}" x2="24" y2="{y - 4}" stroke="{color}" stroke-width="2"'
+            + (' stroke-dasharray="5,3"' if kind == "dash" else "")
+            + "/>"
+        )
         items.append(mark + f'<text x="30" y="{y}">{_xml(text)}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="townmap" width="{w:.0f}" height="{h + legend_h:.0f}" '
-            f'viewBox="0 0 {w:.1f} {h + legend_h:.1f}" role="img"><rect width="{w:.1f}" height="{h:.1f}" '
-            f'fill="#fff" stroke="#999"/>{"".join(body)}{"".join(outline)}{scalebar}'
-            f'<g font-size="11" font-family="sans-serif">{"".join(items)}</g></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="townmap" width="{w:.0f}" height="{h + legend_h:.0f}" '
+        f'viewBox="0 0 {w:.1f} {h + legend_h:.1f}" role="img"><rect width="{w:.1f}" height="{h:.1f}" '
+        f'fill="#fff" stroke="#999"/>{"".join(body)}{"".join(outline)}{scalebar}'
+        f'<g font-size="11" font-family="sans-serif">{"".join(items)}</g></svg>'
+    )
 
 
 def _xml(text: str) -> str:

@@ -106,9 +106,7 @@ def write_table(
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a folder; give a file name such as {path / 'cities.gpkg'}")
     if ext not in FORMATS:
-        raise ValueError(
-            f"{path}: unknown output format {ext or '(no extension)'!r}; use one of {', '.join(FORMATS)}"
-        )
+        raise ValueError(f"{path}: unknown output format {ext or '(no extension)'!r}; use one of {', '.join(FORMATS)}")
     out = _to_writable(df)
     is_geo = isinstance(out, gpd.GeoDataFrame) and out.geometry.name in out.columns
     try:
@@ -140,9 +138,7 @@ def _write(out: pd.DataFrame, path: Path, ext: str, is_geo: bool, layer: str | N
 
                 if path.exists():
                     shutil.copyfile(path, tmp)
-                pyogrio.write_dataframe(
-                    pd.DataFrame(out), tmp, layer=layer or path.stem, driver="GPKG", VERSION="1.3"
-                )
+                pyogrio.write_dataframe(pd.DataFrame(out), tmp, layer=layer or path.stem, driver="GPKG", VERSION="1.3")
         elif ext == ".geojson":
             if not is_geo:
                 raise ValueError(f"{path}: GeoJSON needs geometry; write .csv or .parquet instead")

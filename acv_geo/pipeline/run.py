@@ -78,8 +78,11 @@ OUTPUT_FILES = (
 
 
 #: Label vocabulary of each local cluster method (for the metadata); short names: :data:`METHOD_NAMES`.
-METHOD_LABELS = {"lisa": "HH, LL, HL, LH or not significant", "gi_star": "hot, cold or not significant",
-                 "join_count": "BB cluster or not significant"}
+METHOD_LABELS = {
+    "lisa": "HH, LL, HL, LH or not significant",
+    "gi_star": "hot, cold or not significant",
+    "join_count": "BB cluster or not significant",
+}
 #: What stays importable from here for the callers of acv-geo 0.1 (``acv_geo.pipeline.map_columns``…).
 _REEXPORTED = (CLASS_MAPS, map_columns)
 
@@ -179,8 +182,10 @@ class DiagnoseResult:
             parts = []
             jc = st.get("join_counts")
             if isinstance(jc, dict) and jc.get("p_sim_bb") is not None:
-                parts.append(f"join counts BB={jc.get('bb'):g} (expected {jc.get('expected_bb', float('nan')):.1f}, "
-                             f"p_sim={jc['p_sim_bb']:.4g})")
+                parts.append(
+                    f"join counts BB={jc.get('bb'):g} (expected {jc.get('expected_bb', float('nan')):.1f}, "
+                    f"p_sim={jc['p_sim_bb']:.4g})"
+                )
             mi = st.get("morans_i")
             if isinstance(mi, dict) and mi.get("p_sim") is not None:
                 parts.append(f"Moran's I={mi.get('I', float('nan')):.4f} (p_sim={mi['p_sim']:.4g})")
@@ -236,8 +241,14 @@ class RunOptions:
         cfg = self.cfg
         sources = sum(len(x.zones) for x in _sources(cfg))
         # cities, polygons, zones, profile, tables, report, folder; clusters: one per variable
-        return (7 + (1 if self.services else 0) + sources + len(cfg.tables) + max(len(cfg.clusters.variables), 1)
-                + (2 if cfg.maps_enabled else 0))
+        return (
+            7
+            + (1 if self.services else 0)
+            + sources
+            + len(cfg.tables)
+            + max(len(cfg.clusters.variables), 1)
+            + (2 if cfg.maps_enabled else 0)
+        )
 
 
 def diagnose(
@@ -339,9 +350,19 @@ def diagnose(
     check_out_dir(out, overwrite=overwrite, n_cities=35_000 if scope == "all-communes" else 244)
     polygons = _commune_polygons(communes, cfg, scope)
     _check_workers(workers, scheduler)
-    opts = RunOptions(out=out, cfg=cfg, scope=scope, lang=lang, engine=engine, chunk_size=chunk_size,
-                      scheduler=scheduler, workers=workers, services=tuple(services),
-                      services_offline=services_offline, cache=cache)
+    opts = RunOptions(
+        out=out,
+        cfg=cfg,
+        scope=scope,
+        lang=lang,
+        engine=engine,
+        chunk_size=chunk_size,
+        scheduler=scheduler,
+        workers=workers,
+        services=tuple(services),
+        services_offline=services_offline,
+        cache=cache,
+    )
     bar = Progress(opts.n_steps, progress if callable(progress) else bool(progress) and not quiet)
     problems: list[str] = []
 
@@ -359,13 +380,28 @@ def diagnose(
         bar.step("clusters")
     bar.step("exposure profile")
     full, ranking = _profile_step(city, tables, cl_table, cfg)
-    run = _Outcome(full=full, communes=polys, epci=epci, meta=_labelled_metadata(full, cfg), clusters=cl_doc,
-                   ranking=ranking, warnings=tuple(problems))
+    run = _Outcome(
+        full=full,
+        communes=polys,
+        epci=epci,
+        meta=_labelled_metadata(full, cfg),
+        clusters=cl_doc,
+        ranking=ranking,
+        warnings=tuple(problems),
+    )
     written = _write_folder(run, opts, bar)
     bar.close()
-    return DiagnoseResult(out_dir=out, files=tuple(out / w for w in written), cities=full, metadata=run.meta,
-                          clusters=cl_doc, ranking=ranking, config=cfg, timings=dict(bar.timings),
-                          warnings=run.warnings)
+    return DiagnoseResult(
+        out_dir=out,
+        files=tuple(out / w for w in written),
+        cities=full,
+        metadata=run.meta,
+        clusters=cl_doc,
+        ranking=ranking,
+        config=cfg,
+        timings=dict(bar.timings),
+        warnings=run.warnings,
+    )
 
 
 @dataclass(frozen=True)
@@ -465,8 +501,15 @@ class _ZoneRunner(contextlib.ExitStack):
             return func(zones, *args, **kwargs)
         if o.engine == "dask" and self.client is None:
             self.client = self.enter_context(dask_client(o.scheduler, n_workers=o.workers))
-        return map_zones(func, zones, *args, engine=o.engine, chunk_size=o.chunk_size,
-                         scheduler=self.client if self.client is not None else o.scheduler, **kwargs)
+        return map_zones(
+            func,
+            zones,
+            *args,
+            engine=o.engine,
+            chunk_size=o.chunk_size,
+            scheduler=self.client if self.client is not None else o.scheduler,
+            **kwargs,
+        )
 
 
 def _indicator_tables(city: Any, communes: Any, epci: Any, opts: RunOptions, bar: Progress) -> list[pd.DataFrame]:
@@ -494,10 +537,10 @@ def _indicator_tables(city: Any, communes: Any, epci: Any, opts: RunOptions, bar
         commune_zones = zones.get("commune")
         if commune_zones is None:
             commune_zones = _zones_for({"commune"}, city, communes, epci)["commune"]
-        tables.extend(_service_tables(city, commune_zones, opts.services, cfg, cache=opts.cache,
-                                      offline=opts.services_offline))
+        tables.extend(
+            _service_tables(city, commune_zones, opts.services, cfg, cache=opts.cache, offline=opts.services_offline)
+        )
     return tables
-
 
 
 def _read_cities(cities: Any, cfg: DiagnoseConfig) -> Any:
@@ -552,9 +595,14 @@ def _overlay(zones: Any, spec: LayerSpec, zone_spec: str, run: Any = _direct) ->
     kw: dict[str, Any] = {"name": zone_name(spec.name, zone_spec), "role": spec.role}
     if not spec.distances:
         kw["distances"] = False
-    for key, value in (("preset", spec.preset), ("category", spec.category), ("layer_name", spec.layer),
-                       ("source", spec.provenance or None), ("date", spec.date or None),
-                       ("coverage", spec.coverage)):
+    for key, value in (
+        ("preset", spec.preset),
+        ("category", spec.category),
+        ("layer_name", spec.layer),
+        ("source", spec.provenance or None),
+        ("date", spec.date or None),
+        ("coverage", spec.coverage),
+    ):
         if value is not None:
             kw[key] = value
     with warnings.catch_warnings():
@@ -576,12 +624,20 @@ def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
     inside = cov.covers(zone_departments(zones))
     col = f"{zone_name(spec.name, zone_spec)}_covered"
     out = pd.DataFrame({col: pd.array(inside, dtype="boolean")}, index=zones.index)
-    attach_metadata(out, [{
-        "column": col, "unit": "bool", "source": spec.provenance or spec.path.name, "date": spec.date,
-        "description": f"True when the city lies in the coverage of {spec.label} ({cov.describe()}): the layer "
-                       "surveyed this place, so 0 means 'nothing found'; outside, its values are missing (NA)",
-        "role": spec.role,
-    }])
+    attach_metadata(
+        out,
+        [
+            {
+                "column": col,
+                "unit": "bool",
+                "source": spec.provenance or spec.path.name,
+                "date": spec.date,
+                "description": f"True when the city lies in the coverage of {spec.label} ({cov.describe()}): the layer "
+                "surveyed this place, so 0 means 'nothing found'; outside, its values are missing (NA)",
+                "role": spec.role,
+            }
+        ],
+    )
     return out
 
 
@@ -644,13 +700,18 @@ def _table(cities: Any, t: TableSpec) -> pd.DataFrame:
 #: Web services :func:`diagnose` can query (:mod:`acv_geo.indicators.services`).
 SERVICES = ("nature", "georisques")
 #: Géorisques columns scored only when the embedded national table of the same thing is off (never twice).
-_GEORISQUES_SCORED = {"georisques_rga_class": None, "georisques_seismic_zone": "seismic",
-                      "georisques_radon_class": "radon", "georisques_catnat_count": "catnat",
-                      "georisques_risks_count": "known_risks"}
+_GEORISQUES_SCORED = {
+    "georisques_rga_class": None,
+    "georisques_seismic_zone": "seismic",
+    "georisques_radon_class": "radon",
+    "georisques_catnat_count": "catnat",
+    "georisques_risks_count": "known_risks",
+}
 
 
-def _service_tables(city: Any, zones: Any, services: tuple[str, ...], cfg: DiagnoseConfig, *, cache: Any,
-                    offline: bool) -> list[pd.DataFrame]:
+def _service_tables(
+    city: Any, zones: Any, services: tuple[str, ...], cfg: DiagnoseConfig, *, cache: Any, offline: bool
+) -> list[pd.DataFrame]:
     """Indicators of the web services (answers cached on disk; offline: the cache only, NA + reason)."""
     from acv_geo.indicators.services import georisques_indicators, nature_indicators
 
@@ -660,8 +721,11 @@ def _service_tables(city: Any, zones: Any, services: tuple[str, ...], cfg: Diagn
     if "georisques" in services:
         gr = georisques_indicators(city, cache=cache, offline=offline)
         kinds = {t.kind for t in cfg.tables}
-        assign_role(gr, "risk", scored=[c for c, k in _GEORISQUES_SCORED.items()
-                                        if c in gr.columns and (k is None or k not in kinds)])
+        assign_role(
+            gr,
+            "risk",
+            scored=[c for c, k in _GEORISQUES_SCORED.items() if c in gr.columns and (k is None or k not in kinds)],
+        )
         out.append(gr)
     return out
 
@@ -704,24 +768,31 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
     cs = cfg.clusters
     frames = []
     doc: dict[str, Any] = {
-        "settings": {"method": cs.method, "weights": cs.weights, "permutations": cs.permutations, "seed": cs.seed,
-                     "alpha": cs.alpha},
+        "settings": {
+            "method": cs.method,
+            "weights": cs.weights,
+            "permutations": cs.permutations,
+            "seed": cs.seed,
+            "alpha": cs.alpha,
+        },
         "global": {},
         "labels": {},
         "cities": {},
     }
     for var in cs.variables:
         data = _cluster_input(cities, indicators, var)
-        res = cl.local_clusters(data, var, method=cs.method, weights=cs.weights, permutations=cs.permutations,
-                                seed=cs.seed, alpha=cs.alpha)
+        res = cl.local_clusters(
+            data, var, method=cs.method, weights=cs.weights, permutations=cs.permutations, seed=cs.seed, alpha=cs.alpha
+        )
         fr = res.to_frame().reindex(cities.index)
         fr = fr.rename(columns={c: f"cluster_{var}_{c}" for c in fr.columns})
         attach_metadata(fr, _cluster_metadata(fr, var, cs))
         frames.append(fr)
         label_col = f"cluster_{var}_label"
         if label_col in fr.columns:
-            doc["labels"][var] = {str(k): int(v) for k, v in fr[label_col].astype(object).fillna("NA")
-                                  .value_counts().items()}
+            doc["labels"][var] = {
+                str(k): int(v) for k, v in fr[label_col].astype(object).fillna("NA").value_counts().items()
+            }
             doc["cities"][var] = _city_records(fr, f"cluster_{var}_")
         doc["global"][var] = json_ready(_global_statistics(res, data, var, cs))
     if frames:
@@ -737,16 +808,17 @@ def _cluster_metadata(fr: pd.DataFrame, var: str, cs: Any) -> list[dict]:
     rows = []
     for c in fr.columns:
         what = c.removeprefix(f"cluster_{var}_")
-        rows.append({
-            "column": c,
-            "unit": {"p_sim": "p-value", "p_fdr": "p-value"}.get(what, ""),
-            "source": f"acv-geo local clusters ({cs.method}, {cs.weights}, {cs.permutations} permutations, "
-                      f"seed {cs.seed})",
-            "date": "",
-            "description": f"Local cluster analysis of {var}: {what}"
-                           + (f" ({METHOD_LABELS[cs.method]} at alpha {cs.alpha:g}"
-                              " after FDR)" if what == "label" else ""),
-        })
+        rows.append(
+            {
+                "column": c,
+                "unit": {"p_sim": "p-value", "p_fdr": "p-value"}.get(what, ""),
+                "source": f"acv-geo local clusters ({cs.method}, {cs.weights}, {cs.permutations} permutations, "
+                f"seed {cs.seed})",
+                "date": "",
+                "description": f"Local cluster analysis of {var}: {what}"
+                + (f" ({METHOD_LABELS[cs.method]} at alpha {cs.alpha:g} after FDR)" if what == "label" else ""),
+            }
+        )
     return rows
 
 
@@ -763,8 +835,9 @@ def _global_statistics(res: Any, data: Any, var: str, cs: Any) -> dict[str, Any]
     is_bool = str(data[var].dtype) in ("bool", "boolean") or set(pd.unique(data[var].dropna())) <= {0, 1}
     built = cs.weights if res.weights_result is None else res.weights_result  # one graph for local and global
     if cs.join_counts and is_bool:
-        glob["join_counts"] = cl.join_counts(data, var, weights=built, permutations=cs.permutations,
-                                             seed=cs.seed).to_dict()
+        glob["join_counts"] = cl.join_counts(
+            data, var, weights=built, permutations=cs.permutations, seed=cs.seed
+        ).to_dict()
     if cs.morans_i:
         glob["morans_i"] = cl.morans_i(data, var, weights=built, permutations=cs.permutations, seed=cs.seed).to_dict()
     return glob
@@ -783,8 +856,9 @@ def _city_records(frame: pd.DataFrame, prefix: str) -> dict[str, dict]:
     }
 
 
-def _profile_step(city: Any, tables: list[pd.DataFrame], cl_table: pd.DataFrame,
-                  cfg: DiagnoseConfig) -> tuple[Any, pd.DataFrame]:
+def _profile_step(
+    city: Any, tables: list[pd.DataFrame], cl_table: pd.DataFrame, cfg: DiagnoseConfig
+) -> tuple[Any, pd.DataFrame]:
     """The exposure profile; the cities with every indicator, cluster column and the profile; the ranking."""
     from acv_geo.indicators.profile import exposure_profile, rank_candidates
 
@@ -808,22 +882,43 @@ def _opendata_metadata(cities: Any, observatory: str | None) -> list[dict]:
         if col not in cities.columns:
             continue
         observed = col in _OPENDATA_COLUMNS or col.startswith(("url_", "techno_", "themes_"))
-        rows.append({"column": col, "unit": unit, "description": desc,
-                     "source": src[0] if observed else "city list (ANCT ACV list, COG 2025)",
-                     "date": src[1] if observed else "",
-                     "role": "opendata" if col in _OPENDATA_COLUMNS else "context",
-                     "scored": "yes" if col == "opendata_level" else ""})
+        rows.append(
+            {
+                "column": col,
+                "unit": unit,
+                "description": desc,
+                "source": src[0] if observed else "city list (ANCT ACV list, COG 2025)",
+                "date": src[1] if observed else "",
+                "role": "opendata" if col in _OPENDATA_COLUMNS else "context",
+                "scored": "yes" if col == "opendata_level" else "",
+            }
+        )
     prev = ("OpenDataFrance observatory ODATER v2 · ODbL", "2020-10-21")
     for col in cities.columns:
         m = re.fullmatch(r"opendata(_com|_epci)?_(\d{4}|prev)", col)
         if m:
             who = {"_com": "the commune itself", "_epci": "the commune's EPCI", None: "the commune or its EPCI"}
-            rows.append({"column": col, "unit": "bool", "source": prev[0], "date": prev[1], "role": "opendata",
-                         "description": f"True when {who[m.group(1)]} published open data in the earlier observatory"})
+            rows.append(
+                {
+                    "column": col,
+                    "unit": "bool",
+                    "source": prev[0],
+                    "date": prev[1],
+                    "role": "opendata",
+                    "description": f"True when {who[m.group(1)]} published open data in the earlier observatory",
+                }
+            )
     if "opendata_change" in cities.columns:
-        rows.append({"column": "opendata_change", "unit": "class", "source": f"{src[0]}; {prev[0]}",
-                     "date": f"{prev[1]} → {src[1]}", "role": "opendata",
-                     "description": "Change between the two observatories: kept, new, stopped or never"})
+        rows.append(
+            {
+                "column": "opendata_change",
+                "unit": "class",
+                "source": f"{src[0]}; {prev[0]}",
+                "date": f"{prev[1]} → {src[1]}",
+                "role": "opendata",
+                "description": "Change between the two observatories: kept, new, stopped or never",
+            }
+        )
     return rows
 
 
@@ -875,9 +970,17 @@ def source_labels(cfg: DiagnoseConfig) -> dict[str, tuple[str, str]]:
 def _labelled_metadata(full: Any, cfg: DiagnoseConfig) -> pd.DataFrame:
     """Metadata of every written column (the code, ``lon``/``lat`` of the tables included), with labels."""
     meta = indicator_metadata(full)
-    first = [{"column": c, "unit": CITY_METADATA[c][0], "date": "", "description": CITY_METADATA[c][3],
-              "role": "context", "source": "city list (ANCT ACV list, COG 2025)" if c == "insee_com" else
-              "acv-geo, from the city point"} for c in ("insee_com", "lon", "lat")]
+    first = [
+        {
+            "column": c,
+            "unit": CITY_METADATA[c][0],
+            "date": "",
+            "description": CITY_METADATA[c][3],
+            "role": "context",
+            "source": "city list (ANCT ACV list, COG 2025)" if c == "insee_com" else "acv-geo, from the city point",
+        }
+        for c in ("insee_com", "lon", "lat")
+    ]
     meta = pd.concat([pd.DataFrame(first), meta], ignore_index=True).fillna("")[METADATA_COLUMNS]
     return label_metadata(meta, layers=source_labels(cfg))
 
@@ -908,8 +1011,15 @@ def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress) ->
     cfg = opts.cfg
     bar.step("writing tables")
     _write_tables(tmp, run.full, run.epci, run.meta, run.clusters, cfg)
-    written = ["cities.gpkg", "cities.metadata.csv", "indicators.csv", "indicators.parquet",
-               "indicators.metadata.csv", "indicator_metadata.csv", "clusters.json"]
+    written = [
+        "cities.gpkg",
+        "cities.metadata.csv",
+        "indicators.csv",
+        "indicators.parquet",
+        "indicators.metadata.csv",
+        "indicator_metadata.csv",
+        "clusters.json",
+    ]
     maps: dict[str, Path] = {}
     town: dict[str, str] = {}
     pages = run.full[run.full["acv"].astype(bool)] if opts.scope == "all-communes" else run.full
@@ -923,8 +1033,17 @@ def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress) ->
     bar.step("writing report")
     from acv_geo.outputs.report import build_report
 
-    html = build_report(pages, metadata=run.meta, clusters=run.clusters, ranking=run.ranking, maps=maps, config=cfg,
-                        warnings=list(run.warnings), lang=opts.lang, town_maps=town)
+    html = build_report(
+        pages,
+        metadata=run.meta,
+        clusters=run.clusters,
+        ranking=run.ranking,
+        maps=maps,
+        config=cfg,
+        warnings=list(run.warnings),
+        lang=opts.lang,
+        town_maps=town,
+    )
     (tmp / "report.html").write_text(html, encoding="utf-8")
     return [*written, "report.html"]
 
@@ -944,8 +1063,9 @@ def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: d
     meta.to_csv(tmp / "indicators.metadata.csv", index=False, encoding="utf-8")
     _gpkg_metadata(meta, el).to_csv(tmp / "cities.metadata.csv", index=False, encoding="utf-8")
     meta.to_csv(tmp / "indicator_metadata.csv", index=False, encoding="utf-8")  # deprecated name, one release
-    write_json({**cl_doc, "generated": _dt.datetime.now().isoformat(timespec="seconds")}, tmp / "clusters.json",
-               indent=1)
+    write_json(
+        {**cl_doc, "generated": _dt.datetime.now().isoformat(timespec="seconds")}, tmp / "clusters.json", indent=1
+    )
 
 
 def _gpkg_metadata(meta: pd.DataFrame, epci_layer: Any) -> pd.DataFrame:
@@ -958,8 +1078,16 @@ def _gpkg_metadata(meta: pd.DataFrame, epci_layer: Any) -> pd.DataFrame:
             rows.append({**known.loc[c].to_dict(), "column": c})
         elif c in CITY_METADATA:
             unit, _fr, _en, desc = CITY_METADATA[c]
-            rows.append({"column": c, "unit": unit, "description": desc, "role": "context", "date": "",
-                         "source": "IGN ADMIN EXPRESS EPCI (embedded), with the ACV city list"})
+            rows.append(
+                {
+                    "column": c,
+                    "unit": unit,
+                    "description": desc,
+                    "role": "context",
+                    "date": "",
+                    "source": "IGN ADMIN EXPRESS EPCI (embedded), with the ACV city list",
+                }
+            )
     epci = label_metadata(pd.DataFrame(rows, columns=METADATA_COLUMNS).fillna("")).assign(layer="epci")
     return pd.concat([cities, epci], ignore_index=True)[["layer", *METADATA_COLUMNS]]
 

@@ -13,9 +13,20 @@ from acv_geo.pipeline.run import OUTPUT_FILES
 
 pytestmark = pytest.mark.qgis
 
-COLUMNS = ("pac_area_m2", "pac_pct", "flood_marks_count", "flood_marks_b2000_count", "dem_mean", "radon_class",
-           "catnat_total_count", "exposure_score", "opendata", "cluster_opendata_p_sim", "cluster_opendata_p_fdr",
-           "cluster_opendata_label")
+COLUMNS = (
+    "pac_area_m2",
+    "pac_pct",
+    "flood_marks_count",
+    "flood_marks_b2000_count",
+    "dem_mean",
+    "radon_class",
+    "catnat_total_count",
+    "exposure_score",
+    "opendata",
+    "cluster_opendata_p_sim",
+    "cluster_opendata_p_fdr",
+    "cluster_opendata_label",
+)
 # A small config: one layer, no raster, no map; its own permutations and seed.
 SMALL_TOML = """\
 [[layers]]
@@ -45,8 +56,9 @@ def _run(params, feedback=None, context=None):
 def _same(got: pd.DataFrame, core: pd.DataFrame, columns) -> None:
     assert list(got.index) == list(core.index)
     for col in columns:
-        pd.testing.assert_series_equal(got[col], core[col], check_dtype=False, check_names=False,
-                                       check_index_type=False, obj=col)
+        pd.testing.assert_series_equal(
+            got[col], core[col], check_dtype=False, check_names=False, check_index_type=False, obj=col
+        )
 
 
 def test_diagnose_algorithm_equals_core(acvgeo_plugin, tmp_path):
@@ -96,8 +108,18 @@ def test_diagnose_algorithm_config_and_cities_layer(acvgeo_plugin, tmp_path):
     got = gpd.read_file(tmp_path / "q" / "cities.gpkg", layer="cities").set_index("insee_com")
     assert "dem_mean" not in got.columns and "catnat_total_count" not in got.columns
     core = acv_geo.diagnose(sub, config=config, out_dir=tmp_path / "core", quiet=True).cities
-    _same(got, core, ("flood_marks_count", "flood_marks_b2000_count", "radon_class", "opendata",
-                      "cluster_opendata_p_sim", "cluster_opendata_label"))
+    _same(
+        got,
+        core,
+        (
+            "flood_marks_count",
+            "flood_marks_b2000_count",
+            "radon_class",
+            "opendata",
+            "cluster_opendata_p_sim",
+            "cluster_opendata_label",
+        ),
+    )
 
 
 def test_diagnose_algorithm_bad_config(acvgeo_plugin, tmp_path):
@@ -124,8 +146,11 @@ def test_diagnose_algorithm_bad_output_folder(acvgeo_plugin, tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(QgsProcessingException, match=r"mine: the folder exists, is not empty and was not written by "
-                                                     r"acv-geo diagnose"):
+    with pytest.raises(
+        QgsProcessingException,
+        match=r"mine: the folder exists, is not empty and was not written by "
+        r"acv-geo diagnose",
+    ):
         _run({"PERMUTATIONS": 99, "OUTPUT_FOLDER": str(foreign)})
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
 
@@ -148,12 +173,22 @@ def test_diagnose_algorithm_web_services_offline_without_cache(acvgeo_plugin, tm
     sub = acv_geo.read_acv().loc[["34301", "11262", "76217"]]
     layer = tmp_path / "sub.gpkg"
     sub.reset_index().to_file(layer, layer="sub", driver="GPKG")
-    res = _run({"CONFIG": str(config), "CITIES": f"{layer}|layername=sub", "SERVICES": [0, 1],
-                "SERVICES_OFFLINE": True, "PERMUTATIONS": 9, "OUTPUT_FOLDER": str(tmp_path / "q")})
+    res = _run(
+        {
+            "CONFIG": str(config),
+            "CITIES": f"{layer}|layername=sub",
+            "SERVICES": [0, 1],
+            "SERVICES_OFFLINE": True,
+            "PERMUTATIONS": 9,
+            "OUTPUT_FOLDER": str(tmp_path / "q"),
+        }
+    )
     assert res["N_CITIES"] == 3
     # the run's warnings, from the core's `warning` events (not from its printed summary)
-    assert "clusters: knn:6: territory metropole has only 3 units, so k is capped at 2 there" in \
-        res["WARNINGS"].splitlines()
+    assert (
+        "clusters: knn:6: territory metropole has only 3 units, so k is capped at 2 there"
+        in res["WARNINGS"].splitlines()
+    )
     got = gpd.read_file(tmp_path / "q" / "cities.gpkg", layer="cities").set_index("insee_com")
     assert got["znieff1_pct"].isna().all() and got["georisques_rga_class"].isna().all()
     assert got["znieff1_reason"].str.contains("not in the cache").all()
