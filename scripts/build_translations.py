@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,9 @@ CONTEXT = "AcvGeo"
 LANGUAGES = ("fr",)
 _CALLS = {"tr", "noop"}
 _ATTRS = {"DISPLAY", "HELP", "GROUP"}
+#: Entries of choices.json (written from the core by scripts/plugin_choices.py) whose values the plugin shows
+#: through ``tr(...)`` of a variable, so the source scan cannot see them.
+_CHOICE_TITLES = ("cluster_method_titles",)
 
 
 def _text(node: ast.AST) -> str | None:
@@ -66,6 +70,10 @@ def source_strings() -> list[str]:
             elif isinstance(node, ast.ClassDef):
                 for text in _class_strings(node):
                     seen.setdefault(text, None)
+    choices = json.loads((PLUGIN / "choices.json").read_text(encoding="utf-8"))
+    for key in _CHOICE_TITLES:
+        for text in choices[key].values():
+            seen.setdefault(text, None)
     return list(seen)
 
 
