@@ -73,8 +73,11 @@ def lookup(old: str, name: str) -> Any:
         if hasattr(module, name):
             _warn(old, new, stacklevel=4)
             return getattr(module, name)
-    raise AttributeError(f"module 'acv_geo.{old}' has no attribute {name!r} (its names moved to "
-                         + ", ".join(f"acv_geo.{n}" for n in MOVED[old]) + ")")
+    raise AttributeError(
+        f"module 'acv_geo.{old}' has no attribute {name!r} (its names moved to "
+        + ", ".join(f"acv_geo.{n}" for n in MOVED[old])
+        + ")"
+    )
 
 
 class _OldModule(types.ModuleType):

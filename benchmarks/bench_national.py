@@ -139,10 +139,8 @@ def _tree_rss(pid: int) -> int:
 
 
 def run(what: str, zones: Path, layer: Path, raster: Path, engine: str, chunk: int) -> dict:
-    code = CHILD.format(bench=str(ROOT / "benchmarks"),
-                        args=(what, str(zones), str(layer), str(raster), engine, chunk))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    code = CHILD.format(bench=str(ROOT / "benchmarks"), args=(what, str(zones), str(layer), str(raster), engine, chunk))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     stop = threading.Event()
 
@@ -169,55 +167,83 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
-    ap.add_argument("--engines", nargs="+", default=["local", "dask:1", "dask:2"],
-                    help="local, or dask:N for a local Dask cluster of N single-threaded worker processes")
+    ap.add_argument(
+        "--engines",
+        nargs="+",
+        default=["local", "dask:1", "dask:2"],
+        help="local, or dask:N for a local Dask cluster of N single-threaded worker processes",
+    )
     ap.add_argument("--chunk", type=int, default=5000)
     a = ap.parse_args()
     layer = ni.national_layer()
     raster = ni.national_raster()
-    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-               "chunk_size": a.chunk, "layer_features": 30000, "raster": raster.name, "cases": []}
+    results = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "chunk_size": a.chunk,
+        "layer_features": 30000,
+        "raster": raster.name,
+        "cases": [],
+    }
     out_path = ROOT / "benchmarks" / "results" / "national.json"
     for factor in a.factors:
         zones = ni.communes(factor)
         for what in ("overlay", "zonal"):
             base = run(f"read_{what}", zones, layer, raster, "local", a.chunk)
             floor = run(f"floor_{what}", zones, layer, raster, "local", a.chunk)
-            print(f"×{factor} {what}: {base['rows']} zones; pure read {base['seconds']:.2f} s; "
-                  f"{'GEOS clipping of every pair' if what == 'overlay' else 'exactextract alone'} "
-                  f"{floor['seconds']:.2f} s")
+            print(
+                f"×{factor} {what}: {base['rows']} zones; pure read {base['seconds']:.2f} s; "
+                f"{'GEOS clipping of every pair' if what == 'overlay' else 'exactextract alone'} "
+                f"{floor['seconds']:.2f} s"
+            )
             local = None
             for engine in a.engines:
                 r = run(what, zones, layer, raster, engine, a.chunk)
-                row = {"factor": factor, "zones": base["rows"], "step": what, "engine": engine,
-                       "seconds": round(r["seconds"], 2), "peak_memory_mb": r["peak_memory_mb"],
-                       "read_seconds": round(base["seconds"], 3),
-                       "ratio_to_read": round(r["seconds"] / base["seconds"], 2),
-                       "floor_seconds": round(floor["seconds"], 2),
-                       "ratio_to_floor": round(r["seconds"] / floor["seconds"], 2),
-                       "check": r["check"]}
+                row = {
+                    "factor": factor,
+                    "zones": base["rows"],
+                    "step": what,
+                    "engine": engine,
+                    "seconds": round(r["seconds"], 2),
+                    "peak_memory_mb": r["peak_memory_mb"],
+                    "read_seconds": round(base["seconds"], 3),
+                    "ratio_to_read": round(r["seconds"] / base["seconds"], 2),
+                    "floor_seconds": round(floor["seconds"], 2),
+                    "ratio_to_floor": round(r["seconds"] / floor["seconds"], 2),
+                    "check": r["check"],
+                }
                 if engine == "local":
                     local = row
                     row["threads"] = r["threads"]
                 elif local is not None:
-                    row["same_as_local"] = bool(abs(r["check"][0] - local["check"][0]) <= 1e-6 * max(
-                        1.0, abs(local["check"][0])))
+                    row["same_as_local"] = bool(
+                        abs(r["check"][0] - local["check"][0]) <= 1e-6 * max(1.0, abs(local["check"][0]))
+                    )
                     row["ratio_to_local"] = round(r["seconds"] / local["seconds"], 2)
                     row["startup_seconds"] = round(r["startup_seconds"], 2)
                     # the step on a cluster already running (one cluster serves every step of diagnose)
                     row["ratio_to_local_running"] = round((r["seconds"] - r["startup_seconds"]) / local["seconds"], 2)
-                one = next((c for c in results["cases"] if c["factor"] == factor and c["step"] == what
-                            and c["engine"] == "dask:1"), None)
+                one = next(
+                    (
+                        c
+                        for c in results["cases"]
+                        if c["factor"] == factor and c["step"] == what and c["engine"] == "dask:1"
+                    ),
+                    None,
+                )
                 if engine.startswith("dask:") and engine != "dask:1" and one is not None:
                     row["speedup_vs_1_worker"] = round(one["seconds"] / r["seconds"], 2)
                 results["cases"].append(row)
-                print(f"   {what:7s} {engine:7s}: {row['seconds']:7.2f} s, peak {row['peak_memory_mb']:7.0f} MB, "
-                      f"×{row['ratio_to_read']} of read, ×{row['ratio_to_floor']} of the floor" + (
-                          f", ×{row['ratio_to_local']} of local (×{row['ratio_to_local_running']} on a running "
-                          f"cluster, start-up and shut-down {row['startup_seconds']} s), same={row['same_as_local']}"
-                          if "ratio_to_local" in row else "") + (
-                          f", ×{row['speedup_vs_1_worker']} faster than 1 worker"
-                          if "speedup_vs_1_worker" in row else ""))
+                print(
+                    f"   {what:7s} {engine:7s}: {row['seconds']:7.2f} s, peak {row['peak_memory_mb']:7.0f} MB, "
+                    f"×{row['ratio_to_read']} of read, ×{row['ratio_to_floor']} of the floor"
+                    + (
+                        f", ×{row['ratio_to_local']} of local (×{row['ratio_to_local_running']} on a running "
+                        f"cluster, start-up and shut-down {row['startup_seconds']} s), same={row['same_as_local']}"
+                        if "ratio_to_local" in row
+                        else ""
+                    )
+                    + (f", ×{row['speedup_vs_1_worker']} faster than 1 worker" if "speedup_vs_1_worker" in row else "")
+                )
                 out_path.parent.mkdir(parents=True, exist_ok=True)
                 out_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"written {out_path}")

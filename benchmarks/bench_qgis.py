@@ -69,13 +69,24 @@ def cases(tmp: Path):
         zonal_indicators(make_zones(acv_geo.read_acv()), dem)
 
     return [
-        ("loadcities", core_cities, ["cities", "--out", str(tmp / "c.gpkg")],
-         ("acvgeo:loadcities", {"OUTPUT": "memory:"})),
-        ("overlayindicators", core_overlay,
-         ["indicators", "--layer", pac, "--preset", "pac_risques", "--geometry", "--out", str(tmp / "o.gpkg")],
-         ("acvgeo:overlayindicators", {"INPUT": pac, "PRESET": 5, "OUTPUT": "memory:"})),
-        ("zonalindicators", core_zonal, ["zonal", "--raster", dem, "--geometry", "--out", str(tmp / "z.gpkg")],
-         ("acvgeo:zonalindicators", {"INPUT_RASTER": dem, "OUTPUT": "memory:"})),
+        (
+            "loadcities",
+            core_cities,
+            ["cities", "--out", str(tmp / "c.gpkg")],
+            ("acvgeo:loadcities", {"OUTPUT": "memory:"}),
+        ),
+        (
+            "overlayindicators",
+            core_overlay,
+            ["indicators", "--layer", pac, "--preset", "pac_risques", "--geometry", "--out", str(tmp / "o.gpkg")],
+            ("acvgeo:overlayindicators", {"INPUT": pac, "PRESET": 5, "OUTPUT": "memory:"}),
+        ),
+        (
+            "zonalindicators",
+            core_zonal,
+            ["zonal", "--raster", dem, "--geometry", "--out", str(tmp / "z.gpkg")],
+            ("acvgeo:zonalindicators", {"INPUT_RASTER": dem, "OUTPUT": "memory:"}),
+        ),
     ]
 
 
@@ -118,23 +129,39 @@ def main(argv=None) -> int:
             core()  # warm the imports of this process once
             for _ in range(args.repeats):
                 samples["core"].append(timed(core))
-                samples["cli"].append(timed(lambda cli=cli: subprocess.run(
-                    [sys.executable, "-m", "acv_geo", "--json", *cli], check=True, capture_output=True, cwd=tmp)))
+                samples["cli"].append(
+                    timed(
+                        lambda cli=cli: subprocess.run(
+                            [sys.executable, "-m", "acv_geo", "--json", *cli], check=True, capture_output=True, cwd=tmp
+                        )
+                    )
+                )
                 samples["qgis"].append(timed(lambda alg=alg, params=params: processing.run(alg, dict(params))))
             row = {"algorithm": name, "repeats": args.repeats}
             for k, v in samples.items():
                 row[k] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
             row["overhead_s"] = row["qgis"]["median"] - row["core"]["median"]
             results.append(row)
-            print(f"{name}: core {row['core']['median']:.2f} s, cli {row['cli']['median']:.2f} s, "
-                  f"QGIS {row['qgis']['median']:.2f} s (overhead {row['overhead_s']:.2f} s)")
+            print(
+                f"{name}: core {row['core']['median']:.2f} s, cli {row['cli']['median']:.2f} s, "
+                f"QGIS {row['qgis']['median']:.2f} s (overhead {row['overhead_s']:.2f} s)"
+            )
         setup = setup_seconds(tmp / "setup") if args.setup else None
     import numpy
     import pandas
 
-    doc = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(), "numpy": numpy.__version__,
-                       "pandas": pandas.__version__, "acv_geo": acv_geo.__version__},
-           "date": time.strftime("%Y-%m-%d"), "results": results, "setup_seconds": setup}
+    doc = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "pandas": pandas.__version__,
+            "acv_geo": acv_geo.__version__,
+        },
+        "date": time.strftime("%Y-%m-%d"),
+        "results": results,
+        "setup_seconds": setup,
+    }
     OUT.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {OUT}" + (f"; Install acv-geo took {setup:.0f} s" if setup else ""))
     return 0

@@ -30,9 +30,14 @@ def _source() -> gpd.GeoDataFrame:
         raise SystemExit(f"{path} is missing: the national benchmarks need ../shared/data beside the repo")
     g = gpd.read_file(path, columns=["insee_com", "siren_epci"])
     g = g[~(g.geometry.isna() | g.geometry.is_empty)]
-    g["territory"] = [("metropole" if not c.startswith("97") else
-                       {"971": "guadeloupe", "972": "martinique", "973": "guyane", "974": "reunion",
-                        "976": "mayotte"}[c[:3]]) for c in g["insee_com"]]
+    g["territory"] = [
+        (
+            "metropole"
+            if not c.startswith("97")
+            else {"971": "guadeloupe", "972": "martinique", "973": "guyane", "974": "reunion", "976": "mayotte"}[c[:3]]
+        )
+        for c in g["insee_com"]
+    ]
     return g
 
 
@@ -71,8 +76,11 @@ def communes(factor: int = 1) -> Path:
             y1 = b[:, 1] + (b[:, 3] - b[:, 1]) * (j + 1) / side
             cut = shapely.intersection(geoms, shapely.box(x0, y0, x1, y1)) if side > 1 else geoms
             pieces.append(cut)
-            codes.append(g["insee_com"].to_numpy() if side == 1 else
-                         np.char.add(g["insee_com"].to_numpy().astype(str), f"_{i}{j}"))
+            codes.append(
+                g["insee_com"].to_numpy()
+                if side == 1
+                else np.char.add(g["insee_com"].to_numpy().astype(str), f"_{i}{j}")
+            )
     geom = np.concatenate(pieces)
     code = np.concatenate(codes)
     # a cut can leave slivers of lower dimension (a shared edge): keep only the areal part
@@ -102,9 +110,12 @@ def national_layer(n: int = 30_000, seed: int = 0) -> Path:
     coords = (coords - np.c_[x, y][owner]) * 0.6 + np.c_[x, y][owner] + 1000.0
     shrunk = shapely.set_coordinates(geoms.copy(), coords)
     layer = gpd.GeoDataFrame(
-        {"ALEA": rng.choice(["Inondation", "Submersion marine", "Mouvement de terrain"], size=len(pick)),
-         "ID": np.arange(len(pick))},
-        geometry=shapely.make_valid(shrunk), crs=2154,
+        {
+            "ALEA": rng.choice(["Inondation", "Submersion marine", "Mouvement de terrain"], size=len(pick)),
+            "ID": np.arange(len(pick)),
+        },
+        geometry=shapely.make_valid(shrunk),
+        crs=2154,
     )
     layer.to_file(out, driver="GPKG", layer="zones", VERSION="1.3")
     return out
@@ -123,9 +134,20 @@ def national_raster(res: float = 250.0, factor: int = 1) -> Path:
     x0, y1 = 50_000.0, 7_150_000.0 + (side - 1) * SPAN
     width = int((1_250_000 + (side - 1) * SPAN) / res)
     height = int((1_100_000 + (side - 1) * SPAN) / res)
-    profile = {"driver": "GTiff", "dtype": "int16", "count": 1, "width": width, "height": height,
-               "crs": "EPSG:2154", "transform": from_origin(x0, y1, res, res), "nodata": 0,
-               "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"}
+    profile = {
+        "driver": "GTiff",
+        "dtype": "int16",
+        "count": 1,
+        "width": width,
+        "height": height,
+        "crs": "EPSG:2154",
+        "transform": from_origin(x0, y1, res, res),
+        "nodata": 0,
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "compress": "deflate",
+    }
     rng = np.random.default_rng(1)
     with rasterio.open(out, "w", **profile) as dst:
         for _, win in dst.block_windows(1):

@@ -20,10 +20,13 @@ def _load(name: str) -> dict | None:
 
 
 def _overlay(d: dict) -> list[str]:
-    out = ["## Vector overlay (244 towns) — `bench_overlay.py`", "",
-           "| layer | acv-geo | acv-geo `distances=False` | naive `geopandas.overlay` | QGIS "
-           "`native:calculatevectoroverlaps` | total area vs QGIS (max rel. diff.) |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        "## Vector overlay (244 towns) — `bench_overlay.py`",
+        "",
+        "| layer | acv-geo | acv-geo `distances=False` | naive `geopandas.overlay` | QGIS "
+        "`native:calculatevectoroverlaps` | total area vs QGIS (max rel. diff.) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, c in d["cases"].items():
         out.append(
             f"| {name} ({c['layer_features']:,} features) | {c['acv_geo_s']:.2f} s | "
@@ -31,20 +34,31 @@ def _overlay(d: dict) -> list[str]:
             f"{c.get('qgis_calculatevectoroverlaps_s', float('nan')):.2f} s | "
             f"{c.get('agreement_with_qgis_max_rel_diff', float('nan')):.1e} |"
         )
-    out += ["", "The peers compute the total overlap only; acv-geo also computes per-category dissolved areas "
-            "and counts, and (by default) exact distances to the nearest feature of every category.", ""]
+    out += [
+        "",
+        "The peers compute the total overlap only; acv-geo also computes per-category dissolved areas "
+        "and counts, and (by default) exact distances to the nearest feature of every category.",
+        "",
+    ]
     return out
 
 
 def _zonal(d: dict) -> list[str]:
-    out = ["## Raster zonal statistics — `bench_zonal.py`", "",
-           f"Raster `{d['raster']}`, best of {d['repeat']} runs.", "",
-           "| zones | acv-geo | exactextract called directly | rasterstats | exactextract / acv-geo | "
-           "rasterstats / acv-geo |", "|---|---|---|---|---|---|"]
+    out = [
+        "## Raster zonal statistics — `bench_zonal.py`",
+        "",
+        f"Raster `{d['raster']}`, best of {d['repeat']} runs.",
+        "",
+        "| zones | acv-geo | exactextract called directly | rasterstats | exactextract / acv-geo | "
+        "rasterstats / acv-geo |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, c in d["results"].items():
-        out.append(f"| {name} ({c['zones']}) | {c['acv_geo_s'] * 1000:.1f} ms | {c['exactextract_s'] * 1000:.1f} ms | "
-                   f"{c['rasterstats_s'] * 1000:.1f} ms | ×{c['exactextract_over_acv_geo']:.1f} | "
-                   f"×{c['rasterstats_over_acv_geo']:.1f} |")
+        out.append(
+            f"| {name} ({c['zones']}) | {c['acv_geo_s'] * 1000:.1f} ms | {c['exactextract_s'] * 1000:.1f} ms | "
+            f"{c['rasterstats_s'] * 1000:.1f} ms | ×{c['exactextract_over_acv_geo']:.1f} | "
+            f"×{c['rasterstats_over_acv_geo']:.1f} |"
+        )
     return [*out, ""]
 
 
@@ -52,18 +66,24 @@ def _clusters(d: dict) -> list[str]:
     s = d["seconds"]
     esda = s["esda_Moran_Local_direct"]
     esda = min(esda) if isinstance(esda, list) else esda
-    return ["## LISA on every commune — `bench_clusters.py`", "",
-            f"{d['n_units']:,} communes, queen contiguity per territory ({d['n_edges']:,} links, "
-            f"{d['n_islands']} islands, {d['n_components']} components), {d['permutations']:,} permutations, "
-            f"n_jobs={d['n_jobs']}, numba {'on' if d.get('numba') else 'off'}.", "",
-            "| step | time |", "|---|---|",
-            f"| queen weights (per territory) | {s['queen_weights_per_territory']:.1f} s |",
-            f"| `esda.Moran_Local` called directly | {esda:.1f} s |",
-            f"| `local_clusters(alternative=\"directed\")` | {s['acv_geo_local_clusters_directed']:.1f} s "
-            f"(×{d['ratio_directed_vs_esda']:.2f} of esda; statistics and p-values identical) |",
-            f"| `local_clusters()` two-sided (default) | {s['acv_geo_local_clusters_two_sided']:.1f} s |", "",
-            "Two-sided inference runs the permutations twice (`greater` and `lesser`), see "
-            "[clusters.md](clusters.md).", ""]
+    return [
+        "## LISA on every commune — `bench_clusters.py`",
+        "",
+        f"{d['n_units']:,} communes, queen contiguity per territory ({d['n_edges']:,} links, "
+        f"{d['n_islands']} islands, {d['n_components']} components), {d['permutations']:,} permutations, "
+        f"n_jobs={d['n_jobs']}, numba {'on' if d.get('numba') else 'off'}.",
+        "",
+        "| step | time |",
+        "|---|---|",
+        f"| queen weights (per territory) | {s['queen_weights_per_territory']:.1f} s |",
+        f"| `esda.Moran_Local` called directly | {esda:.1f} s |",
+        f'| `local_clusters(alternative="directed")` | {s["acv_geo_local_clusters_directed"]:.1f} s '
+        f"(×{d['ratio_directed_vs_esda']:.2f} of esda; statistics and p-values identical) |",
+        f"| `local_clusters()` two-sided (default) | {s['acv_geo_local_clusters_two_sided']:.1f} s |",
+        "",
+        "Two-sided inference runs the permutations twice (`greater` and `lesser`), see [clusters.md](clusters.md).",
+        "",
+    ]
 
 
 def _mm(x: dict, fmt: str = "{:.2f}") -> str:
@@ -73,8 +93,12 @@ def _mm(x: dict, fmt: str = "{:.2f}") -> str:
 
 def _rest(r: dict) -> dict:
     """Per run: wall time minus interpreter start and imports minus the diagnose call."""
-    rest = [w - a - c for w, a, c in zip(r["wall_s"]["runs"], r["start_and_imports_s"]["runs"],
-                                         r["diagnose_call_s"]["runs"], strict=True)]
+    rest = [
+        w - a - c
+        for w, a, c in zip(
+            r["wall_s"]["runs"], r["start_and_imports_s"]["runs"], r["diagnose_call_s"]["runs"], strict=True
+        )
+    ]
     return {"median": statistics.median(rest), "min": min(rest), "max": max(rest)}
 
 
@@ -83,59 +107,72 @@ def _diagnose(d: dict) -> list[str]:
         return []
     old, new = d["old"], d["new"]
     v = d["versions"]
-    out = ["## `acv-geo diagnose` on the embedded default — `bench_diagnose.py`", "",
-           f"{d['benchmark']}: `{d['command']}`, {d['repeats']} runs of each, interleaved (old, new, old, new…) "
-           "after a warm-up pair, each in a fresh process; median (min-max). \"old\" is commit "
-           f"`{d['trees']['old']['commit'][:7]}` (before issue #18), \"new\" commit "
-           f"`{d['trees']['new']['commit'][:7]}`. Versions: Python {v['python']}, numpy {v['numpy']}, pandas "
-           f"{v['pandas']}, esda {v['esda']}, libpysal {v['libpysal']}, shapely {v['shapely']}, geopandas "
-           f"{v['geopandas']}, matplotlib {v['matplotlib']}, pyproj {v['pyproj']}, pyarrow {v['pyarrow']}, Pillow "
-           f"{v['pillow']}; {d['machine']['cpus']} cores.", "",
-           "| | old | new |", "|---|---|---|",
-           f"| **wall time of the process** | **{_mm(old['wall_s'], '{:.1f}')} s** | "
-           f"**{_mm(new['wall_s'], '{:.1f}')} s** |",
-           f"| of which interpreter start and imports, before `diagnose` | {_mm(old['start_and_imports_s'])} s | "
-           f"{_mm(new['start_and_imports_s'])} s |",
-           f"| of which the `diagnose` call | {_mm(old['diagnose_call_s'], '{:.1f}')} s | "
-           f"{_mm(new['diagnose_call_s'], '{:.1f}')} s |",
-           f"| sum of its steps (table below) | {_mm(old['steps_sum_s'], '{:.1f}')} s | "
-           f"{_mm(new['steps_sum_s'], '{:.1f}')} s |",
-           f"| in the call, outside the steps (config, checks, summary) | {_mm(old['outside_steps_in_call_s'])} s | "
-           f"{_mm(new['outside_steps_in_call_s'])} s |",
-           f"| rest of the process: the CLI reading the config before the call, exit | {_mm(_rest(old))} s | "
-           f"{_mm(_rest(new))} s |",
-           f"| peak memory, process and workers (PSS) | {old['peak_tree_pss_mib']['median']:.0f} MiB | "
-           f"{new['peak_tree_pss_mib']['median']:.0f} MiB |",
-           f"| peak resident memory of the main process | {old['maxrss_self_mib']['median']:.0f} MiB | "
-           f"{new['maxrss_self_mib']['median']:.0f} MiB |",
-           f"| `report.html` | {old['report_mib']:.2f} MiB | {new['report_mib']:.2f} MiB |",
-           f"| `maps/*.png` | {old['maps_mib']:.2f} MiB | {new['maps_mib']:.2f} MiB |",
-           "", f"Speed-up of the wall time (medians): ×{d['speedup_wall_median']}. PSS counts the memory pages the "
-           "map workers share with the main process once; the sum of their resident sizes is "
-           f"{new['peak_tree_rss_mib']['median']:.0f} MiB.", "",
-           "| step | old | new |", "|---|---|---|"]
+    out = [
+        "## `acv-geo diagnose` on the embedded default — `bench_diagnose.py`",
+        "",
+        f"{d['benchmark']}: `{d['command']}`, {d['repeats']} runs of each, interleaved (old, new, old, new…) "
+        'after a warm-up pair, each in a fresh process; median (min-max). "old" is commit '
+        f'`{d["trees"]["old"]["commit"][:7]}` (before issue #18), "new" commit '
+        f"`{d['trees']['new']['commit'][:7]}`. Versions: Python {v['python']}, numpy {v['numpy']}, pandas "
+        f"{v['pandas']}, esda {v['esda']}, libpysal {v['libpysal']}, shapely {v['shapely']}, geopandas "
+        f"{v['geopandas']}, matplotlib {v['matplotlib']}, pyproj {v['pyproj']}, pyarrow {v['pyarrow']}, Pillow "
+        f"{v['pillow']}; {d['machine']['cpus']} cores.",
+        "",
+        "| | old | new |",
+        "|---|---|---|",
+        f"| **wall time of the process** | **{_mm(old['wall_s'], '{:.1f}')} s** | "
+        f"**{_mm(new['wall_s'], '{:.1f}')} s** |",
+        f"| of which interpreter start and imports, before `diagnose` | {_mm(old['start_and_imports_s'])} s | "
+        f"{_mm(new['start_and_imports_s'])} s |",
+        f"| of which the `diagnose` call | {_mm(old['diagnose_call_s'], '{:.1f}')} s | "
+        f"{_mm(new['diagnose_call_s'], '{:.1f}')} s |",
+        f"| sum of its steps (table below) | {_mm(old['steps_sum_s'], '{:.1f}')} s | "
+        f"{_mm(new['steps_sum_s'], '{:.1f}')} s |",
+        f"| in the call, outside the steps (config, checks, summary) | {_mm(old['outside_steps_in_call_s'])} s | "
+        f"{_mm(new['outside_steps_in_call_s'])} s |",
+        f"| rest of the process: the CLI reading the config before the call, exit | {_mm(_rest(old))} s | "
+        f"{_mm(_rest(new))} s |",
+        f"| peak memory, process and workers (PSS) | {old['peak_tree_pss_mib']['median']:.0f} MiB | "
+        f"{new['peak_tree_pss_mib']['median']:.0f} MiB |",
+        f"| peak resident memory of the main process | {old['maxrss_self_mib']['median']:.0f} MiB | "
+        f"{new['maxrss_self_mib']['median']:.0f} MiB |",
+        f"| `report.html` | {old['report_mib']:.2f} MiB | {new['report_mib']:.2f} MiB |",
+        f"| `maps/*.png` | {old['maps_mib']:.2f} MiB | {new['maps_mib']:.2f} MiB |",
+        "",
+        f"Speed-up of the wall time (medians): ×{d['speedup_wall_median']}. PSS counts the memory pages the "
+        "map workers share with the main process once; the sum of their resident sizes is "
+        f"{new['peak_tree_rss_mib']['median']:.0f} MiB.",
+        "",
+        "| step | old | new |",
+        "|---|---|---|",
+    ]
     names = list(dict.fromkeys([*old["steps_s"], *new["steps_s"]]))
     for k in names:
         a, b = old["steps_s"].get(k), new["steps_s"].get(k)
         out.append(f"| {k} | {_mm(a) if a else ''} | {_mm(b) if b else ''} |")
     out.append(f"| *all tables* | {_mm(old['tables_all_s'])} | {_mm(new['tables_all_s'])} |")
-    out += ["", "The old pipeline timed every table step as the last one (`table known_risks`); *all tables* "
-            "compares them.", "",
-            "What was done (issue #18; every output is the same, `tests/test_perf_equivalence.py`): the EPCI "
-            "basemap is read, projected and turned into matplotlib paths once per run and drawn as one path "
-            "collection; colours are looked up per category, not per row; the maps are drawn in worker processes "
-            "(one per core, fork; `ACV_GEO_MAP_WORKERS=1` draws them in the main process), with one BLAS thread "
-            "and the run's objects frozen out of garbage collection; a caption's line breaks are found by "
-            "bisection; each map is saved once as the 256-colour PNG the report embeds as it is (it used to "
-            "re-encode every map); the town maps no longer look rows up one by one nor build the costly "
-            "transformations between Lambert-93 and the overseas CRSs for layers that are far away; the 2020 "
-            "observatory is read from Parquet copies of its two sheets, not through openpyxl; the EPCI layer is "
-            "built once, the per-city cluster records without `iterrows`.", "",
-            "What remains, by size: drawing the maps (matplotlib: building each figure's axes, Agg rendering of "
-            "the 1,255 EPCI outlines and of the hatched no-data markers, text), on all cores; the clusters step, "
-            "most of which is importing esda, libpysal and scikit-learn, the rest the 9,999 permutations; "
-            "starting Python and importing pandas; the tables (INSEE codes normalised one by one); the report "
-            "(one row lookup per town, each copying the table's metadata).", ""]
+    out += [
+        "",
+        "The old pipeline timed every table step as the last one (`table known_risks`); *all tables* compares them.",
+        "",
+        "What was done (issue #18; every output is the same, `tests/test_perf_equivalence.py`): the EPCI "
+        "basemap is read, projected and turned into matplotlib paths once per run and drawn as one path "
+        "collection; colours are looked up per category, not per row; the maps are drawn in worker processes "
+        "(one per core, fork; `ACV_GEO_MAP_WORKERS=1` draws them in the main process), with one BLAS thread "
+        "and the run's objects frozen out of garbage collection; a caption's line breaks are found by "
+        "bisection; each map is saved once as the 256-colour PNG the report embeds as it is (it used to "
+        "re-encode every map); the town maps no longer look rows up one by one nor build the costly "
+        "transformations between Lambert-93 and the overseas CRSs for layers that are far away; the 2020 "
+        "observatory is read from Parquet copies of its two sheets, not through openpyxl; the EPCI layer is "
+        "built once, the per-city cluster records without `iterrows`.",
+        "",
+        "What remains, by size: drawing the maps (matplotlib: building each figure's axes, Agg rendering of "
+        "the 1,255 EPCI outlines and of the hatched no-data markers, text), on all cores; the clusters step, "
+        "most of which is importing esda, libpysal and scikit-learn, the rest the 9,999 permutations; "
+        "starting Python and importing pandas; the tables (INSEE codes normalised one by one); the report "
+        "(one row lookup per town, each copying the table's metadata).",
+        "",
+    ]
     return out
 
 
@@ -145,51 +182,72 @@ def _diagnose_target(d: dict | None) -> list[str]:
     w = d["new"]["wall_s"]
     met = w["median"] <= 5.0
     steps = sorted(d["new"]["steps_s"].items(), key=lambda kv: -kv[1]["median"])[:3]
-    return ["| `acv-geo diagnose` on the embedded default in ≤ 5 s (9,999 permutations, 2 cores; issue #18) | "
-            + ("met" if met else f"**not met**: {w['median']:.1f} s (was {d['old']['wall_s']['median']:.1f} s, "
-               f"×{d['speedup_wall_median']}); most of it: "
-               + ", ".join(f"{k} {v['median']:.1f} s" for k, v in steps) + ", see the diagnose section") + " |"]
+    return [
+        "| `acv-geo diagnose` on the embedded default in ≤ 5 s (9,999 permutations, 2 cores; issue #18) | "
+        + (
+            "met"
+            if met
+            else f"**not met**: {w['median']:.1f} s (was {d['old']['wall_s']['median']:.1f} s, "
+            f"×{d['speedup_wall_median']}); most of it: "
+            + ", ".join(f"{k} {v['median']:.1f} s" for k, v in steps)
+            + ", see the diagnose section"
+        )
+        + " |"
+    ]
 
 
 def _joincounts(d: dict) -> list[str]:
     s = d["seconds"]
     a, b = s["esda_Join_Counts_direct"], s["acv_geo_join_counts"]
-    return ["## Global join counts — `bench_joincounts.py`", "",
-            f"{d['what']}; {d['n_units']} units, {d['n_edges']:,} links, {d['permutations']:,} permutations, "
-            f"{d['repeats']} interleaved runs, median (min-max).", "",
-            "| | seconds |", "|---|---|",
-            f"| `esda.Join_Counts` called directly | {_mm(a)} |",
-            f"| `acv_geo.join_counts` | {_mm(b)} |", "",
-            f"×{d['ratio_esda_over_acv_geo_median']} (medians); results identical to esda's in every run: "
-            f"{d['identical_to_esda_every_run']}.", ""]
+    return [
+        "## Global join counts — `bench_joincounts.py`",
+        "",
+        f"{d['what']}; {d['n_units']} units, {d['n_edges']:,} links, {d['permutations']:,} permutations, "
+        f"{d['repeats']} interleaved runs, median (min-max).",
+        "",
+        "| | seconds |",
+        "|---|---|",
+        f"| `esda.Join_Counts` called directly | {_mm(a)} |",
+        f"| `acv_geo.join_counts` | {_mm(b)} |",
+        "",
+        f"×{d['ratio_esda_over_acv_geo_median']} (medians); results identical to esda's in every run: "
+        f"{d['identical_to_esda_every_run']}.",
+        "",
+    ]
 
 
 def _national(d: dict) -> list[str]:
-    out = ["## National scale: 1×, 4×, 16× the commune count — `bench_national.py`", "",
-           f"Zones: the mainland communes (IGN 2025), each cut into 1, 2×2 or 4×4 pieces; layer: "
-           f"{d['layer_features']:,} polygons built from real commune shapes; raster: `{d['raster']}` "
-           f"(250 m, mainland France). Chunks of {d['chunk_size']:,} zones. Engines: `local` (one process; "
-           "the GEOS work of each chunk split over threads, one per core) and `dask:N` (a local "
-           "`dask.distributed` cluster of N single-threaded worker processes; times include starting and "
-           "closing the cluster, also shown apart). "
-           "Peak memory: largest sum of the resident memory of the process and all its descendants "
-           "(Dask workers included). \"× read\": time over the pure reading time of the step's inputs "
-           "(zones + the whole layer with pyogrio, or zones + the whole raster band with rasterio). "
-           "\"× floor\": time over the reference algorithm doing only its core work (overlay: GEOS "
-           "clipping of every intersecting zone × feature pair on all threads, nothing else; zonal: "
-           "exactextract on its own).", "",
-           "| zones | step | engine | time | of which cluster start/stop | peak memory | × read | × floor | "
-           "× local | × local, running cluster | ÷ dask:1 | same result as local |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "## National scale: 1×, 4×, 16× the commune count — `bench_national.py`",
+        "",
+        f"Zones: the mainland communes (IGN 2025), each cut into 1, 2×2 or 4×4 pieces; layer: "
+        f"{d['layer_features']:,} polygons built from real commune shapes; raster: `{d['raster']}` "
+        f"(250 m, mainland France). Chunks of {d['chunk_size']:,} zones. Engines: `local` (one process; "
+        "the GEOS work of each chunk split over threads, one per core) and `dask:N` (a local "
+        "`dask.distributed` cluster of N single-threaded worker processes; times include starting and "
+        "closing the cluster, also shown apart). "
+        "Peak memory: largest sum of the resident memory of the process and all its descendants "
+        '(Dask workers included). "× read": time over the pure reading time of the step\'s inputs '
+        "(zones + the whole layer with pyogrio, or zones + the whole raster band with rasterio). "
+        '"× floor": time over the reference algorithm doing only its core work (overlay: GEOS '
+        "clipping of every intersecting zone × feature pair on all threads, nothing else; zonal: "
+        "exactextract on its own).",
+        "",
+        "| zones | step | engine | time | of which cluster start/stop | peak memory | × read | × floor | "
+        "× local | × local, running cluster | ÷ dask:1 | same result as local |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in d["cases"]:
-        out.append(f"| {c['zones']:,} | {c['step']} | {c['engine']} | {c['seconds']:.1f} s | "
-                   f"{str(c['startup_seconds']) + ' s' if 'startup_seconds' in c else ''} | "
-                   f"{c['peak_memory_mb']:,.0f} MB | ×{c['ratio_to_read']} | "
-                   f"{'×' + str(c['ratio_to_floor']) if 'ratio_to_floor' in c else ''} | "
-                   f"{'×' + str(c['ratio_to_local']) if 'ratio_to_local' in c else ''} | "
-                   f"{'×' + str(c['ratio_to_local_running']) if 'ratio_to_local_running' in c else ''} | "
-                   f"{'×' + str(c['speedup_vs_1_worker']) if 'speedup_vs_1_worker' in c else ''} | "
-                   f"{c.get('same_as_local', '')} |")
+        out.append(
+            f"| {c['zones']:,} | {c['step']} | {c['engine']} | {c['seconds']:.1f} s | "
+            f"{str(c['startup_seconds']) + ' s' if 'startup_seconds' in c else ''} | "
+            f"{c['peak_memory_mb']:,.0f} MB | ×{c['ratio_to_read']} | "
+            f"{'×' + str(c['ratio_to_floor']) if 'ratio_to_floor' in c else ''} | "
+            f"{'×' + str(c['ratio_to_local']) if 'ratio_to_local' in c else ''} | "
+            f"{'×' + str(c['ratio_to_local_running']) if 'ratio_to_local_running' in c else ''} | "
+            f"{'×' + str(c['speedup_vs_1_worker']) if 'speedup_vs_1_worker' in c else ''} | "
+            f"{c.get('same_as_local', '')} |"
+        )
     return [*out, ""]
 
 
@@ -210,65 +268,95 @@ def _national_targets(d: dict) -> list[str]:
     dask_engines = sorted({c["engine"] for c in cases if c["engine"].startswith("dask:")})
     most = dask_engines[-1] if dask_engines else None
     mem_ok = max(c["peak_memory_mb"] for c in cases) < 4096
-    rows = [f"| national: peak memory under 4 GB | {'met' if mem_ok else 'NOT met'}: "
-            f"at most {peak_local:,.0f} MB for the local engine"
-            + (f", {max(c['peak_memory_mb'] for c in sel(engine=most)):,.0f} MB with `{most}` (workers included)"
-               if most else "") + f" up to {top}× the commune count |"]
+    rows = [
+        f"| national: peak memory under 4 GB | {'met' if mem_ok else 'NOT met'}: "
+        f"at most {peak_local:,.0f} MB for the local engine"
+        + (
+            f", {max(c['peak_memory_mb'] for c in sel(engine=most)):,.0f} MB with `{most}` (workers included)"
+            if most
+            else ""
+        )
+        + f" up to {top}× the commune count |"
+    ]
     local = sel(engine="local")
     floors = [c["floor_seconds"] / c["read_seconds"] for c in local]
     met = all(c["ratio_to_read"] <= 2 for c in local)
     rows.append(
         "| national: time within ×2 of the pure reading time | "
-        + ("met |" if met else
-           "**not met, and not reachable with exact results on 2 cores**: local engine "
-           f"{_span([c['ratio_to_read'] for c in local], '{:.1f}')} "
-           f"the reading time; the exact clipping of every crossing zone × feature pair (GEOS) and the exact pixel "
-           f"coverage (exactextract) alone cost {_span(floors, '{:.1f}')} the reading time, and acv-geo runs within "
-           f"{_span([c['ratio_to_floor'] for c in local], '{:.1f}')} of those floors (national table, \"× floor\"), "
-           "see [national.md](national.md) |"))
+        + (
+            "met |"
+            if met
+            else "**not met, and not reachable with exact results on 2 cores**: local engine "
+            f"{_span([c['ratio_to_read'] for c in local], '{:.1f}')} "
+            f"the reading time; the exact clipping of every crossing zone × feature pair (GEOS) and the exact pixel "
+            f"coverage (exactextract) alone cost {_span(floors, '{:.1f}')} the reading time, and acv-geo runs within "
+            f'{_span([c["ratio_to_floor"] for c in local], "{:.1f}")} of those floors (national table, "× floor"), '
+            "see [national.md](national.md) |"
+        )
+    )
     if most:
         text = []
         for step in ("overlay", "zonal"):
             cold = [c["ratio_to_local"] for c in sel(step, most) if "ratio_to_local" in c]
             warm = [c["ratio_to_local_running"] for c in sel(step, most) if "ratio_to_local_running" in c]
             if cold:
-                text.append(f"{step} {_span(cold)} including the cluster start-up"
-                            + (f", {_span(warm)} on a running cluster" if warm else ""))
+                text.append(
+                    f"{step} {_span(cold)} including the cluster start-up"
+                    + (f", {_span(warm)} on a running cluster" if warm else "")
+                )
         startup = [c["startup_seconds"] for c in sel(engine=most) if "startup_seconds" in c] or [0.0]
         ok = all(c.get("ratio_to_local_running", c.get("ratio_to_local", 9)) <= 1.3 for c in sel(engine=most))
         cold_ok = all(c.get("ratio_to_local", 9) <= 1.3 for c in sel(engine=most))
         status = "met" if cold_ok else ("met on a running cluster" if ok else "NOT met")
-        rows.append(f"| Dask engine within ×1.3 of the single-process engine | {status} (`{most}`): {'; '.join(text)}. "
-                    "`acv-geo diagnose` starts one cluster for all its steps; a lone call pays "
-                    f"{_span(startup, '{:.1f}').lstrip('×')} s of start-up and shut-down |")
-        speed = [f"{step} {_span([c['speedup_vs_1_worker'] for c in sel(step, most) if 'speedup_vs_1_worker' in c])}"
-                 for step in ("overlay", "zonal") if any("speedup_vs_1_worker" in c for c in sel(step, most))]
+        rows.append(
+            f"| Dask engine within ×1.3 of the single-process engine | {status} (`{most}`): {'; '.join(text)}. "
+            "`acv-geo diagnose` starts one cluster for all its steps; a lone call pays "
+            f"{_span(startup, '{:.1f}').lstrip('×')} s of start-up and shut-down |"
+        )
+        speed = [
+            f"{step} {_span([c['speedup_vs_1_worker'] for c in sel(step, most) if 'speedup_vs_1_worker' in c])}"
+            for step in ("overlay", "zonal")
+            if any("speedup_vs_1_worker" in c for c in sel(step, most))
+        ]
         if speed:
-            rows.append(f"| Dask scaling with workers | `{most}` vs `dask:1` faster by: {'; '.join(speed)} "
-                        "(2-core machine, shared with the scheduler) |")
+            rows.append(
+                f"| Dask scaling with workers | `{most}` vs `dask:1` faster by: {'; '.join(speed)} "
+                "(2-core machine, shared with the scheduler) |"
+            )
     return rows
 
 
 def main() -> None:
-    parts = ["# Performance", "",
-             "Generated by `python benchmarks/summarise.py` from `benchmarks/results/*.json`; each benchmark "
-             "measures acv-geo and its peers in the same run on this project's 2-core machine. Timings on a "
-             "shared machine vary by ±30 % between runs; ratios measured in one run are what to compare.", "",
-             "## Targets and where we stand", "",
-             "| target | status |", "|---|---|",
-             "| overlay at least as fast as QGIS `calculatevectoroverlaps` | on par when computing the same "
-             "things (`distances=False`); ×2 with exact nearest distances, which QGIS does not compute |",
-             "| zonal at least as fast as exactextract, 10× faster than rasterstats | met (see table) |",
-             "| LISA within ×1.1 of esda called directly | met for the directed test; the two-sided default "
-             "costs two permutation runs |",
-             ]
+    parts = [
+        "# Performance",
+        "",
+        "Generated by `python benchmarks/summarise.py` from `benchmarks/results/*.json`; each benchmark "
+        "measures acv-geo and its peers in the same run on this project's 2-core machine. Timings on a "
+        "shared machine vary by ±30 % between runs; ratios measured in one run are what to compare.",
+        "",
+        "## Targets and where we stand",
+        "",
+        "| target | status |",
+        "|---|---|",
+        "| overlay at least as fast as QGIS `calculatevectoroverlaps` | on par when computing the same "
+        "things (`distances=False`); ×2 with exact nearest distances, which QGIS does not compute |",
+        "| zonal at least as fast as exactextract, 10× faster than rasterstats | met (see table) |",
+        "| LISA within ×1.1 of esda called directly | met for the directed test; the two-sided default "
+        "costs two permutation runs |",
+    ]
     parts += _diagnose_target(_load("diagnose"))
     nat = _load("national")
     if nat is not None:
         parts += _national_targets(nat)
     parts.append("")
-    for name, fn in (("overlay", _overlay), ("zonal", _zonal), ("clusters", _clusters), ("joincounts", _joincounts),
-                     ("diagnose", _diagnose), ("national", _national)):
+    for name, fn in (
+        ("overlay", _overlay),
+        ("zonal", _zonal),
+        ("clusters", _clusters),
+        ("joincounts", _joincounts),
+        ("diagnose", _diagnose),
+        ("national", _national),
+    ):
         d = _load(name)
         if d is not None:
             parts += fn(d)

@@ -71,9 +71,7 @@ def build(shared: Path) -> None:
     epci = gpd.read_file(shared / "boundaries" / "epci_admin_express_cog_carto_2025.gpkg")
     epci["siren_epci"] = normalize_siren(epci["siren_epci"])
     dgcl = pd.read_excel(shared / "opendata" / "dgcl_epcicom2023.xlsx", dtype=str)
-    names = (
-        communes.dropna(subset=["siren_epci"]).groupby("siren_epci")[["nom_epci", "type_epci"]].first()
-    )
+    names = communes.dropna(subset=["siren_epci"]).groupby("siren_epci")[["nom_epci", "type_epci"]].first()
     dg_names = dgcl.groupby("siren")[["raison_sociale", "nature_juridique"]].first()
     dg_names.columns = ["nom_epci", "type_epci"]
     names = names.combine_first(dg_names)
@@ -147,7 +145,8 @@ def build(shared: Path) -> None:
     seis = pd.read_csv(shared / "risks" / "zonage_sismique_communes_2010.csv", dtype=str)
     seis["insee_com"] = normalize_insee(seis["insee_com"])
     seis.dropna(subset=["insee_com"])[["insee_com", "zone_sismique"]].to_csv(
-        OUT / "seismic_zones_2010.csv", index=False)
+        OUT / "seismic_zones_2010.csv", index=False
+    )
     ddrm = pd.read_csv(shared / "risks" / "ddrm_risques_communes_gaspar_2026-10-05.csv", dtype=str)
     ddrm["insee_com"] = normalize_insee(ddrm["insee_com"])
     ddrm.dropna(subset=["insee_com"]).to_csv(OUT / "ddrm_risks_gaspar_2026-10-05.csv", index=False)

@@ -98,8 +98,10 @@ def build(out: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".acv_geo_qgis-", suffix=".zip", dir=out.parent)
     os.close(fd)
     try:
-        with tempfile.TemporaryDirectory() as wheels, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
-                                                                      compresslevel=9) as zf:
+        with (
+            tempfile.TemporaryDirectory() as wheels,
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        ):
             dirs: set[str] = set()
             for name, src in entries(build_wheel(Path(wheels))):
                 parts = name.split("/")[:-1]

@@ -48,8 +48,12 @@ def _text(node: ast.AST) -> str | None:
 def _class_strings(node: ast.ClassDef) -> list[str]:
     out = []
     for stmt in node.body:
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and stmt.targets[0].id in _ATTRS):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in _ATTRS
+        ):
             text = _text(stmt.value)
             if text:
                 out.append(text)

@@ -32,9 +32,15 @@ def choices() -> dict:
     return {
         "core_version": __version__,
         "presets": list_presets(),
-        "sources": [{"name": n, "title": str(r["title"]), "national": bool(isinstance(r["url"], str) and r["url"]),
-                     "per_department": bool(isinstance(r["url_department"], str) and r["url_department"])}
-                    for n, r in sources.iterrows()],
+        "sources": [
+            {
+                "name": n,
+                "title": str(r["title"]),
+                "national": bool(isinstance(r["url"], str) and r["url"]),
+                "per_department": bool(isinstance(r["url_department"], str) and r["url_department"]),
+            }
+            for n, r in sources.iterrows()
+        ],
         "zonal_stats": list(ALLOWED_STATS),
         "weight_kinds": list(WEIGHT_KINDS),
         "cluster_methods": list(METHODS),

@@ -123,5 +123,3 @@ def server():
     srv.shutdown()
     srv.server_close()
     thread.join(timeout=5)
-
-

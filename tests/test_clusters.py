@@ -32,25 +32,74 @@ from acv_geo.stats.clusters import (
 from acv_geo.stats.weights import spatial_weights
 
 X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
-PATTERN = np.array([  # 5x5 binary pattern, row-major
-    1, 1, 0, 0, 0,
-    1, 1, 0, 0, 1,
-    0, 0, 0, 1, 1,
-    0, 1, 0, 0, 0,
-    0, 0, 0, 0, 0,
-], dtype=float)
-CONT = np.array([  # continuous values with a high corner
-    9, 8, 4, 2, 1,
-    8, 7, 3, 2, 2,
-    5, 4, 3, 3, 1,
-    2, 2, 1, 1, 0,
-    1, 2, 1, 0, 0,
-], dtype=float)
+PATTERN = np.array(
+    [  # 5x5 binary pattern, row-major
+        1,
+        1,
+        0,
+        0,
+        0,
+        1,
+        1,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        1,
+        1,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ],
+    dtype=float,
+)
+CONT = np.array(
+    [  # continuous values with a high corner
+        9,
+        8,
+        4,
+        2,
+        1,
+        8,
+        7,
+        3,
+        2,
+        2,
+        5,
+        4,
+        3,
+        3,
+        1,
+        2,
+        2,
+        1,
+        1,
+        0,
+        1,
+        2,
+        1,
+        0,
+        0,
+    ],
+    dtype=float,
+)
 
 
 def lattice(n: int = 5, **columns) -> gpd.GeoDataFrame:
-    cells = [shapely.box(X0 + c * SIDE, Y0 + r * SIDE, X0 + (c + 1) * SIDE, Y0 + (r + 1) * SIDE)
-             for r in range(n) for c in range(n)]
+    cells = [
+        shapely.box(X0 + c * SIDE, Y0 + r * SIDE, X0 + (c + 1) * SIDE, Y0 + (r + 1) * SIDE)
+        for r in range(n)
+        for c in range(n)
+    ]
     ids = pd.Index([f"{k:05d}" for k in range(n * n)], name="insee_com")
     return gpd.GeoDataFrame({"territory": "metropole", **columns}, geometry=cells, index=ids, crs=2154)
 
@@ -151,8 +200,9 @@ def test_lisa_equals_esda_on_gal_read_back(tmp_path, grid):
 def test_gi_star_equals_esda(grid):
     w = spatial_weights(grid, "queen")
     direct = esda.G_Local(CONT, w.graph, star=True, permutations=499, seed=5, n_jobs=1)
-    res = local_clusters(grid, "score", method="gi_star", weights=w, permutations=499, seed=5,
-                         alternative="directed").to_frame()
+    res = local_clusters(
+        grid, "score", method="gi_star", weights=w, permutations=499, seed=5, alternative="directed"
+    ).to_frame()
     assert np.array_equal(res["statistic"].to_numpy(), direct.Gs)
     assert np.array_equal(res["p_sim"].to_numpy().astype("float32"), direct.p_sim)
     assert set(res["quadrant"]) == {"hot", "cold"}
@@ -166,10 +216,19 @@ def test_local_join_counts_equal_esda(grid):
     drawn = np.random.randint(12345, 12345000)  # esda 2.9 ignores seed= and draws one like this
     np.random.seed(11)
     direct = esda.Join_Counts_Local(connectivity=w.graph).fit(y, permutations=999)
-    res = local_clusters(grid, "opendata", method="join_count", weights=w, permutations=999, seed=int(drawn),
-                         alternative="directed", fdr=False).to_frame()
-    hand = y * np.array([sum(y[j] for a, b in rook_pairs() for j in ((b,) if a == i else (a,) if b == i else ()))
-                         for i in range(25)])
+    res = local_clusters(
+        grid,
+        "opendata",
+        method="join_count",
+        weights=w,
+        permutations=999,
+        seed=int(drawn),
+        alternative="directed",
+        fdr=False,
+    ).to_frame()
+    hand = y * np.array(
+        [sum(y[j] for a, b in rook_pairs() for j in ((b,) if a == i else (a,) if b == i else ())) for i in range(25)]
+    )
     assert np.array_equal(res["statistic"].to_numpy(), direct.LJC)
     assert np.array_equal(res["statistic"].to_numpy(), hand)
     np.testing.assert_array_equal(res["p_sim"].to_numpy().astype("float32"), direct.p_sim)
@@ -235,9 +294,12 @@ def test_na_values_kept_and_excluded(cities):
 
 def test_isolated_units():
     g = lattice(3, score=np.arange(9, dtype=float))
-    far = gpd.GeoDataFrame({"territory": ["metropole"], "score": [4.0]},
-                           geometry=[shapely.box(X0 + 50_000, Y0, X0 + 51_000, Y0 + 1000)],
-                           index=pd.Index(["99999"], name="insee_com"), crs=2154)
+    far = gpd.GeoDataFrame(
+        {"territory": ["metropole"], "score": [4.0]},
+        geometry=[shapely.box(X0 + 50_000, Y0, X0 + 51_000, Y0 + 1000)],
+        index=pd.Index(["99999"], name="insee_com"),
+        crs=2154,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = local_clusters(pd.concat([g, far]), "score", weights="queen", permutations=99)
@@ -350,8 +412,12 @@ def test_two_sided_reaches_small_p_on_a_binary_variable():
 
     cells = [box(x * 1000, y * 1000, x * 1000 + 1000, y * 1000 + 1000) for x in range(12) for y in range(12)]
     flag = [1 if (i // 12 < 4 and i % 12 < 4) else 0 for i in range(144)]  # a 4×4 block of 1 in a 12×12 grid
-    g = gpd.GeoDataFrame({"flag": flag, "territory": "metropole"}, geometry=cells, crs=2154,
-                         index=pd.Index([f"{i:05d}" for i in range(144)], name="insee_com"))
+    g = gpd.GeoDataFrame(
+        {"flag": flag, "territory": "metropole"},
+        geometry=cells,
+        crs=2154,
+        index=pd.Index([f"{i:05d}" for i in range(144)], name="insee_com"),
+    )
     f = local_clusters(g, "flag", weights="queen", permutations=999, seed=7).to_frame()
     inner = f.loc["00013"]  # cell (1, 1): its 8 neighbours are all 1, beyond every simulation
     assert inner["p_sim"] == pytest.approx(2 / 1000)  # 2 × (0 + 1) / (999 + 1)

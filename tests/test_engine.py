@@ -119,11 +119,14 @@ def test_pack_unpack_round_trip_keeps_everything():
     from acv_geo.pipeline.engine import _pack, _unpack
 
     z = gpd.GeoDataFrame(
-        {"territory": pd.Categorical(["metropole", "reunion", "metropole"], categories=["guyane", "metropole",
-                                                                                        "reunion"]),
-         "zone_reason": pd.array([None, "no polygon", None], dtype="string"),
-         "n": [1, 2, 3],
-         "city_point": gpd.GeoSeries([Point(1, 2), None, Point(3, 4)], crs=4326)},
+        {
+            "territory": pd.Categorical(
+                ["metropole", "reunion", "metropole"], categories=["guyane", "metropole", "reunion"]
+            ),
+            "zone_reason": pd.array([None, "no polygon", None], dtype="string"),
+            "n": [1, 2, 3],
+            "city_point": gpd.GeoSeries([Point(1, 2), None, Point(3, 4)], crs=4326),
+        },
         geometry=[box(0, 0, 1, 1), Polygon(), None],
         index=pd.Index(["01004", "97411", "2A004"], name="insee_com"),
         crs=2154,
@@ -174,12 +177,21 @@ def test_existing_cluster_by_address_and_balanced_chunks(zones):
     local = map_zones(chunk_size_of, zones, chunk_size=25)
     # local: 50 mainland zones in 2 chunks of 25, the 7 in Réunion in one
     assert local["chunk_n"].groupby(zones["territory"]).unique().map(sorted).to_dict() == {
-        "metropole": [25], "reunion": [7]}
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
-                                  silence_logs=logging.ERROR) as cluster:
+        "metropole": [25],
+        "reunion": [7],
+    }
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
         out = map_zones(chunk_size_of, zones, chunk_size=25, engine="dask", scheduler=cluster.scheduler_address)
-        area = map_zones(zone_area, zones, chunk_size=25, engine="dask", scheduler=cluster.scheduler_address,
-                         fill_values={"wide_count": 0})
+        area = map_zones(
+            zone_area,
+            zones,
+            chunk_size=25,
+            engine="dask",
+            scheduler=cluster.scheduler_address,
+            fill_values={"wide_count": 0},
+        )
     # 2 threads: 57 zones / (2 rounds × 2 threads) → chunks of at most 15: the mainland in 4 (13, 13, 12, 12)
     assert out.index.equals(zones.index)
     sizes = out["chunk_n"].groupby(zones["territory"]).value_counts().to_dict()

@@ -847,9 +847,13 @@ def test_diagnose_config_names_gaspar_like_any_table(folder_2024, tmp_path):
     from acv_geo.core.errors import InputError
     from acv_geo.pipeline.config import load_config
 
-    cfg = load_config({"tables": {"catnat": False, "gaspar": str(folder_2024)},
-                       "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
-                       "maps": {"enabled": False}})
+    cfg = load_config(
+        {
+            "tables": {"catnat": False, "gaspar": str(folder_2024)},
+            "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
+            "maps": {"enabled": False},
+        }
+    )
     assert [t.kind for t in cfg.tables][-1] == "gaspar" and cfg.tables[-1].columns == ("pprn", "azi", "tri", "dicrim")
     cities = acv_geo.read_acv().loc[["38053", "01004", "2A004"]]
     res = acv_geo.diagnose(cities, config=cfg, out_dir=tmp_path / "out", quiet=True)
@@ -857,8 +861,11 @@ def test_diagnose_config_names_gaspar_like_any_table(folder_2024, tmp_path):
     pd.testing.assert_frame_equal(pd.DataFrame(res.cities[direct.columns]), direct, check_freq=False)
     meta = res.metadata.set_index("column")
     assert meta.loc["azi_count", "role"] == "risk" and meta.loc["azi_count", "label_fr"] != "azi_count"
-    with pytest.raises(InputError, match=r"tables\.gaspar_tables\[0\]: 'catnat' writes the same columns as the "
-                                         r"embedded table 'catnat'; set `catnat = false` to use GASPAR's"):
+    with pytest.raises(
+        InputError,
+        match=r"tables\.gaspar_tables\[0\]: 'catnat' writes the same columns as the "
+        r"embedded table 'catnat'; set `catnat = false` to use GASPAR's",
+    ):
         load_config({"tables": {"gaspar": str(folder_2024), "gaspar_tables": ["catnat"]}})
     with pytest.raises(InputError, match=r"tables\.gaspar_tables\[0\]: 'ppr' is not a GASPAR table; use risq, "):
         load_config({"tables": {"gaspar": str(folder_2024), "gaspar_tables": ["ppr"]}})
@@ -874,9 +881,13 @@ def test_the_fetched_catnat_table_reaches_diagnose_and_the_cli(folder_2024, tmp_
     assert is_gaspar_catnat(path) and is_gaspar_catnat(folder_2024)
     assert not is_gaspar_catnat(acv_geo.get_path("catnat"))
     cities = acv_geo.read_acv().loc[["38053", "01004", "2A004"]]
-    cfg = load_config({"tables": {"catnat": str(path), "catnat_since": 2000},
-                       "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
-                       "maps": {"enabled": False}})
+    cfg = load_config(
+        {
+            "tables": {"catnat": str(path), "catnat_since": 2000},
+            "clusters": {"permutations": 9, "join_counts": False, "morans_i": False, "weights": "knn:1"},
+            "maps": {"enabled": False},
+        }
+    )
     res = acv_geo.diagnose(cities, config=cfg, out_dir=tmp_path / "out", quiet=True)
     direct = catnat_gaspar_indicators(cities, path, start=2000)
     pd.testing.assert_frame_equal(pd.DataFrame(res.cities[direct.columns]), direct, check_freq=False)

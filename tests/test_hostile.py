@@ -57,21 +57,32 @@ def _csv(tmp_path: Path, text: str, name: str = "list.csv", encoding: str = "utf
 # city lists
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "the file is empty (0 bytes)"),
-    ("insee_com;lib_com\n", "the file has a header but no row; export the dataset again"),
-    ("insee_com|lib_com|x\n01004|Ambérieu|1\n",
-     "line 1: no column separator found (expected ';' or ','; the header reads 'insee_com|lib_com|x'); export "
-     "the file as CSV with ';' or ',' between columns"),
-    ("insee_com;lib_com\n1234567;Nowhere\n",
-     "line 2, column 'insee_com': '1234567' is not an INSEE commune code (5 characters such as '01053' or "
-     "'2A004'); correct or remove the row"),
-    ("insee_com;lib_com\n01004;Ambérieu\n01004;Autre nom\n",
-     "line 2, line 3: INSEE code 01004 appears more than once with different values; keep one row per commune"),
-    ("<!DOCTYPE html><html><body>Portail</body></html>\n",
-     "this is a web page (HTML), not a city list; download the data file itself (not the page that links to it)"),
-    ('[{"insee_com": "01004"', "invalid JSON at line 1, column 23"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "the file is empty (0 bytes)"),
+        ("insee_com;lib_com\n", "the file has a header but no row; export the dataset again"),
+        (
+            "insee_com|lib_com|x\n01004|Ambérieu|1\n",
+            "line 1: no column separator found (expected ';' or ','; the header reads 'insee_com|lib_com|x'); export "
+            "the file as CSV with ';' or ',' between columns",
+        ),
+        (
+            "insee_com;lib_com\n1234567;Nowhere\n",
+            "line 2, column 'insee_com': '1234567' is not an INSEE commune code (5 characters such as '01053' or "
+            "'2A004'); correct or remove the row",
+        ),
+        (
+            "insee_com;lib_com\n01004;Ambérieu\n01004;Autre nom\n",
+            "line 2, line 3: INSEE code 01004 appears more than once with different values; keep one row per commune",
+        ),
+        (
+            "<!DOCTYPE html><html><body>Portail</body></html>\n",
+            "this is a web page (HTML), not a city list; download the data file itself (not the page that links to it)",
+        ),
+        ('[{"insee_com": "01004"', "invalid JSON at line 1, column 23"),
+    ],
+)
 def test_city_list_refused_with_the_fix(tmp_path, content, message):
     path = _csv(tmp_path, content, "list.json" if content.startswith("[") else "list.csv")
     with pytest.raises(InputError) as info:
@@ -87,11 +98,14 @@ def test_corrupt_spreadsheet(tmp_path):
         acv_geo.read_acv(path, observatory=None)
 
 
-@pytest.mark.parametrize("raw, kind", [
-    ("1004", "INSEE code repaired"),
-    (" 01004\u200b", "invisible characters removed"),
-    ("01004\u00a0", "invisible characters removed"),
-])
+@pytest.mark.parametrize(
+    "raw, kind",
+    [
+        ("1004", "INSEE code repaired"),
+        (" 01004\u200b", "invisible characters removed"),
+        ("01004\u00a0", "invisible characters removed"),
+    ],
+)
 def test_city_code_repairs_are_reported(tmp_path, raw, kind):
     path = _csv(tmp_path, f"insee_com;lib_com\n{raw};Ambérieu\n")
     out = acv_geo.read_acv(path, observatory=None)
@@ -122,12 +136,21 @@ def _with_positions(tmp_path, rows):
 
 def test_swapped_positions_keep_every_town_and_report_it(tmp_path):
     """Two towns' coordinates swapped: no KeyError; both kept, the EPCI check says where they are wrong."""
-    path = _with_positions(tmp_path, [("01004", "Ambérieu", 43.3124, 3.4758), ("34003", "Agde", 45.9584, 5.3578),
-                                      ("01053", "Bourg", 46.2052, 5.2255)])
+    path = _with_positions(
+        tmp_path,
+        [
+            ("01004", "Ambérieu", 43.3124, 3.4758),
+            ("34003", "Agde", 45.9584, 5.3578),
+            ("01053", "Bourg", 46.2052, 5.2255),
+        ],
+    )
     out = acv_geo.read_acv(path, observatory=None)
     assert out.index.tolist() == ["01004", "34003", "01053"]
     assert out.loc[["01004", "34003", "01053"], "epci_check"].tolist() == [
-        "city point outside its EPCI polygon", "city point outside its EPCI polygon", "ok"]
+        "city point outside its EPCI polygon",
+        "city point outside its EPCI polygon",
+        "ok",
+    ]
 
 
 def test_every_town_placed_at_paris(tmp_path):
@@ -163,13 +186,17 @@ def test_lambert93_declared_as_degrees_is_refused(tmp_path, herault):
         f"{path}: its coordinates (750662, 6252724 … 791000, 6290000) are impossible in EPSG:4326 (WGS 84), which "
         "counts degrees (longitude −180…180, latitude −90…90); they were made in another CRS (metres such as "
         "Lambert-93, EPSG:2154?): assign the CRS they were made in (ogr2ogr -a_srs EPSG:2154 …, or QGIS "
-        "'Assign projection'), then run again")
+        "'Assign projection'), then run again"
+    )
 
 
 def test_degrees_declared_as_lambert93_are_refused(tmp_path, herault):
     path = _layer(tmp_path, [shapely.box(3.4, 43.2, 3.6, 43.4)], 2154)
-    with pytest.raises(InputError, match=r"its coordinates \(3\.4, 43\.2 … 3\.6, 43\.4\) lie far outside the area "
-                       r"where EPSG:2154 \(RGF93 v1 / Lambert-93\) is used"):
+    with pytest.raises(
+        InputError,
+        match=r"its coordinates \(3\.4, 43\.2 … 3\.6, 43\.4\) lie far outside the area "
+        r"where EPSG:2154 \(RGF93 v1 / Lambert-93\) is used",
+    ):
         overlay_indicators(herault, path)
 
 
@@ -205,14 +232,17 @@ def _agde_xy(herault) -> tuple[float, float]:
 def test_category_values_merged_only_with_a_warning(herault):
     values = ["Aléa fort", "Alea fort", "ALÉA FORT", "東京", "🌊"]
     x, y = _agde_xy(herault)
-    gdf = gpd.GeoDataFrame({"c": values}, crs=2154, geometry=[
-        shapely.box(x + 10 * i, y, x + 10 * i + 5, y + 5) for i in range(5)])
+    gdf = gpd.GeoDataFrame(
+        {"c": values}, crs=2154, geometry=[shapely.box(x + 10 * i, y, x + 10 * i + 5, y + 5) for i in range(5)]
+    )
     with pytest.warns(UserWarning) as caught:
         out = overlay_indicators(herault, gdf, category="c", name="r")
     messages = [str(w.message) for w in caught]
-    assert ("the layer GeoDataFrame: field 'c': values 'ALÉA FORT', 'Alea fort', 'Aléa fort' differ only in accents, "
-            "case or punctuation and are measured together as 'alea_fort'; if they are different categories, rename "
-            "them in the layer") in messages
+    assert (
+        "the layer GeoDataFrame: field 'c': values 'ALÉA FORT', 'Alea fort', 'Aléa fort' differ only in accents, "
+        "case or punctuation and are measured together as 'alea_fort'; if they are different categories, rename "
+        "them in the layer"
+    ) in messages
     assert sum("has no Latin letter or digit" in m for m in messages) == 2
     counts = [c for c in out.columns if c.endswith("_count") and c != "r_count"]
     assert len(counts) == 3  # alea_fort, and one group for each of the two non-Latin values
@@ -252,8 +282,18 @@ def _raster(path: Path, data: np.ndarray, crs: str, origin: tuple[float, float],
     import rasterio
     from rasterio.transform import from_origin
 
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype="float32", crs=crs, transform=from_origin(*origin, size, size), nodata=nodata) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(*origin, size, size),
+        nodata=nodata,
+    ) as ds:
         ds.write(data.astype("float32"), 1)
     return path
 
@@ -281,10 +321,13 @@ def test_not_a_raster(tmp_path, herault):
         zonal_indicators(herault, path)
 
 
-@pytest.mark.parametrize("stats, message", [
-    ("count,foo", "unknown zonal statistic(s) ['foo']"),
-    ("p101", "p101"),
-])
+@pytest.mark.parametrize(
+    "stats, message",
+    [
+        ("count,foo", "unknown zonal statistic(s) ['foo']"),
+        ("p101", "p101"),
+    ],
+)
 def test_bad_statistics(herault, stats, message):
     with pytest.raises(ValueError) as info:
         zonal_indicators(herault, acv_geo.get_path("dem_n45e005"), stats=stats)
@@ -293,8 +336,7 @@ def test_bad_statistics(herault, stats, message):
 
 def test_zonal_cli_without_count_statistic(tmp_path, capsys):
     out = tmp_path / "z.csv"
-    assert main(["zonal", "--raster", str(acv_geo.get_path("dem_n45e005")), "--stats", "mean",
-                 "--out", str(out)]) == 0
+    assert main(["zonal", "--raster", str(acv_geo.get_path("dem_n45e005")), "--stats", "mean", "--out", str(out)]) == 0
     assert "7 cities with data, 237 without" in capsys.readouterr().out
 
 
@@ -309,10 +351,14 @@ def _cities_frame(*codes):
 
 
 def test_catnat_invalid_and_empty_dates_reported_not_counted(tmp_path):
-    path = _csv(tmp_path, CATNAT_HEADER
-                + "01004,ICB,15/01/2021,10/12/2020,INTE2101,Reconnue\n"
-                + "01004,ICB,16/01/2021,32/13/2020,INTE2102,Reconnue\n"
-                + "01004,ICB,17/01/2021,,INTE2103,Reconnue\n", "catnat.csv")
+    path = _csv(
+        tmp_path,
+        CATNAT_HEADER
+        + "01004,ICB,15/01/2021,10/12/2020,INTE2101,Reconnue\n"
+        + "01004,ICB,16/01/2021,32/13/2020,INTE2102,Reconnue\n"
+        + "01004,ICB,17/01/2021,,INTE2103,Reconnue\n",
+        "catnat.csv",
+    )
     out = catnat_indicators(_cities_frame("01004"), path)
     assert out.loc["01004", "catnat_flood_count"] == 1
     assert out.loc["01004", "catnat_flood_first_year"] == 2020
@@ -340,14 +386,18 @@ def test_radon_invalid_class_reason_names_it(tmp_path, value):
     out = radon_indicators(_cities_frame("01004", "01053", "80001"), path)
     assert out["radon_class"].tolist()[1] == 2
     assert out.loc["01004", "radon_reason"] == (
-        f"the radon table gives no valid class for this commune ({value!r} is not 1, 2 or 3); see the repairs")
+        f"the radon table gives no valid class for this commune ({value!r} is not 1, 2 or 3); see the repairs"
+    )
     assert out.loc["80001", "radon_reason"].startswith("INSEE code not in the radon table")
 
 
-@pytest.mark.parametrize("content, message", [
-    ("<html><body>Erreur 404</body></html>", r"this is a web page \(HTML\), not a CSV table"),
-    ("", "the radon table file is empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("<html><body>Erreur 404</body></html>", r"this is a web page \(HTML\), not a CSV table"),
+        ("", "the radon table file is empty"),
+    ],
+)
 def test_radon_table_refused(tmp_path, content, message):
     path = _csv(tmp_path, content, "radon.csv")
     with pytest.raises(InputError, match=message):
@@ -357,8 +407,11 @@ def test_radon_table_refused(tmp_path, content, message):
 def test_corrupt_table_workbook(tmp_path):
     path = tmp_path / "radon.xlsx"
     path.write_bytes(b"PK\x03\x04 broken")
-    with pytest.raises(InputError, match=r"radon\.xlsx: cannot read the radon table \(BadZipFile: .*\); check that it "
-                       r"is a valid \.xlsx file"):
+    with pytest.raises(
+        InputError,
+        match=r"radon\.xlsx: cannot read the radon table \(BadZipFile: .*\); check that it "
+        r"is a valid \.xlsx file",
+    ):
         radon_indicators(_cities_frame("01004"), path)
 
 
@@ -372,11 +425,14 @@ def test_catnat_without_decision_column(tmp_path):
 # configuration
 
 
-@pytest.mark.parametrize("toml, message", [
-    ("[clusters]\npermutation = 99\n", "clusters.permutation: unknown key 'permutation'"),
-    ("[clusters]\nalpha = 2\n", "clusters.alpha: expected a number between 0 and 1 (e.g. 0.05), got 2"),
-    ("[clusters\n", "c.toml"),
-])
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[clusters]\npermutation = 99\n", "clusters.permutation: unknown key 'permutation'"),
+        ("[clusters]\nalpha = 2\n", "clusters.alpha: expected a number between 0 and 1 (e.g. 0.05), got 2"),
+        ("[clusters\n", "c.toml"),
+    ],
+)
 def test_bad_config(tmp_path, toml, message):
     path = _csv(tmp_path, toml, "c.toml")
     with pytest.raises(InputError) as info:
@@ -414,7 +470,8 @@ def test_user_files_in_a_previous_output_are_protected(tmp_path, small_config):
         acv_geo.diagnose(config=small_config, out_dir=out, quiet=True)
     assert str(info.value) == (
         f"{out}: holds files acv-geo diagnose did not write (mes_notes.txt); they would be deleted with the previous "
-        "outputs: move them out, or pass overwrite=True (CLI --overwrite) to delete them")
+        "outputs: move them out, or pass overwrite=True (CLI --overwrite) to delete them"
+    )
     assert (out / "mes_notes.txt").exists()
     acv_geo.diagnose(config=small_config, out_dir=out, quiet=True, overwrite=True)
     assert not (out / "mes_notes.txt").exists() and (out / "report.html").exists()
@@ -434,8 +491,11 @@ def test_no_permission_is_reported_before_computing(tmp_path, small_config, monk
     calls = []
     monkeypatch.setattr(folder.os, "access", lambda path, mode: calls.append(path) and False)
     monkeypatch.setattr(pl, "_read_cities", lambda *a, **k: pytest.fail("computed before checking the folder"))
-    with pytest.raises(InputError, match=rf"^{tmp_path}: no permission to write there, so {tmp_path / 'diag'} "
-                       r"cannot be written; choose a folder you may write to"):
+    with pytest.raises(
+        InputError,
+        match=rf"^{tmp_path}: no permission to write there, so {tmp_path / 'diag'} "
+        r"cannot be written; choose a folder you may write to",
+    ):
         acv_geo.diagnose(config=small_config, out_dir=tmp_path / "diag", quiet=True)
 
 
@@ -445,16 +505,22 @@ def test_full_disk_is_reported_before_computing(tmp_path, small_config, monkeypa
 
     monkeypatch.setattr(folder.shutil, "disk_usage", lambda p: type("U", (), {"free": 1_000_000})())
     monkeypatch.setattr(pl, "_read_cities", lambda *a, **k: pytest.fail("computed before checking the space"))
-    with pytest.raises(InputError, match=rf"^{tmp_path}: only 1 MB free; the diagnostic of 244 cities needs about "
-                       r"66 MB: free some space or choose a folder on another disk"):
+    with pytest.raises(
+        InputError,
+        match=rf"^{tmp_path}: only 1 MB free; the diagnostic of 244 cities needs about "
+        r"66 MB: free some space or choose a folder on another disk",
+    ):
         acv_geo.diagnose(config=small_config, out_dir=tmp_path / "diag", quiet=True)
 
 
-@pytest.mark.parametrize("err, text", [
-    (errno.ENOSPC, "the disk is full; free some space or choose a folder on another disk"),
-    (errno.EROFS, "the file system is read-only; choose a folder on a writable disk"),
-    (errno.EACCES, "permission denied; choose a folder you may write to, or change its permissions"),
-])
+@pytest.mark.parametrize(
+    "err, text",
+    [
+        (errno.ENOSPC, "the disk is full; free some space or choose a folder on another disk"),
+        (errno.EROFS, "the file system is read-only; choose a folder on a writable disk"),
+        (errno.EACCES, "permission denied; choose a folder you may write to, or change its permissions"),
+    ],
+)
 def test_os_error_while_writing_keeps_the_previous_outputs(tmp_path, small_config, monkeypatch, err, text):
     import acv_geo.pipeline.run as pl
 
@@ -523,9 +589,16 @@ def test_output_folder_permissions_follow_the_umask(tmp_path, small_config):
 
 
 def _entry(url, fmt="csv", layers=None, **extra):
-    e = {"title": "t", "publisher": "tests", "url": url, "doc": "https://example.invalid/doc", "format": fmt,
-         "licence": "Licence Ouverte", "layers": layers or [{"name": "table", "fields": ["insee_com"]}],
-         "verified": True}
+    e = {
+        "title": "t",
+        "publisher": "tests",
+        "url": url,
+        "doc": "https://example.invalid/doc",
+        "format": fmt,
+        "licence": "Licence Ouverte",
+        "layers": layers or [{"name": "table", "fields": ["insee_com"]}],
+        "verified": True,
+    }
     e.update(extra)
     return e
 
@@ -535,19 +608,24 @@ def _outside(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in tmp_path.iterdir() if p.name != "cache")
 
 
-@pytest.mark.parametrize("filename, why", [
-    ("../../evil.csv", "'..' in path"),
-    ("../", "'..' in path"),
-    ("/tmp/evil.csv", "absolute path"),
-    ("sub/evil.csv", "a folder separator in a file name"),
-    ("..", "'..' in path"),
-])
+@pytest.mark.parametrize(
+    "filename, why",
+    [
+        ("../../evil.csv", "'..' in path"),
+        ("../", "'..' in path"),
+        ("/tmp/evil.csv", "absolute path"),
+        ("sub/evil.csv", "a folder separator in a file name"),
+        ("..", "'..' in path"),
+    ],
+)
 def test_catalogue_file_names_cannot_leave_the_cache(tmp_path, server, filename, why):
     cat = {"sources": {"radon": _entry(f"{server.base}/r.csv", filename=filename)}}
     with pytest.raises(ValueError) as info:
         load_catalogue(cat)
-    assert str(info.value) == (f"catalogue mapping: source 'radon': file name {filename!r} refused ({why}); give a "
-                               "plain file name such as 'data.zip'")
+    assert str(info.value) == (
+        f"catalogue mapping: source 'radon': file name {filename!r} refused ({why}); give a "
+        "plain file name such as 'data.zip'"
+    )
     assert _outside(tmp_path) == []
 
 
@@ -576,11 +654,14 @@ def _zip(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:
 ZIP_LAYERS = [{"name": "table", "member": "*.csv", "fields": ["insee_com"]}]
 
 
-@pytest.mark.parametrize("archive, why", [
-    (_zip({"../evil.csv": b"insee_com\n"}), "'..' in path"),
-    (_zip({"/abs/evil.csv": b"insee_com\n"}), "absolute path"),
-    (_zip({"ok.csv": b"insee_com\n"}, symlink="link.csv"), "symbolic link"),
-])
+@pytest.mark.parametrize(
+    "archive, why",
+    [
+        (_zip({"../evil.csv": b"insee_com\n"}), "'..' in path"),
+        (_zip({"/abs/evil.csv": b"insee_com\n"}), "absolute path"),
+        (_zip({"ok.csv": b"insee_com\n"}, symlink="link.csv"), "symbolic link"),
+    ],
+)
 def test_archive_members_cannot_leave_the_cache(tmp_path, server, archive, why):
     server.files["/a.zip"] = archive
     cat = {"sources": {"a": _entry(f"{server.base}/a.zip", "zip", ZIP_LAYERS)}}
@@ -593,8 +674,11 @@ def test_archive_members_cannot_leave_the_cache(tmp_path, server, archive, why):
 def test_zip_bomb_refused(tmp_path, server):
     server.files["/b.zip"] = _zip({"big.csv": b"0" * 50_000_000})
     cat = {"sources": {"b": _entry(f"{server.base}/b.zip", "zip", ZIP_LAYERS)}}
-    with pytest.raises(FetchError, match=r"archive member 'big\.csv' expands \d+ times \(limit 1000\); refused as a "
-                       r"possible zip bomb"):
+    with pytest.raises(
+        FetchError,
+        match=r"archive member 'big\.csv' expands \d+ times \(limit 1000\); refused as a "
+        r"possible zip bomb",
+    ):
         fetch("b", cache_dir=tmp_path / "cache", catalogue=cat, progress=False)
 
 
@@ -613,17 +697,22 @@ def test_html_page_instead_of_data(tmp_path, server):
     cat = {"sources": {"d": _entry(f"{server.base}/data.csv")}}
     with pytest.raises(FetchError) as info:
         fetch("d", cache_dir=tmp_path / "cache", catalogue=cat, progress=False)
-    assert str(info.value) == (f"d: {server.base}/data.csv answered a web page (HTML) instead of the csv data (the "
-                               "address may have moved, or need a login); nothing was written. Open the address in a "
-                               "browser, or see https://example.invalid/doc")
+    assert str(info.value) == (
+        f"d: {server.base}/data.csv answered a web page (HTML) instead of the csv data (the "
+        "address may have moved, or need a login); nothing was written. Open the address in a "
+        "browser, or see https://example.invalid/doc"
+    )
     assert not list((tmp_path / "cache" / "d").glob("*.part"))
 
 
 def test_bad_checksum_leaves_the_cache_unchanged(tmp_path, server):
     server.files["/r.csv"] = b"insee_com\n01004\n"
     cat = {"sources": {"r": _entry(f"{server.base}/r.csv", sha256="0" * 64)}}
-    with pytest.raises(FetchError, match=r"checksum mismatch .* the download was discarded and the cache left "
-                       r"unchanged"):
+    with pytest.raises(
+        FetchError,
+        match=r"checksum mismatch .* the download was discarded and the cache left "
+        r"unchanged",
+    ):
         fetch("r", cache_dir=tmp_path / "cache", catalogue=cat, progress=False)
     assert not (tmp_path / "cache" / "r" / "files").exists()
 

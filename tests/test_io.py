@@ -17,10 +17,25 @@ SAMPLE = "cdc_acv_opendata_sample5.json"
 
 # The 20-field label header of the CDC CSV export, with its two repeated columns.
 CDC_HEADER = [
-    "Code INSEE Commune", "COMMUNE_ACV", "EPCI", "Opendata_COM_EPCI", "REGION", "DEPARTEMENT", "Code_DEP",
-    "nom_COM_avec_portail_OPENDATA", "siren_COM_avec_portail_OPENDATA", "url_portail_COM", "url_datagouv_COM",
-    "siren_epci_avec_portail_OPENDATA", "nom_epci_avec_portail_OPENDATA", "url_portail_epci",
-    "url_datagouv_epci", "Techno_ptf_epci", "Thématiques_epci", "Techno_ptf_epci", "Thématiques_epci",
+    "Code INSEE Commune",
+    "COMMUNE_ACV",
+    "EPCI",
+    "Opendata_COM_EPCI",
+    "REGION",
+    "DEPARTEMENT",
+    "Code_DEP",
+    "nom_COM_avec_portail_OPENDATA",
+    "siren_COM_avec_portail_OPENDATA",
+    "url_portail_COM",
+    "url_datagouv_COM",
+    "siren_epci_avec_portail_OPENDATA",
+    "nom_epci_avec_portail_OPENDATA",
+    "url_portail_epci",
+    "url_datagouv_epci",
+    "Techno_ptf_epci",
+    "Thématiques_epci",
+    "Techno_ptf_epci",
+    "Thématiques_epci",
     "centroid",
 ]
 
@@ -42,8 +57,12 @@ def _cdc_csv(records, path, *, sep=";", bom=True, encoding="utf-8", mutate=None)
         rows.append(row)
     if mutate:
         mutate(rows)
-    text = "\n".join(sep.join(f'"{v}"' if sep in str(v) or "," in str(v) else str(v) for v in row)
-                     for row in [CDC_HEADER, *rows]) + "\n"
+    text = (
+        "\n".join(
+            sep.join(f'"{v}"' if sep in str(v) or "," in str(v) else str(v) for v in row) for row in [CDC_HEADER, *rows]
+        )
+        + "\n"
+    )
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
@@ -73,7 +92,11 @@ def test_overseas_towns_at_true_positions(cities, shared_data):
     overseas = cities[cities["territory"] != "metropole"]
     assert len(overseas) == 16
     assert overseas["territory"].value_counts().to_dict() == {
-        "reunion": 5, "mayotte": 4, "guadeloupe": 3, "guyane": 2, "martinique": 2,
+        "reunion": 5,
+        "mayotte": 4,
+        "guadeloupe": 3,
+        "guyane": 2,
+        "martinique": 2,
     }
     # each point lies inside its own commune polygon (independent source: the shared national layer)
     poly = gpd.read_file(
@@ -99,8 +122,14 @@ def test_every_city_joined_to_its_epci(cities):
 
 
 def test_local_crs_per_territory(cities):
-    expected = {"metropole": 2154, "guadeloupe": 5490, "martinique": 5490, "guyane": 2972,
-                "reunion": 2975, "mayotte": 4471}
+    expected = {
+        "metropole": 2154,
+        "guadeloupe": 5490,
+        "martinique": 5490,
+        "guyane": 2972,
+        "reunion": 2975,
+        "mayotte": 4471,
+    }
     for terr, epsg in expected.items():
         assert acv_geo.local_crs(terr) == epsg
     with pytest.raises(ValueError, match=r"unknown territory 'corse'; expected one of \['guadeloupe'"):
@@ -163,8 +192,13 @@ def test_cdc_geojson_export(sample_records, tmp_path):
     feats = []
     for r in sample_records:
         lat, lon = (float(v) for v in r["centroid"].split(","))
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                      "properties": {k: v for k, v in r.items() if k != "centroid"}})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {k: v for k, v in r.items() if k != "centroid"},
+            }
+        )
     path = tmp_path / "cdc.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
     c = acv_geo.read_acv(path)
@@ -265,8 +299,11 @@ def test_header_only(tmp_path):
 
 def test_missing_required_column(tmp_path):
     (tmp_path / "m.csv").write_text("commune;population\nAgde;29103\n")
-    with pytest.raises(InputError, match=r"missing required column with the INSEE commune code; columns found: "
-                                         r"\['commune', 'population'\]"):
+    with pytest.raises(
+        InputError,
+        match=r"missing required column with the INSEE commune code; columns found: "
+        r"\['commune', 'population'\]",
+    ):
         acv_geo.read_acv(tmp_path / "m.csv")
 
 
@@ -305,8 +342,11 @@ def test_bad_oui_non(tmp_path, sample_records):
 
 def test_point_outside_france_unknown_commune(tmp_path):
     (tmp_path / "o.csv").write_text("insee_com;lat;lon\n99999;40.0;-30.0\n")
-    with pytest.raises(InputError, match=r"o\.csv: line 2: position \(40\.00000, -30\.00000\) of 99999 is outside "
-                                         r"France métropolitaine"):
+    with pytest.raises(
+        InputError,
+        match=r"o\.csv: line 2: position \(40\.00000, -30\.00000\) of 99999 is outside "
+        r"France métropolitaine",
+    ):
         acv_geo.read_acv(tmp_path / "o.csv")
 
 

@@ -50,8 +50,10 @@ def test_status_rule_on_real_towns(bare):
 
 def test_status_with_user_csv(bare, tmp_path):
     path = tmp_path / "obs.csv"
-    path.write_text('"siren","nom","url_platform","id_datagouv","techno_platform"\n'
-                    '243800604,"CAPI",https://data.capi.fr,,"CKAN"\n', encoding="utf-8")
+    path.write_text(
+        '"siren","nom","url_platform","id_datagouv","techno_platform"\n243800604,"CAPI",https://data.capi.fr,,"CKAN"\n',
+        encoding="utf-8",
+    )
     st = acv_geo.opendata_status(bare.loc[["38053", "40192"]], observatory=path, previous=None)
     assert st["opendata"].tolist() == [True, False]
     assert st.loc["38053", "techno_epci"] == "CKAN"
@@ -71,9 +73,11 @@ def test_status_bad_input(bare, tmp_path):
 @pytest.mark.parametrize("sep", [";", ","])
 def test_observatory_csv_with_either_separator(tmp_path, sep):
     """The separator is sniffed (core.files.sniff_separator): ';' and ',' exports read the same."""
-    rows = [["siren", "nom", "url_platform", "id_datagouv", "techno_platform"],
-            ["210100046", "Ambérieu-en-Bugey", "https://data.example/a", "0123456789abcdef01234567", "ckan"],
-            ["\u200e240100883", "CC de la Plaine de l'Ain", "https://data.example/b", "bad-id", "opendatasoft"]]
+    rows = [
+        ["siren", "nom", "url_platform", "id_datagouv", "techno_platform"],
+        ["210100046", "Ambérieu-en-Bugey", "https://data.example/a", "0123456789abcdef01234567", "ckan"],
+        ["\u200e240100883", "CC de la Plaine de l'Ain", "https://data.example/b", "bad-id", "opendatasoft"],
+    ]
     path = tmp_path / "odater.csv"
     path.write_bytes(("\n".join(sep.join(r) for r in rows) + "\n").encode("cp1252", errors="ignore"))
     obs = acv_geo.read_observatory(path)

@@ -56,8 +56,18 @@ def test_data_folder_is_small():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1053", "01053"), ("01053", "01053"), (1053, "01053"), ("1053.0", "01053"), ("2a004", "2A004"),
-     ("\u200e97105", "97105"), ("", None), (None, None), ("123", None), ("2C004", None)],
+    [
+        ("1053", "01053"),
+        ("01053", "01053"),
+        (1053, "01053"),
+        ("1053.0", "01053"),
+        ("2a004", "2A004"),
+        ("\u200e97105", "97105"),
+        ("", None),
+        (None, None),
+        ("123", None),
+        ("2C004", None),
+    ],
 )
 def test_normalize_insee(raw, expected):
     assert acv_geo.normalize_insee(raw) == expected
@@ -65,8 +75,14 @@ def test_normalize_insee(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(200070993.0, "200070993"), ("2.00070993E8", "200070993"), ("20007099", "020007099"),
-     ("\u200e213500010", "213500010"), ("abc", None), ("1234567890", None)],
+    [
+        (200070993.0, "200070993"),
+        ("2.00070993E8", "200070993"),
+        ("20007099", "020007099"),
+        ("\u200e213500010", "213500010"),
+        ("abc", None),
+        ("1234567890", None),
+    ],
 )
 def test_normalize_siren(raw, expected):
     assert acv_geo.normalize_siren(raw) == expected
@@ -74,16 +90,28 @@ def test_normalize_siren(raw, expected):
 
 def test_territory_of():
     assert [acv_geo.territory_of(c) for c in ("97105", "97209", "97302", "97407", "97611", "2B033", "01053")] == [
-        "guadeloupe", "martinique", "guyane", "reunion", "mayotte", "metropole", "metropole"]
+        "guadeloupe",
+        "martinique",
+        "guyane",
+        "reunion",
+        "mayotte",
+        "metropole",
+        "metropole",
+    ]
     with pytest.raises(ValueError, match="'975' is not 5 characters long"):
         acv_geo.territory_of("975")
 
 
 def _table():
-    df = gpd.GeoDataFrame({"x_pct": [1.5, 2.0]}, index=pd.Index(["01053", "2A004"], name="insee_com"),
-                          geometry=[Point(5, 46), Point(8.7, 41.9)], crs=4326)
-    return attach_metadata(df, [{"column": "x_pct", "unit": "%", "source": "test", "date": "2025",
-                                 "description": "share"}])
+    df = gpd.GeoDataFrame(
+        {"x_pct": [1.5, 2.0]},
+        index=pd.Index(["01053", "2A004"], name="insee_com"),
+        geometry=[Point(5, 46), Point(8.7, 41.9)],
+        crs=4326,
+    )
+    return attach_metadata(
+        df, [{"column": "x_pct", "unit": "%", "source": "test", "date": "2025", "description": "share"}]
+    )
 
 
 @pytest.mark.parametrize("ext", [".gpkg", ".geojson", ".csv", ".parquet"])
@@ -98,13 +126,30 @@ def test_write_table_roundtrip_keeps_codes(tmp_path, ext):
     assert back["insee_com"].tolist() == ["01053", "2A004"]
     assert back["x_pct"].tolist() == [1.5, 2.0]
     meta = pd.read_csv(tmp_path / "out.metadata.csv", dtype=str, keep_default_na=False)
-    assert meta.to_dict("records") == [{"column": "insee_com", "label_fr": "Code INSEE de la commune",
-                                        "label_en": "INSEE commune code", "unit": "code", "source": "", "date": "",
-                                        "description": "Official commune code (COG 2025)", "role": "context",
-                                        "scored": ""},
-                                       {"column": "x_pct", "label_fr": "x : part de la zone (%)",
-                                        "label_en": "x: share of the zone (%)", "unit": "%", "source": "test",
-                                        "date": "2025", "description": "share", "role": "", "scored": ""}]
+    assert meta.to_dict("records") == [
+        {
+            "column": "insee_com",
+            "label_fr": "Code INSEE de la commune",
+            "label_en": "INSEE commune code",
+            "unit": "code",
+            "source": "",
+            "date": "",
+            "description": "Official commune code (COG 2025)",
+            "role": "context",
+            "scored": "",
+        },
+        {
+            "column": "x_pct",
+            "label_fr": "x : part de la zone (%)",
+            "label_en": "x: share of the zone (%)",
+            "unit": "%",
+            "source": "test",
+            "date": "2025",
+            "description": "share",
+            "role": "",
+            "scored": "",
+        },
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{ext}", "out.metadata.csv"])
 
 

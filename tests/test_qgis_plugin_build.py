@@ -31,9 +31,21 @@ def test_zip_layout_wheel_translation_and_permissions(tmp_path):
         wheel_bytes = zf.read(wheel_name)
     assert {n.split("/")[0] for n in names} == {"acv_geo_qgis"}
     required_files = (
-        "__init__.py", "plugin.py", "provider.py", "environment.py", "runner.py", "layers.py", "translation.py",
-        "choices.json", "i18n/acv_geo_qgis_fr.qm", "i18n/acv_geo_qgis_fr.ts", "icon.png", "icon.svg",
-        "algorithms/install.py", "algorithms/clusters.py", "algorithms/fetch.py",
+        "__init__.py",
+        "plugin.py",
+        "provider.py",
+        "environment.py",
+        "runner.py",
+        "layers.py",
+        "translation.py",
+        "choices.json",
+        "i18n/acv_geo_qgis_fr.qm",
+        "i18n/acv_geo_qgis_fr.ts",
+        "icon.png",
+        "icon.svg",
+        "algorithms/install.py",
+        "algorithms/clusters.py",
+        "algorithms/fetch.py",
     )
     for required in required_files:
         assert f"acv_geo_qgis/{required}" in names, required
@@ -55,8 +67,19 @@ def test_zip_layout_wheel_translation_and_permissions(tmp_path):
     general = cfg["general"]
     assert general["version"] == acv_geo.__version__
     assert general["qgisMinimumVersion"] == "3.22" and general["hasProcessingProvider"] == "yes"
-    for alg in ("installenv", "loadcities", "overlayindicators", "zonalindicators", "tables", "profile", "clusters",
-                "globaltests", "weights", "diagnose", "fetch"):
+    for alg in (
+        "installenv",
+        "loadcities",
+        "overlayindicators",
+        "zonalindicators",
+        "tables",
+        "profile",
+        "clusters",
+        "globaltests",
+        "weights",
+        "diagnose",
+        "fetch",
+    ):
         assert f"({alg}" in general["about"], alg
     assert "Install acv-geo" in general["about"] and "0.1.0" in general["changelog"]
 
@@ -74,8 +97,9 @@ def test_plugin_choices_are_the_cores():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "plugin_choices.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "plugin_choices.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -83,9 +107,28 @@ def test_plugin_never_imports_the_core_or_the_geo_stack():
     """The plugin's modules import QGIS and the standard library only (the core runs in another process)."""
     import ast
 
-    allowed = {"qgis", "processing", "__future__", "json", "os", "re", "sys", "time", "shlex", "shutil",
-               "subprocess", "tempfile", "hashlib", "queue", "signal", "threading", "dataclasses", "pathlib", "html",
-               "csv"}
+    allowed = {
+        "qgis",
+        "processing",
+        "__future__",
+        "json",
+        "os",
+        "re",
+        "sys",
+        "time",
+        "shlex",
+        "shutil",
+        "subprocess",
+        "tempfile",
+        "hashlib",
+        "queue",
+        "signal",
+        "threading",
+        "dataclasses",
+        "pathlib",
+        "html",
+        "csv",
+    }
     for path in (ROOT / "qgis_plugin" / "acv_geo_qgis").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):

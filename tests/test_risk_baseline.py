@@ -22,15 +22,18 @@ def test_every_town_has_a_seismic_zone_or_a_reason(cities):
     assert out["seismic_zone"].value_counts().to_dict() == {1: 92, 2: 82, 3: 55, 4: 10, 5: 5}
 
 
-@pytest.mark.parametrize("code, zone", [
-    ("73065", 4),  # Chambéry, Alps
-    ("65440", 4),  # Tarbes, Pyrenees
-    ("97105", 5),  # Basse-Terre, Guadeloupe
-    ("97209", 5),  # Fort-de-France, Martinique
-    ("28085", 1),  # Chartres, Paris basin
-    ("45208", 1),  # Montargis, Paris basin
-    ("97611", 3),  # Mamoudzou: Mayotte, zone 3 by the décret (not in the communal file)
-])
+@pytest.mark.parametrize(
+    "code, zone",
+    [
+        ("73065", 4),  # Chambéry, Alps
+        ("65440", 4),  # Tarbes, Pyrenees
+        ("97105", 5),  # Basse-Terre, Guadeloupe
+        ("97209", 5),  # Fort-de-France, Martinique
+        ("28085", 1),  # Chartres, Paris basin
+        ("45208", 1),  # Montargis, Paris basin
+        ("97611", 3),  # Mamoudzou: Mayotte, zone 3 by the décret (not in the communal file)
+    ],
+)
 def test_seismic_spot_values(code, zone):
     out = seismic_indicators(pd.DataFrame(index=pd.Index([code], name="insee_com")))
     assert out.loc[code, "seismic_zone"] == zone
@@ -65,8 +68,10 @@ def test_known_risks_hand_read_from_the_gaspar_row():
 
 def test_the_diagnostic_shows_them_in_every_fiche(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text("[tables]\nradon = false\ncatnat = false\n\n[clusters]\npermutations = 99\n\n"
-                      "[maps]\nenabled = false\n", encoding="utf-8")
+    config.write_text(
+        "[tables]\nradon = false\ncatnat = false\n\n[clusters]\npermutations = 99\n\n[maps]\nenabled = false\n",
+        encoding="utf-8",
+    )
     res = acv_geo.diagnose(config=config, out_dir=tmp_path / "d", quiet=True)
     html = (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
     assert html.count("<h3>Risques connus</h3>") == 244

@@ -35,8 +35,21 @@ def test_tables_cli_user_table_and_errors(tmp_path, capsys):
 
 def test_zonal_cli(tmp_path):
     out = tmp_path / "z.csv"
-    rc = main(["zonal", "--raster", str(acv_geo.get_path("dem_n45e005")), "--stats", "count,mean",
-               "--threshold", "300", "--name", "dem", "--out", str(out)])
+    rc = main(
+        [
+            "zonal",
+            "--raster",
+            str(acv_geo.get_path("dem_n45e005")),
+            "--stats",
+            "count,mean",
+            "--threshold",
+            "300",
+            "--name",
+            "dem",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     df = pd.read_csv(out, dtype={"insee_com": str}).set_index("insee_com")
     assert len(df) == 244

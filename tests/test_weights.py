@@ -19,8 +19,11 @@ X0, Y0, SIDE = 700_000.0, 6_600_000.0, 1000.0
 
 
 def lattice(n: int = 4, territory: str = "metropole") -> gpd.GeoDataFrame:
-    cells = [shapely.box(X0 + c * SIDE, Y0 + r * SIDE, X0 + (c + 1) * SIDE, Y0 + (r + 1) * SIDE)
-             for r in range(n) for c in range(n)]
+    cells = [
+        shapely.box(X0 + c * SIDE, Y0 + r * SIDE, X0 + (c + 1) * SIDE, Y0 + (r + 1) * SIDE)
+        for r in range(n)
+        for c in range(n)
+    ]
     ids = pd.Index([f"{k:05d}" for k in range(n * n)], name="insee_com")
     return gpd.GeoDataFrame({"territory": territory}, geometry=cells, index=ids, crs=2154)
 
@@ -84,7 +87,12 @@ def test_no_edge_crosses_territories(cities):
     assert labels.loc["97105"] != labels.loc[[i for i in cities.index if i.startswith("972")][0]]
     assert w.n_components == 6
     assert {c.territory: c.k for c in w.components} == {
-        "metropole": 6, "guadeloupe": 2, "guyane": 1, "mayotte": 3, "martinique": 1, "reunion": 4,
+        "metropole": 6,
+        "guadeloupe": 2,
+        "guyane": 1,
+        "mayotte": 3,
+        "martinique": 1,
+        "reunion": 4,
     }
     assert {c.territory: c.epsg for c in w.components}["martinique"] == 5490
 
@@ -109,8 +117,9 @@ def test_fewer_cities_than_k():
 def test_islands_reported():
     g = lattice(3)
     box = shapely.box(X0 + 50_000, Y0, X0 + 51_000, Y0 + 1000)
-    far = gpd.GeoDataFrame({"territory": ["metropole"]}, geometry=[box],
-                           index=pd.Index(["99999"], name="insee_com"), crs=2154)
+    far = gpd.GeoDataFrame(
+        {"territory": ["metropole"]}, geometry=[box], index=pd.Index(["99999"], name="insee_com"), crs=2154
+    )
     both = pd.concat([g, far])
     with pytest.warns(UserWarning, match=r"queen: 1 unit\(s\) have no neighbour: 99999"):
         w = spatial_weights(both, "queen")
@@ -130,13 +139,19 @@ def test_unknown_spec_message_names_it():
 
 
 def test_queen_needs_polygons(cities):
-    with pytest.raises(InputError, match=r"queen contiguity needs polygons, but 244 unit\(s\) have none "
-                       r"\(geometry \['Point'\]\): 80001, 34003"):
+    with pytest.raises(
+        InputError,
+        match=r"queen contiguity needs polygons, but 244 unit\(s\) have none "
+        r"\(geometry \['Point'\]\): 80001, 34003",
+    ):
         spatial_weights(cities, "queen")
     g = lattice(2)
     g.loc["00003", "geometry"] = shapely.Point(X0, Y0)
-    with pytest.raises(InputError, match=r"rook contiguity needs polygons, but 1 unit\(s\) have none.*: 00003; pass "
-                       r"commune polygons"):
+    with pytest.raises(
+        InputError,
+        match=r"rook contiguity needs polygons, but 1 unit\(s\) have none.*: 00003; pass "
+        r"commune polygons",
+    ):
         spatial_weights(g, "rook")
 
 
@@ -167,8 +182,12 @@ def test_gal_round_trip(tmp_path, cities):
 
 def test_csv_round_trip(tmp_path):
     g = lattice(3)
-    far = gpd.GeoDataFrame({"territory": ["reunion"]}, geometry=[shapely.box(340000, 7660000, 341000, 7661000)],
-                           index=pd.Index(["97411"], name="insee_com"), crs=2975)
+    far = gpd.GeoDataFrame(
+        {"territory": ["reunion"]},
+        geometry=[shapely.box(340000, 7660000, 341000, 7661000)],
+        index=pd.Index(["97411"], name="insee_com"),
+        crs=2975,
+    )
     both = pd.concat([g, far.to_crs(2154)])
     w = quiet(both, "queen")
     path = w.to_csv(tmp_path / "w.csv")

@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"acv-geo {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every repair and step")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the Python traceback of an unexpected error (to report a bug)")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an unexpected error (to report a bug)"
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -113,8 +114,12 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc}. This is a bug of acv-geo: run the same command with "
-              "--debug and report the traceback", 1, traceback.format_exc())
+        _fail(
+            f"unexpected {type(exc).__name__}: {exc}. This is a bug of acv-geo: run the same command with "
+            "--debug and report the traceback",
+            1,
+            traceback.format_exc(),
+        )
         return 1
     finally:
         if main_thread:

@@ -17,9 +17,12 @@ def add_scope_args(p: argparse.ArgumentParser) -> None:
         "INSEE column, EPCIs by a SIREN column, or any polygons with --zones-id",
     )
     p.add_argument("--zones-id", metavar="FIELD", help="field identifying each polygon of --zones (unique values)")
-    p.add_argument("--geometry", action="store_true",
-                   help="write each zone's polygon (and its name, territory, kind) with the indicators, for a "
-                   "map layer (.gpkg, .geojson, .parquet)")
+    p.add_argument(
+        "--geometry",
+        action="store_true",
+        help="write each zone's polygon (and its name, territory, kind) with the indicators, for a "
+        "map layer (.gpkg, .geojson, .parquet)",
+    )
     add_national_args(p, epci_scope=True)
     p.add_argument(
         "--epci",
@@ -41,8 +44,7 @@ def add_national_args(p: argparse.ArgumentParser, *, epci_scope: bool = False) -
         choices=["acv", "all-communes", *(["all-epci"] if epci_scope else [])],
         default="acv",
         help="acv: the ACV towns (default); all-communes: every French commune (34,867)"
-        + ("; all-epci: every EPCI, each its own zone (one row per EPCI, indexed by siren_epci)"
-           if epci_scope else ""),
+        + ("; all-epci: every EPCI, each its own zone (one row per EPCI, indexed by siren_epci)" if epci_scope else ""),
     )
     p.add_argument(
         "--communes",
@@ -62,8 +64,12 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
         "cluster (pip install 'acv-geo[dask]')",
     )
     p.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler (tcp://host:8786)")
-    p.add_argument("--workers", type=_positive_int, metavar="N",
-                   help="worker processes of the local Dask cluster (default: one per core)")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default: one per core)",
+    )
     p.add_argument("--chunk-size", type=int, default=5000, metavar="N", help="zones per spatial chunk (5000)")
 
 
@@ -73,8 +79,9 @@ def check_engine_args(args: argparse.Namespace) -> None:
     if args.engine != "dask" and given:
         raise ValueError(f"{' and '.join(given)} only apply to the Dask engine; add --engine dask")
     if args.scheduler and args.workers:
-        raise ValueError("--workers sizes the local Dask cluster; with --scheduler the cluster is yours: "
-                         "drop --workers")
+        raise ValueError(
+            "--workers sizes the local Dask cluster; with --scheduler the cluster is yours: drop --workers"
+        )
 
 
 def _positive_int(text: str) -> int:
@@ -94,15 +101,21 @@ def load_zones(args: argparse.Namespace):
     if args.zones_id:
         raise ValueError("--zones-id applies to --zones; give --zones FILE too")
     if args.scope == "all-epci":
-        given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),
-                                          ("--zone", args.zone)) if value]
+        given = [
+            flag
+            for flag, value in (("--cities", args.cities), ("--communes", args.communes), ("--zone", args.zone))
+            if value
+        ]
         if given:
-            raise ValueError(f"{' and '.join(given)} do not apply with --scope all-epci: each EPCI polygon is its "
-                             "own zone; drop them")
+            raise ValueError(
+                f"{' and '.join(given)} do not apply with --scope all-epci: each EPCI polygon is its "
+                "own zone; drop them"
+            )
         return None, polygon_zones(read_epci(args.epci), kind="epci")
     if getattr(args, "epci", None):
-        raise ValueError("--epci only applies with --scope all-epci (city zones use --zone epci and the "
-                         "embedded EPCI polygons)")
+        raise ValueError(
+            "--epci only applies with --scope all-epci (city zones use --zone epci and the embedded EPCI polygons)"
+        )
     kind, radius = parse_zone_spec(args.zone or "commune")
     if args.scope == "all-communes":
         if args.cities:
@@ -133,8 +146,15 @@ def run_engine(func: Callable[..., Any], zones, *fargs: Any, args: argparse.Name
         _events.progress(0.1 + 0.8 * done / max(total, 1), f"chunk {done}/{total}")
 
     return map_zones(
-        func, zones, *fargs, engine=args.engine, chunk_size=args.chunk_size, scheduler=args.scheduler,
-        n_workers=args.workers, progress=progress if _events.enabled() else None, **kwargs
+        func,
+        zones,
+        *fargs,
+        engine=args.engine,
+        chunk_size=args.chunk_size,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        progress=progress if _events.enabled() else None,
+        **kwargs,
     )
 
 
@@ -143,12 +163,21 @@ def own_zones(args: argparse.Namespace):
     from acv_geo.read.communes import read_polygons
     from acv_geo.zones import polygon_zones
 
-    given = [flag for flag, value in (("--cities", args.cities), ("--communes", args.communes),
-                                      ("--zone", args.zone), ("--epci", args.epci),
-                                      ("--scope", args.scope != "acv")) if value]
+    given = [
+        flag
+        for flag, value in (
+            ("--cities", args.cities),
+            ("--communes", args.communes),
+            ("--zone", args.zone),
+            ("--epci", args.epci),
+            ("--scope", args.scope != "acv"),
+        )
+        if value
+    ]
     if given:
-        raise ValueError(f"{' and '.join(given)} do not apply with --zones: each polygon of {args.zones} is its own "
-                         "zone; drop them")
+        raise ValueError(
+            f"{' and '.join(given)} do not apply with --zones: each polygon of {args.zones} is its own zone; drop them"
+        )
     polygons, kind = read_polygons(args.zones, key=args.zones_id)
     return polygon_zones(polygons, kind=kind)
 

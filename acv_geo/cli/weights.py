@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(or EPCI) polygons. Written as GeoDa GAL or as a focal,neighbor,weight CSV.",
     )
     p.add_argument("--weights", default="knn:6", metavar="SPEC", help="knn:K, distance:METERS, queen or rook")
-    p.add_argument("--level", default="commune", choices=["commune", "epci"],
-                   help="units: the cities (default) or their EPCIs")
+    p.add_argument(
+        "--level", default="commune", choices=["commune", "epci"], help="units: the cities (default) or their EPCIs"
+    )
     p.add_argument("--cities", metavar="FILE", help="cities file (default: embedded ACV list)")
     p.add_argument("--out", metavar="FILE", required=True, help="output file: .gal or .csv")
     p.set_defaults(func=run)
@@ -59,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         res.to_csv(out)
     n_links = int(res.graph.n_edges) if hasattr(res.graph, "n_edges") else None
-    _events.result(n_units=int(res.graph.n), n_islands=len(res.islands), n_components=int(res.n_components),
-                   n_links=n_links)
-    print(f"acv-geo: {args.weights} weights of {res.graph.n} units ({len(res.islands)} without neighbour, "
-          f"{res.n_components} connected components) written to {out}")
+    _events.result(
+        n_units=int(res.graph.n), n_islands=len(res.islands), n_components=int(res.n_components), n_links=n_links
+    )
+    print(
+        f"acv-geo: {args.weights} weights of {res.graph.n} units ({len(res.islands)} without neighbour, "
+        f"{res.n_components} connected components) written to {out}"
+    )
     return 0

@@ -59,8 +59,7 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             "epci",
             "epci_2025.gpkg",
-            "All 1,255 EPCI à fiscalité propre polygons (mainland and overseas), EPSG:4326, "
-            "with name and type",
+            "All 1,255 EPCI à fiscalité propre polygons (mainland and overseas), EPSG:4326, with name and type",
             "IGN ADMIN EXPRESS COG CARTO 3.2 via COGiter · Licence Ouverte 2.0",
             "2025",
         ),
@@ -249,7 +248,5 @@ def get_path(name: str) -> Path:
     try:
         ds = DATASETS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown dataset {name!r}; valid names are: {', '.join(list_datasets())}"
-        ) from None
+        raise ValueError(f"unknown dataset {name!r}; valid names are: {', '.join(list_datasets())}") from None
     return data_dir() / ds.filename

@@ -43,45 +43,95 @@ CITY_METADATA: dict[str, tuple[str, str, str, str]] = {
     "population": ("inhabitants", "Population", "Population", "Municipal population"),
     "id_acv": ("code", "Identifiant ACV", "ACV identifier", "Identifier of the town in the ACV programme"),
     "lib_acv": ("", "Libellé ACV", "ACV name", "Name of the town in the ACV programme"),
-    "url_portail_com": ("URL", "Portail open data de la commune", "Commune open-data portal",
-                        "Address of the commune's open-data portal (observatory)"),
-    "url_datagouv_com": ("URL", "Page data.gouv.fr de la commune", "Commune data.gouv.fr page",
-                         "Address of the commune's organisation on data.gouv.fr"),
-    "url_portail_epci": ("URL", "Portail open data de l'EPCI", "EPCI open-data portal",
-                         "Address of the EPCI's open-data portal (observatory)"),
-    "url_datagouv_epci": ("URL", "Page data.gouv.fr de l'EPCI", "EPCI data.gouv.fr page",
-                          "Address of the EPCI's organisation on data.gouv.fr"),
-    "techno_com": ("", "Technologie du portail (commune)", "Portal technology (commune)",
-                   "Software of the commune's open-data portal"),
-    "techno_epci": ("", "Technologie du portail (EPCI)", "Portal technology (EPCI)",
-                    "Software of the EPCI's open-data portal"),
+    "url_portail_com": (
+        "URL",
+        "Portail open data de la commune",
+        "Commune open-data portal",
+        "Address of the commune's open-data portal (observatory)",
+    ),
+    "url_datagouv_com": (
+        "URL",
+        "Page data.gouv.fr de la commune",
+        "Commune data.gouv.fr page",
+        "Address of the commune's organisation on data.gouv.fr",
+    ),
+    "url_portail_epci": (
+        "URL",
+        "Portail open data de l'EPCI",
+        "EPCI open-data portal",
+        "Address of the EPCI's open-data portal (observatory)",
+    ),
+    "url_datagouv_epci": (
+        "URL",
+        "Page data.gouv.fr de l'EPCI",
+        "EPCI data.gouv.fr page",
+        "Address of the EPCI's organisation on data.gouv.fr",
+    ),
+    "techno_com": (
+        "",
+        "Technologie du portail (commune)",
+        "Portal technology (commune)",
+        "Software of the commune's open-data portal",
+    ),
+    "techno_epci": (
+        "",
+        "Technologie du portail (EPCI)",
+        "Portal technology (EPCI)",
+        "Software of the EPCI's open-data portal",
+    ),
     "themes_epci": ("", "Thèmes publiés (EPCI)", "Published themes (EPCI)", "Themes the EPCI publishes"),
-    "opendata_source": ("", "Source du statut open data", "Open-data status source",
-                        "Which observatory file gave the open-data status"),
-    "position_source": ("", "Source de la position", "Position source",
-                        "Where the town-centre position comes from"),
-    "epci_check": ("", "Contrôle de l'EPCI", "EPCI check",
-                   "Whether the EPCI of the city list agrees with the official commune list"),
-    "date_signature": ("date", "Date de signature ACV", "ACV signature date",
-                       "Date the town signed its ACV agreement"),
+    "opendata_source": (
+        "",
+        "Source du statut open data",
+        "Open-data status source",
+        "Which observatory file gave the open-data status",
+    ),
+    "position_source": ("", "Source de la position", "Position source", "Where the town-centre position comes from"),
+    "epci_check": (
+        "",
+        "Contrôle de l'EPCI",
+        "EPCI check",
+        "Whether the EPCI of the city list agrees with the official commune list",
+    ),
+    "date_signature": ("date", "Date de signature ACV", "ACV signature date", "Date the town signed its ACV agreement"),
     "opendata_reason": ("", "Raison (open data)", "Reason (open data)", "Why the open-data status is missing"),
-    "opendata": ("bool", "Publie des données ouvertes", "Publishes open data",
-                 "True when the commune or its EPCI publishes open data (in the observatory)"),
-    "opendata_com": ("bool", "La commune publie", "The commune publishes",
-                     "True when the commune itself publishes open data"),
-    "opendata_epci": ("bool", "L'EPCI publie", "The EPCI publishes",
-                      "True when the commune's EPCI publishes open data"),
+    "opendata": (
+        "bool",
+        "Publie des données ouvertes",
+        "Publishes open data",
+        "True when the commune or its EPCI publishes open data (in the observatory)",
+    ),
+    "opendata_com": (
+        "bool",
+        "La commune publie",
+        "The commune publishes",
+        "True when the commune itself publishes open data",
+    ),
+    "opendata_epci": (
+        "bool",
+        "L'EPCI publie",
+        "The EPCI publishes",
+        "True when the commune's EPCI publishes open data",
+    ),
     "opendata_level": ("class", "Qui publie", "Who publishes", "Who publishes: commune, epci (only the EPCI) or none"),
-    "opendata_change": ("class", "Évolution open data", "Open-data change",
-                        "Change between the two observatories: kept, new, stopped or never"),
+    "opendata_change": (
+        "class",
+        "Évolution open data",
+        "Open-data change",
+        "Change between the two observatories: kept, new, stopped or never",
+    ),
     "nom_epci": ("", "EPCI", "EPCI", "Name of the EPCI"),
     "type_epci": ("", "Type d'EPCI", "EPCI type", "Legal form of the EPCI (CA, CC, CU, ME)"),
     "acv_communes": ("codes", "Communes ACV", "ACV communes", "INSEE codes of the ACV towns in the EPCI"),
     "acv_names": ("", "Villes ACV", "ACV towns", "Names of the ACV towns in the EPCI"),
     "n_acv": ("count", "Nombre de villes ACV", "Number of ACV towns", "ACV towns in the EPCI"),
     "area_m2": ("m2", "Surface (m²)", "Area (m²)", "Area in the territory's projected CRS"),
-    "territory_layer": ("", "Territoire (couche EPCI)", "Territory (EPCI layer)",
-                        "Territory as given by the EPCI layer itself"),
+    "territory_layer": (
+        "",
+        "Territoire (couche EPCI)",
+        "Territory (EPCI layer)",
+        "Territory as given by the EPCI layer itself",
+    ),
 }
 
 _FIXED: dict[str, tuple[str, str]] = {
@@ -101,19 +151,27 @@ _FIXED: dict[str, tuple[str, str]] = {
     "opendata_epci_2020": ("L'EPCI publiait (2020)", "The EPCI published (2020)"),
     "georisques_seismic_zone": ("Zone de sismicité (Géorisques)", "Seismic zone (Géorisques)"),
     "georisques_seismic_label": ("Zone de sismicité, libellé (Géorisques)", "Seismic zone, name (Géorisques)"),
-    "georisques_rga_class": ("Exposition au retrait-gonflement des argiles (classe, Géorisques)",
-                             "Clay shrink-swell exposure (class, Géorisques)"),
-    "georisques_rga_label": ("Exposition au retrait-gonflement des argiles (Géorisques)",
-                             "Clay shrink-swell exposure (Géorisques)"),
+    "georisques_rga_class": (
+        "Exposition au retrait-gonflement des argiles (classe, Géorisques)",
+        "Clay shrink-swell exposure (class, Géorisques)",
+    ),
+    "georisques_rga_label": (
+        "Exposition au retrait-gonflement des argiles (Géorisques)",
+        "Clay shrink-swell exposure (Géorisques)",
+    ),
     "georisques_radon_class": ("Potentiel radon (classe, Géorisques)", "Radon potential (class, Géorisques)"),
     "georisques_risks": ("Risques recensés (GASPAR, Géorisques)", "Risks listed (GASPAR, Géorisques)"),
     "georisques_risks_count": ("Nombre de risques recensés (Géorisques)", "Number of risks listed (Géorisques)"),
     "georisques_pprn_count": ("Nombre de PPRN (Géorisques)", "Number of PPRN (Géorisques)"),
-    "georisques_azi_count": ("Nombre d'atlas des zones inondables (Géorisques)",
-                             "Number of flood atlases (Géorisques)"),
+    "georisques_azi_count": (
+        "Nombre d'atlas des zones inondables (Géorisques)",
+        "Number of flood atlases (Géorisques)",
+    ),
     "georisques_tri_count": ("Nombre de TRI (Géorisques)", "Number of TRI (Géorisques)"),
-    "georisques_tri_zonage_count": ("Zonages TRI au centre de la ville (Géorisques)",
-                                    "TRI flood zones at the town centre (Géorisques)"),
+    "georisques_tri_zonage_count": (
+        "Zonages TRI au centre de la ville (Géorisques)",
+        "TRI flood zones at the town centre (Géorisques)",
+    ),
     "georisques_dicrim_count": ("Nombre de DICRIM (Géorisques)", "Number of DICRIM (Géorisques)"),
     "georisques_catnat_count": ("Arrêtés CatNat (Géorisques)", "CatNat decrees (Géorisques)"),
 }
@@ -177,8 +235,10 @@ SOURCE_LABELS: dict[str, tuple[str, str]] = {
     "pprn": ("Plans de prévention des risques naturels (PPRN)", "Natural risk prevention plans (PPRN)"),
     "azi": ("Atlas des zones inondables (AZI)", "Flood atlases (AZI)"),
     "tri": ("Territoires à risque important d'inondation (TRI)", "Territories at significant flood risk (TRI)"),
-    "dicrim": ("Document d'information communal sur les risques majeurs (DICRIM)",
-               "Communal risk information document (DICRIM)"),
+    "dicrim": (
+        "Document d'information communal sur les risques majeurs (DICRIM)",
+        "Communal risk information document (DICRIM)",
+    ),
     "georisques": ("Géorisques", "Géorisques"),
     "natura_habitat": ("Natura 2000, directive Habitats (ZSC/SIC)", "Natura 2000, Habitats directive (SAC/SCI)"),
     "natura_oiseaux": ("Natura 2000, directive Oiseaux (ZPS)", "Natura 2000, Birds directive (SPA)"),
@@ -191,8 +251,12 @@ SOURCE_LABELS: dict[str, tuple[str, str]] = {
     "rncf": ("Réserves nationales de chasse et de faune sauvage", "National hunting and wildlife reserves"),
 }
 
-_REASON_OF = {"catnat": ("CatNat", "CatNat"), "radon": ("radon", "radon"), "seismic": ("sismicité", "seismic"),
-              "join": ("table jointe", "joined table")}
+_REASON_OF = {
+    "catnat": ("CatNat", "CatNat"),
+    "radon": ("radon", "radon"),
+    "seismic": ("sismicité", "seismic"),
+    "join": ("table jointe", "joined table"),
+}
 _SUB = {"risk": ("risque", "risk"), "nature": ("nature", "nature"), "opendata": ("open data", "open data")}
 _ZONE_TOKEN = re.compile(r"^(b\d+|epci)(?:_|$)")
 
@@ -219,11 +283,11 @@ def _split_prefix(prefix: str, layers: Mapping[str, tuple[str, str]], lang: str)
     for name in sorted(layers, key=len, reverse=True):
         if prefix != name and not prefix.startswith(name + "_"):
             continue
-        head, rest = _pick(layers[name], lang), prefix[len(name) + 1:]
+        head, rest = _pick(layers[name], lang), prefix[len(name) + 1 :]
         m = _ZONE_TOKEN.match(rest)
         if m:
             head += _zone_text(m.group(1), lang)
-            rest = rest[m.end():]
+            rest = rest[m.end() :]
         return head, _words(rest)
     return None
 
@@ -261,8 +325,11 @@ def column_label(column: str, lang: str = "fr", *, layers: Mapping[str, tuple[st
     m = re.fullmatch(r"catnat_(?P<fam>[a-z_]+?)_(?P<what>count|first_year|last_year)", column)
     if m and m.group("fam") in _FAMILY:
         head = "Arrêtés CatNat" if lang == "fr" else "CatNat decrees"
-        what = {"count": ("nombre", "count"), "first_year": ("première année", "first year"),
-                "last_year": ("dernière année", "last year")}[m.group("what")]
+        what = {
+            "count": ("nombre", "count"),
+            "first_year": ("première année", "first year"),
+            "last_year": ("dernière année", "last year"),
+        }[m.group("what")]
         return f"{head}, {_pick(_FAMILY[m.group('fam')], lang)}{sep}{_pick(what, lang)}"
     if column.endswith("_reason") and column[:-7] in {**_FIXED, **_REASON_OF}:
         base = column[:-7]
@@ -271,16 +338,25 @@ def column_label(column: str, lang: str = "fr", *, layers: Mapping[str, tuple[st
     m = re.fullmatch(r"pprn_(?P<fam>[a-z_]+)_(?P<st>approved|prescribed)_count", column)
     if m and m.group("fam") in _FAMILY:
         st = {"approved": ("approuvés", "approved"), "prescribed": ("prescrits", "prescribed")}[m.group("st")]
-        return (f"PPRN {_pick(_FAMILY[m.group('fam')], lang)} {_pick(st, lang)}{sep}nombre" if lang == "fr"
-                else f"{_pick(st, lang).capitalize()} PPRN, {_pick(_FAMILY[m.group('fam')], lang)}: count")
+        return (
+            f"PPRN {_pick(_FAMILY[m.group('fam')], lang)} {_pick(st, lang)}{sep}nombre"
+            if lang == "fr"
+            else f"{_pick(st, lang).capitalize()} PPRN, {_pick(_FAMILY[m.group('fam')], lang)}: count"
+        )
     m = re.fullmatch(r"risk_(?P<fam>[a-z_]+)_known", column)
     if m and m.group("fam") in _FAMILY:
-        return (f"Risque connu : {_pick(_FAMILY[m.group('fam')], lang)}" if lang == "fr"
-                else f"Known risk: {_pick(_FAMILY[m.group('fam')], lang)}")
+        return (
+            f"Risque connu : {_pick(_FAMILY[m.group('fam')], lang)}"
+            if lang == "fr"
+            else f"Known risk: {_pick(_FAMILY[m.group('fam')], lang)}"
+        )
     m = re.fullmatch(r"(?P<s>risk|nature|opendata)_n_indicators", column)
     if m:
-        return (f"Sous-score {_pick(_SUB[m.group('s')], lang)}{sep}nombre d'indicateurs" if lang == "fr"
-                else f"{_pick(_SUB[m.group('s')], lang).capitalize()} sub-score: number of indicators")
+        return (
+            f"Sous-score {_pick(_SUB[m.group('s')], lang)}{sep}nombre d'indicateurs"
+            if lang == "fr"
+            else f"{_pick(_SUB[m.group('s')], lang).capitalize()} sub-score: number of indicators"
+        )
     m = re.fullmatch(r"cluster_(?P<var>.+)_(?P<what>value|statistic|quadrant|p_sim|p_fdr|label|reason)", column)
     if m:
         var = column_label(m.group("var"), lang, layers=layers)
@@ -306,8 +382,13 @@ def _measure_label(column: str, lang: str, layers: Mapping[str, tuple[str, str]]
             return _compose(column[: -len(suffix) - 1], _pick(_MEASURE[suffix], lang), lang, layers, sep)
     m = re.fullmatch(r"(?P<prefix>.+)_p(?P<q>\d+)", column)
     if m:
-        return _compose(m.group("prefix"), f"{m.group('q')}e centile" if lang == "fr" else
-                        f"{m.group('q')}th percentile", lang, layers, sep)
+        return _compose(
+            m.group("prefix"),
+            f"{m.group('q')}e centile" if lang == "fr" else f"{m.group('q')}th percentile",
+            lang,
+            layers,
+            sep,
+        )
     return None
 
 

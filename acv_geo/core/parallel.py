@@ -47,8 +47,13 @@ def thread_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def threaded(func: Callable[..., NDArray[Any]], *arrays: NDArray[Any], threads: int | None = None,
-             min_size: int = 200, **kwargs: Any) -> NDArray[Any]:
+def threaded(
+    func: Callable[..., NDArray[Any]],
+    *arrays: NDArray[Any],
+    threads: int | None = None,
+    min_size: int = 200,
+    **kwargs: Any,
+) -> NDArray[Any]:
     """Apply a vectorised shapely function to aligned arrays, split over threads.
 
     ``func(a[i:j], b[i:j], **kwargs)`` runs on consecutive slices in a thread pool and the results
@@ -81,8 +86,12 @@ def threaded(func: Callable[..., NDArray[Any]], *arrays: NDArray[Any], threads: 
 
     bounds = np.linspace(0, n, k + 1).astype(int)
     with ThreadPoolExecutor(k) as pool:
-        parts = list(pool.map(lambda ij: func(*(a[ij[0]:ij[1]] for a in arrays), **kwargs),
-                              zip(bounds[:-1], bounds[1:], strict=True)))
+        parts = list(
+            pool.map(
+                lambda ij: func(*(a[ij[0] : ij[1]] for a in arrays), **kwargs),
+                zip(bounds[:-1], bounds[1:], strict=True),
+            )
+        )
     return np.concatenate(parts)
 
 

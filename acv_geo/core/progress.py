@@ -71,8 +71,16 @@ class Progress:
     ['lecture', 'cartes']
     """
 
-    def __init__(self, total: int | None, progress: ProgressArg, *, desc: str = "", unit: str = "step",
-                 initial: int = 0, stream: Any = None) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        progress: ProgressArg,
+        *,
+        desc: str = "",
+        unit: str = "step",
+        initial: int = 0,
+        stream: Any = None,
+    ) -> None:
         check_progress(progress)
         self.total = total
         self.done = initial
@@ -85,9 +93,18 @@ class Progress:
             from tqdm.auto import tqdm
 
             byte_unit = unit == "B"
-            self._bar = tqdm(total=total, initial=initial, desc=desc or None, unit=unit, unit_scale=byte_unit,
-                             unit_divisor=1024 if byte_unit else 1000, file=stream or sys.stderr, leave=True,
-                             dynamic_ncols=True, mininterval=0.2)
+            self._bar = tqdm(
+                total=total,
+                initial=initial,
+                desc=desc or None,
+                unit=unit,
+                unit_scale=byte_unit,
+                unit_divisor=1024 if byte_unit else 1000,
+                file=stream or sys.stderr,
+                leave=True,
+                dynamic_ncols=True,
+                mininterval=0.2,
+            )
 
     @property
     def fraction(self) -> float:

@@ -125,8 +125,7 @@ def territory_of(insee_com: str) -> str:
     code = str(insee_com)
     if len(code) != 5:
         raise ValueError(
-            f"INSEE commune code {insee_com!r} is not 5 characters long; "
-            "normalise it first (acv_geo.normalize_insee)."
+            f"INSEE commune code {insee_com!r} is not 5 characters long; normalise it first (acv_geo.normalize_insee)."
         )
     if code.startswith("97"):
         return territory_of_department(code[:3])
@@ -249,9 +248,7 @@ def local_crs(territory: str) -> int:
     try:
         return TERRITORIES[territory].epsg
     except KeyError:
-        raise ValueError(
-            f"unknown territory {territory!r}; expected one of {sorted(TERRITORIES)}"
-        ) from None
+        raise ValueError(f"unknown territory {territory!r}; expected one of {sorted(TERRITORIES)}") from None
 
 
 def check_extent(bounds: Sequence[float], crs: Any, *, source: str, raster: bool = False) -> None:
@@ -306,9 +303,11 @@ def check_extent(bounds: Sequence[float], crs: Any, *, source: str, raster: bool
     fix = f"assign the CRS they were made in ({tool}, or QGIS 'Assign projection'), then run again"
     if crs.is_geographic:
         if b[0] < -180.5 or b[2] > 360.5 or b[1] < -90.5 or b[3] > 90.5:
-            raise InputError(f"{source}: its coordinates {shown} are impossible in {name}, which counts degrees "
-                             "(longitude −180…180, latitude −90…90); they were made in another CRS (metres such as "
-                             f"Lambert-93, EPSG:2154?): {fix}")
+            raise InputError(
+                f"{source}: its coordinates {shown} are impossible in {name}, which counts degrees "
+                "(longitude −180…180, latitude −90…90); they were made in another CRS (metres such as "
+                f"Lambert-93, EPSG:2154?): {fix}"
+            )
         return
     area = crs.area_of_use
     if area is None:
@@ -322,5 +321,7 @@ def check_extent(bounds: Sequence[float], crs: Any, *, source: str, raster: bool
         return
     w, h = x1 - x0, y1 - y0
     if b[2] < x0 - w or b[0] > x1 + w or b[3] < y0 - h or b[1] > y1 + h:
-        raise InputError(f"{source}: its coordinates {shown} lie far outside the area where {name} is used "
-                         f"({area.name.rstrip('.')}); they were made in another CRS: {fix}")
+        raise InputError(
+            f"{source}: its coordinates {shown} lie far outside the area where {name} is used "
+            f"({area.name.rstrip('.')}); they were made in another CRS: {fix}"
+        )

@@ -18,6 +18,10 @@ def __getattr__(name: str) -> Any:
 
     if not hasattr(run, name):
         raise AttributeError(f"module 'acv_geo.pipeline' has no attribute {name!r}")
-    warnings.warn(f"acv_geo.pipeline.{name} is deprecated since acv-geo 0.2 and will be removed in 0.3; import "
-                  f"it from acv_geo.pipeline.run (or use acv_geo.diagnose)", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        f"acv_geo.pipeline.{name} is deprecated since acv-geo 0.2 and will be removed in 0.3; import "
+        f"it from acv_geo.pipeline.run (or use acv_geo.diagnose)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return getattr(run, name)

@@ -110,8 +110,6 @@ def _check_chunk_size(chunk_size: Any) -> None:
         raise ValueError(f"chunk_size must be a whole number ≥ 1, got {chunk_size!r}")
 
 
-
-
 def _families(parts: list[pd.DataFrame]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for p in parts:
@@ -129,7 +127,7 @@ def _member(column: str, families: list[tuple[str, str]]) -> tuple[str, str] | N
 
 
 def _category_key(column: str, family: tuple[str, str]) -> tuple:
-    value = column[len(family[0]):len(column) - len(family[1])]
+    value = column[len(family[0]) : len(column) - len(family[1])]
     try:
         return (0, float(value), value)
     except ValueError:
@@ -142,8 +140,9 @@ def _column_order(parts: list[pd.DataFrame], families: list[tuple[str, str]]) ->
     for p in parts:
         columns.extend(c for c in p.columns if c not in columns and _member(c, families) is None)
     for fam in families:
-        members = sorted({c for p in parts for c in p.columns if _member(c, [fam]) == fam},
-                         key=lambda c: _category_key(c, fam))
+        members = sorted(
+            {c for p in parts for c in p.columns if _member(c, [fam]) == fam}, key=lambda c: _category_key(c, fam)
+        )
         if not members:
             continue
         # place the family after the column that precedes it in the first chunk that has it
@@ -274,8 +273,7 @@ def _import_dask():
         import distributed
     except ImportError as exc:
         raise ImportError(
-            f"engine='dask' needs dask-geopandas and distributed ({exc}); install them with "
-            "pip install 'acv-geo[dask]'"
+            f"engine='dask' needs dask-geopandas and distributed ({exc}); install them with pip install 'acv-geo[dask]'"
         ) from None
     return dask, dask_geopandas, distributed
 
@@ -309,8 +307,9 @@ def dask_client(scheduler: Any = None, *, n_workers: int | None = None) -> Itera
     if n_workers is not None and (not isinstance(n_workers, (int, np.integer)) or n_workers < 1):
         raise ValueError(f"n_workers must be a whole number ≥ 1, got {n_workers!r}")
     if n_workers is not None and scheduler is not None:
-        raise ValueError("n_workers sizes a local cluster; with a scheduler address or client the cluster is "
-                         "yours: drop n_workers")
+        raise ValueError(
+            "n_workers sizes a local cluster; with a scheduler address or client the cluster is yours: drop n_workers"
+        )
     if isinstance(scheduler, distributed.Client):
         yield scheduler
         return
@@ -322,8 +321,11 @@ def dask_client(scheduler: Any = None, *, n_workers: int | None = None) -> Itera
         # thread's stack each 10 ms and costs the tasks several per cent
         with dask.config.set({"distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(
-                n_workers=n_workers or thread_count(), threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
+                n_workers=n_workers or thread_count(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
                 # each worker imports the geo stack while it starts (see dask_setup below), not
                 # during its first task
                 preload=[__name__],
@@ -349,8 +351,15 @@ def dask_setup(worker: Any = None) -> None:
     """
     import importlib
 
-    modules = ("geopandas", "shapely", "pyogrio", "rasterio", "exactextract", "acv_geo.indicators.overlay",
-               "acv_geo.indicators.zonal")
+    modules = (
+        "geopandas",
+        "shapely",
+        "pyogrio",
+        "rasterio",
+        "exactextract",
+        "acv_geo.indicators.overlay",
+        "acv_geo.indicators.zonal",
+    )
     for name in modules:
         try:
             importlib.import_module(name)
@@ -362,12 +371,21 @@ def _pack(part) -> dict[str, Any]:
     """A chunk of zones as plain columns, geometries as WKB (much cheaper to ship than pickled shapes)."""
     import shapely
 
-    geo = {c: (part[c].crs.to_wkt() if part[c].crs is not None else None)
-           for c in part.columns if str(part[c].dtype) == "geometry"}
+    geo = {
+        c: (part[c].crs.to_wkt() if part[c].crs is not None else None)
+        for c in part.columns
+        if str(part[c].dtype) == "geometry"
+    }
     # other columns keep their own array (categories, nullable and string dtypes survive as they are)
     columns = {c: (shapely.to_wkb(part[c].values) if c in geo else part[c].array) for c in part.columns}
-    return {"columns": columns, "order": list(part.columns), "geo": geo, "active": part.geometry.name,
-            "index": part.index, "attrs": dict(part.attrs)}
+    return {
+        "columns": columns,
+        "order": list(part.columns),
+        "geo": geo,
+        "active": part.geometry.name,
+        "index": part.index,
+        "attrs": dict(part.attrs),
+    }
 
 
 def _unpack(packed: dict[str, Any]):
@@ -421,8 +439,10 @@ def _run_dask(func, zones, chunk_size, args, kwargs, *, scheduler, n_workers) ->
         # A dask-geopandas GeoDataFrame whose partitions are exactly our spatial chunks, each shipped as
         # WKB columns and rebuilt on its worker; named explicitly, so dask does not hash the geometries.
         run = uuid.uuid4().hex
-        pieces = [dask.delayed(_unpack, pure=True)(
-            dask.delayed(_pack(zones.iloc[idx]), name=f"acv-geo-zones-{run}-{i}")) for i, idx in enumerate(chunks)]
+        pieces = [
+            dask.delayed(_unpack, pure=True)(dask.delayed(_pack(zones.iloc[idx]), name=f"acv-geo-zones-{run}-{i}"))
+            for i, idx in enumerate(chunks)
+        ]
         ddf = dask_geopandas.from_dask_dataframe(dd.from_delayed(pieces, meta=zones.iloc[:0], verify_meta=False))
         tasks = [dask.delayed(func)(part, *args, **kwargs) for part in ddf.to_delayed(optimize_graph=False)]
         return list(client.compute(tasks, sync=True))

@@ -43,8 +43,19 @@ SETTING_INDEX_URL = "acv_geo/index_url"
 
 #: Variables QGIS sets for its own GDAL/PROJ/Python that must not reach the core's interpreter.
 FOREIGN_VARIABLES = (
-    "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PROJ_LIB", "PROJ_DATA", "GDAL_DATA", "GDAL_DRIVER_PATH",
-    "GDAL_FILENAME_IS_UTF8", "GEOTIFF_CSV", "QGIS_PREFIX_PATH", "LD_PRELOAD", "VIRTUAL_ENV", "CONDA_PREFIX",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PROJ_LIB",
+    "PROJ_DATA",
+    "GDAL_DATA",
+    "GDAL_DRIVER_PATH",
+    "GDAL_FILENAME_IS_UTF8",
+    "GEOTIFF_CSV",
+    "QGIS_PREFIX_PATH",
+    "LD_PRELOAD",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
 )
 _NETWORK = re.compile(
     r"NewConnectionError|Failed to establish a new connection|Max retries exceeded|Name or service not known|"
@@ -138,24 +149,48 @@ def status() -> Status:
     if chosen:
         if Path(chosen).exists() or shutil.which(chosen):
             return Status(chosen, True, False, "")
-        return Status(None, False, False, tr(
-            "The Python interpreter chosen for acv-geo ({}) does not exist; fix the setting or the "
-            "ACV_GEO_PYTHON variable, or clear it and run 'Install acv-geo'.").format(chosen))
+        return Status(
+            None,
+            False,
+            False,
+            tr(
+                "The Python interpreter chosen for acv-geo ({}) does not exist; fix the setting or the "
+                "ACV_GEO_PYTHON variable, or clear it and run 'Install acv-geo'."
+            ).format(chosen),
+        )
     python = env_python()
     marker = read_marker()
     wheel = bundled_wheel()
     if not python.exists() or not marker:
         if wheel is None:
-            return Status(None, False, False, tr(
-                "acv-geo is not installed and this copy of the plugin carries no acv-geo wheel: install the "
-                "plugin from its zip, or set ACV_GEO_PYTHON to a Python that has acv-geo."))
-        return Status(None, False, False, tr(
-            "acv-geo is not installed yet. Run 'Install acv-geo' (Processing toolbox › ACV Geo › Setup, or the "
-            "Plugins › ACV Geo menu): it creates its own Python environment, QGIS's Python is not modified."))
+            return Status(
+                None,
+                False,
+                False,
+                tr(
+                    "acv-geo is not installed and this copy of the plugin carries no acv-geo wheel: install the "
+                    "plugin from its zip, or set ACV_GEO_PYTHON to a Python that has acv-geo."
+                ),
+            )
+        return Status(
+            None,
+            False,
+            False,
+            tr(
+                "acv-geo is not installed yet. Run 'Install acv-geo' (Processing toolbox › ACV Geo › Setup, or the "
+                "Plugins › ACV Geo menu): it creates its own Python environment, QGIS's Python is not modified."
+            ),
+        )
     if wheel is not None and marker.get("sha256") != _sha256(wheel):
-        return Status(str(python), True, True, tr(
-            "The plugin carries a newer acv-geo ({}) than its environment ({}); it is upgraded before the next "
-            "run, or now with 'Install acv-geo'.").format(_wheel_version(wheel), marker.get("version", "?")))
+        return Status(
+            str(python),
+            True,
+            True,
+            tr(
+                "The plugin carries a newer acv-geo ({}) than its environment ({}); it is upgraded before the next "
+                "run, or now with 'Install acv-geo'."
+            ).format(_wheel_version(wheel), marker.get("version", "?")),
+        )
     return Status(str(python), True, False, "")
 
 
@@ -186,10 +221,12 @@ def pip_command(python: str, wheel: Path, index_url: str | None) -> list[str]:
 
 def manual_commands(base: str, folder: Path, wheel: Path, index_url: str | None) -> str:
     """The full commands to create the environment by hand."""
-    return "\n".join([
-        quote_command([base, "-m", "venv", str(folder)]),
-        quote_command(pip_command(str(env_python(folder)), wheel, index_url)),
-    ])
+    return "\n".join(
+        [
+            quote_command([base, "-m", "venv", str(folder)]),
+            quote_command(pip_command(str(env_python(folder)), wheel, index_url)),
+        ]
+    )
 
 
 class SetupError(RuntimeError):
@@ -198,8 +235,16 @@ class SetupError(RuntimeError):
 
 def _stream(cmd: list[str], on_line, is_canceled) -> tuple[int, list[str]]:
     """Run ``cmd``, call ``on_line`` for each output line; kill it if ``is_canceled()``; (code, lines)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                            errors="replace", env=clean_environ(), **_no_window())
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env=clean_environ(),
+        **_no_window(),
+    )
     lines: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -240,15 +285,20 @@ def install(log, progress, is_canceled=lambda: False, *, index_url: str | None =
     """
     wheel = bundled_wheel()
     if wheel is None:
-        raise SetupError(tr("This copy of the plugin carries no acv-geo wheel (wheels/ folder): install the plugin "
-                            "from its zip."))
+        raise SetupError(
+            tr("This copy of the plugin carries no acv-geo wheel (wheels/ folder): install the plugin from its zip.")
+        )
     index_url = index_url or _setting(SETTING_INDEX_URL) or None
     base = base_python()
     folder = env_dir()
     by_hand = manual_commands(base or "python3", folder, wheel, index_url)
     if not base:
-        raise SetupError(tr("No Python 3 interpreter found to create the environment; install Python 3 or choose "
-                            "one in the setting acv_geo/base_python. Commands to run by hand:\n{}").format(by_hand))
+        raise SetupError(
+            tr(
+                "No Python 3 interpreter found to create the environment; install Python 3 or choose "
+                "one in the setting acv_geo/base_python. Commands to run by hand:\n{}"
+            ).format(by_hand)
+        )
     t0 = time.monotonic()
     python = env_python(folder)
     if not (python.exists() and read_marker(folder)):
@@ -259,8 +309,11 @@ def install(log, progress, is_canceled=lambda: False, *, index_url: str | None =
         if code != 0:
             shutil.rmtree(folder, ignore_errors=True)
             hint = tr(" On Debian/Ubuntu: sudo apt install python3-venv.") if "ensurepip" in "\n".join(lines) else ""
-            raise SetupError(tr("Could not create the environment ({}).{} Commands to run by hand:\n{}").format(
-                (lines or ["?"])[-1], hint, by_hand))
+            raise SetupError(
+                tr("Could not create the environment ({}).{} Commands to run by hand:\n{}").format(
+                    (lines or ["?"])[-1], hint, by_hand
+                )
+            )
     progress(10)
     cmd = pip_command(str(python), wheel, index_url)
     log(quote_command(cmd))
@@ -280,20 +333,38 @@ def install(log, progress, is_canceled=lambda: False, *, index_url: str | None =
     if code != 0:
         text = "\n".join(lines[-30:])
         if _NETWORK.search(text):
-            raise SetupError(tr(
-                "The Python package index {} could not be reached, or does not serve the packages acv-geo needs. "
-                "Check the network or proxy (or set another index in the setting acv_geo/index_url), then run "
-                "'Install acv-geo' again, or run by hand:\n{}").format(index_url or "(pip default)", by_hand))
-        raise SetupError(tr("pip failed (exit code {}): {}\nCommands to run by hand:\n{}").format(
-            code, (lines or ["?"])[-1], by_hand))
+            raise SetupError(
+                tr(
+                    "The Python package index {} could not be reached, or does not serve the packages acv-geo needs. "
+                    "Check the network or proxy (or set another index in the setting acv_geo/index_url), then run "
+                    "'Install acv-geo' again, or run by hand:\n{}"
+                ).format(index_url or "(pip default)", by_hand)
+            )
+        raise SetupError(
+            tr("pip failed (exit code {}): {}\nCommands to run by hand:\n{}").format(
+                code, (lines or ["?"])[-1], by_hand
+            )
+        )
     progress(90)
-    check = subprocess.run([str(python), "-m", "acv_geo", "--version"], capture_output=True, text=True,
-                           env=clean_environ(), timeout=120, **_no_window())
+    check = subprocess.run(
+        [str(python), "-m", "acv_geo", "--version"],
+        capture_output=True,
+        text=True,
+        env=clean_environ(),
+        timeout=120,
+        **_no_window(),
+    )
     if check.returncode != 0:
         raise SetupError(tr("acv-geo was installed but does not start: {}").format(check.stderr.strip()[-2000:]))
-    marker = {"version": check.stdout.strip().split()[-1], "wheel": wheel.name, "sha256": _sha256(wheel),
-              "base_python": base, "index_url": index_url, "seconds": round(time.monotonic() - t0, 1),
-              "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    marker = {
+        "version": check.stdout.strip().split()[-1],
+        "wheel": wheel.name,
+        "sha256": _sha256(wheel),
+        "base_python": base,
+        "index_url": index_url,
+        "seconds": round(time.monotonic() - t0, 1),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(marker, f, indent=2)

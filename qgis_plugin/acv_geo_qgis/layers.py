@@ -84,8 +84,7 @@ def export_source(source, path: Path, context, feedback, what: str, *, require: 
 
 def has_geometry(source) -> bool:
     """True when the source's features carry geometries (not a plain table)."""
-    return QgsWkbTypes.geometryType(source.wkbType()) not in (QgsWkbTypes.NullGeometry,
-                                                              QgsWkbTypes.UnknownGeometry)
+    return QgsWkbTypes.geometryType(source.wkbType()) not in (QgsWkbTypes.NullGeometry, QgsWkbTypes.UnknownGeometry)
 
 
 def open_output(path: str | Path, layer: str) -> QgsVectorLayer:
@@ -137,6 +136,7 @@ def read_aliases(path: str | Path) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------
 # styles
 
+
 def _symbol(layer, color: QColor, *, hatched: bool = False):
     symbol = QgsSymbol.defaultSymbol(layer.geometryType())
     symbol.setColor(color)
@@ -176,15 +176,17 @@ def graduated(layer, field: str, classes: int = 5):
         if key not in seen:
             seen.add(key)
             label = f"{r.lowerBound():.4g} – {r.upperBound():.4g}"
-            ranges.append(QgsRendererRange(r.lowerBound(), r.upperBound(),
-                                           QgsSymbol.defaultSymbol(layer.geometryType()), label))
+            ranges.append(
+                QgsRendererRange(r.lowerBound(), r.upperBound(), QgsSymbol.defaultSymbol(layer.geometryType()), label)
+            )
     renderer = QgsGraduatedSymbolRenderer(field, ranges)
     ramp = QgsStyle.defaultStyle().colorRamp("YlOrRd") or QgsStyle.defaultStyle().colorRamp("Reds")
     if ramp is not None and ranges:
         renderer.updateColorRamp(ramp)
     rules = QgsRuleBasedRenderer.convertFromRenderer(renderer)
-    no_data = QgsRuleBasedRenderer.Rule(_symbol(layer, NO_DATA_COLOR, hatched=True),
-                                        filterExp=f'"{field}" IS NULL', label=tr("No data"))
+    no_data = QgsRuleBasedRenderer.Rule(
+        _symbol(layer, NO_DATA_COLOR, hatched=True), filterExp=f'"{field}" IS NULL', label=tr("No data")
+    )
     rules.rootRule().appendChild(no_data)
     return rules
 
@@ -238,8 +240,17 @@ def style_numeric(suffixes: tuple[str, ...]):
 
 
 OPENDATA_CLASSES = [(True, "#1a9641", noop("Publishes open data")), (False, "#d7191c", noop("Publishes no open data"))]
-CLUSTER_COLORS = {"HH": "#e31a1c", "hot": "#e31a1c", "BB cluster": "#e31a1c", "LL": "#1f78b4", "cold": "#1f78b4",
-                  "HL": "#fb9a99", "LH": "#a6cee3", "not significant": "#eeeeee", "isolated": "#999999"}
+CLUSTER_COLORS = {
+    "HH": "#e31a1c",
+    "hot": "#e31a1c",
+    "BB cluster": "#e31a1c",
+    "LL": "#1f78b4",
+    "cold": "#1f78b4",
+    "HL": "#fb9a99",
+    "LH": "#a6cee3",
+    "not significant": "#eeeeee",
+    "isolated": "#999999",
+}
 
 
 def style_opendata(layer, field: str = "opendata"):
@@ -250,9 +261,14 @@ def style_opendata(layer, field: str = "opendata"):
 
 
 CLUSTER_LABELS = {
-    "HH": noop("HH: high among high"), "LL": noop("LL: low among low"), "HL": noop("HL: high among low"),
-    "LH": noop("LH: low among high"), "hot": noop("hot spot"), "cold": noop("cold spot"),
-    "BB cluster": noop("BB cluster (yes among yes)"), "not significant": noop("not significant"),
+    "HH": noop("HH: high among high"),
+    "LL": noop("LL: low among low"),
+    "HL": noop("HL: high among low"),
+    "LH": noop("LH: low among high"),
+    "hot": noop("hot spot"),
+    "cold": noop("cold spot"),
+    "BB cluster": noop("BB cluster (yes among yes)"),
+    "not significant": noop("not significant"),
     "isolated": noop("isolated (no neighbour)"),
 }
 
@@ -262,8 +278,9 @@ def style_clusters(layer, field: str = "label"):
     if layer.fields().indexOf(field) < 0:
         return None
     values = sorted({str(v) for v in layer.uniqueValues(layer.fields().indexOf(field)) if v not in (None, "NA")})
-    classes = [(v, CLUSTER_COLORS.get(v, "#ff7f00"), tr(CLUSTER_LABELS[v]) if v in CLUSTER_LABELS else v)
-               for v in values]
+    classes = [
+        (v, CLUSTER_COLORS.get(v, "#ff7f00"), tr(CLUSTER_LABELS[v]) if v in CLUSTER_LABELS else v) for v in values
+    ]
     classes.append(("NA", NO_DATA_COLOR.name(), tr("No value (excluded)")))
     return categorized(layer, field, classes)
 

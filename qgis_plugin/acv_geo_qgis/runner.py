@@ -63,9 +63,18 @@ def _spawn(cmd: list[str], cwd: str | None) -> subprocess.Popen:
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | getattr(subprocess, "CREATE_NO_WINDOW", 0)
     else:
         kwargs["start_new_session"] = True  # its own process group: cancel stops Dask workers too
-    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8", errors="replace", cwd=cwd,
-                            env=environment.clean_environ(), **kwargs)
+    return subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        cwd=cwd,
+        env=environment.clean_environ(),
+        **kwargs,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -121,8 +130,14 @@ class CoreRun:
         self.stderr: list[str] = []
 
 
-def run_core(args: list[str], feedback, *, cwd: str | None = None, python: str | None = None,
-             labels: dict[str, str] | None = None) -> CoreRun:
+def run_core(
+    args: list[str],
+    feedback,
+    *,
+    cwd: str | None = None,
+    python: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> CoreRun:
     """Run ``acv-geo --json ARGS`` in a child process; return what it reported.
 
     ``labels`` maps the temporary files handed to the core to what the user knows them as (the
@@ -143,8 +158,10 @@ def run_core(args: list[str], feedback, *, cwd: str | None = None, python: str |
         raise QgsProcessingException(tr("Could not start the acv-geo interpreter {}: {}").format(python, exc)) from exc
     feedback.pushDebugInfo(tr("acv-geo process {} started").format(proc.pid))
     lines: queue.Queue = queue.Queue()
-    threads = [threading.Thread(target=_reader, args=(s, t, lines), daemon=True)
-               for s, t in ((proc.stdout, "out"), (proc.stderr, "err"))]
+    threads = [
+        threading.Thread(target=_reader, args=(s, t, lines), daemon=True)
+        for s, t in ((proc.stdout, "out"), (proc.stderr, "err"))
+    ]
     for t in threads:
         t.start()
     try:
@@ -163,8 +180,9 @@ def _relay(proc: subprocess.Popen, lines: queue.Queue, feedback) -> CoreRun:
     while open_streams:
         if feedback.isCanceled():
             _stop(proc)
-            raise QgsProcessingException(tr("Cancelled: the acv-geo process was stopped; earlier outputs are "
-                                             "left as they were."))
+            raise QgsProcessingException(
+                tr("Cancelled: the acv-geo process was stopped; earlier outputs are left as they were.")
+            )
         try:
             tag, line = lines.get(timeout=0.1)
         except queue.Empty:
@@ -218,5 +236,9 @@ def _event(line: str, run: CoreRun, feedback) -> None:
     elif kind == "end":
         run.code = int(ev.get("code", 0))
     elif kind == "start" and int(ev.get("protocol", PROTOCOL)) != PROTOCOL:
-        _push_warning(feedback, tr("acv-geo {} speaks event protocol {}, this plugin {}: update the plugin or "
-                                   "run 'Install acv-geo'.").format(ev.get("version"), ev.get("protocol"), PROTOCOL))
+        _push_warning(
+            feedback,
+            tr(
+                "acv-geo {} speaks event protocol {}, this plugin {}: update the plugin or run 'Install acv-geo'."
+            ).format(ev.get("version"), ev.get("protocol"), PROTOCOL),
+        )

@@ -28,8 +28,20 @@ from acv_geo.zones import polygon_zones
 
 pytestmark = pytest.mark.qgis
 
-FOREIGN = ("numpy", "pandas", "shapely", "pyproj", "geopandas", "pyogrio", "rasterio", "fiona", "exactextract",
-           "libpysal", "esda", "acv_geo")
+FOREIGN = (
+    "numpy",
+    "pandas",
+    "shapely",
+    "pyproj",
+    "geopandas",
+    "pyogrio",
+    "rasterio",
+    "fiona",
+    "exactextract",
+    "libpysal",
+    "esda",
+    "acv_geo",
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +66,33 @@ def test_tables_equal_core(acvgeo_plugin, cities, tmp_path):
 
 
 def test_tables_nothing_to_join(acvgeo_plugin):
-    msg = qgis_error("acvgeo:tables", {"RADON": False, "CATNAT": False, "SEISMIC": False, "KNOWN_RISKS": False,
-                                       "OUTPUT": "memory:"})
+    msg = qgis_error(
+        "acvgeo:tables", {"RADON": False, "CATNAT": False, "SEISMIC": False, "KNOWN_RISKS": False, "OUTPUT": "memory:"}
+    )
     assert msg == "Nothing to join: tick radon, CatNat, the seismic zone or the known risks, or give a table."
 
 
 def test_profile_equals_core(acvgeo_plugin, cities, tmp_path):
     tables = run("acvgeo:tables", {"OUTPUT": str(tmp_path / "t.gpkg")})["OUTPUT"]
-    res = run("acvgeo:profile", {"TABLES": [tables], "WEIGHT_RISK": 1, "WEIGHT_NATURE": 0, "WEIGHT_OPENDATA": 1,
-                                 "OUTPUT": str(tmp_path / "p.gpkg")})
+    res = run(
+        "acvgeo:profile",
+        {
+            "TABLES": [tables],
+            "WEIGHT_RISK": 1,
+            "WEIGHT_NATURE": 0,
+            "WEIGHT_OPENDATA": 1,
+            "OUTPUT": str(tmp_path / "p.gpkg"),
+        },
+    )
     out, *_ = read_layer(res["OUTPUT"])
-    expected = exposure_profile(cities, radon_indicators(cities), catnat_indicators(cities),
-                                seismic_indicators(cities), known_risks_indicators(cities),
-                                weights={"risk": 1, "nature": 0, "opendata": 1})
+    expected = exposure_profile(
+        cities,
+        radon_indicators(cities),
+        catnat_indicators(cities),
+        seismic_indicators(cities),
+        known_risks_indicators(cities),
+        weights={"risk": 1, "nature": 0, "opendata": 1},
+    )
     expected = rank_candidates(expected)
     assert list(out.index) == list(expected.index)
     assert_same(out, expected, ["risk_score", "opendata_score", "exposure_score", "rank"], rtol=1e-9)
@@ -77,8 +103,10 @@ def test_profile_equals_core(acvgeo_plugin, cities, tmp_path):
 
 def test_global_tests_equal_core(acvgeo_plugin, cities, tmp_path):
     html, js = tmp_path / "g.html", tmp_path / "g.json"
-    res = run("acvgeo:globaltests", {"PERMUTATIONS": 199, "SEED": 5, "WEIGHTS_KIND": 0, "K": 5,
-                                     "OUTPUT_HTML": str(html), "OUTPUT_JSON": str(js)})
+    res = run(
+        "acvgeo:globaltests",
+        {"PERMUTATIONS": 199, "SEED": 5, "WEIGHTS_KIND": 0, "K": 5, "OUTPUT_HTML": str(html), "OUTPUT_JSON": str(js)},
+    )
     moran = morans_i(cities, "opendata", weights="knn:5", permutations=199, seed=5)
     jc = join_counts(cities, "opendata", weights="knn:5", permutations=199, seed=5)
     assert res["MORAN_I"] == pytest.approx(moran.I, rel=1e-12)
@@ -104,23 +132,39 @@ def test_overlay_on_every_polygon_of_a_user_layer(acvgeo_plugin, tmp_path):
     communes = acv_geo.read_communes().iloc[:5].reset_index().rename(columns={"insee_com": "CODE_INSEE"})
     src = tmp_path / "mine.gpkg"
     communes.to_file(src, layer="mine")
-    res = run("acvgeo:overlayindicators", {
-        "INPUT": str(acv_geo.get_path("reperes_crues_34")), "PREFIX": "marks", "ZONE_KIND": 3,
-        "ZONES": f"{src}|layername=mine", "OUTPUT": str(tmp_path / "o.gpkg")})
+    res = run(
+        "acvgeo:overlayindicators",
+        {
+            "INPUT": str(acv_geo.get_path("reperes_crues_34")),
+            "PREFIX": "marks",
+            "ZONE_KIND": 3,
+            "ZONES": f"{src}|layername=mine",
+            "OUTPUT": str(tmp_path / "o.gpkg"),
+        },
+    )
     out, *_ = read_layer(res["OUTPUT"])
     polygons, kind = acv_geo.read_polygons(src)
-    expected = overlay_indicators(polygon_zones(polygons, kind=kind), acv_geo.get_path("reperes_crues_34"),
-                                  name="marks")
+    expected = overlay_indicators(
+        polygon_zones(polygons, kind=kind), acv_geo.get_path("reperes_crues_34"), name="marks"
+    )
     assert list(out.index) == list(communes["CODE_INSEE"]) == list(expected.index)
     assert_same(out, expected, list(expected.columns), rtol=1e-9)
 
 
 def test_overlay_on_every_epci(acvgeo_plugin, tmp_path):
-    res = run("acvgeo:overlayindicators", {"INPUT": str(acv_geo.get_path("ppr_scie_76")), "PREFIX": "ppr",
-                                           "ZONE_KIND": 4, "OUTPUT": str(tmp_path / "o.gpkg")})
+    res = run(
+        "acvgeo:overlayindicators",
+        {
+            "INPUT": str(acv_geo.get_path("ppr_scie_76")),
+            "PREFIX": "ppr",
+            "ZONE_KIND": 4,
+            "OUTPUT": str(tmp_path / "o.gpkg"),
+        },
+    )
     out, *_ = read_layer(res["OUTPUT"], key="siren_epci")
-    expected = overlay_indicators(polygon_zones(acv_geo.read_epci(), kind="epci"), acv_geo.get_path("ppr_scie_76"),
-                                  name="ppr")
+    expected = overlay_indicators(
+        polygon_zones(acv_geo.read_epci(), kind="epci"), acv_geo.get_path("ppr_scie_76"), name="ppr"
+    )
     assert len(out) == 1255 and list(out.index) == list(expected.index)
     assert_same(out, expected, ["ppr_area_m2", "ppr_pct", "ppr_count"], rtol=1e-9)
     assert (out["ppr_count"] > 0).sum() >= 1
@@ -151,8 +195,11 @@ def test_no_geo_stack_in_qgis_process_after_every_algorithm():
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_cancel_stops_the_child_within_two_seconds_and_keeps_the_previous_outputs(acvgeo_plugin, tmp_path):
@@ -226,8 +273,9 @@ def test_every_display_string_has_a_french_translation():
     import subprocess
 
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, str(root / "scripts" / "build_translations.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "build_translations.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -299,8 +347,9 @@ def test_field_aliases_are_the_core_labels_in_the_users_language(acvgeo_plugin, 
     old = settings.value("locale/userLocale", "")
     try:
         for locale, radon, count, code in (
-                ("fr_FR", "Potentiel radon (classe)", "Arrêtés CatNat, total : nombre", "Code INSEE de la commune"),
-                ("en_GB", "Radon potential (class)", "CatNat decrees, total: count", "INSEE commune code")):
+            ("fr_FR", "Potentiel radon (classe)", "Arrêtés CatNat, total : nombre", "Code INSEE de la commune"),
+            ("en_GB", "Radon potential (class)", "CatNat decrees, total: count", "INSEE commune code"),
+        ):
             settings.setValue("locale/userLocale", locale)
             layers._ALIASES.clear()
             res = run("acvgeo:tables", {"OUTPUT": str(tmp_path / f"t_{locale}.gpkg")})

@@ -42,17 +42,37 @@ def soak(tmp_path_factory, plugin_zip):
         zf.extractall(profile / "python" / "plugins")
     ini = profile / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True)
-    ini.write_text("[PythonPlugins]\nacv_geo_qgis=true\n\n[locale]\noverrideFlag=true\nuserLocale=fr_FR\n\n"
-                   "[qgis]\ncheckVersion=false\nshowTips=false\n", encoding="utf-8")
+    ini.write_text(
+        "[PythonPlugins]\nacv_geo_qgis=true\n\n[locale]\noverrideFlag=true\nuserLocale=fr_FR\n\n"
+        "[qgis]\ncheckVersion=false\nshowTips=false\n",
+        encoding="utf-8",
+    )
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QGIS_", "PYTHON", "QT_QPA"))}
-    env.update(HOME=str(home), ACV_GEO_PYTHON=sys.executable, ACV_SOAK_OUT=str(out), ACV_SOAK_DATA=str(ROOT / "data"),
-               XDG_RUNTIME_DIR=str(base))
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo", "--noversioncheck", "--code",
-           str(DRIVER)]
+    env.update(
+        HOME=str(home),
+        ACV_GEO_PYTHON=sys.executable,
+        ACV_SOAK_OUT=str(out),
+        ACV_SOAK_DATA=str(ROOT / "data"),
+        XDG_RUNTIME_DIR=str(base),
+    )
+    cmd = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        "qgis",
+        "--nologo",
+        "--noversioncheck",
+        "--code",
+        str(DRIVER),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
-    records = [json.loads(line) for line in (out / "soak.jsonl").read_text().splitlines()] \
-        if (out / "soak.jsonl").exists() else []
+    records = (
+        [json.loads(line) for line in (out / "soak.jsonl").read_text().splitlines()]
+        if (out / "soak.jsonl").exists()
+        else []
+    )
     return proc, records, out
 
 

@@ -22,9 +22,19 @@ from acv_geo.zones import make_zones
 
 pytestmark = pytest.mark.qgis
 
-ALGS = {"acvgeo:installenv", "acvgeo:loadcities", "acvgeo:overlayindicators", "acvgeo:zonalindicators",
-        "acvgeo:tables", "acvgeo:profile", "acvgeo:clusters", "acvgeo:globaltests", "acvgeo:weights",
-        "acvgeo:diagnose", "acvgeo:fetch"}
+ALGS = {
+    "acvgeo:installenv",
+    "acvgeo:loadcities",
+    "acvgeo:overlayindicators",
+    "acvgeo:zonalindicators",
+    "acvgeo:tables",
+    "acvgeo:profile",
+    "acvgeo:clusters",
+    "acvgeo:globaltests",
+    "acvgeo:weights",
+    "acvgeo:diagnose",
+    "acvgeo:fetch",
+}
 DEM_TOWNS = ["01004", "38053", "73065", "26057", "26281"]  # ACV towns on the embedded DEM tile
 # Lambert-93 with its false easting moved by 100 m: a CRS no EPSG code describes.
 LAMBERT93_SHIFTED = (
@@ -175,8 +185,17 @@ def test_loadcities_equals_read_acv(acvgeo_plugin, cities, tmp_path):
     assert layer.crs().authid() == "EPSG:4326"
     assert types["population"] in (QVariant.Int, QVariant.LongLong)
     assert types["opendata"] == QVariant.Bool and types["commune"] == QVariant.String
-    cols = ["commune", "siren_epci", "territory", "population", "opendata", "opendata_com",
-            "opendata_epci", "opendata_level", "epci_check"]
+    cols = [
+        "commune",
+        "siren_epci",
+        "territory",
+        "population",
+        "opendata",
+        "opendata_com",
+        "opendata_epci",
+        "opendata_level",
+        "epci_check",
+    ]
     expected = cities[cols].astype(object).where(cities[cols].notna(), None)
     expected["population"] = [int(v) for v in cities["population"]]
     assert_same(out, expected, cols)
@@ -229,10 +248,14 @@ def pac_core(cities):
 def test_overlay_equals_core(acvgeo_plugin, cities, pac_core, tmp_path):
     from qgis.PyQt.QtCore import QVariant
 
-    res = run("acvgeo:overlayindicators", {
-        "INPUT": str(acv_geo.get_path("herault_pac_risques")), "PRESET": preset_index("pac_risques"),
-        "OUTPUT": str(tmp_path / "o.gpkg"),
-    })
+    res = run(
+        "acvgeo:overlayindicators",
+        {
+            "INPUT": str(acv_geo.get_path("herault_pac_risques")),
+            "PRESET": preset_index("pac_risques"),
+            "OUTPUT": str(tmp_path / "o.gpkg"),
+        },
+    )
     out, types, layer, geoms = read_layer(res["OUTPUT"])
     assert len(out) == 244
     assert types["pac_risques_area_m2"] == QVariant.Double
@@ -243,8 +266,11 @@ def test_overlay_equals_core(acvgeo_plugin, cities, pac_core, tmp_path):
     assert out.loc["01004", "pac_risques_area_m2"] is None  # Ambérieu (Ain): outside the layer's coverage
     # the zone polygons are the commune polygons (EPSG:4326)
     assert layer.crs().authid() == "EPSG:4326"
-    assert math.isclose(geoms[list(out.index).index("34003")].area(),
-                        make_zones(cities.loc[["34003"]]).geometry.iloc[0].area, rel_tol=1e-9)
+    assert math.isclose(
+        geoms[list(out.index).index("34003")].area(),
+        make_zones(cities.loc[["34003"]]).geometry.iloc[0].area,
+        rel_tol=1e-9,
+    )
 
 
 def test_overlay_selected_features_and_category_field(acvgeo_plugin, cities, tmp_path):
@@ -265,11 +291,18 @@ def test_overlay_selected_features_and_category_field(acvgeo_plugin, cities, tmp
         expected = overlay_indicators(zones, gdf[gdf["ALEA"] == "Inondation"], category="ALEA", name="pac")
         cl = QgsVectorLayer("Point?crs=EPSG:4326&field=insee_com:string&field=territory:string", "c", "memory")
         _copy_cities(cl, cities.loc[subset])
-        res = run("acvgeo:overlayindicators", {
-            "CITIES": cl, "INPUT": QgsProcessingFeatureSourceDefinition(layer.id(), True),
-            "CATEGORY": "ALEA", "PREFIX": "pac", "ZONE_KIND": 2, "RADIUS": 2000,
-            "OUTPUT": str(tmp_path / "o.gpkg"),
-        })
+        res = run(
+            "acvgeo:overlayindicators",
+            {
+                "CITIES": cl,
+                "INPUT": QgsProcessingFeatureSourceDefinition(layer.id(), True),
+                "CATEGORY": "ALEA",
+                "PREFIX": "pac",
+                "ZONE_KIND": 2,
+                "RADIUS": 2000,
+                "OUTPUT": str(tmp_path / "o.gpkg"),
+            },
+        )
     finally:
         QgsProject.instance().removeMapLayer(layer.id())
     out, *_ = read_layer(res["OUTPUT"])
@@ -301,9 +334,14 @@ def test_overlay_layer_in_a_custom_crs_goes_through_wkt(acvgeo_plugin, cities, p
     assert crs.isValid() and not crs.authid().startswith("EPSG:")
     path = acv_geo.get_path("herault_pac_risques")
     custom = run("native:assignprojection", {"INPUT": str(path), "CRS": crs, "OUTPUT": "memory:"})["OUTPUT"]
-    res = run("acvgeo:overlayindicators", {
-        "INPUT": custom, "PRESET": preset_index("pac_risques"), "OUTPUT": str(tmp_path / "o.gpkg"),
-    })
+    res = run(
+        "acvgeo:overlayindicators",
+        {
+            "INPUT": custom,
+            "PRESET": preset_index("pac_risques"),
+            "OUTPUT": str(tmp_path / "o.gpkg"),
+        },
+    )
     out, *_ = read_layer(res["OUTPUT"])
     wkt_crs = pyproj.CRS.from_wkt(crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED))
     assert wkt_crs.to_epsg() is None
@@ -311,8 +349,9 @@ def test_overlay_layer_in_a_custom_crs_goes_through_wkt(acvgeo_plugin, cities, p
     expected = overlay_indicators(make_zones(cities), layer, preset="pac_risques")
     assert_same(out, expected, [c for c in expected.columns if not c.endswith("_reason")], rtol=1e-9)
     # the 100 m shift is really applied: the measures differ from the layer in true Lambert-93
-    assert not np.allclose(out["pac_risques_inondation_area_m2"].astype(float),
-                           pac_core["pac_risques_inondation_area_m2"], rtol=1e-4)
+    assert not np.allclose(
+        out["pac_risques_inondation_area_m2"].astype(float), pac_core["pac_risques_inondation_area_m2"], rtol=1e-4
+    )
 
 
 def test_overlay_wrong_field_gives_core_message(acvgeo_plugin, cities):
@@ -342,7 +381,8 @@ def test_overlay_layer_without_crs_is_refused_with_the_fix(acvgeo_plugin, tmp_pa
     msg = qgis_error("acvgeo:overlayindicators", {"INPUT": layer, "OUTPUT": "memory:"})
     assert msg == (
         "layer 'noprj': the layer has no CRS, so acv-geo cannot tell where it lies. In QGIS: set the layer's CRS "
-        "(Layer Properties › Source › Assigned CRS) or run Vector general › Assign projection, then run again.")
+        "(Layer Properties › Source › Assigned CRS) or run Vector general › Assign projection, then run again."
+    )
 
 
 def test_overlay_empty_layer_gives_no_value_and_reports_the_warning(acvgeo_plugin, tmp_path):
@@ -354,16 +394,19 @@ def test_overlay_empty_layer_gives_no_value_and_reports_the_warning(acvgeo_plugi
     res = run("acvgeo:overlayindicators", {"INPUT": layer, "PREFIX": "risk", "OUTPUT": str(tmp_path / "e.gpkg")}, fb)
     out, *_ = read_layer(res["OUTPUT"])
     assert len(out) == 244 and out["risk_count"].isna().all()
-    assert any("the layer has no feature, so no coverage can be derived from it: every value is NA" in w
-               for w in fb.warnings)
+    assert any(
+        "the layer has no feature, so no coverage can be derived from it: every value is NA" in w for w in fb.warnings
+    )
 
 
 def test_empty_cities_layer_is_refused(acvgeo_plugin):
     from qgis.core import QgsVectorLayer
 
     cl = QgsVectorLayer("Point?crs=EPSG:4326&field=insee_com:string", "none", "memory")
-    msg = qgis_error("acvgeo:overlayindicators", {
-        "CITIES": cl, "INPUT": str(acv_geo.get_path("herault_pac_risques")), "OUTPUT": "memory:"})
+    msg = qgis_error(
+        "acvgeo:overlayindicators",
+        {"CITIES": cl, "INPUT": str(acv_geo.get_path("herault_pac_risques")), "OUTPUT": "memory:"},
+    )
     assert "cities layer: no feature" in msg
 
 
@@ -375,10 +418,16 @@ def test_zonal_equals_core(acvgeo_plugin, cities, dem_copy, tmp_path):
     from qgis.PyQt.QtCore import QVariant
 
     expected = zonal_indicators(make_zones(cities), str(dem_copy), stats="count,mean,min,max,p90", threshold=[300])
-    res = run("acvgeo:zonalindicators", {
-        "INPUT_RASTER": str(dem_copy), "STATS": [0, 2, 3, 4], "PERCENTILES": "90", "THRESHOLDS": "300",
-        "OUTPUT": str(tmp_path / "z.gpkg"),
-    })
+    res = run(
+        "acvgeo:zonalindicators",
+        {
+            "INPUT_RASTER": str(dem_copy),
+            "STATS": [0, 2, 3, 4],
+            "PERCENTILES": "90",
+            "THRESHOLDS": "300",
+            "OUTPUT": str(tmp_path / "z.gpkg"),
+        },
+    )
     out, types, *_ = read_layer(res["OUTPUT"])
     assert types["dem_mean"] == QVariant.Double
     assert_same(out, expected, list(expected.columns))
@@ -394,10 +443,18 @@ def test_zonal_on_selected_cities_keeps_their_order(acvgeo_plugin, cities, citie
     codes = ", ".join(f"'{c}'" for c in DEM_TOWNS)
     cities_layer.selectByExpression(f"insee_com IN ({codes})")
     assert cities_layer.selectedFeatureCount() == 5
-    res = run("acvgeo:zonalindicators", {
-        "CITIES": QgsProcessingFeatureSourceDefinition(cities_layer.id(), True), "INPUT_RASTER": str(dem_copy),
-        "ZONE_KIND": 2, "RADIUS": 1500, "CATEGORICAL": False, "PREFIX": "elev", "OUTPUT": str(tmp_path / "z.gpkg"),
-    })
+    res = run(
+        "acvgeo:zonalindicators",
+        {
+            "CITIES": QgsProcessingFeatureSourceDefinition(cities_layer.id(), True),
+            "INPUT_RASTER": str(dem_copy),
+            "ZONE_KIND": 2,
+            "RADIUS": 1500,
+            "CATEGORICAL": False,
+            "PREFIX": "elev",
+            "OUTPUT": str(tmp_path / "z.gpkg"),
+        },
+    )
     cities_layer.removeSelection()
     out, *_ = read_layer(res["OUTPUT"])
     order = [c for c in cities.index if c in DEM_TOWNS]
@@ -410,8 +467,10 @@ def test_zonal_on_selected_cities_keeps_their_order(acvgeo_plugin, cities, citie
 
 def test_zonal_bad_statistic_gives_core_message(acvgeo_plugin, cities, dem_copy):
     expected = core_error(zonal_indicators, make_zones(cities.iloc[:2]), str(dem_copy), stats="count,p101")
-    msg = qgis_error("acvgeo:zonalindicators",
-                     {"INPUT_RASTER": str(dem_copy), "STATS": [0], "PERCENTILES": "101", "OUTPUT": "memory:"})
+    msg = qgis_error(
+        "acvgeo:zonalindicators",
+        {"INPUT_RASTER": str(dem_copy), "STATS": [0], "PERCENTILES": "101", "OUTPUT": "memory:"},
+    )
     assert msg == expected and "p101" in msg
 
 
@@ -437,12 +496,23 @@ def test_clusters_equal_core(acvgeo_plugin, cities, tmp_path):
 
 
 def test_clusters_gi_star_at_epci_level(acvgeo_plugin, cities, tmp_path):
-    expected = local_clusters(cities, "population", method="gi_star", level="epci", permutations=199, seed=3,
-                              fdr=False, weights="knn:4").to_frame()
-    res = run("acvgeo:clusters", {
-        "VARIABLE": "population", "METHOD": 1, "LEVEL": 1, "PERMUTATIONS": 199, "SEED": 3, "FDR": False,
-        "WEIGHTS_KIND": 0, "K": 4, "OUTPUT": str(tmp_path / "cl.gpkg"),
-    })
+    expected = local_clusters(
+        cities, "population", method="gi_star", level="epci", permutations=199, seed=3, fdr=False, weights="knn:4"
+    ).to_frame()
+    res = run(
+        "acvgeo:clusters",
+        {
+            "VARIABLE": "population",
+            "METHOD": 1,
+            "LEVEL": 1,
+            "PERMUTATIONS": 199,
+            "SEED": 3,
+            "FDR": False,
+            "WEIGHTS_KIND": 0,
+            "K": 4,
+            "OUTPUT": str(tmp_path / "cl.gpkg"),
+        },
+    )
     out, *_ = read_layer(res["OUTPUT"], key="siren_epci")
     assert_same(out, expected, ["value", "statistic", "p_sim", "label"])
     assert "nom_epci" in out.columns
@@ -451,13 +521,16 @@ def test_clusters_gi_star_at_epci_level(acvgeo_plugin, cities, tmp_path):
 def test_clusters_on_an_indicator_layer(acvgeo_plugin, cities, dem_copy, tmp_path):
     """The output of zonalindicators (polygons keyed by insee_com) feeds clusters."""
     z = run("acvgeo:zonalindicators", {"INPUT_RASTER": str(dem_copy), "OUTPUT": str(tmp_path / "z.gpkg")})["OUTPUT"]
-    res = run("acvgeo:clusters", {"CITIES": z, "VARIABLE": "dem_mean", "PERMUTATIONS": 99,
-                                  "OUTPUT": str(tmp_path / "cl.gpkg")})
+    res = run(
+        "acvgeo:clusters",
+        {"CITIES": z, "VARIABLE": "dem_mean", "PERMUTATIONS": 99, "OUTPUT": str(tmp_path / "cl.gpkg")},
+    )
     out, *_ = read_layer(res["OUTPUT"])
     assert len(out) == 244
     assert (out.loc[~out.index.isin(DEM_TOWNS + ["38563", "73008", "74225"]), "label"] == "NA").sum() > 200
     assert out.loc["73065", "value"] == pytest.approx(
-        zonal_indicators(make_zones(cities.loc[["73065"]]), str(dem_copy), name="dem").loc["73065", "dem_mean"])
+        zonal_indicators(make_zones(cities.loc[["73065"]]), str(dem_copy), name="dem").loc["73065", "dem_mean"]
+    )
 
 
 def test_clusters_unknown_variable_gives_core_message(acvgeo_plugin, cities):

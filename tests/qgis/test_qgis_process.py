@@ -44,15 +44,19 @@ def make_profile(base: Path, plugin_zip: Path, **extra_env: str):
     xdg = base / "xdg"
     xdg.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QGIS_", "PYTHON", "ACV_GEO_", "VIRTUAL_ENV"))}
-    env.update(HOME=str(home), QGIS_PLUGINPATH=str(plugins), QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(xdg),
-               **extra_env)
+    env.update(
+        HOME=str(home), QGIS_PLUGINPATH=str(plugins), QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(xdg), **extra_env
+    )
 
     def call(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(QGIS_PROCESS), *args], env=env, cwd=base, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            [str(QGIS_PROCESS), *args], env=env, cwd=base, capture_output=True, text=True, timeout=timeout
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"qgis_process {' '.join(args)} failed ({proc.returncode}):\n"
-                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise AssertionError(
+                f"qgis_process {' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     enabled = call("plugins", "enable", "acv_geo_qgis")
@@ -98,21 +102,38 @@ def test_install_creates_the_environment_from_the_bundled_wheel(installed, plugi
     assert marker["version"] == acv_geo.__version__
     assert installed.install["results"]["PYTHON"] == str(python)
     # the environment is its own: not this test venv, not QGIS's Python; acv-geo comes from the wheel
-    probe = subprocess.run([str(python), "-c", "import acv_geo, numpy, sys; print(acv_geo.__file__, sys.prefix)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path)
+    probe = subprocess.run(
+        [str(python), "-c", "import acv_geo, numpy, sys; print(acv_geo.__file__, sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     assert probe.stdout.split()[0].startswith(str(env)) and probe.stdout.split()[1] == str(env)
 
 
 def test_every_algorithm_is_listed(installed):
     out = installed("list").stdout
-    for alg in ("installenv", "loadcities", "overlayindicators", "zonalindicators", "tables", "profile", "clusters",
-                "globaltests", "weights", "diagnose", "fetch"):
+    for alg in (
+        "installenv",
+        "loadcities",
+        "overlayindicators",
+        "zonalindicators",
+        "tables",
+        "profile",
+        "clusters",
+        "globaltests",
+        "weights",
+        "diagnose",
+        "fetch",
+    ):
         assert f"acvgeo:{alg}" in out
 
 
 def test_unreachable_index_gives_the_commands_to_run_by_hand(tmp_path, plugin_zip):
-    call = make_profile(tmp_path, plugin_zip, PIP_CONFIG_FILE=os.devnull, PIP_FIND_LINKS="", PIP_RETRIES="0",
-                        PIP_DEFAULT_TIMEOUT="5")
+    call = make_profile(
+        tmp_path, plugin_zip, PIP_CONFIG_FILE=os.devnull, PIP_FIND_LINKS="", PIP_RETRIES="0", PIP_DEFAULT_TIMEOUT="5"
+    )
     proc = call("run", "acvgeo:installenv", "--", "INDEX_URL=http://127.0.0.1:9/simple", check=False, timeout=300)
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -120,8 +141,10 @@ def test_unreachable_index_gives_the_commands_to_run_by_hand(tmp_path, plugin_zi
     env = call.home / PROFILE / "acv_geo" / "env"
     wheel = next((call.plugins / "acv_geo_qgis" / "wheels").glob("acv_geo-*.whl"))
     assert f"/usr/bin/python3 -m venv {env}" in text
-    assert (f"{env}/bin/python -m pip install --disable-pip-version-check --progress-bar off --upgrade "
-            f"--index-url http://127.0.0.1:9/simple '{wheel}[fetch]'") in text
+    assert (
+        f"{env}/bin/python -m pip install --disable-pip-version-check --progress-bar off --upgrade "
+        f"--index-url http://127.0.0.1:9/simple '{wheel}[fetch]'"
+    ) in text
     assert not (env / "acv_geo_env.json").exists()
     # and the algorithms say acv-geo is not installed, in plain words
     msg = run_json(call, "acvgeo:loadcities", check=False, OUTPUT=tmp_path / "c.gpkg")["error"]
@@ -162,11 +185,19 @@ def test_overlay(installed, tmp_path):
 def test_zonal(installed, dem_copy, tmp_path):
     import geopandas as gpd
 
-    res = run_json(installed, "acvgeo:zonalindicators", INPUT_RASTER=dem_copy, THRESHOLDS="300;500", ZONE_KIND=2,
-                   RADIUS=800, OUTPUT=tmp_path / "z.gpkg")
+    res = run_json(
+        installed,
+        "acvgeo:zonalindicators",
+        INPUT_RASTER=dem_copy,
+        THRESHOLDS="300;500",
+        ZONE_KIND=2,
+        RADIUS=800,
+        OUTPUT=tmp_path / "z.gpkg",
+    )
     out = gpd.read_file(res["results"]["OUTPUT"]).set_index("insee_com")
-    core = zonal_indicators(make_zones(acv_geo.read_acv(), kind="buffer", radius=800), str(dem_copy),
-                            threshold=[300, 500], name="dem")
+    core = zonal_indicators(
+        make_zones(acv_geo.read_acv(), kind="buffer", radius=800), str(dem_copy), threshold=[300, 500], name="dem"
+    )
     for col in ("dem_count", "dem_mean", "dem_min", "dem_max", "dem_below_300_pct", "dem_below_500_pct"):
         assert all(close(a, b) for a, b in zip(out[col], core[col], strict=True)), col
 
@@ -205,7 +236,13 @@ def test_diagnose(installed, tmp_path):
 def test_fetch_offline_and_a_bad_input_carry_the_core_message(installed, tmp_path):
     msg = run_json(installed, "acvgeo:fetch", check=False, SOURCES=0, CACHE=tmp_path, OFFLINE="true")["error"]
     assert "cdc_acv_opendata_csv" in msg
-    msg = run_json(installed, "acvgeo:overlayindicators", check=False, INPUT=acv_geo.get_path("herault_pac_risques"),
-                   CATEGORY="NOPE", OUTPUT=tmp_path / "o.gpkg")["error"]
+    msg = run_json(
+        installed,
+        "acvgeo:overlayindicators",
+        check=False,
+        INPUT=acv_geo.get_path("herault_pac_risques"),
+        CATEGORY="NOPE",
+        OUTPUT=tmp_path / "o.gpkg",
+    )["error"]
     assert "layer 'herault_pac_risques': no field named 'NOPE' to use as category; available fields: ID, COMMUNE" in msg
     assert not (tmp_path / "o.gpkg").exists()

@@ -56,8 +56,11 @@ class AcvGeoAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP_ID
 
     def shortHelpString(self) -> str:  # noqa: N802
-        cmd = self.tr("<p><i>Runs <code>acv-geo {}</code> in its own Python process.</i></p>").format(
-            self.COMMAND) if self.COMMAND else ""
+        cmd = (
+            self.tr("<p><i>Runs <code>acv-geo {}</code> in its own Python process.</i></p>").format(self.COMMAND)
+            if self.COMMAND
+            else ""
+        )
         return self.tr(self.HELP) + cmd
 
     def helpUrl(self) -> str:  # noqa: N802
@@ -77,10 +80,13 @@ class AcvGeoAlgorithm(QgsProcessingAlgorithm):
     def export(self, source, path: Path, context, feedback, label: str, *, require: bool = True) -> str:
         """Hand a layer to the core as a GeoPackage; the core's messages will name it ``label``."""
         if layers.has_geometry(source) and not source.sourceCrs().isValid():
-            raise QgsProcessingException(self.tr("{}: the layer has no CRS, so acv-geo cannot tell where it lies. "
-                                                 "In QGIS: set the layer's CRS (Layer Properties › Source › Assigned "
-                                                 "CRS) or run Vector general › Assign projection, then run again.")
-                                         .format(label))
+            raise QgsProcessingException(
+                self.tr(
+                    "{}: the layer has no CRS, so acv-geo cannot tell where it lies. "
+                    "In QGIS: set the layer's CRS (Layer Properties › Source › Assigned "
+                    "CRS) or run Vector general › Assign projection, then run again."
+                ).format(label)
+            )
         out = layers.export_source(source, path, context, feedback, label, require=require)
         self.labels[out] = label
         return out

@@ -42,17 +42,32 @@ class LoadCitiesAlgorithm(AcvGeoAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.SOURCE, self.tr("ACV list (CDC or ANCT export; empty: embedded ANCT list)"), optional=True,
-            fileFilter=_TABLES))
-        self.addParameter(QgsProcessingParameterFile(
-            self.OBSERVATORY, self.tr("OpenDataFrance observatory export (empty: embedded ODATER 2022-12-31)"),
-            optional=True, fileFilter=_OBS))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.OPENDATA, self.tr("Derive the open-data status from the observatory when the list has none"),
-            defaultValue=True))
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("ACV cities"),
-                                                            QgsProcessing.TypeVectorPoint))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.SOURCE,
+                self.tr("ACV list (CDC or ANCT export; empty: embedded ANCT list)"),
+                optional=True,
+                fileFilter=_TABLES,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.OBSERVATORY,
+                self.tr("OpenDataFrance observatory export (empty: embedded ODATER 2022-12-31)"),
+                optional=True,
+                fileFilter=_OBS,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.OPENDATA,
+                self.tr("Derive the open-data status from the observatory when the list has none"),
+                defaultValue=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("ACV cities"), QgsProcessing.TypeVectorPoint)
+        )
         self.addOutput(QgsProcessingOutputNumber(self.N_CITIES, self.tr("Number of cities")))
         self.addOutput(QgsProcessingOutputNumber(self.N_OPENDATA, self.tr("Cities publishing open data")))
         self.addOutput(QgsProcessingOutputNumber(self.N_REPAIRS, self.tr("Repairs made while reading")))
@@ -70,5 +85,9 @@ class LoadCitiesAlgorithm(AcvGeoAlgorithm):
         run = self.core(args, feedback, tmp)
         dest = layers.copy_to_sink(self, parameters, self.OUTPUT, context, tmp / "cities.gpkg", "cities", feedback)
         layers.style_on_load(context, dest, layers.style_opendata)
-        return {self.OUTPUT: dest, self.N_CITIES: run.result.get("n_cities"),
-                self.N_OPENDATA: run.result.get("n_opendata"), self.N_REPAIRS: run.result.get("n_repairs")}
+        return {
+            self.OUTPUT: dest,
+            self.N_CITIES: run.result.get("n_cities"),
+            self.N_OPENDATA: run.result.get("n_opendata"),
+            self.N_REPAIRS: run.result.get("n_repairs"),
+        }

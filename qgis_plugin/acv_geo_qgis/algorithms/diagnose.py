@@ -53,20 +53,41 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.CONFIG, self.tr("Configuration (TOML; empty: the embedded default)"), extension="toml",
-            optional=True))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.CONFIG,
+                self.tr("Configuration (TOML; empty: the embedded default)"),
+                extension="toml",
+                optional=True,
+            )
+        )
         params.add_cities(self)
-        self.addParameter(QgsProcessingParameterNumber(
-            self.PERMUTATIONS, self.tr("Permutations of the cluster tests (0: the configuration's)"),
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.SERVICES, self.tr("Web services (online)"),
-            options=[self.tr("Protected nature (IGN API Carto)"), self.tr("Risks per commune (Géorisques API)")],
-            allowMultiple=True, optional=True, defaultValue=[]))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.SERVICES_OFFLINE, self.tr("Web services: use only the answers already in the cache"),
-            defaultValue=False))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.PERMUTATIONS,
+                self.tr("Permutations of the cluster tests (0: the configuration's)"),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.SERVICES,
+                self.tr("Web services (online)"),
+                options=[self.tr("Protected nature (IGN API Carto)"), self.tr("Risks per commune (Géorisques API)")],
+                allowMultiple=True,
+                optional=True,
+                defaultValue=[],
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.SERVICES_OFFLINE,
+                self.tr("Web services: use only the answers already in the cache"),
+                defaultValue=False,
+            )
+        )
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT_CITIES, self.tr("Cities with every indicator")))
         self.addOutput(QgsProcessingOutputHtml(self.REPORT, self.tr("Diagnostic report")))
@@ -92,10 +113,16 @@ class DiagnoseAlgorithm(AcvGeoAlgorithm):
         if not out.is_absolute():
             out = tmp / out
         layer = f"{out / 'cities.gpkg'}|layername=cities"
-        details = QgsProcessingContext.LayerDetails(self.tr("ACV diagnostic (cities)"), context.project(),
-                                                    self.OUTPUT_CITIES)
+        details = QgsProcessingContext.LayerDetails(
+            self.tr("ACV diagnostic (cities)"), context.project(), self.OUTPUT_CITIES
+        )
         context.addLayerToLoadOnCompletion(layer, details)
         layers.style_on_load(context, layer, layers.style_opendata)
         # the run's warnings (capped neighbours, national scope…) came as `warning` events, also shown in the log
-        return {self.OUTPUT_FOLDER: str(out), self.OUTPUT_CITIES: layer, self.REPORT: str(out / "report.html"),
-                self.N_CITIES: run.result.get("n_cities"), self.WARNINGS: "\n".join(run.warnings)}
+        return {
+            self.OUTPUT_FOLDER: str(out),
+            self.OUTPUT_CITIES: layer,
+            self.REPORT: str(out / "report.html"),
+            self.N_CITIES: run.result.get("n_cities"),
+            self.WARNINGS: "\n".join(run.warnings),
+        }

@@ -38,18 +38,30 @@ class FetchAlgorithm(AcvGeoAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         labels = [f"{s['name']} — {s['title']}" for s in CHOICES["sources"]]
-        self.addParameter(QgsProcessingParameterEnum(self.SOURCES, self.tr("Sources"), options=labels,
-                                                     allowMultiple=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.DEPARTMENT, self.tr("Department code for sources published per department (e.g. 34)"),
-            optional=True))
-        self.addParameter(QgsProcessingParameterFile(
-            self.CACHE, self.tr("Cache folder (empty: the acv-geo user cache)"),
-            behavior=QgsProcessingParameterFile.Folder, optional=True))
-        self.addParameter(QgsProcessingParameterBoolean(self.FORCE, self.tr("Download again even if cached"),
-                                                        defaultValue=False))
-        self.addParameter(QgsProcessingParameterBoolean(self.OFFLINE, self.tr("Use only the cache (offline)"),
-                                                        defaultValue=False))
+        self.addParameter(
+            QgsProcessingParameterEnum(self.SOURCES, self.tr("Sources"), options=labels, allowMultiple=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.DEPARTMENT,
+                self.tr("Department code for sources published per department (e.g. 34)"),
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.CACHE,
+                self.tr("Cache folder (empty: the acv-geo user cache)"),
+                behavior=QgsProcessingParameterFile.Folder,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(self.FORCE, self.tr("Download again even if cached"), defaultValue=False)
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(self.OFFLINE, self.tr("Use only the cache (offline)"), defaultValue=False)
+        )
         self.addOutput(QgsProcessingOutputFolder(self.CACHE_FOLDER, self.tr("Cache folder")))
         self.addOutput(QgsProcessingOutputString(self.FILES, self.tr("Files ready")))
 
@@ -62,8 +74,9 @@ class FetchAlgorithm(AcvGeoAlgorithm):
         for s in chosen:
             if s["per_department"] and (dep or not s["national"]):
                 if not dep:
-                    raise QgsProcessingException(self.tr("{} is published per department: give the department "
-                                                         "code").format(s["name"]))
+                    raise QgsProcessingException(
+                        self.tr("{} is published per department: give the department code").format(s["name"])
+                    )
                 names.append(f"{s['name']}:{dep}")
             else:
                 names.append(s["name"])
@@ -75,6 +88,7 @@ class FetchAlgorithm(AcvGeoAlgorithm):
             if self.parameterAsBoolean(parameters, key, context):
                 args.append(flag)
         run = self.core(args, feedback, tmp)
-        files = [s["path"] + (f"|layername={s['layer']}" if s.get("layer") else "")
-                 for s in run.result.get("sources", [])]
+        files = [
+            s["path"] + (f"|layername={s['layer']}" if s.get("layer") else "") for s in run.result.get("sources", [])
+        ]
         return {self.CACHE_FOLDER: run.result.get("cache_dir"), self.FILES: ";".join(files)}

@@ -35,11 +35,20 @@ class GlobalTestsAlgorithm(AcvGeoAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         add_test_parameters(self, local=False)
         params.add_cities(self, points_only=False)
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_HTML, self.tr("Results (HTML)"), fileFilter="HTML (*.html)"))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_JSON, self.tr("Results (JSON)"), fileFilter="JSON (*.json)", optional=True,
-            createByDefault=False))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_HTML, self.tr("Results (HTML)"), fileFilter="HTML (*.html)"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_JSON,
+                self.tr("Results (JSON)"),
+                fileFilter="JSON (*.json)",
+                optional=True,
+                createByDefault=False,
+            )
+        )
         self.addOutput(QgsProcessingOutputNumber(self.MORAN_I, self.tr("Moran's I")))
         self.addOutput(QgsProcessingOutputNumber(self.MORAN_P, self.tr("Moran's I p-value (permutations)")))
 
@@ -48,8 +57,11 @@ class GlobalTestsAlgorithm(AcvGeoAlgorithm):
         args = ["clusters", *test_args(self, parameters, context), "--html", html, "--out", str(tmp / "local.csv")]
         self.core(args + params.cities_args(self, parameters, context, feedback, tmp), feedback, tmp)
         doc = json.loads((tmp / "local.json").read_text(encoding="utf-8"))
-        out = {self.OUTPUT_HTML: html, self.MORAN_I: doc.get("morans_i", {}).get("I"),
-               self.MORAN_P: doc.get("morans_i", {}).get("p_sim")}
+        out = {
+            self.OUTPUT_HTML: html,
+            self.MORAN_I: doc.get("morans_i", {}).get("I"),
+            self.MORAN_P: doc.get("morans_i", {}).get("p_sim"),
+        }
         json_out = self.parameterAsFileOutput(parameters, self.OUTPUT_JSON, context)
         if json_out:
             shutil.copyfile(tmp / "local.json", json_out)

@@ -33,7 +33,8 @@ class InstallEnvironmentAlgorithm(AcvGeoAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         index = QgsProcessingParameterString(
-            self.INDEX_URL, self.tr("Package index URL (empty: pip's default)"), optional=True)
+            self.INDEX_URL, self.tr("Package index URL (empty: pip's default)"), optional=True
+        )
         index.setFlags(index.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(index)
         self.addOutput(QgsProcessingOutputString(self.PYTHON, self.tr("Python of the environment")))
@@ -41,11 +42,15 @@ class InstallEnvironmentAlgorithm(AcvGeoAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         index_url = (self.parameterAsString(parameters, self.INDEX_URL, context) or "").strip() or None
         try:
-            python = environment.install(feedback.pushConsoleInfo, feedback.setProgress, feedback.isCanceled,
-                                         index_url=index_url)
+            python = environment.install(
+                feedback.pushConsoleInfo, feedback.setProgress, feedback.isCanceled, index_url=index_url
+            )
         except environment.SetupError as exc:
             raise QgsProcessingException(str(exc)) from exc
         marker = environment.read_marker()
-        feedback.pushInfo(self.tr("acv-geo {} is ready in {} ({} s)").format(
-            marker.get("version", "?"), python, marker.get("seconds", "?")))
+        feedback.pushInfo(
+            self.tr("acv-geo {} is ready in {} ({} s)").format(
+                marker.get("version", "?"), python, marker.get("seconds", "?")
+            )
+        )
         return {self.PYTHON: str(python)}

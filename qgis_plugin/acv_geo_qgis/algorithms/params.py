@@ -24,9 +24,13 @@ ZONES_ID = "ZONES_ID"
 
 #: Zone choices: the core's zone kinds, then "one zone per polygon of a layer" and "every EPCI".
 ZONE_CHOICES = ("commune", "epci", "buffer", "layer", "all-epci")
-ZONE_LABELS = (noop("Commune polygon of each city"), noop("EPCI polygon of each city"),
-               noop("Buffer around each city point"), noop("Each polygon of a layer (your communes, areas…)"),
-               noop("Every EPCI of France (1,255)"))
+ZONE_LABELS = (
+    noop("Commune polygon of each city"),
+    noop("EPCI polygon of each city"),
+    noop("Buffer around each city point"),
+    noop("Each polygon of a layer (your communes, areas…)"),
+    noop("Every EPCI of France (1,255)"),
+)
 
 
 def add_cities(alg, *, points_only: bool = True) -> None:
@@ -48,24 +52,35 @@ def cities_args(alg, parameters, context, feedback, tmp: Path) -> list[str]:
         feedback.pushInfo(tr("Cities: the 244 embedded ACV towns"))
         return []
     if source.fields().indexOf("insee_com") < 0:
-        raise QgsProcessingException(tr(
-            "cities layer: no 'insee_com' field; use the output of 'Load ACV cities' or add the INSEE commune code "
-            "as insee_com"))
+        raise QgsProcessingException(
+            tr(
+                "cities layer: no 'insee_com' field; use the output of 'Load ACV cities' or add the INSEE commune code "
+                "as insee_com"
+            )
+        )
     return ["--cities", alg.export(source, tmp / "cities.gpkg", context, feedback, tr("cities layer"))]
 
 
 def add_zones(alg) -> None:
     """ZONE_KIND, RADIUS, and the polygon layer ZONES with its identifier ZONES_ID."""
-    alg.addParameter(QgsProcessingParameterEnum(ZONE_KIND, tr("Zones"), options=[tr(x) for x in ZONE_LABELS],
-                                                defaultValue=0))
-    radius = QgsProcessingParameterNumber(RADIUS, tr("Buffer radius (metres)"), QgsProcessingParameterNumber.Double,
-                                          defaultValue=1000.0, minValue=1.0)
+    alg.addParameter(
+        QgsProcessingParameterEnum(ZONE_KIND, tr("Zones"), options=[tr(x) for x in ZONE_LABELS], defaultValue=0)
+    )
+    radius = QgsProcessingParameterNumber(
+        RADIUS, tr("Buffer radius (metres)"), QgsProcessingParameterNumber.Double, defaultValue=1000.0, minValue=1.0
+    )
     alg.addParameter(radius)
-    alg.addParameter(QgsProcessingParameterFeatureSource(
-        ZONES, tr("Polygon layer (for 'Each polygon of a layer')"), [QgsProcessing.TypeVectorPolygon], optional=True))
+    alg.addParameter(
+        QgsProcessingParameterFeatureSource(
+            ZONES, tr("Polygon layer (for 'Each polygon of a layer')"), [QgsProcessing.TypeVectorPolygon], optional=True
+        )
+    )
     field = QgsProcessingParameterField(
-        ZONES_ID, tr("Identifier field of the polygons (empty: INSEE or SIREN field found by name)"),
-        parentLayerParameterName=ZONES, optional=True)
+        ZONES_ID,
+        tr("Identifier field of the polygons (empty: INSEE or SIREN field found by name)"),
+        parentLayerParameterName=ZONES,
+        optional=True,
+    )
     field.setFlags(field.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     alg.addParameter(field)
 
@@ -94,20 +109,40 @@ DISTANCE = "DISTANCE"
 VARIABLE = "VARIABLE"
 LEVEL = "LEVEL"
 LEVEL_LABELS = {"commune": noop("Cities"), "epci": noop("Their EPCIs (values aggregated)")}
-WEIGHT_LABELS = {"knn": noop("k nearest neighbours"), "distance": noop("Distance band"),
-                 "queen": noop("Queen contiguity (polygons)"), "rook": noop("Rook contiguity (polygons)")}
+WEIGHT_LABELS = {
+    "knn": noop("k nearest neighbours"),
+    "distance": noop("Distance band"),
+    "queen": noop("Queen contiguity (polygons)"),
+    "rook": noop("Rook contiguity (polygons)"),
+}
 
 
 def add_weights(alg, choices: dict) -> None:
     """WEIGHTS_KIND (enum), K, DISTANCE and LEVEL."""
     kinds = choices["weight_kinds"]
-    alg.addParameter(QgsProcessingParameterEnum(
-        WEIGHTS_KIND, tr("Spatial weights"), options=[tr(WEIGHT_LABELS.get(k, k)) for k in kinds], defaultValue=0))
-    alg.addParameter(QgsProcessingParameterNumber(K, tr("Number of neighbours k (k nearest neighbours)"),
-                                                  QgsProcessingParameterNumber.Integer, defaultValue=6, minValue=1))
-    alg.addParameter(QgsProcessingParameterNumber(DISTANCE, tr("Distance band (metres)"),
-                                                  QgsProcessingParameterNumber.Double, defaultValue=20000.0,
-                                                  minValue=1.0))
+    alg.addParameter(
+        QgsProcessingParameterEnum(
+            WEIGHTS_KIND, tr("Spatial weights"), options=[tr(WEIGHT_LABELS.get(k, k)) for k in kinds], defaultValue=0
+        )
+    )
+    alg.addParameter(
+        QgsProcessingParameterNumber(
+            K,
+            tr("Number of neighbours k (k nearest neighbours)"),
+            QgsProcessingParameterNumber.Integer,
+            defaultValue=6,
+            minValue=1,
+        )
+    )
+    alg.addParameter(
+        QgsProcessingParameterNumber(
+            DISTANCE,
+            tr("Distance band (metres)"),
+            QgsProcessingParameterNumber.Double,
+            defaultValue=20000.0,
+            minValue=1.0,
+        )
+    )
     levels = choices["cluster_levels"]
     labels = [tr(LEVEL_LABELS.get(x, x)) for x in levels]
     alg.addParameter(QgsProcessingParameterEnum(LEVEL, tr("Units"), options=labels, defaultValue=0))

@@ -34,15 +34,25 @@ class ProfileAlgorithm(AcvGeoAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.TABLES, self.tr("Indicator layers (keyed by insee_com)"), QgsProcessing.TypeVector, optional=True))
+        self.addParameter(
+            QgsProcessingParameterMultipleLayers(
+                self.TABLES, self.tr("Indicator layers (keyed by insee_com)"), QgsProcessing.TypeVector, optional=True
+            )
+        )
         for name in CHOICES["subscores"]:
-            self.addParameter(QgsProcessingParameterNumber(
-                f"WEIGHT_{name.upper()}", self.tr("Weight of the {} sub-score").format(self.tr(name)),
-                QgsProcessingParameterNumber.Double, defaultValue=CHOICES["default_weights"][name], minValue=0.0))
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    f"WEIGHT_{name.upper()}",
+                    self.tr("Weight of the {} sub-score").format(self.tr(name)),
+                    QgsProcessingParameterNumber.Double,
+                    defaultValue=CHOICES["default_weights"][name],
+                    minValue=0.0,
+                )
+            )
         params.add_cities(self)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Exposure profile"),
-                                                            QgsProcessing.TypeVectorPoint))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Exposure profile"), QgsProcessing.TypeVectorPoint)
+        )
 
     def process(self, parameters, context, feedback, tmp):
         args = ["profile", "--out", str(tmp / "out.gpkg")]
@@ -50,8 +60,9 @@ class ProfileAlgorithm(AcvGeoAlgorithm):
             label = self.tr("layer {!r}").format(layer.name())
             path = self.export(layer, tmp / f"table{i}.gpkg", context, feedback, label)
             args += ["--table", path]
-        weights = ",".join(f"{n}={self.parameterAsDouble(parameters, f'WEIGHT_{n.upper()}', context):g}"
-                           for n in CHOICES["subscores"])
+        weights = ",".join(
+            f"{n}={self.parameterAsDouble(parameters, f'WEIGHT_{n.upper()}', context):g}" for n in CHOICES["subscores"]
+        )
         args += ["--weights", weights, *params.cities_args(self, parameters, context, feedback, tmp)]
         self.core(args, feedback, tmp)
         dest = layers.copy_to_sink(self, parameters, self.OUTPUT, context, tmp / "out.gpkg", "profile", feedback)

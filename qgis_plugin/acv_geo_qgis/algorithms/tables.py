@@ -44,25 +44,53 @@ class TablesAlgorithm(AcvGeoAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterBoolean(self.RADON, self.tr("Radon class (IRSN)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(self.CATNAT, self.tr("CatNat decrees"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.SEISMIC, self.tr("Seismic zone (décret 2010-1255)"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.KNOWN_RISKS, self.tr("Natural risks known per commune (GASPAR DDRM)"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SINCE, self.tr("CatNat: only events from this year on (0: all)"), QgsProcessingParameterNumber.Integer,
-            defaultValue=0, minValue=0, maxValue=2100))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.ALL_DECISIONS, self.tr("CatNat: count refused decrees too"), defaultValue=False))
-        self.addParameter(QgsProcessingParameterFile(
-            self.TABLE, self.tr("Other table with an INSEE code column (optional)"), optional=True,
-            fileFilter="Tables (*.csv *.xlsx *.xls *.parquet);;All files (*.*)"))
-        self.addParameter(QgsProcessingParameterString(
-            self.INSEE_COLUMN, self.tr("INSEE code column of that table (empty: detected)"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.PREFIX, self.tr("Prefix of that table's columns (optional)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterBoolean(self.SEISMIC, self.tr("Seismic zone (décret 2010-1255)"), defaultValue=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.KNOWN_RISKS, self.tr("Natural risks known per commune (GASPAR DDRM)"), defaultValue=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.SINCE,
+                self.tr("CatNat: only events from this year on (0: all)"),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
+                maxValue=2100,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.ALL_DECISIONS, self.tr("CatNat: count refused decrees too"), defaultValue=False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.TABLE,
+                self.tr("Other table with an INSEE code column (optional)"),
+                optional=True,
+                fileFilter="Tables (*.csv *.xlsx *.xls *.parquet);;All files (*.*)",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.INSEE_COLUMN, self.tr("INSEE code column of that table (empty: detected)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.PREFIX, self.tr("Prefix of that table's columns (optional)"), optional=True
+            )
+        )
         params.add_cities(self)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Cities with the tables"),
-                                                            QgsProcessing.TypeVectorPoint))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT, self.tr("Cities with the tables"), QgsProcessing.TypeVectorPoint
+            )
+        )
 
     def process(self, parameters, context, feedback, tmp):
         args = ["tables", "--geometry", "--out", str(tmp / "out.gpkg")]
@@ -86,11 +114,19 @@ class TablesAlgorithm(AcvGeoAlgorithm):
                 if value:
                     args += [opt, value]
         if len(args) == 4:
-            raise QgsProcessingException(self.tr("Nothing to join: tick radon, CatNat, the seismic zone or the known "
-                                                 "risks, or give a table."))
+            raise QgsProcessingException(
+                self.tr("Nothing to join: tick radon, CatNat, the seismic zone or the known risks, or give a table.")
+            )
         args += params.cities_args(self, parameters, context, feedback, tmp)
         self.core(args, feedback, tmp)
         dest = layers.copy_to_sink(self, parameters, self.OUTPUT, context, tmp / "out.gpkg", "tables", feedback)
-        layers.style_on_load(context, dest, lambda layer: layers.style_classes("seismic_zone")(layer)
-                             or layers.style_classes("radon_class")(layer) or layers.style_numeric(("_count",))(layer))
+        layers.style_on_load(
+            context,
+            dest,
+            lambda layer: (
+                layers.style_classes("seismic_zone")(layer)
+                or layers.style_classes("radon_class")(layer)
+                or layers.style_numeric(("_count",))(layer)
+            ),
+        )
         return {self.OUTPUT: dest}

@@ -26,8 +26,11 @@ class WeightsAlgorithm(AcvGeoAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         params.add_weights(self, CHOICES)
         params.add_cities(self, points_only=False)
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT, self.tr("Weights file"), fileFilter="GeoDa GAL (*.gal);;CSV (*.csv)"))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT, self.tr("Weights file"), fileFilter="GeoDa GAL (*.gal);;CSV (*.csv)"
+            )
+        )
         self.addOutput(QgsProcessingOutputNumber(self.N_ISLANDS, self.tr("Units without neighbour")))
 
     def process(self, parameters, context, feedback, tmp):

@@ -55,25 +55,45 @@ class ZonalIndicatorsAlgorithm(AcvGeoAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.RASTER, self.tr("Raster")))
         self.addParameter(QgsProcessingParameterBand(self.BAND, self.tr("Band"), 1, self.RASTER, optional=True))
         stats = CHOICES["zonal_stats"]
-        self.addParameter(QgsProcessingParameterEnum(
-            self.STATS, self.tr("Statistics"), options=stats, allowMultiple=True,
-            defaultValue=[stats.index(s) for s in DEFAULT_STATS]))
-        self.addParameter(QgsProcessingParameterString(
-            self.PERCENTILES, self.tr("Percentiles (numbers from 0 to 100 separated by ';', e.g. 10;90)"),
-            optional=True))
-        self.addParameter(QgsProcessingParameterBoolean(
-            self.CATEGORICAL, self.tr("Categorical raster (share of each class)"), defaultValue=False))
-        self.addParameter(QgsProcessingParameterString(
-            self.THRESHOLDS, self.tr("Share of the zone below these values (numbers separated by ';')"),
-            optional=True))
-        self.addParameter(QgsProcessingParameterString(self.UNIT, self.tr("Unit of the values (e.g. m)"),
-                                                       optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.PREFIX, self.tr("Column prefix (empty: the raster name)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.STATS,
+                self.tr("Statistics"),
+                options=stats,
+                allowMultiple=True,
+                defaultValue=[stats.index(s) for s in DEFAULT_STATS],
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.PERCENTILES,
+                self.tr("Percentiles (numbers from 0 to 100 separated by ';', e.g. 10;90)"),
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.CATEGORICAL, self.tr("Categorical raster (share of each class)"), defaultValue=False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.THRESHOLDS,
+                self.tr("Share of the zone below these values (numbers separated by ';')"),
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(self.UNIT, self.tr("Unit of the values (e.g. m)"), optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterString(self.PREFIX, self.tr("Column prefix (empty: the raster name)"), optional=True)
+        )
         params.add_cities(self)
         params.add_zones(self)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Zonal indicators"),
-                                                            QgsProcessing.TypeVectorPolygon))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Zonal indicators"), QgsProcessing.TypeVectorPolygon)
+        )
 
     def process(self, parameters, context, feedback, tmp):
         raster = self.parameterAsRasterLayer(parameters, self.RASTER, context)
@@ -81,13 +101,23 @@ class ZonalIndicatorsAlgorithm(AcvGeoAlgorithm):
             raise QgsProcessingException(self.invalidRasterError(parameters, self.RASTER))
         path = raster.source().split("|")[0]
         if raster.providerType() != "gdal" or not Path(path).exists():
-            raise QgsProcessingException(self.tr(
-                "The raster must be a file on disk (GeoTIFF…); save this layer to a file first."))
+            raise QgsProcessingException(
+                self.tr("The raster must be a file on disk (GeoTIFF…); save this layer to a file first.")
+            )
         stats = [CHOICES["zonal_stats"][i] for i in self.parameterAsEnums(parameters, self.STATS, context)]
         stats += [f"p{v.strip()}" for v in _numbers(self.parameterAsString(parameters, self.PERCENTILES, context))]
-        args = ["zonal", "--raster", path, "--band", str(self.parameterAsInt(parameters, self.BAND, context) or 1),
-                "--name", (self.parameterAsString(parameters, self.PREFIX, context) or "").strip() or raster.name(),
-                "--geometry", "--out", str(tmp / "out.gpkg")]
+        args = [
+            "zonal",
+            "--raster",
+            path,
+            "--band",
+            str(self.parameterAsInt(parameters, self.BAND, context) or 1),
+            "--name",
+            (self.parameterAsString(parameters, self.PREFIX, context) or "").strip() or raster.name(),
+            "--geometry",
+            "--out",
+            str(tmp / "out.gpkg"),
+        ]
         if stats:
             args += ["--stats", ",".join(stats)]
         if self.parameterAsBoolean(parameters, self.CATEGORICAL, context):

@@ -89,8 +89,14 @@ class Soak:
             return
         i, alg = self.current
         results = self.dialog.results() or {}
-        log(event="run", i=i, alg=alg, ok=bool(results), seconds=round(time.monotonic() - self.t0, 2),
-            keys=sorted(results))
+        log(
+            event="run",
+            i=i,
+            alg=alg,
+            ok=bool(results),
+            seconds=round(time.monotonic() - self.t0, 2),
+            keys=sorted(results),
+        )
         self.dialog.close()
         self.dialog.deleteLater()
         self.dialog = None
@@ -114,8 +120,11 @@ class Soak:
         self.shot(iface.mainWindow(), "toolbox.png")
         geo = ("numpy", "pandas", "shapely", "pyproj", "geopandas", "pyogrio", "rasterio", "fiona", "acv_geo")
         # QGIS itself may load Debian's numpy (/usr/lib/python3); anything from elsewhere is foreign
-        modules = sorted(m for m, mod in list(sys.modules.items()) if m.split(".")[0] in geo
-                         and not str(getattr(mod, "__file__", "") or "/usr/").startswith("/usr/"))
+        modules = sorted(
+            m
+            for m, mod in list(sys.modules.items())
+            if m.split(".")[0] in geo and not str(getattr(mod, "__file__", "") or "/usr/").startswith("/usr/")
+        )
         log(event="done", layers=len(QgsProject.instance().mapLayers()), foreign_modules=modules)
         QgsProject.instance().clear()  # temporary outputs: no "layers will be lost" question at exit
         iface.actionExit().trigger()

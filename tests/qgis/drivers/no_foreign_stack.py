@@ -31,8 +31,15 @@ data = ROOT / "data"
 tmp = Path(tempfile.mkdtemp(prefix="nofor-"))
 cases = [
     ("acvgeo:loadcities", {"OUTPUT": str(tmp / "c.gpkg")}),
-    ("acvgeo:overlayindicators", {"INPUT": str(data / "herault_pac_risques.gpkg"), "PRESET": 5,
-                                  "CITIES": str(tmp / "c.gpkg"), "OUTPUT": "memory:"}),
+    (
+        "acvgeo:overlayindicators",
+        {
+            "INPUT": str(data / "herault_pac_risques.gpkg"),
+            "PRESET": 5,
+            "CITIES": str(tmp / "c.gpkg"),
+            "OUTPUT": "memory:",
+        },
+    ),
     ("acvgeo:zonalindicators", {"INPUT_RASTER": str(data / "copernicus_dem_N45E005.tif"), "OUTPUT": "memory:"}),
     ("acvgeo:tables", {"OUTPUT": str(tmp / "t.gpkg")}),
     ("acvgeo:profile", {"TABLES": [str(tmp / "t.gpkg")], "OUTPUT": "memory:"}),
@@ -47,8 +54,23 @@ for alg, params in cases:
         processing.run(alg, params)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         failed.append(f"{alg}: {exc}")
-foreign = ("numpy", "pandas", "shapely", "pyproj", "geopandas", "pyogrio", "rasterio", "fiona", "exactextract",
-           "libpysal", "esda", "sklearn", "scipy", "matplotlib", "acv_geo")
+foreign = (
+    "numpy",
+    "pandas",
+    "shapely",
+    "pyproj",
+    "geopandas",
+    "pyogrio",
+    "rasterio",
+    "fiona",
+    "exactextract",
+    "libpysal",
+    "esda",
+    "sklearn",
+    "scipy",
+    "matplotlib",
+    "acv_geo",
+)
 modules = sorted(m for m in sys.modules if m.split(".")[0] in foreign)
 with open("/proc/self/maps", encoding="utf-8") as f:
     libs = sorted({line.split()[-1] for line in f if re.search(r"(site-packages|\.libs/)", line)})
