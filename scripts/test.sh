@@ -36,6 +36,7 @@ chmod 700 "$XDG_RUNTIME_DIR"
 
 echo "== ruff"
 "$VENV/bin/python" -m ruff check .
+"$VENV/bin/python" -m ruff format --check .
 echo "== mypy"
 "$VENV/bin/python" -m mypy acv_geo
 echo "== pytest"

@@ -141,8 +141,8 @@ class Progress:
         """Close the last step; the fraction becomes 1 when the total is known."""
         if self._label:
             self.step("")
-        if self.total:
-            self.done = max(self.done, self.total)
+        if self.total and self.done < self.total:  # fewer steps ran than announced (a skipped step)
+            self._advance(self.total - self.done)
         if self.callback is not None:
             self.callback(self.fraction, "done")
         if self._bar is not None:

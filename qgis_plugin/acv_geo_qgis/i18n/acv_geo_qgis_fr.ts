@@ -60,18 +60,6 @@
       <translation>&lt;p&gt;Où se regroupent les villes qui publient des données ouvertes (ou qui partagent un indicateur) ? Calcule une statistique spatiale locale d'une variable des villes par permutations conditionnelles (esda) et étiquette chaque ville : &lt;b&gt;HH&lt;/b&gt;, &lt;b&gt;LL&lt;/b&gt;, &lt;b&gt;HL&lt;/b&gt;, &lt;b&gt;LH&lt;/b&gt; (LISA), &lt;b&gt;hot&lt;/b&gt;/&lt;b&gt;cold&lt;/b&gt; (Gi*), &lt;b&gt;BB cluster&lt;/b&gt; (join counts), &lt;i&gt;not significant&lt;/i&gt; (non significatif), &lt;i&gt;isolated&lt;/i&gt; (sans voisin) ou &lt;i&gt;NA&lt;/i&gt; (pas de valeur : exclue, jamais remplacée par 0). Aucun lien de voisinage ne franchit un territoire (métropole, chaque département d'outre-mer).&lt;/p&gt;</translation>
     </message>
     <message>
-      <source>Local Moran's I (LISA)</source>
-      <translation>I de Moran local (LISA)</translation>
-    </message>
-    <message>
-      <source>Getis-Ord Gi* (hot and cold spots)</source>
-      <translation>Gi* de Getis-Ord (points chauds et froids)</translation>
-    </message>
-    <message>
-      <source>Local join counts (yes/no)</source>
-      <translation>Join counts locaux (oui/non)</translation>
-    </message>
-    <message>
       <source>Variable (field of the cities, e.g. opendata or an indicator)</source>
       <translation>Variable (champ des villes, p. ex. opendata ou un indicateur)</translation>
     </message>
@@ -150,6 +138,10 @@
     <message>
       <source>Cities</source>
       <translation>Villes</translation>
+    </message>
+    <message>
+      <source>Warnings of the run (one per line)</source>
+      <translation>Avertissements de l'exécution (un par ligne)</translation>
     </message>
     <message>
       <source>Protected nature (IGN API Carto)</source>
@@ -702,6 +694,18 @@ Commandes à lancer à la main :
     <message>
       <source>acv-geo {} speaks event protocol {}, this plugin {}: update the plugin or run 'Install acv-geo'.</source>
       <translation>acv-geo {} parle le protocole d'événements {}, cette extension le {} : mettez à jour l'extension ou lancez « Installer acv-geo ».</translation>
+    </message>
+    <message>
+      <source>Local Moran's I (LISA)</source>
+      <translation>I de Moran local (LISA)</translation>
+    </message>
+    <message>
+      <source>Getis-Ord Gi* (hot and cold spots)</source>
+      <translation>Gi* de Getis-Ord (points chauds et froids)</translation>
+    </message>
+    <message>
+      <source>Local join counts (yes/no)</source>
+      <translation>Join counts locaux (oui/non)</translation>
     </message>
   </context>
 </TS>
