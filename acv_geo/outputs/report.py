@@ -34,6 +34,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from acv_geo.core.labels import CITY_METADATA, column_label
+from acv_geo.read.opendata import STATUS_COLUMNS
 
 __all__ = ["build_report", "season2_gaps"]
 
@@ -49,18 +50,7 @@ _LEVEL_TEXT = {
 }
 _CITY_INFO = ("commune", "departement", "region", "territory", "population", "epci", "siren_epci")
 _OPEN_COLS = (
-    "opendata",
-    "opendata_com",
-    "opendata_epci",
-    "opendata_level",
-    "url_portail_com",
-    "url_datagouv_com",
-    "url_portail_epci",
-    "url_datagouv_epci",
-    "techno_com",
-    "techno_epci",
-    "themes_epci",
-    "opendata_source",
+    *STATUS_COLUMNS,
     "opendata_change",
     "opendata_reason",
 )

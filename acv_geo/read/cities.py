@@ -29,6 +29,7 @@ from acv_geo.core.errors import InputError
 from acv_geo.core.files import FALSE_WORDS, TRUE_WORDS, RepairLog
 from acv_geo.core.territories import territory_of
 from acv_geo.read.communes import INSEE_FIELDS, read_epci
+from acv_geo.read.opendata import STATUS_COLUMNS
 from acv_geo.read.positions import city_positions
 from acv_geo.read.reference import departements, epci_names, reference_communes
 from acv_geo.read.repairs import REPAIRS
@@ -54,18 +55,7 @@ CITY_COLUMNS = [
     "population",
     "id_acv",
     "lib_acv",
-    "opendata",
-    "opendata_com",
-    "opendata_epci",
-    "opendata_level",
-    "url_portail_com",
-    "url_datagouv_com",
-    "url_portail_epci",
-    "url_datagouv_epci",
-    "techno_com",
-    "techno_epci",
-    "themes_epci",
-    "opendata_source",
+    *STATUS_COLUMNS,
     "position_source",
     "epci_check",
 ]

@@ -31,10 +31,27 @@ from acv_geo.core.files import RepairLog, decode_text, sniff_separator
 from acv_geo.read.reference import reference_communes
 from acv_geo.read.repairs import REPAIRS
 
-__all__ = ["opendata_status", "read_observatory", "OBSERVATORY_COLUMNS"]
+__all__ = ["opendata_status", "read_observatory", "OBSERVATORY_COLUMNS", "STATUS_COLUMNS"]
 
 #: Columns of :func:`read_observatory`, indexed by ``siren``.
 OBSERVATORY_COLUMNS = ["nom", "type", "url_portail", "url_datagouv", "techno", "themes"]
+
+#: Columns :func:`opendata_status` gives every town (besides ``opendata_reason`` and, with a previous
+#: observatory, ``opendata_<year>`` and ``opendata_change``), in order.
+STATUS_COLUMNS = (
+    "opendata",
+    "opendata_com",
+    "opendata_epci",
+    "opendata_level",
+    "url_portail_com",
+    "url_datagouv_com",
+    "url_portail_epci",
+    "url_datagouv_epci",
+    "techno_com",
+    "techno_epci",
+    "themes_epci",
+    "opendata_source",
+)
 
 _DATAGOUV_ORG = "https://www.data.gouv.fr/fr/organizations/{}/"
 _DATAGOUV_ID = re.compile(r"^[0-9a-f]{24}$")
