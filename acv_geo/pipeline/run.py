@@ -59,6 +59,7 @@ from acv_geo.outputs.atlas import CLASS_MAPS, METHOD_NAMES, draw_maps, map_colum
 from acv_geo.outputs.folder import check_out_dir, recover, swap_in, temporary_folder, write_marker
 from acv_geo.outputs.writers import json_ready, write_json
 from acv_geo.pipeline.config import DiagnoseConfig, LayerSpec, RasterSpec, TableSpec, load_config
+from acv_geo.stats.choices import METHOD_LABELS
 
 __all__ = ["OUTPUT_FILES", "DiagnoseResult", "diagnose"]
 
@@ -77,12 +78,6 @@ OUTPUT_FILES = (
 )
 
 
-#: Label vocabulary of each local cluster method (for the metadata); short names: :data:`METHOD_NAMES`.
-METHOD_LABELS = {
-    "lisa": "HH, LL, HL, LH or not significant",
-    "gi_star": "hot, cold or not significant",
-    "join_count": "BB cluster or not significant",
-}
 #: What stays importable from here for the callers of acv-geo 0.1 (``acv_geo.pipeline.map_columns``…).
 _REEXPORTED = (CLASS_MAPS, map_columns)
 
@@ -816,7 +811,11 @@ def _cluster_metadata(fr: pd.DataFrame, var: str, cs: Any) -> list[dict]:
                 f"seed {cs.seed})",
                 "date": "",
                 "description": f"Local cluster analysis of {var}: {what}"
-                + (f" ({METHOD_LABELS[cs.method]} at alpha {cs.alpha:g} after FDR)" if what == "label" else ""),
+                + (
+                    f" ({', '.join(METHOD_LABELS[cs.method])} or not significant at alpha {cs.alpha:g} after FDR)"
+                    if what == "label"
+                    else ""
+                ),
             }
         )
     return rows

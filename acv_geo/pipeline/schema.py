@@ -675,7 +675,7 @@ def _fetched(name: str) -> tuple[Path | None, str]:
 
 
 def _cluster_methods() -> Sequence[str]:
-    from acv_geo.stats.clusters import METHODS
+    from acv_geo.stats.choices import METHODS
 
     return METHODS
 
