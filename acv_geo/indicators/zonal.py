@@ -262,6 +262,8 @@ def _raster_source(ds: Any, band: int, win: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=1)
+# Long: four tiny subclasses of exactextract's classes, defined inside so that exactextract is imported only
+# when a zonal statistic runs (import acv_geo stays light).
 def _wkb_classes() -> tuple[type, type]:
     """Classes for exactextract: a FeatureSource of WKB zones, a Writer of plain dicts (no GeoJSON round trips).
 
