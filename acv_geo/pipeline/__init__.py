@@ -1,7 +1,11 @@
-"""The diagnose run.
+"""The diagnose run; the only package that imports all the others, besides the CLI.
 
-config (the TOML file and its checks), run (orchestration of every step: :func:`acv_geo.diagnose`) and
-engine (spatial chunks, Dask). The only package that imports all the others, besides the CLI.
+One concept per module:
+
+- ``schema``: every key of the TOML configuration, its type, default and help, stated once;
+- ``config``: the checks across keys and the validated configuration (:func:`acv_geo.load_config`);
+- ``run``: the orchestration of every step (:func:`acv_geo.diagnose`);
+- ``engine``: spatial chunks of zones, run locally or on Dask.
 """
 
 from typing import Any
