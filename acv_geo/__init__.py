@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "join_counts": "stats.clusters",
     "morans_i": "stats.clusters",
     "local_clusters": "stats.clusters",
+    "cluster_weights": "stats.clusters",
     "france_communes": "read.national",
     "plot_map": "outputs.maps",
     "cluster_map": "outputs.maps",
@@ -146,6 +147,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from acv_geo.sources.cache import list_sources, resolve_source, source_info, source_path  # noqa: F401
     from acv_geo.sources.fetching import fetch  # noqa: F401
     from acv_geo.sources.services import ServiceError  # noqa: F401
-    from acv_geo.stats.clusters import join_counts, local_clusters, morans_i  # noqa: F401
+    from acv_geo.stats.clusters import cluster_weights, join_counts, local_clusters, morans_i  # noqa: F401
     from acv_geo.stats.weights import spatial_weights  # noqa: F401
     from acv_geo.zones import make_zones, parse_zone_spec, polygon_zones  # noqa: F401
