@@ -11,7 +11,8 @@ import pytest
 
 import acv_geo
 from acv_geo.core.errors import InputError
-from acv_geo.outputs.maps import OVERSEAS, cluster_map, plot_map
+from acv_geo.outputs import maps
+from acv_geo.outputs.maps import OVERSEAS, cluster_map, plot_map, town_map_svg
 from acv_geo.stats.clusters import local_clusters
 
 
@@ -101,3 +102,94 @@ def test_import_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _pixels(fig, dpi=40):
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="raw", dpi=dpi)
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8)
+
+
+def test_map_helpers_draw_the_public_maps(cities, tmp_path):
+    """plot_map and cluster_map are their options in a _MapStyle drawn by the helpers: same pixels."""
+    from PIL import Image
+
+    some = cities[cities["territory"].isin(["metropole", "reunion"])].copy()
+    some["population"] = some["population"].astype("Float64")
+    some.loc[some.index[::4], "population"] = np.nan
+    style = maps._MapStyle("population", kind="choropleth", title="Population", legend="hab.", lang="en")
+    public = plot_map(some, "population", kind="choropleth", title="Population", legend="hab.", lang="en", basemap=True)
+    assert np.array_equal(_pixels(maps._plot(some, style)), _pixels(public))
+    texts = [t.get_text() for t in public.axes[0].get_legend().get_texts()]
+    assert texts == [f"no data: not measured ({int(some['population'].isna().sum())})"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few towns in Réunion: k capped
+        res = local_clusters(some, "opendata", permutations=9, fdr=False).to_frame()
+    path = cluster_map(res, some, tmp_path / "c.png", title="LISA", basemap=False, dpi=40)
+    fig = maps._cluster_figure(res, some, maps._cluster_style(title="LISA", basemap=False))
+    written = np.asarray(Image.open(path).convert("RGBA")).ravel()
+    assert np.array_equal(_pixels(fig), written)
+
+
+def test_map_style_checks_and_palette():
+    from matplotlib import colormaps
+
+    with pytest.raises(ValueError, match=r"kind='pie' is not allowed"):
+        maps._MapStyle("x", kind="pie")
+    with pytest.raises(ValueError, match=r"lang must be one of fr, en, got 'de'"):
+        maps._MapStyle("x", lang="de")
+    assert maps._MapStyle("x").legend_title == "x" and maps._MapStyle("x", legend="L").legend_title == "L"
+    order, palette = maps._category_palette(["b", "NA", "a", "c"], {"a": "red", "b": "blue"})
+    assert order == ["a", "b", "NA", "c"] and palette["NA"] == palette["c"] == "black"
+    order, palette = maps._category_palette(["z", "HH", "not significant", "y"], None)
+    assert order == ["HH", "not significant", "z", "y"]
+    assert palette["HH"] == "#d7191c" and palette["y"] == colormaps["tab10"](1)
+
+
+#: A town map drawn by the former single-function town_map_svg (point, line, polygon, EPCI, escaped labels).
+TOWN_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" class="townmap" width="360" height="358"'
+    ' viewBox="0 0 360.0 358.0" role="img"><rect width="360.0" height="270.0" fill="#fff" stroke="#999"/>'
+    '<circle cx="135.0" cy="135.0" r="3.5" fill="#d7301f" stroke="#222" stroke-width="0.6"/>'
+    '<path d="M0.0,214.0 360.0,103.8" fill="none" fill-opacity="0.35" stroke="#2171b5" stroke-width="1"'
+    ' fill-rule="evenodd"/>'
+    '<path d="M270.0,90.0 270.0,0.0 360.0,0.0 360.0,90.0 270.0,90.0Z" fill="#238b45" fill-opacity="0.35"'
+    ' stroke="#238b45" stroke-width="1" fill-rule="evenodd"/>'
+    '<path d="M0.0,270.0 0.0,0.0 270.0,0.0 270.0,270.0 0.0,270.0Z" fill="none" stroke="#555"'
+    ' stroke-width="1.2" stroke-dasharray="5,3"/>'
+    '<path d="M315.0,225.0 315.0,45.0 45.0,45.0 45.0,225.0 315.0,225.0Z" fill="none" stroke="#000"'
+    ' stroke-width="2"/><g font-size="11" font-family="sans-serif">'
+    '<rect x="10" y="248.0" width="90.0" height="4" fill="#333"/>'
+    '<text x="55.0" y="244.0" text-anchor="middle">1 km</text></g>'
+    '<g font-size="11" font-family="sans-serif">'
+    '<line x1="10" y1="280.0" x2="24" y2="280.0" stroke="#000" stroke-width="2"/>'
+    '<text x="30" y="284.0">commune</text>'
+    '<line x1="10" y1="296.0" x2="24" y2="296.0" stroke="#555" stroke-width="2" stroke-dasharray="5,3"/>'
+    '<text x="30" y="300.0">EPCI</text>'
+    '<rect x="10" y="307.0" width="14" height="10" fill="#d7301f" fill-opacity="0.35" stroke="#d7301f"/>'
+    '<text x="30" y="316.0">Repères (1)</text>'
+    '<rect x="10" y="323.0" width="14" height="10" fill="#2171b5" fill-opacity="0.35" stroke="#2171b5"/>'
+    '<text x="30" y="332.0">Cours d&#x27;eau (1)</text>'
+    '<rect x="10" y="339.0" width="14" height="10" fill="#238b45" fill-opacity="0.35" stroke="#238b45"/>'
+    '<text x="30" y="348.0">Zones &lt;A&amp;B&gt; (1)</text></g></svg>'
+)
+
+
+def test_town_map_svg_is_the_former_one():
+    from shapely import LineString, Point, box
+
+    svg = town_map_svg(
+        box(0, 0, 3000, 2000),
+        epci=box(-5000, -1000, 2500, 9000),
+        layers=[
+            ("Repères", [Point(1000, 1000), None]),
+            ("Cours d'eau", [LineString([(-900, 0), (4000, 1500)])]),
+            ("Zones <A&B>", [box(2500, 1500, 9000, 9000)]),
+        ],
+        margin=0.1,
+        lang="en",
+    )
+    assert svg == TOWN_SVG

@@ -232,70 +232,66 @@ def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, 
 
 def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: str) -> list[MapJob]:
     """The open-data status of the towns and of their EPCIs (``el``: :func:`acv_geo.indicators.epci.epci_layer`)."""
+    od_note = _note(meta, "opendata_level") or "city list"
+    jobs: list[MapJob] = []
+    if "opendata_level" in full.columns:
+        jobs.append(_town_status_job(folder, full, od_note, lang))
+    if "opendata_epci" in el.columns and len(el):
+        jobs.append(_epci_status_job(folder, el, od_note, lang))
+    return jobs
+
+
+def _town_status_job(folder: Path, full: Any, note: str, lang: str) -> MapJob:
+    """The map of who publishes open data for each town: the commune, only its EPCI, or none."""
     import geopandas as gpd
 
     from acv_geo.outputs.maps import plot_map
 
     text = _MAP_TEXT[lang]
-    od_note = _note(meta, "opendata_level") or "city list"
-    jobs: list[MapJob] = []
-    if "opendata_level" in full.columns:
-        g = gpd.GeoDataFrame(
-            {
-                "opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
-                "territory": full["territory"].to_numpy(),
-            },
-            geometry=full.geometry.to_numpy(),
-            crs=full.crs,
-            index=full.index,
-        )
-        jobs.append(
-            (
-                "opendata_status",
-                folder / "opendata_status.png",
-                plot_map,
-                (g, "opendata_level"),
-                {
-                    "kind": "categorical",
-                    "colors": _LEVEL_COLORS,
-                    "title": text["opendata"],
-                    "legend": text["od_legend"],
-                    "source_note": od_note,
-                    "lang": lang,
-                },
-            )
-        )
-    if "opendata_epci" in el.columns and len(el):
-        ge = el[["territory", el.geometry.name]].copy()
-        ge["epci_publishes"] = (
-            el["opendata_epci"].map({True: text["yes"], False: text["no"]}).astype(object).fillna("NA").to_numpy()
-        )
-        jobs.append(
-            (
-                "opendata_epci",
-                folder / "opendata_epci.png",
-                plot_map,
-                (ge, "epci_publishes"),
-                {
-                    "kind": "categorical",
-                    "colors": {text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
-                    "title": text["epci"],
-                    "legend": text["epci_legend"],
-                    "source_note": od_note,
-                    "lang": lang,
-                },
-            )
-        )
-    return jobs
+    g = gpd.GeoDataFrame(
+        {
+            "opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
+            "territory": full["territory"].to_numpy(),
+        },
+        geometry=full.geometry.to_numpy(),
+        crs=full.crs,
+        index=full.index,
+    )
+    kwargs = {
+        "kind": "categorical",
+        "colors": _LEVEL_COLORS,
+        "title": text["opendata"],
+        "legend": text["od_legend"],
+        "source_note": note,
+        "lang": lang,
+    }
+    return ("opendata_status", folder / "opendata_status.png", plot_map, (g, "opendata_level"), kwargs)
+
+
+def _epci_status_job(folder: Path, el: Any, note: str, lang: str) -> MapJob:
+    """The map of whether each EPCI of the towns publishes open data (``el``: its EPCI layer)."""
+    from acv_geo.outputs.maps import plot_map
+
+    text = _MAP_TEXT[lang]
+    ge = el[["territory", el.geometry.name]].copy()
+    ge["epci_publishes"] = (
+        el["opendata_epci"].map({True: text["yes"], False: text["no"]}).astype(object).fillna("NA").to_numpy()
+    )
+    kwargs = {
+        "kind": "categorical",
+        "colors": {text["yes"]: "#1a9850", text["no"]: "#d73027", "NA": "#bdbdbd"},
+        "title": text["epci"],
+        "legend": text["epci_legend"],
+        "source_note": note,
+        "lang": lang,
+    }
+    return ("opendata_epci", folder / "opendata_epci.png", plot_map, (ge, "epci_publishes"), kwargs)
 
 
 def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
     """The local cluster map of each cluster variable."""
-    import geopandas as gpd
+    from acv_geo.outputs.maps import _cluster_figure, _cluster_style
 
-    from acv_geo.outputs.maps import _cluster_figure
-
-    text = _MAP_TEXT[lang]
     od_note = _note(meta, "opendata_level") or "city list"
     cs = cfg.clusters
     jobs: list[MapJob] = []
@@ -304,34 +300,27 @@ def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: s
         col = f"cluster_{var}_label"
         if col not in full.columns:
             continue
-        if geoms is None:  # what cluster_map reads of the cities: geometry and territory
-            geoms = gpd.GeoDataFrame(
-                {c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
-                geometry=full.geometry.to_numpy(),
-                crs=full.crs,
-                index=full.index,
-            )
+        if geoms is None:
+            geoms = _cluster_geometries(full)
         frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
-        jobs.append(
-            (
-                f"clusters_{var}",
-                folder / f"clusters_{var}.png",
-                _cluster_figure,
-                (frame, geoms),
-                {
-                    "lang": lang,
-                    "source_note": _note(meta, var) or od_note,
-                    "title": text["clusters"].format(
-                        _map_title(var, meta, full, lang),
-                        METHOD_NAMES[cs.method],
-                        cs.weights,
-                        cs.permutations,
-                        cs.alpha,
-                    ),
-                },
-            )
+        title = _MAP_TEXT[lang]["clusters"].format(
+            _map_title(var, meta, full, lang), METHOD_NAMES[cs.method], cs.weights, cs.permutations, cs.alpha
         )
+        style = _cluster_style(title=title, source_note=_note(meta, var) or od_note, lang=lang)
+        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _cluster_figure, (frame, geoms, style), {}))
     return jobs
+
+
+def _cluster_geometries(full: Any) -> Any:
+    """What a cluster map reads of the towns: their geometry and territory."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
+        geometry=full.geometry.to_numpy(),
+        crs=full.crs,
+        index=full.index,
+    )
 
 
 def _render_map(job: MapJob, dpi: int) -> Path:
@@ -474,7 +463,7 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
     }
 
 
-def town_maps(pages: Any, communes: Any, epci: Any, cfg: Any, lang: str) -> dict[str, str]:  # noqa: C901
+def town_maps(pages: Any, communes: Any, epci: Any, cfg: Any, lang: str) -> dict[str, str]:
     """The SVG map of each town: its commune, its EPCI and the features of the layers covering it.
 
     Parameters
@@ -506,7 +495,6 @@ def town_maps(pages: Any, communes: Any, epci: Any, cfg: Any, lang: str) -> dict
     (['34301'], True)
     """
     import geopandas as gpd
-    import shapely
 
     from acv_geo.core.territories import local_crs
     from acv_geo.outputs.maps import town_map_svg
@@ -519,35 +507,72 @@ def town_maps(pages: Any, communes: Any, epci: Any, cfg: Any, lang: str) -> dict
     sirens = _column_or_none(pages, "siren_epci")
     row_of = pd.Series(np.arange(len(pages)), index=pages.index)
     for t in pd.unique(terr):
-        codes = pages.index[terr == t]
         crs = local_crs(t)
-        com = communes.geometry.reindex(codes)
-        known = com.notna().to_numpy()
-        com = gpd.GeoSeries(com[known], crs=communes.crs).to_crs(crs)
-        rows = row_of.reindex(com.index).to_numpy() if len(com) else np.array([], dtype=int)
-        ep = None
-        if len(epci):  # the EPCIs of these towns only: each point is projected on its own, so the same coordinates
-            wanted = {x for x in (sirens[r] for r in rows) if isinstance(x, str)}
-            ep = epci.geometry[epci.index.isin(wanted)].to_crs(crs)
-        near = gpd.GeoSeries([shapely.box(*com.total_bounds)], crs=crs) if len(com) else None
-        feats = []
-        for spec, layer in sources:
-            if near is None or layer.crs is None or _surely_apart(near, layer):
-                feats.append((spec, gpd.GeoSeries([], crs=crs)))
-                continue
-            sel = layer.geometry.iloc[layer.sindex.query(near.to_crs(layer.crs).iloc[0])]
-            feats.append((spec, sel.to_crs(crs)))
+        com, rows = _town_polygons(communes, pages.index[terr == t], row_of, crs)
+        ep = _town_epcis(epci, {x for x in (sirens[r] for r in rows) if isinstance(x, str)}, crs)
+        feats = _near_features(sources, com, crs)
         for (code, geom), r in zip(com.items(), rows, strict=True):
-            shown = []
-            for spec, g in feats:
-                cov = covered[spec.name][r]
-                if cov is not None and not pd.isna(cov) and bool(cov):
-                    label = spec.label if lang == "fr" else (spec.label_en or spec.label)
-                    shown.append((label, list(g.iloc[g.sindex.query(geom.envelope.buffer(5000))]) if len(g) else []))
+            shown = [
+                (_layer_label(spec, lang), _features_near(g, geom))
+                for spec, g in feats
+                if _is_covered(covered[spec.name][r])
+            ]
             siren = sirens[r]
             e = ep.get(siren) if ep is not None and isinstance(siren, str) else None
             out[str(code)] = town_map_svg(geom, epci=e, layers=shown, lang=lang)
     return out
+
+
+def _town_polygons(communes: Any, codes: Any, row_of: pd.Series, crs: Any) -> tuple[Any, np.ndarray]:
+    """The polygons of the towns ``codes`` that have one, in ``crs``, and their rows in the pages."""
+    import geopandas as gpd
+
+    com = communes.geometry.reindex(codes)
+    known = com.notna().to_numpy()
+    com = gpd.GeoSeries(com[known], crs=communes.crs).to_crs(crs)
+    rows = row_of.reindex(com.index).to_numpy() if len(com) else np.array([], dtype=int)
+    return com, rows
+
+
+def _town_epcis(epci: Any, wanted: set[str], crs: Any) -> Any:
+    """The EPCI polygons of these towns only, in ``crs`` (None without EPCI layer).
+
+    Each point is projected on its own, so these are the coordinates of projecting the whole layer.
+    """
+    if not len(epci):
+        return None
+    return epci.geometry[epci.index.isin(wanted)].to_crs(crs)
+
+
+def _near_features(sources: list[tuple[Any, Any]], com: Any, crs: Any) -> list[tuple[Any, Any]]:
+    """Each layer's features near the towns ``com`` (a box around them), in ``crs``; none for a far layer."""
+    import geopandas as gpd
+    import shapely
+
+    near = gpd.GeoSeries([shapely.box(*com.total_bounds)], crs=crs) if len(com) else None
+    feats = []
+    for spec, layer in sources:
+        if near is None or layer.crs is None or _surely_apart(near, layer):
+            feats.append((spec, gpd.GeoSeries([], crs=crs)))
+            continue
+        sel = layer.geometry.iloc[layer.sindex.query(near.to_crs(layer.crs).iloc[0])]
+        feats.append((spec, sel.to_crs(crs)))
+    return feats
+
+
+def _is_covered(cov: Any) -> bool:
+    """True for a ``{layer}_covered`` value that is known and true."""
+    return cov is not None and not pd.isna(cov) and bool(cov)
+
+
+def _layer_label(spec: Any, lang: str) -> str:
+    """A layer's label in ``lang`` (the French one when it has no English one)."""
+    return spec.label if lang == "fr" else (spec.label_en or spec.label)
+
+
+def _features_near(g: Any, geom: Any) -> list:
+    """The features of ``g`` within 5 km of the envelope of ``geom``."""
+    return list(g.iloc[g.sindex.query(geom.envelope.buffer(5000))]) if len(g) else []
 
 
 def _column_or_none(frame: Any, column: str) -> np.ndarray:

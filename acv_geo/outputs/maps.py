@@ -16,6 +16,7 @@ import datetime as _dt
 import functools
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -280,6 +281,67 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class _MapStyle:
+    """What :func:`plot_map` draws and how: its drawing options, checked, passed as one value between helpers."""
+
+    column: str
+    kind: str = "categorical"
+    colors: dict[str, str] | str | None = None
+    title: str | None = None
+    legend: bool | str = True
+    source_note: str | None = None
+    territory_column: str = "territory"
+    basemap: bool = True
+    lang: str = "fr"
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind={self.kind!r} is not allowed; expected one of {', '.join(map(repr, _KINDS))}")
+        if self.lang not in _WORDS:
+            raise ValueError(f"lang must be one of {', '.join(_WORDS)}, got {self.lang!r}")
+
+    @property
+    def words(self) -> dict[str, str]:
+        """The map's own words in its language."""
+        return _WORDS[self.lang]
+
+    @property
+    def legend_title(self) -> str:
+        """Title of the legend or colour bar: the ``legend`` string, else the column."""
+        return self.legend if isinstance(self.legend, str) else self.column
+
+
+@dataclass(frozen=True)
+class _Classes:
+    """The categories of a categorical map: each row's key ("NA" for no value), legend order, colours."""
+
+    keys: pd.Series
+    order: list[Any]
+    palette: dict[Any, Any]
+
+
+@dataclass(frozen=True)
+class _Colours:
+    """The colour of each row (RGBA), which rows have no value, and the classes or the colour scale."""
+
+    rows: np.ndarray
+    no_value: np.ndarray
+    classes: _Classes | None = None
+    norm: Any = None
+    cmap: Any = None
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """The rows drawn: their geometry, territory and colours, and the basemap paths of each territory."""
+
+    geometry: Any
+    territory: pd.Series
+    colours: _Colours
+    basemap: dict[str, list | None] | None
+
+
 def plot_map(
     gdf: gpd.GeoDataFrame,
     column: str,
@@ -341,159 +403,239 @@ def plot_map(
     acv_geo.InputError
         If ``column`` is missing, or a choropleth column is not numeric, or ``gdf`` has no CRS.
     """
-    import geopandas as gpd
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize, to_rgba
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    style = _MapStyle(
+        column,
+        kind=kind,
+        colors=colors,
+        title=title,
+        legend=legend,
+        source_note=source_note,
+        territory_column=territory_column,
+        basemap=basemap,
+        lang=lang,
+    )
+    return _plot(gdf, style, ax=ax, figsize=figsize)
 
-    if kind not in _KINDS:
-        raise ValueError(f"kind={kind!r} is not allowed; expected one of {', '.join(map(repr, _KINDS))}")
-    if lang not in _WORDS:
-        raise ValueError(f"lang must be one of {', '.join(_WORDS)}, got {lang!r}")
-    words = _WORDS[lang]
+
+def _plot(gdf: Any, style: _MapStyle, *, ax: Any = None, figsize: tuple[float, float] = (10.0, 8.5)) -> Figure:
+    """:func:`plot_map` with its options in ``style``: check, colour, lay out, draw, annotate."""
+    data = _mapped_rows(gdf, style.column)
+    colours = _colours(data[style.column], style)
+    ax = _main_axes(ax, figsize)
+    fig = ax.figure
+    layer = _Layer(
+        data.geometry,
+        _territory_series(data, style.territory_column),
+        colours,
+        _basemap_paths() if style.basemap else None,
+    )
+    _draw_territories(ax, layer)
+    if style.title:
+        fig.suptitle(style.title, fontsize=13, y=0.97)
+    if style.legend:
+        _draw_legend(fig, ax, layer, style)
+    _scale_bar(ax)
+    _draw_caption(fig, colours.no_value, style)
+    return fig
+
+
+def _mapped_rows(gdf: Any, column: str) -> Any:
+    """The rows of ``gdf`` with a geometry, after checking it is a GeoDataFrame with a CRS and ``column``."""
+    import geopandas as gpd
+
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
         raise InputError("plot_map needs a GeoDataFrame with a CRS (set it with gdf.set_crs(...))")
     if column not in gdf.columns:
         raise InputError(f"column {column!r} is not in the table; columns are {', '.join(map(str, gdf.columns))}")
-    data = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    terr = _territory_series(data, territory_column)
-    values = data[column]
+    return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
 
-    order: list[Any] = []  # categories in legend order, and their colours (categorical maps)
-    palette: dict[Any, Any] = {}
-    if kind == "categorical":
-        cats = [c for c in pd.unique(values.astype(object).where(values.notna(), "NA"))]
-        if isinstance(colors, dict):
-            order = [c for c in colors if c in cats] + [c for c in cats if c not in colors]
-            palette = dict(colors)
-        else:
-            known = [c for c in CLUSTER_COLORS if c in cats]
-            order = known + [c for c in cats if c not in CLUSTER_COLORS]
-            tab = colormaps["tab10"]
-            palette = dict(CLUSTER_COLORS)
-            for k, c in enumerate(c for c in cats if c not in CLUSTER_COLORS):
-                palette[c] = tab(k % 10)
-        for c in order:
-            palette.setdefault(c, "black")
-        keys = values.astype(object).where(values.notna(), "NA")
-        codes, uniques = pd.factorize(keys, use_na_sentinel=False)  # one colour lookup per category, not per row
-        lut = np.array([to_rgba(palette[k]) for k in uniques], dtype=float).reshape(-1, 4)
-        row_colors = lut[codes]
-        no_value = (keys == "NA").to_numpy()
-        norm = cmap = None
+
+def _colours(values: pd.Series, style: _MapStyle) -> _Colours:
+    """The colour of each value: one per category, or on a continuous scale."""
+    if style.kind == "categorical":
+        return _category_colours(values, style.colors)
+    return _scale_colours(values, style.column, style.colors)
+
+
+def _category_colours(values: pd.Series, colors: dict[str, str] | str | None) -> _Colours:
+    """One colour per category ("NA" for missing values), looked up once per category, not per row."""
+    from matplotlib.colors import to_rgba
+
+    keys = values.astype(object).where(values.notna(), "NA")
+    order, palette = _category_palette(list(pd.unique(keys)), colors)
+    codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    lut = np.array([to_rgba(palette[k]) for k in uniques], dtype=float).reshape(-1, 4)
+    return _Colours(lut[codes], (keys == "NA").to_numpy(), classes=_Classes(keys, order, palette))
+
+
+def _category_palette(cats: list[Any], colors: dict[str, str] | str | None) -> tuple[list[Any], dict[Any, Any]]:
+    """Legend order and colour of the categories ``cats``.
+
+    ``colors`` (a dict) first, in its order; else the :data:`CLUSTER_COLORS` labels, then the other
+    categories in tab10 colours. A category without colour is black.
+    """
+    from matplotlib import colormaps
+
+    palette: dict[Any, Any]
+    if isinstance(colors, dict):
+        order = [c for c in colors if c in cats] + [c for c in cats if c not in colors]
+        palette = dict(colors)
     else:
-        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-            raise InputError(f"choropleth needs a numeric column; {column!r} has dtype {values.dtype}")
-        v = pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan)
-        cmap = colormaps[colors if isinstance(colors, str) else "viridis"]
-        finite = v[~np.isnan(v)]
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
-        no_value = np.isnan(v)
-        row_colors = np.empty((len(v), 4), dtype=float)
-        row_colors[no_value] = to_rgba("#e0e0e0")
-        if (~no_value).any():
-            row_colors[~no_value] = cmap(norm(v[~no_value]))
+        others = [c for c in cats if c not in CLUSTER_COLORS]
+        order = [c for c in CLUSTER_COLORS if c in cats] + others
+        tab = colormaps["tab10"]
+        palette = dict(CLUSTER_COLORS)
+        for k, c in enumerate(others):
+            palette[c] = tab(k % 10)
+    for c in order:
+        palette.setdefault(c, "black")
+    return order, palette
 
-    if ax is None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
 
-        fig = Figure(figsize=figsize)
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes([0.02, 0.06, 0.96, 0.86])
-    fig = ax.figure
-    base = _basemap_paths() if basemap else None
+def _scale_colours(values: pd.Series, column: str, colors: dict[str, str] | str | None) -> _Colours:
+    """Colours of a numeric (or boolean) column on a continuous scale from its min to its max; NaN light grey."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize, to_rgba
 
-    def draw_territory(target: Any, name: str) -> None:
-        crs = local_crs(name)
-        paths = base.get(name) if base is not None else None
-        if paths is not None:
-            _add_paths(
-                target,
-                paths,
-                **{**_BASEMAP_STYLE, "facecolors": np.tile(to_rgba(_BASEMAP_STYLE["facecolors"]), (len(paths), 1))},
-            )
-        mask = (terr == name).to_numpy()
-        if mask.any():
-            part = data.geometry[mask].to_crs(crs)
-            blank = no_value[mask]
-            cols = row_colors[mask]
-            size = 22 if target is ax else 16
-            _draw(target, part[~blank], cols[~blank], size=size)
-            _draw_no_data(target, part[blank], size=size)
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+        raise InputError(f"choropleth needs a numeric column; {column!r} has dtype {values.dtype}")
+    v = pd.array(values, dtype="Float64").to_numpy(dtype="float64", na_value=np.nan)
+    cmap = colormaps[colors if isinstance(colors, str) else "viridis"]
+    finite = v[~np.isnan(v)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1)
+    no_value = np.isnan(v)
+    rows = np.empty((len(v), 4), dtype=float)
+    rows[no_value] = to_rgba("#e0e0e0")
+    if (~no_value).any():
+        rows[~no_value] = cmap(norm(v[~no_value]))
+    return _Colours(rows, no_value, norm=norm, cmap=cmap)
 
-    draw_territory(ax, "metropole")
+
+def _main_axes(ax: Any, figsize: tuple[float, float]) -> Any:
+    """``ax``, or the mainland axes of a new Agg figure of ``figsize`` inches."""
+    if ax is not None:
+        return ax
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig.add_axes([0.02, 0.06, 0.96, 0.86])
+
+
+def _draw_territories(ax: Any, layer: _Layer) -> None:
+    """The mainland in ``ax``, then an inset per overseas territory present, top to bottom."""
+    _draw_territory(ax, "metropole", layer, size=22)
     _setup_ax(ax, (*_MAIN_XLIM[:1], _MAIN_YLIM[0], _MAIN_XLIM[1], _MAIN_YLIM[1]))
     ax.set_label("map:metropole")
     ax.set_axis_off()
-    present = [t for t in OVERSEAS if (terr == t).any()]
+    present = [t for t in OVERSEAS if (layer.territory == t).any()]
     height = 0.17
     for k, name in enumerate(present):
         inset = ax.inset_axes([0.005, 0.99 - (k + 1) * (height + 0.018), 0.17, height])
         inset.set_label(f"inset:{name}")
-        draw_territory(inset, name)
+        _draw_territory(inset, name, layer, size=16)
         _setup_ax(inset, _territory_bounds(name))
         inset.set_title(TERRITORIES[name].label, fontsize=7, pad=2)
         for s in inset.spines.values():
             s.set_edgecolor("#888888")
             s.set_linewidth(0.6)
 
-    if title:
-        fig.suptitle(title, fontsize=13, y=0.97)
-    if legend:
-        legend_title = legend if isinstance(legend, str) else column
-        if kind == "categorical":
-            counts = keys.value_counts()
-            points = data.geometry.geom_type.isin(["Point", "MultiPoint"]).all()
-            handles = []
-            for c in order:
-                label = f"{c} ({int(counts.get(c, 0))})"
-                if c == "NA":
-                    handles.append(Patch(label=f"{words['no data']} ({int(counts.get(c, 0))})", **NO_DATA))
-                    continue
-                if points:
-                    handles.append(
-                        Line2D(
-                            [],
-                            [],
-                            marker="o",
-                            linestyle="",
-                            markerfacecolor=palette[c],
-                            markeredgecolor="#333333",
-                            markersize=7,
-                            label=label,
-                        )
-                    )
-                else:
-                    handles.append(Patch(facecolor=palette[c], edgecolor="#999999", label=label))
-            ax.legend(
-                handles=handles, title=legend_title, loc="lower right", fontsize=8, title_fontsize=9, frameon=True
+
+def _draw_territory(target: Any, name: str, layer: _Layer, *, size: float) -> None:
+    """Basemap, then the rows of territory ``name`` in its CRS: coloured, or hatched when without value."""
+    paths = layer.basemap.get(name) if layer.basemap is not None else None
+    if paths is not None:
+        _draw_basemap(target, paths)
+    mask = (layer.territory == name).to_numpy()
+    if mask.any():
+        part = layer.geometry[mask].to_crs(local_crs(name))
+        blank = layer.colours.no_value[mask]
+        cols = layer.colours.rows[mask]
+        _draw(target, part[~blank], cols[~blank], size=size)
+        _draw_no_data(target, part[blank], size=size)
+
+
+def _draw_basemap(target: Any, paths: list) -> None:
+    """The EPCI basemap paths of one territory, in :data:`_BASEMAP_STYLE`."""
+    from matplotlib.colors import to_rgba
+
+    fill = np.tile(to_rgba(_BASEMAP_STYLE["facecolors"]), (len(paths), 1))
+    _add_paths(target, paths, **{**_BASEMAP_STYLE, "facecolors": fill})
+
+
+def _draw_legend(fig: Any, ax: Any, layer: _Layer, style: _MapStyle) -> None:
+    """The legend of the categories, or the colour bar (and the no-data box) of a choropleth."""
+    classes = layer.colours.classes
+    if classes is not None:
+        points = bool(layer.geometry.geom_type.isin(["Point", "MultiPoint"]).all())
+        handles = _category_handles(classes, points, style.words)
+        ax.legend(
+            handles=handles, title=style.legend_title, loc="lower right", fontsize=8, title_fontsize=9, frameon=True
+        )
+    else:
+        _draw_colour_bar(fig, ax, layer.colours, style)
+
+
+def _category_handles(classes: _Classes, points: bool, words: dict[str, str]) -> list:
+    """Legend handles of the categories, with their counts: markers for points, boxes for polygons."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    counts = classes.keys.value_counts()
+    handles = []
+    for c in classes.order:
+        n = int(counts.get(c, 0))
+        if c == "NA":
+            handles.append(Patch(label=f"{words['no data']} ({n})", **NO_DATA))
+        elif points:
+            colour = classes.palette[c]
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    linestyle="",
+                    markerfacecolor=colour,
+                    markeredgecolor="#333333",
+                    markersize=7,
+                    label=f"{c} ({n})",
+                )
             )
         else:
-            from matplotlib.cm import ScalarMappable
+            handles.append(Patch(facecolor=classes.palette[c], edgecolor="#999999", label=f"{c} ({n})"))
+    return handles
 
-            sm = ScalarMappable(norm=norm, cmap=cmap)
-            cax = ax.inset_axes([0.93, 0.05, 0.02, 0.35])
-            cax.set_label("colorbar")
-            cb = fig.colorbar(sm, cax=cax)
-            cb.set_label(legend_title, fontsize=8)
-            cb.ax.tick_params(labelsize=7)
-            if no_value.any():
-                ax.legend(
-                    handles=[Patch(label=f"{words['not measured']} ({int(no_value.sum())})", **NO_DATA)],
-                    loc="lower right",
-                    bbox_to_anchor=(0.9, 0.0),
-                    fontsize=8,
-                )
-    _scale_bar(ax)
+
+def _draw_colour_bar(fig: Any, ax: Any, colours: _Colours, style: _MapStyle) -> None:
+    """The colour bar of a choropleth in the lower right, and a hatched "not measured" box if any row has no value."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.patches import Patch
+
+    sm = ScalarMappable(norm=colours.norm, cmap=colours.cmap)
+    cax = ax.inset_axes([0.93, 0.05, 0.02, 0.35])
+    cax.set_label("colorbar")
+    cb = fig.colorbar(sm, cax=cax)
+    cb.set_label(style.legend_title, fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+    if colours.no_value.any():
+        ax.legend(
+            handles=[Patch(label=f"{style.words['not measured']} ({int(colours.no_value.sum())})", **NO_DATA)],
+            loc="lower right",
+            bbox_to_anchor=(0.9, 0.0),
+            fontsize=8,
+        )
+
+
+def _draw_caption(fig: Any, no_value: np.ndarray, style: _MapStyle) -> None:
+    """The caption at the bottom left: sources, places with a value, map date, how the overseas are drawn."""
+    words = style.words
     note = words["caption"].format(int((~no_value).sum()), len(no_value), _dt.date.today().isoformat())
-    if source_note:
-        note = f"{words['Sources']} {source_note}. " + note
+    if style.source_note:
+        note = f"{words['Sources']} {style.source_note}. " + note
     caption = fig.text(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
     _fast_wrap(caption)
-    return fig
 
 
 def _fast_wrap(text: Any) -> None:
@@ -588,9 +730,7 @@ def cluster_map(
     """
     from acv_geo.core.files import atomic_path
 
-    fig = _cluster_figure(
-        result_frame,
-        geometries,
+    style = _cluster_style(
         title=title,
         source_note=source_note,
         column=column,
@@ -598,14 +738,13 @@ def cluster_map(
         basemap=basemap,
         lang=lang,
     )
+    fig = _cluster_figure(result_frame, geometries, style)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi)
     return Path(path)
 
 
-def _cluster_figure(
-    result_frame: pd.DataFrame,
-    geometries: Any,
+def _cluster_style(
     *,
     title: str | None = None,
     source_note: str | None = None,
@@ -613,8 +752,32 @@ def _cluster_figure(
     territory_column: str = "territory",
     basemap: bool = True,
     lang: str = "fr",
-) -> Figure:
-    """The figure :func:`cluster_map` writes (checks included), for callers that save it their own way."""
+) -> _MapStyle:
+    """How :func:`cluster_map` draws: categorical, :data:`CLUSTER_COLORS`, legend titled "Cluster"."""
+    return _MapStyle(
+        column,
+        kind="categorical",
+        colors=CLUSTER_COLORS,
+        title=title,
+        legend="Cluster",
+        source_note=source_note,
+        territory_column=territory_column,
+        basemap=basemap,
+        lang=lang,
+    )
+
+
+def _cluster_figure(result_frame: pd.DataFrame, geometries: Any, style: _MapStyle | None = None) -> Figure:
+    """The figure :func:`cluster_map` writes (checks included), for callers that save it their own way.
+
+    ``style``: :func:`_cluster_style` (default: its defaults).
+    """
+    style = style if style is not None else _cluster_style()
+    return _plot(_cluster_frame(result_frame, geometries, style.column, style.territory_column), style)
+
+
+def _cluster_frame(result_frame: pd.DataFrame, geometries: Any, column: str, territory_column: str) -> Any:
+    """The labels of ``result_frame`` with the geometry (and territory) of each unit; an error names units without."""
     import geopandas as gpd
 
     if isinstance(geometries, gpd.GeoSeries):
@@ -637,18 +800,7 @@ def _cluster_figure(
     )
     if territory_column in geometries.columns:
         gdf[territory_column] = geometries[territory_column].reindex(result_frame.index).to_numpy()
-    return plot_map(
-        gdf,
-        column,
-        kind="categorical",
-        colors=CLUSTER_COLORS,
-        title=title,
-        legend="Cluster",
-        source_note=source_note,
-        territory_column=territory_column,
-        basemap=basemap,
-        lang=lang,
-    )
+    return gdf
 
 
 #: Colours of the layers drawn on the town maps, in configuration order.
@@ -718,56 +870,132 @@ def town_map_svg(
     >>> svg.startswith("<svg") and "1 km" in svg and "Repères (1)" in svg
     True
     """
-    import shapely
-
     if lang not in _WORDS:
         raise ValueError(f"lang must be one of {', '.join(_WORDS)}, got {lang!r}")
-    x0, y0, x1, y1 = shapely.bounds(commune)
-    pad = max(margin * max(x1 - x0, y1 - y0), 500.0)
-    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-    frame = shapely.box(x0, y0, x1, y1)
-    scale = _SVG_SIZE / max(x1 - x0, y1 - y0)
-    w, h = (x1 - x0) * scale, (y1 - y0) * scale
+    view = _SvgView.around(commune, margin)
+    body, legend = _svg_layers(layers, view)
+    outline = _svg_outlines(commune, epci, view)
+    names = _SVG_NAMES[lang]
+    rows = [("#000", names[0], "line"), ("#555", names[1], "dash")] + [(c, t, "box") for c, t in legend]
+    w, h = view.width, view.height
     legend_h = 16 * (len(layers) + 2) + 8
-    fx = lambda x: (x - x0) * scale  # noqa: E731
-    fy = lambda y: (y1 - y) * scale  # noqa: E731
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="townmap" width="{w:.0f}" height="{h + legend_h:.0f}" '
+        f'viewBox="0 0 {w:.1f} {h + legend_h:.1f}" role="img"><rect width="{w:.1f}" height="{h:.1f}" '
+        f'fill="#fff" stroke="#999"/>{"".join(body)}{outline}{_svg_scale_bar(view)}'
+        f'<g font-size="11" font-family="sans-serif">{_svg_legend(rows, h)}</g></svg>'
+    )
+
+
+#: Legend words of the commune and EPCI outlines of a town map, per language.
+_SVG_NAMES = {"fr": ("commune", "EPCI"), "en": ("commune", "EPCI")}
+
+
+@dataclass(frozen=True)
+class _SvgView:
+    """The frame of a town map (projected metres, ``x0, y0, x1, y1``) and its scale to SVG pixels."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    scale: float
+
+    @classmethod
+    def around(cls, commune: Any, margin: float) -> _SvgView:
+        """The frame around ``commune`` with ``margin`` (share of its larger side, at least 500 m)."""
+        import shapely
+
+        x0, y0, x1, y1 = shapely.bounds(commune)
+        pad = max(margin * max(x1 - x0, y1 - y0), 500.0)
+        x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+        return cls(x0, y0, x1, y1, _SVG_SIZE / max(x1 - x0, y1 - y0))
+
+    @property
+    def width(self) -> float:
+        """Width of the map, in pixels."""
+        return (self.x1 - self.x0) * self.scale
+
+    @property
+    def height(self) -> float:
+        """Height of the map (without legend), in pixels."""
+        return (self.y1 - self.y0) * self.scale
+
+    def fx(self, x: float) -> float:
+        """SVG x of a projected x."""
+        return (x - self.x0) * self.scale
+
+    def fy(self, y: float) -> float:
+        """SVG y of a projected y (downwards)."""
+        return (self.y1 - y) * self.scale
+
+    def clip(self, geom: Any) -> Any:
+        """``geom`` clipped to the frame."""
+        import shapely
+
+        return shapely.clip_by_rect(geom, self.x0, self.y0, self.x1, self.y1)
+
+
+def _svg_layers(layers: Sequence[tuple[str, Any]], view: _SvgView) -> tuple[list[str], list[tuple[str, str]]]:
+    """SVG elements of the layers' features in the frame, and each layer's legend (colour, label with count)."""
+    import shapely
+
+    frame = shapely.box(view.x0, view.y0, view.x1, view.y1)
     body = []
     legend = []
     for k, (label, geoms) in enumerate(layers):
         color = TOWN_MAP_COLORS[k % len(TOWN_MAP_COLORS)]
         inside = [g for g in geoms if g is not None and not g.is_empty and g.intersects(frame)]
-        for g in inside:
-            if g.geom_type in ("Point", "MultiPoint"):
-                for p in shapely.get_parts(g):
-                    body.append(
-                        f'<circle cx="{fx(p.x):.1f}" cy="{fy(p.y):.1f}" r="3.5" fill="{color}" '
-                        'stroke="#222" stroke-width="0.6"/>'
-                    )
-                continue
-            c = shapely.clip_by_rect(g, x0, y0, x1, y1)
-            poly = "Polygon" in c.geom_type or c.geom_type == "GeometryCollection"
-            body.append(
-                f'<path d="{_svg_path(c, fx, fy)}" fill="{color if poly else "none"}" '
-                f'fill-opacity="0.35" stroke="{color}" stroke-width="1" fill-rule="evenodd"/>'
-            )
+        body += [_svg_feature(g, color, view) for g in inside]
         legend.append((color, f"{label} ({len(inside)})"))
-    outline = []
-    if epci is not None and not epci.is_empty:
-        e = shapely.clip_by_rect(epci, x0, y0, x1, y1)
-        outline.append(
-            f'<path d="{_svg_path(e, fx, fy)}" fill="none" stroke="#555" stroke-width="1.2" stroke-dasharray="5,3"/>'
+    return body, legend
+
+
+def _svg_feature(geom: Any, color: str, view: _SvgView) -> str:
+    """One feature: a circle per point; else its path clipped to the frame, filled if a polygon."""
+    import shapely
+
+    if geom.geom_type in ("Point", "MultiPoint"):
+        return "".join(
+            f'<circle cx="{view.fx(p.x):.1f}" cy="{view.fy(p.y):.1f}" r="3.5" fill="{color}" '
+            'stroke="#222" stroke-width="0.6"/>'
+            for p in shapely.get_parts(geom)
         )
-    outline.append(f'<path d="{_svg_path(commune, fx, fy)}" fill="none" stroke="#000" stroke-width="2"/>')
-    bar = _nice_length(x1 - x0)
-    bar_px = bar * scale
+    c = view.clip(geom)
+    poly = "Polygon" in c.geom_type or c.geom_type == "GeometryCollection"
+    return (
+        f'<path d="{_svg_path(c, view.fx, view.fy)}" fill="{color if poly else "none"}" '
+        f'fill-opacity="0.35" stroke="{color}" stroke-width="1" fill-rule="evenodd"/>'
+    )
+
+
+def _svg_outlines(commune: Any, epci: Any, view: _SvgView) -> str:
+    """The EPCI outline (dashed, clipped to the frame) if any, then the commune outline."""
+    outline = ""
+    if epci is not None and not epci.is_empty:
+        e = view.clip(epci)
+        outline = (
+            f'<path d="{_svg_path(e, view.fx, view.fy)}" fill="none" stroke="#555" stroke-width="1.2" '
+            'stroke-dasharray="5,3"/>'
+        )
+    return outline + f'<path d="{_svg_path(commune, view.fx, view.fy)}" fill="none" stroke="#000" stroke-width="2"/>'
+
+
+def _svg_scale_bar(view: _SvgView) -> str:
+    """A round-length scale bar in the lower left of the map."""
+    bar = _nice_length(view.x1 - view.x0)
+    bar_px = bar * view.scale
     bar_txt = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
-    scalebar = (
+    h = view.height
+    return (
         f'<g font-size="11" font-family="sans-serif"><rect x="10" y="{h - 22:.1f}" width="{bar_px:.1f}" '
         f'height="4" fill="#333"/><text x="{10 + bar_px / 2:.1f}" y="{h - 26:.1f}" text-anchor="middle">'
         f"{bar_txt}</text></g>"
     )
-    names = {"fr": ("commune", "EPCI"), "en": ("commune", "EPCI")}[lang]
-    rows = [("#000", names[0], "line"), ("#555", names[1], "dash")] + [(c, t, "box") for c, t in legend]
+
+
+def _svg_legend(rows: list[tuple[str, str, str]], h: float) -> str:
+    """Legend rows under the map (top ``h``): a line, dashed line or box of the colour, then the text."""
     items = []
     for i, (color, text, kind) in enumerate(rows):
         y = h + 16 * i + 14
@@ -779,12 +1007,7 @@ def town_map_svg(
             + "/>"
         )
         items.append(mark + f'<text x="30" y="{y}">{_xml(text)}</text>')
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="townmap" width="{w:.0f}" height="{h + legend_h:.0f}" '
-        f'viewBox="0 0 {w:.1f} {h + legend_h:.1f}" role="img"><rect width="{w:.1f}" height="{h:.1f}" '
-        f'fill="#fff" stroke="#999"/>{"".join(body)}{"".join(outline)}{scalebar}'
-        f'<g font-size="11" font-family="sans-serif">{"".join(items)}</g></svg>'
-    )
+    return "".join(items)
 
 
 def _xml(text: str) -> str:
