@@ -9,6 +9,7 @@ import acv_geo
 from acv_geo.cli import main
 
 
+@pytest.mark.slow
 def test_all_communes_buffers_chunked_equal_direct(tmp_path):
     out = tmp_path / "all.parquet"
     layer = str(acv_geo.get_path("herault_pac_risques"))

@@ -19,6 +19,7 @@ CONFIG = {
 }
 
 
+@pytest.mark.slow
 def test_national_scope_every_commune_chunked(tmp_path):
     res = acv_geo.diagnose(config=CONFIG, out_dir=tmp_path / "nat", scope="all-communes", chunk_size=6000, quiet=True)
     allc = acv_geo.read_all_communes()

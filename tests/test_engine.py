@@ -62,6 +62,7 @@ def test_local_engine_equals_direct_call(zones):
     assert indicator_metadata(chunked)["column"].tolist() == ["area_m2"]
 
 
+@pytest.mark.slow
 def test_dask_engine_equals_local(zones):
     pytest.importorskip("dask_geopandas")
     cloudpickle = pytest.importorskip("cloudpickle")

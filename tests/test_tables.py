@@ -240,3 +240,26 @@ def test_windows_1252_table_is_decoded_and_reported(tmp_path):
     assert out.filter(like="niveau").iloc[0, 0] == "élevé"
     rep = acv_geo.repair_report(out)
     assert "encoding" in set(rep["kind"])
+
+
+# ------------------------------------------------------------------ shared helpers
+
+
+def test_tables_and_gaspar_import_no_private_name():
+    # the helpers both need live, public, in acv_geo.indicators.common: no module reaches into another's privates
+    import ast
+    from pathlib import Path
+
+    import acv_geo.indicators.gaspar as gaspar
+    import acv_geo.indicators.tables as tables
+
+    for module in (tables, gaspar):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        private = [
+            f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("acv_geo")
+            for alias in node.names
+            if alias.name.startswith("_")
+        ]
+        assert not private, f"{module.__name__} imports {private}"

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 _EMBEDDED = "embedded"
 
@@ -58,67 +62,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``acv-geo tables``."""
-    import pandas as pd
-
     from acv_geo.cli import _events
-    from acv_geo.core.metadata import merge_metadata
-    from acv_geo.indicators.tables import (
-        catnat_indicators,
-        join_commune_table,
-        known_risks_indicators,
-        radon_indicators,
-        seismic_indicators,
-    )
     from acv_geo.outputs.writers import write_table
     from acv_geo.read.cities import read_acv
 
-    if args.radon is None and args.catnat is None and not args.table and not (args.seismic or args.known_risks):
-        raise ValueError("nothing to join: give --radon, --catnat, --seismic, --known-risks and/or --table FILE")
-    if args.insee_column and not args.table:
-        raise ValueError("--insee-column applies to --table; give --table FILE too")
+    _check(args)
     _events.progress(0.05, "reading the cities")
     cities = read_acv(args.cities)
     _events.progress(0.3, "joining the tables")
-    parts = []
-    if args.radon is not None:
-        parts.append(radon_indicators(cities, None if args.radon == _EMBEDDED else args.radon))
-    if args.catnat is not None:
-        cov = args.catnat_coverage
-        if cov not in (None, "listed", "national"):
-            cov = [d for d in cov.split(",") if d.strip()]
-        from acv_geo.indicators.gaspar import catnat_gaspar_indicators
-        from acv_geo.read.gaspar import is_gaspar_catnat
-
-        if args.catnat != _EMBEDDED and is_gaspar_catnat(args.catnat):  # GASPAR's table (`acv-geo fetch catnat`)
-            parts.append(catnat_gaspar_indicators(cities, args.catnat, start=args.since))
-        else:
-            parts.append(
-                catnat_indicators(
-                    cities,
-                    None if args.catnat == _EMBEDDED else args.catnat,
-                    since=args.since,
-                    recognised_only=not args.all_decisions,
-                    coverage=cov,
-                )
-            )
-    if args.seismic:
-        parts.append(seismic_indicators(cities))
-    if args.known_risks:
-        parts.append(known_risks_indicators(cities))
-    for t in args.table or []:
-        parts.append(join_commune_table(cities, t, insee_column=args.insee_column, prefix=args.prefix))
-    base = cities[[c for c in ("commune", "territory") if c in cities.columns]]
-    out = pd.concat([pd.DataFrame(base), *parts], axis=1)
-    merge_metadata(out, *parts)
-    repairs = [r for p in parts for r in p.attrs.get("acv_geo_repairs", [])]
-    out.attrs["acv_geo_repairs"] = repairs
+    out = _joined(cities, _parts(args, cities))
+    repairs = out.attrs["acv_geo_repairs"]
     _events.progress(0.9, "writing")
     if args.geometry:
-        import geopandas as gpd
-
-        attrs = dict(out.attrs)
-        out = gpd.GeoDataFrame(out, geometry=cities.geometry.reindex(out.index).to_numpy(), crs=cities.crs)
-        out.attrs = attrs
+        out = _with_points(out, cities)
     write_table(out, args.out, layer="tables")
     _events.result(n_cities=len(out), n_columns=len(out.columns), n_repairs=len(repairs))
     print(
@@ -126,3 +82,77 @@ def run(args: argparse.Namespace) -> int:
         f"({len(repairs)} repairs of the input tables reported; run with -v to see them)"
     )
     return 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Refuse a command line that asks for nothing, or for options that apply to nothing."""
+    if args.radon is None and args.catnat is None and not args.table and not (args.seismic or args.known_risks):
+        raise ValueError("nothing to join: give --radon, --catnat, --seismic, --known-risks and/or --table FILE")
+    if args.insee_column and not args.table:
+        raise ValueError("--insee-column applies to --table; give --table FILE too")
+
+
+def _parts(args: argparse.Namespace, cities: pd.DataFrame) -> list[pd.DataFrame]:
+    """The indicator tables asked for, in the order of the options' help."""
+    from acv_geo.indicators.tables import (
+        join_commune_table,
+        known_risks_indicators,
+        radon_indicators,
+        seismic_indicators,
+    )
+
+    parts = []
+    if args.radon is not None:
+        parts.append(radon_indicators(cities, None if args.radon == _EMBEDDED else args.radon))
+    if args.catnat is not None:
+        parts.append(_catnat_part(args, cities))
+    if args.seismic:
+        parts.append(seismic_indicators(cities))
+    if args.known_risks:
+        parts.append(known_risks_indicators(cities))
+    for t in args.table or []:
+        parts.append(join_commune_table(cities, t, insee_column=args.insee_column, prefix=args.prefix))
+    return parts
+
+
+def _catnat_part(args: argparse.Namespace, cities: pd.DataFrame) -> pd.DataFrame:
+    """CatNat counts: from GASPAR's table (``acv-geo fetch catnat``), else from a CCR file or the embedded one."""
+    from acv_geo.indicators.gaspar import catnat_gaspar_indicators
+    from acv_geo.indicators.tables import catnat_indicators
+    from acv_geo.read.gaspar import is_gaspar_catnat
+
+    if args.catnat != _EMBEDDED and is_gaspar_catnat(args.catnat):
+        return catnat_gaspar_indicators(cities, args.catnat, start=args.since)
+    cov = args.catnat_coverage
+    if cov not in (None, "listed", "national"):
+        cov = [d for d in cov.split(",") if d.strip()]
+    return catnat_indicators(
+        cities,
+        None if args.catnat == _EMBEDDED else args.catnat,
+        since=args.since,
+        recognised_only=not args.all_decisions,
+        coverage=cov,
+    )
+
+
+def _joined(cities: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The cities' names and territories, then every part; their metadata and repairs merged."""
+    import pandas as pd
+
+    from acv_geo.core.metadata import merge_metadata
+
+    base = cities[[c for c in ("commune", "territory") if c in cities.columns]]
+    out = pd.concat([pd.DataFrame(base), *parts], axis=1)
+    merge_metadata(out, *parts)
+    out.attrs["acv_geo_repairs"] = [r for p in parts for r in p.attrs.get("acv_geo_repairs", [])]
+    return out
+
+
+def _with_points(out: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFrame:
+    """``out`` as a GeoDataFrame of the city points (attributes kept), for a map layer."""
+    import geopandas as gpd
+
+    attrs = dict(out.attrs)
+    out = gpd.GeoDataFrame(out, geometry=cities.geometry.reindex(out.index).to_numpy(), crs=cities.crs)
+    out.attrs = attrs
+    return out

@@ -20,7 +20,6 @@ Repairs are in ``attrs["acv_geo_repairs"]`` (:func:`acv_geo.repair_report`).
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -31,18 +30,20 @@ import numpy as np
 import pandas as pd
 
 from acv_geo.core.codes import slugify
-from acv_geo.core.datasets import get_path
 from acv_geo.core.errors import InputError
-from acv_geo.core.metadata import assign_role, attach_metadata, merge_metadata
-from acv_geo.indicators.tables import (
-    CATNAT_GROUPS,
-    RISK_FAMILIES,
-    _city_codes,
-    _code_key,
-    _int,
-    _meta,
-    catnat_indicators,
+from acv_geo.core.metadata import merge_metadata
+from acv_geo.indicators.common import (
+    blank_absent,
+    city_codes,
+    code_key,
+    ddrm_labels,
+    finish_indicators,
+    int_array,
+    known_risks_metadata,
+    metadata_rows,
+    stripped_text,
 )
+from acv_geo.indicators.tables import CATNAT_GROUPS, RISK_FAMILIES, catnat_indicators
 from acv_geo.read.gaspar import (
     GASPAR_COLUMNS,
     GASPAR_DATES,
@@ -85,7 +86,7 @@ PPRN_FAMILIES: tuple[str, ...] = (
 # shared pieces of the indicators
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Ctx:
     """What an indicator needs besides the table: the cities, the communes GASPAR knows, the wording."""
 
@@ -94,6 +95,24 @@ class _Ctx:
     absent_reason: str
     source: str
     date: str
+
+
+@dataclass(frozen=True)
+class _Output:
+    """How a table's indicators end: their reason column, its wording (``what``), their role and scored columns."""
+
+    reason_col: str
+    what: str
+    role: str = "risk"
+    scored: tuple[str, ...] = ()
+
+
+_RISQ = _Output("risks_known_reason", "known-risk", scored=("risks_known_count",))
+_PPRN = _Output("pprn_reason", "PPRN")
+_AZI = _Output("azi_reason", "flood-atlas")
+_TRI = _Output("tri_reason", "TRI")
+_DICRIM = _Output("dicrim_reason", "DICRIM", role="context")
+_CATNAT = _Output("catnat_reason", "CatNat", scored=("catnat_total_count",))
 
 
 def _context(idx: pd.Index, extract: GasparExtract, table: str) -> tuple[GasparTable, _Ctx]:
@@ -120,27 +139,13 @@ def _rows(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
 
 
 def _finish(
-    out: pd.DataFrame,
-    ctx: _Ctx,
-    reason_col: str,
-    meta: dict[str, tuple[str, str]],
-    repairs: list,
-    what: str,
-    *,
-    role: str = "risk",
-    scored: Sequence[str] = (),
+    out: pd.DataFrame, ctx: _Ctx, output: _Output, meta: dict[str, tuple[str, str]], repairs: list
 ) -> pd.DataFrame:
     """NA and the reason for the cities GASPAR does not know; metadata and repairs attached."""
-    unknown = ~ctx.idx.isin(list(ctx.known))
-    cols = [c for c in out.columns if c != reason_col]
-    out.loc[unknown, cols] = pd.NA
-    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
-    out[reason_col] = pd.array(np.where(unknown, ctx.absent_reason, None), dtype="string")  # type: ignore[call-overload]
-    meta = {**meta, reason_col: ("", f"Why the {what} values are missing")}
-    attach_metadata(out, _meta(meta, ctx.source, ctx.date))
-    assign_role(out, role, scored=scored)
-    out.attrs[REPAIRS] = repairs
-    return out
+    blank_absent(out, ~ctx.idx.isin(list(ctx.known)), output.reason_col, ctx.absent_reason)
+    meta = {**meta, output.reason_col: ("", f"Why the {output.what} values are missing")}
+    rows = metadata_rows(meta, ctx.source, ctx.date)
+    return finish_indicators(out, rows, repairs, role=output.role, scored=output.scored)
 
 
 def _bool(values: Iterable[Any]) -> Any:
@@ -157,8 +162,9 @@ def _names(df: pd.DataFrame, key: pd.Series, name_col: str | None, idx: pd.Index
     return pd.array(joined.reindex(idx).to_numpy(dtype=object), dtype="string")
 
 
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), "").map(lambda v: str(v).strip())
+def _column_text(df: pd.DataFrame, column: str) -> pd.Series:
+    """The column as stripped text (:func:`~acv_geo.indicators.common.stripped_text`), ``""`` if absent."""
+    return stripped_text(df[column]) if column in df.columns else pd.Series("", index=df.index)
 
 
 def _key(df: pd.DataFrame, id_col: str | None, name_col: str | None) -> pd.Series:
@@ -166,7 +172,7 @@ def _key(df: pd.DataFrame, id_col: str | None, name_col: str | None) -> pd.Serie
     key = pd.Series("", index=df.index, dtype=object)
     for col in (name_col, id_col):  # the code wins over the name
         if col is not None and col in df.columns:
-            text = _text(df[col])
+            text = stripped_text(df[col])
             key = text.where(text != "", key)
     return key.where(key != "", "line " + df["_line"].astype(str))
 
@@ -246,11 +252,6 @@ for _fam, _codes in RISK_FAMILIES.items():
         _CODE_FAMILIES.setdefault(_c, set()).add(_fam)
 
 
-@functools.lru_cache(maxsize=1)
-def _ddrm_labels() -> dict[str, str]:
-    return dict(pd.read_csv(get_path("ddrm_risk_codes"), dtype=str).itertuples(index=False, name=None))
-
-
 def risq_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
     r"""Natural risks known in each city by the departmental risk files (GASPAR ``risq`` / ``ddrm_risq``).
 
@@ -283,16 +284,41 @@ def risq_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataF
     >>> out.loc["01004", "risks_known"], int(out.loc["01004", "risks_known_count"])
     ('Inondation; Séisme', 2)
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     t, ctx = _context(idx, GasparExtract(source), "risq")
     return _risq(t, ctx)
 
 
 def _risq(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
-    df, repairs = _rows(t, ctx), list(t.repairs)
-    labels = _ddrm_labels()
-    code = _text(df["risk_code"]) if "risk_code" in df.columns else pd.Series("", index=df.index)
-    label = _text(df["risk_label"]) if "risk_label" in df.columns else pd.Series("", index=df.index)
+    repairs = list(t.repairs)
+    labels = ddrm_labels()
+    rows = _risq_rows(_rows(t, ctx), labels, t, repairs)
+    by_city = {code_: g for code_, g in rows.groupby("insee_com")}
+    city_fams = [set().union(*by_city[c]["fams"]) if c in by_city else set() for c in ctx.idx]
+    out = pd.DataFrame(index=ctx.idx.copy())
+    for fam in RISK_FAMILIES:
+        out[f"risk_{fam}_known"] = _bool(fam in s for s in city_fams)
+    out["risks_known_count"] = pd.array([len(s & set(RISK_FAMILIES)) for s in city_fams], dtype="Int64")
+    out["risks_known"] = pd.array([_main_risks(by_city.get(c)) for c in ctx.idx], dtype="string")
+    return _finish(out, ctx, _RISQ, known_risks_metadata(RISK_FAMILIES, labels), repairs)
+
+
+def _risq_rows(df: pd.DataFrame, labels: dict[str, str], t: GasparTable, repairs: list) -> pd.DataFrame:
+    """Per row: the city, the risk families, the label of a main risk (else None) and the sort key."""
+    code, label = _column_text(df, "risk_code"), _column_text(df, "risk_label")
+    main = [
+        (labels.get(c) or lab) if (c in labels and len(c) == 2) or (c not in labels and lab and not c) else None
+        for c, lab in zip(code, label, strict=True)
+    ]
+    keys = [(code_key(c) if c else (10**6, lab)) for c, lab in zip(code, label, strict=True)]
+    fams = _risk_families(code, label, labels, t, repairs)
+    return pd.DataFrame({"insee_com": df["insee_com"].to_numpy(), "fams": fams, "main": main, "key": keys})
+
+
+def _risk_families(
+    code: pd.Series, label: pd.Series, labels: dict[str, str], t: GasparTable, repairs: list
+) -> list[set[str]]:
+    """The families of each risk: by its code if GASPAR lists it, else by its label (unplaced ones reported)."""
     fams: list[set[str]] = []
     unplaced: list[str] = []
     for c, lab in zip(code, label, strict=True):
@@ -314,38 +340,15 @@ def _risq(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
             "listed, in no family",
             t.label,
         )
-    main = [
-        (labels.get(c) or lab) if (c in labels and len(c) == 2) or (c not in labels and lab and not c) else None
-        for c, lab in zip(code, label, strict=True)
-    ]
-    keys = [(_code_key(c) if c else (10**6, lab)) for c, lab in zip(code, label, strict=True)]
-    rows = pd.DataFrame({"insee_com": df["insee_com"].to_numpy(), "fams": fams, "main": main, "key": keys})
-    by_city = {code_: g for code_, g in rows.groupby("insee_com")}
-    out = pd.DataFrame(index=ctx.idx.copy())
-    meta: dict[str, tuple[str, str]] = {}
-    city_fams = [set().union(*by_city[c]["fams"]) if c in by_city else set() for c in ctx.idx]
-    for fam, fam_codes in RISK_FAMILIES.items():
-        col = f"risk_{fam}_known"
-        out[col] = _bool(fam in s for s in city_fams)
-        names = ", ".join(f"{c} {labels.get(c, '')}".strip() for c in fam_codes)
-        meta[col] = (
-            "bool",
-            f"The departmental risk file (DDRM) lists a {fam.replace('_', ' ')} risk for the commune "
-            f"(GASPAR codes {names})",
-        )
-    out["risks_known_count"] = pd.array([len(s & set(RISK_FAMILIES)) for s in city_fams], dtype="Int64")
-    texts: list[str | None] = []
-    for c in ctx.idx:
-        g = by_city.get(c)
-        if g is None:
-            texts.append(None)
-            continue
-        g = g.dropna(subset=["main"]).sort_values("key")
-        texts.append("; ".join(dict.fromkeys(g["main"])))
-    out["risks_known"] = pd.array(texts, dtype="string")
-    meta["risks_known_count"] = ("families", f"Number of natural risk families known ({', '.join(RISK_FAMILIES)})")
-    meta["risks_known"] = ("", "Main risks known for the commune (GASPAR labels)")
-    return _finish(out, ctx, "risks_known_reason", meta, repairs, "known-risk", scored=["risks_known_count"])
+    return fams
+
+
+def _main_risks(rows: pd.DataFrame | None) -> str | None:
+    """The labels of a city's main risks, in code order (None for a city the table does not list)."""
+    if rows is None:
+        return None
+    rows = rows.dropna(subset=["main"]).sort_values("key")
+    return "; ".join(dict.fromkeys(rows["main"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,8 +362,8 @@ def _pprn_status(df: pd.DataFrame) -> pd.Series:
     """Approved / prescribed / lapsed / unknown, per row (state and sub-state first, else the dates)."""
     n = len(df)
     blank = pd.Series([""] * n, index=df.index, dtype=object)
-    state = _text(df["state"]).map(slugify) if "state" in df.columns else blank
-    sub = _text(df["substate"]).map(slugify) if "substate" in df.columns else blank
+    state = stripped_text(df["state"]).map(slugify) if "state" in df.columns else blank
+    sub = stripped_text(df["substate"]).map(slugify) if "substate" in df.columns else blank
 
     def has(col: str) -> np.ndarray:
         return df[col].notna().to_numpy() if col in df.columns else np.zeros(n, dtype=bool)
@@ -455,19 +458,33 @@ def pprn_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataF
     >>> int(out.loc["01004", "pprn_flood_approved_count"]), int(out.loc["01004", "pprn_approved_last_year"])
     (1, 1997)
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     t, ctx = _context(idx, GasparExtract(source), "pprn")
     return _pprn(t, ctx)
 
 
+_PPRN_META = {
+    "pprn_count": (
+        "plans",
+        "Distinct PPRN approved or prescribed for the commune, all hazards (lapsed plans "
+        "— deprescribed, repealed, annulled — not counted)",
+    ),
+    "pprn_approved_last_year": (
+        "year",
+        "Year of the latest approval among the commune's approved PPRN (<NA> without an approved plan)",
+    ),
+}
+
+
 def _pprn(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
-    df, repairs = _rows(t, ctx), list(t.repairs)
-    status = _pprn_status(df)
-    key = _key(
-        df,
-        "procedure_id" if "procedure_id" in df.columns else None,
-        "procedure_name" if "procedure_name" in df.columns else None,
-    )
+    repairs = list(t.repairs)
+    plans = _pprn_plans(_pprn_rows(_rows(t, ctx), t, repairs))
+    out, meta = _pprn_counts(plans, ctx.idx)
+    return _finish(out, ctx, _PPRN, meta, repairs)
+
+
+def _pprn_rows(df: pd.DataFrame, t: GasparTable, repairs: list) -> pd.DataFrame:
+    """Per row: the city, the plan's key, status (and its rank), families and approval year; anomalies reported."""
     if "procedure_id" not in df.columns and len(df):
         add_repair(
             repairs,
@@ -477,6 +494,12 @@ def _pprn(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
             "the table has no plan code column: plans were told apart by their name, else by their line",
             t.label,
         )
+    status = _pprn_status(df)
+    key = _key(
+        df,
+        "procedure_id" if "procedure_id" in df.columns else None,
+        "procedure_name" if "procedure_name" in df.columns else None,
+    )
     approved_on = df["approved_on"] if "approved_on" in df.columns else pd.Series(pd.NaT, index=df.index)
     rows = pd.DataFrame(
         {
@@ -491,45 +514,39 @@ def _pprn(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
     unknown = rows["status"] == "unknown"
     if unknown.any():
         lines = [f"line {n}: {k}" for n, k in zip(df["_line"][unknown.to_numpy()], rows["key"][unknown], strict=True)]
-        add_repair(
-            repairs,
-            "PPRN without status",
-            "",
-            lines,
-            "plans with neither a state nor a prescription or approval date: not counted",
-            t.label,
-        )
+        detail = "plans with neither a state nor a prescription or approval date: not counted"
+        add_repair(repairs, "PPRN without status", "", lines, detail, t.label)
+    return rows
+
+
+def _pprn_plans(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per city and plan: its highest status (lapsed wins), all its families, its latest approval year."""
     plans = rows.groupby(["insee_com", "key"], sort=False).agg(
         rank=("rank", "max"), fams=("fams", lambda s: set().union(*s)), year=("year", "max")
     )
     plans["status"] = plans["rank"].map({v: k for k, v in _PPRN_STATUS_ORDER.items()})
-    plans = plans.reset_index()
-    out = pd.DataFrame(index=ctx.idx.copy())
+    return plans.reset_index()
+
+
+def _pprn_counts(plans: pd.DataFrame, idx: pd.Index) -> tuple[pd.DataFrame, dict[str, tuple[str, str]]]:
+    """Plans per city by family and status, all live plans, the latest approval; and their metadata."""
+    out = pd.DataFrame(index=idx.copy())
     meta: dict[str, tuple[str, str]] = {}
     for fam in PPRN_FAMILIES:
         has = plans["fams"].map(lambda s, f=fam: f in s)
         for st, word in (("approved", "approved"), ("prescribed", "prescribed (not yet approved)")):
             n = plans[has & (plans["status"] == st)].groupby("insee_com")["key"].nunique()
             col = f"pprn_{fam}_{st}_count"
-            out[col] = _int(n.reindex(ctx.idx).fillna(0))
+            out[col] = int_array(n.reindex(idx).fillna(0))
             meta[col] = (
                 "plans",
                 f"Natural-risk prevention plans (PPRN) {word} for {fam.replace('_', ' ')} covering the commune",
             )
     live = plans[plans["status"].isin(["approved", "prescribed"])]
-    out["pprn_count"] = _int(live.groupby("insee_com")["key"].nunique().reindex(ctx.idx).fillna(0))
+    out["pprn_count"] = int_array(live.groupby("insee_com")["key"].nunique().reindex(idx).fillna(0))
     last = plans[plans["status"] == "approved"].groupby("insee_com")["year"].max()
-    out["pprn_approved_last_year"] = _int(last.reindex(ctx.idx))
-    meta["pprn_count"] = (
-        "plans",
-        "Distinct PPRN approved or prescribed for the commune, all hazards (lapsed plans "
-        "— deprescribed, repealed, annulled — not counted)",
-    )
-    meta["pprn_approved_last_year"] = (
-        "year",
-        "Year of the latest approval among the commune's approved PPRN (<NA> without an approved plan)",
-    )
-    return _finish(out, ctx, "pprn_reason", meta, repairs, "PPRN")
+    out["pprn_approved_last_year"] = int_array(last.reindex(idx))
+    return out, {**meta, **_PPRN_META}
 
 
 # --------------------------------------------------------------------------------------------
@@ -563,7 +580,7 @@ def azi_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataFr
     >>> int(out.loc["01004", "azi_count"]), out.loc["01004", "azi_names"]
     (1, "AZI de l'Albarine")
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     t, ctx = _context(idx, GasparExtract(source), "azi")
     return _azi(t, ctx)
 
@@ -576,7 +593,7 @@ def _azi(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
     n = pd.DataFrame({"insee_com": df["insee_com"].to_numpy(), "key": key.to_numpy()}).groupby("insee_com")["key"]
     count = n.nunique().reindex(ctx.idx).fillna(0)
     out = pd.DataFrame(index=ctx.idx.copy())
-    out["azi_count"] = _int(count)
+    out["azi_count"] = int_array(count)
     out["azi_listed"] = _bool(count.to_numpy() > 0)
     out["azi_names"] = _names(df, key, name_col, ctx.idx)
     meta = {
@@ -584,7 +601,7 @@ def _azi(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
         "azi_listed": ("bool", "The commune is covered by at least one flood atlas (AZI)"),
         "azi_names": ("", "Names of the flood atlases covering the commune, '; '-separated"),
     }
-    return _finish(out, ctx, "azi_reason", meta, list(t.repairs), "flood-atlas")
+    return _finish(out, ctx, _AZI, meta, list(t.repairs))
 
 
 def tri_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
@@ -615,7 +632,7 @@ def tri_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataFr
     >>> bool(out.loc["69123", "tri_listed"]), out.loc["69123", "tri_names"]
     (True, 'Lyon')
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     t, ctx = _context(idx, GasparExtract(source), "tri")
     return _tri(t, ctx)
 
@@ -633,7 +650,7 @@ def _tri(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
         "tri_listed": ("bool", "The commune belongs to a territory at significant flood risk (TRI, Floods Directive)"),
         "tri_names": ("", "Names of the TRI the commune belongs to, '; '-separated"),
     }
-    return _finish(out, ctx, "tri_reason", meta, list(t.repairs), "TRI")
+    return _finish(out, ctx, _TRI, meta, list(t.repairs))
 
 
 def dicrim_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
@@ -662,7 +679,7 @@ def dicrim_indicators(cities: pd.DataFrame, source: str | os.PathLike) -> pd.Dat
     >>> out["dicrim_year"].tolist(), out["dicrim_reason"].isna().tolist()
     ([2012, <NA>], [True, False])
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     t, ctx = _context(idx, GasparExtract(source), "dicrim")
     return _dicrim(t, ctx)
 
@@ -675,7 +692,7 @@ def _dicrim(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
     last = years.groupby(df["insee_com"]).max()
     out = pd.DataFrame(index=ctx.idx.copy())
     out["dicrim_published"] = _bool(c in listed for c in ctx.idx)
-    out["dicrim_year"] = _int(last.reindex(ctx.idx))
+    out["dicrim_year"] = int_array(last.reindex(ctx.idx))
     meta = {
         "dicrim_published": (
             "bool",
@@ -683,7 +700,7 @@ def _dicrim(t: GasparTable, ctx: _Ctx) -> pd.DataFrame:
         ),
         "dicrim_year": ("year", "Year of the latest DICRIM publication recorded (<NA> if none or undated)"),
     }
-    return _finish(out, ctx, "dicrim_reason", meta, list(t.repairs), "DICRIM", role="context")
+    return _finish(out, ctx, _DICRIM, meta, list(t.repairs))
 
 
 # --------------------------------------------------------------------------------------------
@@ -802,7 +819,7 @@ def catnat_gaspar_indicators(
     >>> int(out.loc["01004", "catnat_drought_count"]), int(out.loc["01004", "catnat_drought_last_year"])
     (1, 2018)
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     lo, hi = _bound(start, "start", end=False), _bound(end, "end", end=True)
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"start ({start!r}) is after end ({end!r})")
@@ -831,7 +848,7 @@ def _identified_decrees(
             t.label,
         )
         df = df[~no_start]
-    decree_id = _text(df["decree_id"]) if "decree_id" in df.columns else pd.Series("", index=df.index)
+    decree_id = _column_text(df, "decree_id")
     decree_date = df["decree_date"] if "decree_date" in df.columns else pd.Series(pd.NaT, index=df.index)
     no_key = ((decree_id == "") & decree_date.isna()).to_numpy()
     if no_key.any():
@@ -849,8 +866,7 @@ def _identified_decrees(
 
 def _ccr_perils(df: pd.DataFrame, t: GasparTable, repairs: list[dict[str, Any]]) -> list[str | None]:
     """The CCR peril code of each row (None where the label is not recognised, reported)."""
-    label = _text(df["peril_label"]) if "peril_label" in df.columns else pd.Series("", index=df.index)
-    code = _text(df["peril_code"]) if "peril_code" in df.columns else pd.Series("", index=df.index)
+    label, code = _column_text(df, "peril_label"), _column_text(df, "peril_code")
     pairs = {pair: _peril_code(*pair) for pair in set(zip(label, code, strict=True))}
     peril = [pairs[pair] for pair in zip(label, code, strict=True)]
     unknown = [f"{lab or c}" for p, lab, c in zip(peril, label, code, strict=True) if p is None]
@@ -912,7 +928,7 @@ def _catnat(
     counts = catnat_indicators(cities, ccr, recognised_only=False, coverage="national")
     out = pd.DataFrame({c: counts[c] for c in counts.columns if c != "catnat_reason"}, index=ctx.idx.copy())
     meta = _catnat_meta(counts, out, lo, hi)
-    return _finish(out, ctx, "catnat_reason", meta, repairs, "CatNat", scored=["catnat_total_count"])
+    return _finish(out, ctx, _CATNAT, meta, repairs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -972,7 +988,7 @@ def gaspar_indicators(
     >>> list(out.columns)
     ['azi_count', 'azi_listed', 'azi_names', 'azi_reason', 'dicrim_published', 'dicrim_year', 'dicrim_reason']
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     if isinstance(tables, str):
         tables = (tables,)
     tables = tuple(tables)

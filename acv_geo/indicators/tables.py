@@ -40,13 +40,27 @@ import pandas as pd
 from acv_geo.core.codes import insee_department, slugify
 from acv_geo.core.datasets import get_path
 from acv_geo.core.errors import InputError
-from acv_geo.core.metadata import ROLES, assign_role, attach_metadata
+from acv_geo.core.metadata import ROLES
+from acv_geo.indicators.common import (
+    absent_reasons,
+    blank_absent,
+    city_codes,
+    code_key,
+    ddrm_labels,
+    finish_indicators,
+    int_array,
+    known_risks_metadata,
+    metadata_rows,
+    stripped_text,
+)
 from acv_geo.read.repairs import REPAIRS, add_repair
 from acv_geo.read.tables import INSEE_COLUMN_NAMES, find_column, normalise_codes, parse_dates, read_table, row_lines
 
 __all__ = [
     "CATNAT_GROUPS",
     "CATNAT_GROUP_ORDER",
+    "RISK_FAMILIES",
+    "SEISMIC_LABELS",
     "catnat_indicators",
     "join_commune_table",
     "known_risks_indicators",
@@ -89,48 +103,61 @@ CATNAT_GROUP_ORDER: tuple[str, ...] = ("flood", "drought", "ground_movement", "e
 # helpers
 
 
-def _city_codes(cities: Any) -> pd.Index:
-    if not isinstance(cities, pd.DataFrame):
-        raise InputError(
-            f"cities must be a DataFrame indexed by insee_com (e.g. acv_geo.read_acv()), not {type(cities).__name__}"
-        )
-    idx = cities.index
-    if idx.name != "insee_com" and "insee_com" in cities.columns:
-        raise InputError(
-            "cities are not indexed by insee_com; call cities.set_index('insee_com') first "
-            "(acv_geo.read_acv() returns them indexed)"
-        )
-    return idx
+@functools.lru_cache(maxsize=4)
+def _embedded(dataset: str) -> pd.DataFrame:
+    """An embedded table as text (radon, catnat, seismic_zones, ddrm_risks); read once, never modify it."""
+    return pd.read_csv(get_path(dataset), dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _read_input(
+    table: str | os.PathLike | pd.DataFrame | None, dataset: str, what: str
+) -> tuple[pd.DataFrame, str, list[dict[str, Any]]]:
+    """The table given, else the embedded ``dataset``: (its rows, its label, the repairs made reading it)."""
+    if table is None:
+        return _embedded(dataset).copy(), str(get_path(dataset)), []
+    df, label = read_table(table, what=what)
+    return df, label, list(df.attrs.pop(REPAIRS, []))
+
+
+@dataclass(frozen=True)
+class _Drop:
+    """Rows left out of a table: the repair's kind, column and detail."""
+
+    kind: str
+    column: str
+    detail: str
 
 
 def _drop_reported(
-    df: pd.DataFrame, mask: np.ndarray, repairs: list, kind: str, column: str, detail: str, label: str
+    df: pd.DataFrame, mask: np.ndarray, drop: _Drop, repairs: list[dict[str, Any]], label: str
 ) -> pd.DataFrame:
     """Drop the rows of ``mask`` and report them with their line numbers and values."""
     if mask.any():
         where = "line" if label.lower().endswith((".csv", ".txt")) else "row"
-        rows = [f"{where} {n}: {v!r}" for n, v in zip(df["_line"][mask], df[column][mask], strict=True)]
-        add_repair(repairs, kind, column, rows, detail, label)
+        rows = [f"{where} {n}: {v!r}" for n, v in zip(df["_line"][mask], df[drop.column][mask], strict=True)]
+        add_repair(repairs, drop.kind, drop.column, rows, drop.detail, label)
     return df.loc[~mask]
 
 
 def _reason_missing(idx: pd.Index, present: pd.Index | set, what: str) -> pd.Series:
-    missing = ~idx.isin(list(present))
-    # numpy's stubs leave None out of ArrayLike, but np.where(..., None, ...) is valid (an object array)
-    reasons = np.where(  # type: ignore[call-overload]
-        missing,
-        f"INSEE code not in the {what} (commune created or merged since the table was made, or outside its coverage)",
-        None,
+    reason = (
+        f"INSEE code not in the {what} (commune created or merged since the table was made, or outside its coverage)"
     )
-    return pd.Series(pd.array(reasons, dtype="string"), index=idx)
-
-
-def _meta(columns: dict[str, tuple[str, str]], source: str, date: str) -> list[dict]:
-    return [{"column": c, "unit": u, "source": source, "date": date, "description": d} for c, (u, d) in columns.items()]
+    return pd.Series(absent_reasons(~idx.isin(list(present)), reason), index=idx)
 
 
 # --------------------------------------------------------------------------------------------
 # radon
+
+_RADON_SOURCE = "IRSN « potentiel radon de ma commune » (embedded) · Licence Ouverte"
+_RADON_META = {
+    "radon_class": (
+        "class 1-3",
+        "IRSN radon potential class of the commune: 1 low, 2 low with "
+        "factors that can ease radon transfer to buildings, 3 significant",
+    ),
+    "radon_reason": ("", "Why the radon class is missing"),
+}
 
 
 def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFrame | None = None) -> pd.DataFrame:
@@ -164,21 +191,28 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
     >>> radon_indicators(pd.DataFrame(index=idx))["radon_class"].tolist()
     [2, 3]
     """
-    idx = _city_codes(cities)
-    repairs: list = []
-    if table is None:
-        df, label = _embedded_radon()
-        df = df.copy()
-        source = "IRSN « potentiel radon de ma commune » (embedded) · Licence Ouverte"
-    else:
-        df, label = read_table(table, what="radon table")
-        repairs.extend(df.attrs.pop("acv_geo_repairs", []))
-        source = f"IRSN radon potential ({Path(label).name})"
+    idx = city_codes(cities)
+    df, label, repairs = _read_input(table, "radon", "radon table")
+    source = _RADON_SOURCE if table is None else f"IRSN radon potential ({Path(label).name})"
     code_col = find_column(df, ("insee_com", *INSEE_COLUMN_NAMES), label, "INSEE code")
     class_col = find_column(
         df, ("classe_potentiel", "classe", "potentiel", "radon_class", "classe_radon"), label, "radon class"
     )
     df = normalise_codes(df, code_col, label, repairs)
+    df, invalid = _valid_radon_classes(df, class_col, label, repairs)
+    _report_radon_duplicates(df, code_col, label, repairs)
+    classes = df.groupby("insee_com")["radon_class"].max()
+    out = pd.DataFrame(index=idx.copy())
+    out["radon_class"] = int_array(classes.reindex(idx))
+    out["radon_reason"] = _radon_reasons(idx, classes.index, invalid)
+    meta = metadata_rows(_RADON_META, source, "2018 (arrêté du 27 juin 2018)")
+    return finish_indicators(out, meta, repairs, scored=["radon_class"])
+
+
+def _valid_radon_classes(
+    df: pd.DataFrame, class_col: str, label: str, repairs: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows of class 1, 2 or 3 (``radon_class``); the codes of the others with their value (reported)."""
     cls = pd.to_numeric(df[class_col], errors="coerce")
     bad = ~cls.isin([1, 2, 3])
     if bad.any():
@@ -192,74 +226,47 @@ def radon_indicators(cities: pd.DataFrame, table: str | os.PathLike | pd.DataFra
             label,
         )
     invalid = dict(zip(df.loc[bad, "insee_com"], df.loc[bad, class_col], strict=True))
-    df = df.loc[~bad].assign(radon_class=cls[~bad].astype(int))
+    return df.loc[~bad].assign(radon_class=cls[~bad].astype(int)), invalid
+
+
+def _report_radon_duplicates(df: pd.DataFrame, code_col: str, label: str, repairs: list[dict[str, Any]]) -> None:
+    """Report the codes listed several times (their highest class is kept)."""
     dup = df["insee_com"].duplicated(keep=False)
-    if dup.any():
-        g = df.loc[dup].groupby("insee_com")["radon_class"].agg(["min", "max", "size"])
-        conflicting = g[g["min"] != g["max"]]
-        add_repair(
-            repairs,
-            "duplicate INSEE code",
-            code_col,
-            list(g.index),
-            f"{int(g['size'].sum() - len(g))} duplicate rows dropped; {len(conflicting)} codes had "
-            "different classes and keep the highest one",
-            label,
-        )
-    classes = df.groupby("insee_com")["radon_class"].max()
-    out = pd.DataFrame(index=idx.copy())
-    out["radon_class"] = _int(classes.reindex(idx))
-    reason = _reason_missing(idx, classes.index, "radon table")
+    if not dup.any():
+        return
+    g = df.loc[dup].groupby("insee_com")["radon_class"].agg(["min", "max", "size"])
+    conflicting = g[g["min"] != g["max"]]
+    add_repair(
+        repairs,
+        "duplicate INSEE code",
+        code_col,
+        list(g.index),
+        f"{int(g['size'].sum() - len(g))} duplicate rows dropped; {len(conflicting)} codes had "
+        "different classes and keep the highest one",
+        label,
+    )
+
+
+def _radon_reasons(idx: pd.Index, classed: pd.Index, invalid: dict[str, Any]) -> pd.Series:
+    """Why a city has no class: not in the table, or only with an invalid class."""
+    reason = _reason_missing(idx, classed, "radon table")
     for code in idx[reason.notna().to_numpy()]:
         if code in invalid:
             reason[code] = (
                 f"the radon table gives no valid class for this commune ({invalid[code]!r} is not 1, 2 "
                 "or 3); see the repairs"
             )
-    out["radon_reason"] = reason
-    attach_metadata(
-        out,
-        _meta(
-            {
-                "radon_class": (
-                    "class 1-3",
-                    "IRSN radon potential class of the commune: 1 low, 2 low with "
-                    "factors that can ease radon transfer to buildings, 3 significant",
-                ),
-                "radon_reason": ("", "Why the radon class is missing"),
-            },
-            source,
-            "2018 (arrêté du 27 juin 2018)",
-        ),
-    )
-    assign_role(out, "risk", scored=["radon_class"])
-    out.attrs[REPAIRS] = repairs
-    return out
-
-
-@functools.lru_cache(maxsize=1)
-def _embedded_radon_cached() -> pd.DataFrame:
-    return pd.read_csv(get_path("radon"), dtype=str, keep_default_na=False, na_values=[""])
-
-
-def _embedded_radon() -> tuple[pd.DataFrame, str]:
-    return _embedded_radon_cached(), str(get_path("radon"))
+    return reason
 
 
 # --------------------------------------------------------------------------------------------
 # CatNat
 
-
-@functools.lru_cache(maxsize=1)
-def _embedded_catnat() -> pd.DataFrame:
-    return pd.read_csv(get_path("catnat"), dtype=str, keep_default_na=False, na_values=[""])
-
-
-def _int(values: pd.Series) -> Any:
-    """Nullable integers from numbers with NaN."""
-    return pd.array(
-        pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan), dtype="Float64"
-    ).astype("Int64")
+_CATNAT_SOURCE = "CCR / Journal officiel CatNat decrees (embedded ACV extract) · Licence Ouverte"
+_OUTSIDE_EMBEDDED_CATNAT = (
+    "not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
+    "pass the full CCR decree file as decrees="
+)
 
 
 def catnat_indicators(
@@ -323,50 +330,32 @@ def catnat_indicators(
     >>> int(catnat_indicators(pd.DataFrame(index=idx))["catnat_drought_count"].iloc[0])
     5
     """
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
+    _check_catnat_options(since, recognised_only)
+    deps = _coverage_departments(coverage)
+    df, label, repairs = _read_input(decrees, "catnat", "CatNat decree table")
+    source = _CATNAT_SOURCE if decrees is None else f"CatNat decrees ({Path(label).name})"
+    cols = _catnat_columns(df, label, recognised_only)
+    df = _decree_rows(df, cols, label, repairs)
+    listed = set(df["insee_com"])
+    df = _counted_decrees(_dated_decrees(df, cols, label, repairs), cols, recognised_only, since)
+    out, meta = _catnat_counts(df, idx, recognised_only, since)
+    if decrees is None:
+        _embedded_catnat_reasons(out, idx, listed)
+    else:
+        _catnat_coverage_reasons(out, idx, listed, deps, label)
+    meta["catnat_reason"] = ("", "Why the CatNat counts are missing")
+    rows = metadata_rows(meta, source, "1982-08-15 … 2024-05-24" if decrees is None else "")
+    return finish_indicators(out, rows, repairs, scored=["catnat_total_count"])
+
+
+def _check_catnat_options(since: Any, recognised_only: Any) -> None:
     if since is not None and (
         isinstance(since, bool) or not isinstance(since, (int, np.integer)) or not 1800 <= since <= 2200
     ):
         raise ValueError(f"since must be a year such as 1995, got {since!r}")
     if not isinstance(recognised_only, bool):
         raise ValueError(f"recognised_only must be True or False, got {recognised_only!r}")
-    repairs: list[dict[str, Any]] = []
-    deps = _coverage_departments(coverage)
-    if decrees is None:
-        df = _embedded_catnat().copy()
-        label = str(get_path("catnat"))
-        source = "CCR / Journal officiel CatNat decrees (embedded ACV extract) · Licence Ouverte"
-    else:
-        df, label = read_table(decrees, what="CatNat decree table")
-        repairs.extend(df.attrs.pop(REPAIRS, []))
-        source = f"CatNat decrees ({Path(label).name})"
-    cols = _catnat_columns(df, label, recognised_only)
-    df = _decree_rows(df, cols, label, repairs)
-    listed = set(df["insee_com"])
-    df = _dated_decrees(df, cols, label, repairs)
-    if recognised_only:
-        dec = df[cols.decision].astype(object).where(df[cols.decision].notna(), "").map(lambda v: slugify(str(v)))
-        df = df[dec.str.startswith("reconnue").to_numpy()]
-    if since is not None:
-        df = df[(df["_start"] >= since).fillna(False).to_numpy()]
-    out, meta = _catnat_counts(df, idx, recognised_only, since)
-    reason = pd.Series(pd.array([None] * len(idx), dtype="string"), index=idx)
-    if decrees is None:
-        outside = ~idx.isin(list(listed))
-        count_cols = [c for c in out.columns if c.startswith("catnat_")]
-        out.loc[outside, count_cols] = pd.NA
-        reason[outside] = (
-            "not an ACV commune: the embedded CatNat extract covers the 244 ACV communes; "
-            "pass the full CCR decree file as decrees="
-        )
-    out["catnat_reason"] = reason.to_numpy()
-    if decrees is not None:
-        _apply_coverage(out, idx, listed, deps, coverage, label)
-    meta["catnat_reason"] = ("", "Why the CatNat counts are missing")
-    attach_metadata(out, _meta(meta, source, "1982-08-15 … 2024-05-24" if decrees is None else ""))
-    assign_role(out, "risk", scored=["catnat_total_count"])
-    out.attrs[REPAIRS] = repairs
-    return out
 
 
 @dataclass(frozen=True)
@@ -413,63 +402,63 @@ def _decree_rows(df: pd.DataFrame, cols: _CatnatColumns, label: str, repairs: li
 
 def _dated_decrees(df: pd.DataFrame, cols: _CatnatColumns, label: str, repairs: list[dict[str, Any]]) -> pd.DataFrame:
     """The dated rows with their peril group (``_group``), start year (``_start``) and decree key (``_key``)."""
+    df, decree_dates = _drop_undated(df, cols, label, repairs)
+    nor = stripped_text(df[cols.nor]) if cols.nor is not None else pd.Series("", index=df.index)
+    decree_day = decree_dates.reindex(df.index).dt.strftime("%Y-%m-%d").fillna("")
+    return df.assign(
+        _group=_peril_groups(df, cols.peril, label, repairs).to_numpy(),
+        _start=df["_start_date"].dt.year.astype("Float64").to_numpy(),
+        _key=np.where(nor != "", "nor:" + nor, "date:" + decree_day),
+    )
+
+
+def _drop_undated(
+    df: pd.DataFrame, cols: _CatnatColumns, label: str, repairs: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows with an event start date (``_start_date``) and a valid decree date or none; their decree dates.
+
+    The rows left out are reported.
+    """
     start, bad_start = parse_dates(df[cols.start])
     df = df.assign(_start_date=start.to_numpy())
     empty_start = df["_start_date"].isna().to_numpy() & ~bad_start
-    df = _drop_reported(
-        df,
-        bad_start,
-        repairs,
-        "invalid date",
-        cols.start,
-        "event start dates that are not calendar dates (dd/mm/yyyy or yyyy-mm-dd): rows left out",
-        label,
-    )
-    empty_start = empty_start[~bad_start]
-    df = _drop_reported(
-        df,
-        empty_start,
-        repairs,
-        "missing date",
-        cols.start,
-        "rows without an event start date: left out (the event cannot be dated)",
-        label,
-    )
-    arrete_dates, bad_arrete = parse_dates(df[cols.decree_date])
-    df = _drop_reported(
-        df,
-        bad_arrete,
-        repairs,
-        "invalid date",
-        cols.decree_date,
-        "decree dates that are not calendar dates: rows left out",
-        label,
-    )
-    arrete_dates = arrete_dates[~bad_arrete]
-    peril = df[cols.peril].astype(object).where(df[cols.peril].notna(), "").map(lambda v: str(v).strip().upper())
+    why = "event start dates that are not calendar dates (dd/mm/yyyy or yyyy-mm-dd): rows left out"
+    df = _drop_reported(df, bad_start, _Drop("invalid date", cols.start, why), repairs, label)
+    why = "rows without an event start date: left out (the event cannot be dated)"
+    df = _drop_reported(df, empty_start[~bad_start], _Drop("missing date", cols.start, why), repairs, label)
+    decree_dates, bad_decree = parse_dates(df[cols.decree_date])
+    why = "decree dates that are not calendar dates: rows left out"
+    df = _drop_reported(df, bad_decree, _Drop("invalid date", cols.decree_date, why), repairs, label)
+    return df, decree_dates[~bad_decree]
+
+
+def _peril_groups(df: pd.DataFrame, peril_col: str, label: str, repairs: list[dict[str, Any]]) -> pd.Series:
+    """The group of each row's peril code (:data:`CATNAT_GROUPS`; unknown codes: ``other``, reported)."""
+    peril = stripped_text(df[peril_col]).map(str.upper)
     group = peril.map(CATNAT_GROUPS)
     unknown = group.isna()
-    if unknown.any():
-        vc = peril[unknown].value_counts()
-        add_repair(
-            repairs,
-            "unknown peril code",
-            cols.peril,
-            [f"{k} ×{v}" for k, v in vc.items()],
-            "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'",
-            label,
-        )
-        group = group.fillna("other")
-    if cols.nor is not None:
-        nor = df[cols.nor].astype(object).where(df[cols.nor].notna(), "").map(lambda v: str(v).strip())
-    else:
-        nor = pd.Series("", index=df.index)
-    arrete = arrete_dates.reindex(df.index).dt.strftime("%Y-%m-%d").fillna("")
-    return df.assign(
-        _group=group.to_numpy(),
-        _start=df["_start_date"].dt.year.astype("Float64").to_numpy(),
-        _key=np.where(nor != "", "nor:" + nor, "date:" + arrete),
+    if not unknown.any():
+        return group
+    vc = peril[unknown].value_counts()
+    add_repair(
+        repairs,
+        "unknown peril code",
+        peril_col,
+        [f"{k} ×{v}" for k, v in vc.items()],
+        "peril codes not in acv_geo.indicators.tables.CATNAT_GROUPS counted in group 'other'",
+        label,
     )
+    return group.fillna("other")
+
+
+def _counted_decrees(df: pd.DataFrame, cols: _CatnatColumns, recognised_only: bool, since: int | None) -> pd.DataFrame:
+    """The rows counted: recognised decrees only if asked, events from ``since`` on."""
+    if recognised_only:
+        dec = df[cols.decision].astype(object).where(df[cols.decision].notna(), "").map(lambda v: slugify(str(v)))
+        df = df[dec.str.startswith("reconnue").to_numpy()]
+    if since is not None:
+        df = df[(df["_start"] >= since).fillna(False).to_numpy()]
+    return df
 
 
 def _catnat_counts(
@@ -484,20 +473,24 @@ def _catnat_counts(
         sub = df[df["_group"] == g]
         agg = sub.groupby("insee_com").agg(n=("_key", "nunique"), first=("_start", "min"), last=("_start", "max"))
         agg = agg.reindex(idx)
-        columns[f"catnat_{g}_count"] = _int(agg["n"].fillna(0))
-        columns[f"catnat_{g}_first_year"] = _int(agg["first"])
-        columns[f"catnat_{g}_last_year"] = _int(agg["last"])
-        codes = ", ".join(sorted(k for k, v in CATNAT_GROUPS.items() if v == g)) or "any other code"
-        meta[f"catnat_{g}_count"] = (
-            "decrees",
-            f"Distinct {what}CatNat decrees for {g.replace('_', ' ')} ({codes}){after}",
-        )
-        meta[f"catnat_{g}_first_year"] = ("year", f"Year the earliest such {g.replace('_', ' ')} event began")
-        meta[f"catnat_{g}_last_year"] = ("year", f"Year the latest such {g.replace('_', ' ')} event began")
+        columns[f"catnat_{g}_count"] = int_array(agg["n"].fillna(0))
+        columns[f"catnat_{g}_first_year"] = int_array(agg["first"])
+        columns[f"catnat_{g}_last_year"] = int_array(agg["last"])
+        meta.update(_catnat_group_meta(g, what, after))
     total = df.groupby("insee_com")["_key"].nunique().reindex(idx).fillna(0)
-    columns["catnat_total_count"] = _int(total)
+    columns["catnat_total_count"] = int_array(total)
     meta["catnat_total_count"] = ("decrees", f"Distinct {what}CatNat decrees, all perils{after}")
     return pd.DataFrame(columns, index=idx.copy()), meta
+
+
+def _catnat_group_meta(group: str, what: str, after: str) -> dict[str, tuple[str, str]]:
+    words = group.replace("_", " ")
+    codes = ", ".join(sorted(k for k, v in CATNAT_GROUPS.items() if v == group)) or "any other code"
+    return {
+        f"catnat_{group}_count": ("decrees", f"Distinct {what}CatNat decrees for {words} ({codes}){after}"),
+        f"catnat_{group}_first_year": ("year", f"Year the earliest such {words} event began"),
+        f"catnat_{group}_last_year": ("year", f"Year the latest such {words} event began"),
+    }
 
 
 def _coverage_departments(coverage: Any) -> set[str] | None:
@@ -515,25 +508,34 @@ def _coverage_departments(coverage: Any) -> set[str] | None:
     return deps
 
 
-def _apply_coverage(
-    out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str] | None, coverage: Any, label: str
-) -> None:
-    """Cities the table does not list: 0 where it is complete (coverage), else NA with the reason."""
-    absent = ~idx.isin(list(listed))
-    if deps is not None and "*" not in deps:
-        absent &= ~np.array([insee_department(c) in deps for c in idx])
-    elif deps is not None:
-        absent &= False
+def _embedded_catnat_reasons(out: pd.DataFrame, idx: pd.Index, listed: set) -> None:
+    """``catnat_reason``: the cities outside the embedded ACV extract get no counts and say why."""
+    blank_absent(out, ~idx.isin(list(listed)), "catnat_reason", _OUTSIDE_EMBEDDED_CATNAT)
+    out["catnat_reason"] = out["catnat_reason"].to_numpy()  # as object values: the column type is inferred
+
+
+def _catnat_coverage_reasons(out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str] | None, label: str) -> None:
+    """``catnat_reason``: cities the table does not list get 0 where it is complete (coverage), else NA and why."""
+    out["catnat_reason"] = np.full(len(idx), pd.NA, dtype=object)
+    absent = ~idx.isin(list(listed)) & ~_covered(idx, deps)
     if not absent.any():
         return
-    cols = [c for c in out.columns if c != "catnat_reason"]
-    out.loc[absent, cols] = pd.NA
     where = "" if deps is None else f" (its coverage: departments {', '.join(sorted(deps))})"
-    out.loc[absent, "catnat_reason"] = (
+    reason = (
         f"not listed in {Path(label).name}{where}: a commune the table does not list has no value; if the table "
         "lists every decree of a territory, say so with coverage='national' or the department codes "
         "(CLI --catnat-coverage)"
     )
+    blank_absent(out, absent, "catnat_reason", reason)
+
+
+def _covered(idx: pd.Index, deps: set[str] | None) -> np.ndarray:
+    """The cities where the table lists every decree (``deps``, ``{"*"}`` for all of France)."""
+    if deps is None:
+        return np.zeros(len(idx), dtype=bool)
+    if "*" in deps:
+        return np.ones(len(idx), dtype=bool)
+    return np.array([insee_department(c) in deps for c in idx])
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,22 +595,48 @@ def join_commune_table(
     """
     if role not in ROLES or role == "opendata":
         raise ValueError(f"role must be 'risk', 'nature' or 'context'; got {role!r}")
-    idx = _city_codes(cities)
+    idx = city_codes(cities)
     df, label = read_table(table, what="commune table")
     code_col = find_column(df, INSEE_COLUMN_NAMES, label, "INSEE code", insee_column)
+    keep = _kept_columns(df, columns, code_col, label)
+    pre = _column_prefix(prefix)
+    repairs: list = list(df.attrs.pop(REPAIRS, []))
+    values = _table_values(normalise_codes(df, code_col, label, repairs), keep, code_col, label, repairs)
+    joined = values.reindex(idx)
+    out = pd.DataFrame({f"{pre}{c}": joined[c] for c in keep}, index=idx.copy())
+    reason_col = f"{pre}reason" if pre else "join_reason"
+    what = "table" if label == "<DataFrame>" else f"table {Path(label).name}"
+    out[reason_col] = _reason_missing(idx, values.index, what).to_numpy()
+    numeric = [f"{pre}{c}" for c in keep if pd.api.types.is_numeric_dtype(out[f"{pre}{c}"])]
+    meta = _join_metadata(keep, pre, reason_col, Path(label).name, code_col)
+    return finish_indicators(out, meta, repairs, role=role, scored=numeric)
+
+
+def _kept_columns(df: pd.DataFrame, columns: Sequence[str] | None, code_col: str, label: str) -> list[str]:
+    """The columns asked for (all by default), without the code column."""
     if columns is None:
-        keep = [c for c in df.columns if c != code_col]
-    else:
-        if isinstance(columns, str):
-            columns = [columns]
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            raise InputError(f"{label}: column(s) {missing} not found; the table has {list(df.columns)}")
-        keep = [c for c in columns if c != code_col]
-    if prefix is not None and (not isinstance(prefix, str) or not prefix.strip()):
+        return [c for c in df.columns if c != code_col]
+    if isinstance(columns, str):
+        columns = [columns]
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"{label}: column(s) {missing} not found; the table has {list(df.columns)}")
+    return [c for c in columns if c != code_col]
+
+
+def _column_prefix(prefix: str | None) -> str:
+    """``prefix_`` (``""`` without a prefix)."""
+    if prefix is None:
+        return ""
+    if not isinstance(prefix, str) or not prefix.strip():
         raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-    repairs: list = list(df.attrs.pop("acv_geo_repairs", []))
-    df = normalise_codes(df, code_col, label, repairs)
+    return prefix if prefix.endswith("_") else f"{prefix}_"
+
+
+def _table_values(
+    df: pd.DataFrame, keep: list[str], code_col: str, label: str, repairs: list[dict[str, Any]]
+) -> pd.DataFrame:
+    """The kept columns indexed by INSEE code, first row of each code (later ones reported), numbers parsed."""
     dup = df["insee_com"].duplicated(keep="first")
     if dup.any():
         add_repair(
@@ -622,40 +650,21 @@ def join_commune_table(
         df = df.loc[~dup]
     table_idx = pd.Index(df["insee_com"], name="insee_com")
     df = df[keep].set_axis(table_idx, axis=0)
-    df = pd.DataFrame({c: _maybe_numeric(df[c]) for c in keep}, index=table_idx)
-    joined = df.reindex(idx)
-    pre = "" if prefix is None else (prefix if prefix.endswith("_") else f"{prefix}_")
-    out_cols: dict[str, Any] = {f"{pre}{c}": joined[c] for c in keep}
-    reason_col = f"{pre}reason" if pre else "join_reason"
-    out = pd.DataFrame(out_cols, index=idx.copy())
-    what = "table" if label == "<DataFrame>" else f"table {Path(label).name}"
-    out[reason_col] = _reason_missing(idx, table_idx, what).to_numpy()
-    attach_metadata(
-        out,
-        [
-            *(
-                {
-                    "column": f"{pre}{c}",
-                    "unit": "",
-                    "source": Path(label).name,
-                    "date": "",
-                    "description": f"Column {c!r} of {Path(label).name}, joined by INSEE code ({code_col})",
-                }
-                for c in keep
-            ),
-            {
-                "column": reason_col,
-                "unit": "",
-                "source": "acv-geo",
-                "date": "",
-                "description": "Why the joined values are missing",
-            },
-        ],
-    )
-    numeric = [f"{pre}{c}" for c in keep if pd.api.types.is_numeric_dtype(out[f"{pre}{c}"])]
-    assign_role(out, role, scored=numeric)
-    out.attrs[REPAIRS] = repairs
-    return out
+    return pd.DataFrame({c: _maybe_numeric(df[c]) for c in keep}, index=table_idx)
+
+
+def _join_metadata(keep: list[str], pre: str, reason_col: str, name: str, code_col: str) -> list[dict[str, str]]:
+    rows = [
+        {
+            "column": f"{pre}{c}",
+            "unit": "",
+            "source": name,
+            "date": "",
+            "description": f"Column {c!r} of {name}, joined by INSEE code ({code_col})",
+        }
+        for c in keep
+    ]
+    return rows + metadata_rows({reason_col: ("", "Why the joined values are missing")}, "acv-geo", "")
 
 
 _NUM_RE = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
@@ -707,21 +716,22 @@ RISK_FAMILIES: dict[str, tuple[str, ...]] = {
     "radon": ("18",),
 }
 
-
-@functools.lru_cache(maxsize=1)
-def _embedded_seismic() -> pd.DataFrame:
-    return pd.read_csv(get_path("seismic_zones"), dtype=str, keep_default_na=False, na_values=[""])
-
-
-@functools.lru_cache(maxsize=1)
-def _embedded_ddrm() -> pd.DataFrame:
-    return pd.read_csv(get_path("ddrm_risks"), dtype=str, keep_default_na=False, na_values=[""])
-
-
 _NOT_IN_2018 = (
     "commune created or merged after the table's commune list (2018 codes), or absent from the source; "
     "no value is guessed"
 )
+
+_SEISMIC_SOURCE = "Décret n° 2010-1255 (zonage sismique de la France), data.gouv.fr · Licence Ouverte"
+_SEISMIC_META = {
+    "seismic_zone": (
+        "zone 1-5",
+        "Seismic zone of the commune (décret 2010-1255): 1 very low, 2 low, 3 moderate, "
+        "4 medium, 5 strong; Mayotte: zone 3 for the whole department by the décret",
+    ),
+    "seismic_label": ("", "Name of the seismic zone"),
+    "seismic_reason": ("", "Why the seismic zone is missing"),
+}
+_DDRM_SOURCE = "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · Licence Ouverte"
 
 
 def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
@@ -747,40 +757,20 @@ def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
     >>> seismic_indicators(pd.DataFrame(index=idx))["seismic_zone"].tolist()
     [4, 5, 1, 3]
     """
-    idx = _city_codes(cities)
-    df = _embedded_seismic()
-    zones = pd.to_numeric(df.set_index("insee_com")["zone_sismique"], errors="coerce")
+    idx = city_codes(cities)
+    zones = pd.to_numeric(_embedded("seismic_zones").set_index("insee_com")["zone_sismique"], errors="coerce")
     values = zones.reindex(idx)
     mayotte = np.array([str(c).startswith("976") for c in idx])
     values[mayotte & values.isna().to_numpy()] = 3
     out = pd.DataFrame(index=idx.copy())
-    out["seismic_zone"] = _int(values)
+    out["seismic_zone"] = int_array(values)
     out["seismic_label"] = pd.array(
         [None if pd.isna(v) else SEISMIC_LABELS.get(int(v)) for v in values], dtype="string"
     )
-    out["seismic_reason"] = pd.array(
-        [f"not in the seismic zoning file: {_NOT_IN_2018}" if pd.isna(v) else None for v in values], dtype="string"
+    out["seismic_reason"] = absent_reasons(values.isna().to_numpy(), f"not in the seismic zoning file: {_NOT_IN_2018}")
+    return finish_indicators(
+        out, metadata_rows(_SEISMIC_META, _SEISMIC_SOURCE, "2010-10-22"), [], scored=["seismic_zone"]
     )
-    source = "Décret n° 2010-1255 (zonage sismique de la France), data.gouv.fr · Licence Ouverte"
-    attach_metadata(
-        out,
-        _meta(
-            {
-                "seismic_zone": (
-                    "zone 1-5",
-                    "Seismic zone of the commune (décret 2010-1255): 1 very low, 2 low, 3 moderate, "
-                    "4 medium, 5 strong; Mayotte: zone 3 for the whole department by the décret",
-                ),
-                "seismic_label": ("", "Name of the seismic zone"),
-                "seismic_reason": ("", "Why the seismic zone is missing"),
-            },
-            source,
-            "2010-10-22",
-        ),
-    )
-    assign_role(out, "risk", scored=["seismic_zone"])
-    out.attrs[REPAIRS] = []
-    return out
 
 
 def known_risks_indicators(cities: pd.DataFrame) -> pd.DataFrame:
@@ -806,58 +796,29 @@ def known_risks_indicators(cities: pd.DataFrame) -> pd.DataFrame:
     >>> bool(out.loc["01004", "risk_flood_known"]), bool(out.loc["01004", "risk_earthquake_known"])
     (True, True)
     """
-    idx = _city_codes(cities)
-    df = _embedded_ddrm().set_index("insee_com")
-    codes = df["risk_codes"].reindex(idx)
-    labels = dict(pd.read_csv(get_path("ddrm_risk_codes"), dtype=str).itertuples(index=False, name=None))
+    idx = city_codes(cities)
+    codes = _embedded("ddrm_risks").set_index("insee_com")["risk_codes"].reindex(idx)
     sets = [None if pd.isna(v) else {c.strip() for c in str(v).split(",") if c.strip()} for v in codes]
+    unknown = [s is None for s in sets]
+    labels = ddrm_labels()
     out = pd.DataFrame(index=idx.copy())
-    meta: dict[str, tuple[str, str]] = {}
     for fam, fam_codes in RISK_FAMILIES.items():
-        col = f"risk_{fam}_known"
-        out[col] = pd.array([None if s is None else bool(s & set(fam_codes)) for s in sets], dtype="boolean")
-        names = ", ".join(f"{c} {labels.get(c, '')}".strip() for c in fam_codes)
-        meta[col] = (
-            "bool",
-            f"The departmental risk file (DDRM) lists a {fam.replace('_', ' ')} risk for the commune "
-            f"(GASPAR codes {names})",
+        out[f"risk_{fam}_known"] = pd.array(
+            [None if s is None else bool(s & set(fam_codes)) for s in sets], dtype="boolean"
         )
     fams = [f"risk_{f}_known" for f in RISK_FAMILIES]
     out["risks_known_count"] = out[fams].astype("Int64").sum(axis=1, min_count=1).astype("Int64")
-    out.loc[[s is None for s in sets], "risks_known_count"] = pd.NA
-    out["risks_known"] = pd.array(
-        [
-            None
-            if s is None
-            else "; ".join(labels.get(c, c) for c in sorted(s, key=_code_key) if c in labels and len(c) == 2)
-            for s in sets
-        ],
-        dtype="string",
-    )
-    out["risks_known_reason"] = pd.array(
-        [
-            f"not in the GASPAR DDRM list: {_NOT_IN_2018} (Drôme and Puy-de-Dôme are missing from the source)"
-            if s is None
-            else None
-            for s in sets
-        ],
-        dtype="string",
-    )
-    meta["risks_known_count"] = ("families", f"Number of natural risk families known ({', '.join(RISK_FAMILIES)})")
-    meta["risks_known"] = ("", "Main risks known for the commune (GASPAR labels)")
-    meta["risks_known_reason"] = ("", "Why the known risks are missing")
-    attach_metadata(
-        out,
-        _meta(
-            meta,
-            "Géorisques GASPAR, dossiers départementaux des risques majeurs (DDRM) · Licence Ouverte",
-            "2026-10-05",
-        ),
-    )
-    assign_role(out, "risk", scored=["risks_known_count"])
-    out.attrs[REPAIRS] = []
-    return out
+    out.loc[unknown, "risks_known_count"] = pd.NA
+    out["risks_known"] = pd.array([None if s is None else _main_risks(s, labels) for s in sets], dtype="string")
+    why = f"not in the GASPAR DDRM list: {_NOT_IN_2018} (Drôme and Puy-de-Dôme are missing from the source)"
+    out["risks_known_reason"] = absent_reasons(unknown, why)
+    meta = {
+        **known_risks_metadata(RISK_FAMILIES, labels),
+        "risks_known_reason": ("", "Why the known risks are missing"),
+    }
+    return finish_indicators(out, metadata_rows(meta, _DDRM_SOURCE, "2026-10-05"), [], scored=["risks_known_count"])
 
 
-def _code_key(code: str) -> tuple[int, str]:
-    return (int(code), code) if code.isdigit() else (10**6, code)
+def _main_risks(codes: set[str], labels: dict[str, str]) -> str:
+    """The labels of the main (two-digit) risks among ``codes``, in code order."""
+    return "; ".join(labels.get(c, c) for c in sorted(codes, key=code_key) if c in labels and len(c) == 2)

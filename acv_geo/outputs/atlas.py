@@ -219,15 +219,21 @@ def _bare(full: Any) -> Any:
 
 def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
     """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
-    from acv_geo.outputs.maps import plot_map
-
     el = epci_layer(full, epci)  # the layer written with the tables (built once)
     full = _bare(full)
     jobs = _opendata_jobs(folder, full, el, meta, lang) + _cluster_jobs(folder, full, meta, cfg, lang)
     for col in map_columns(full, meta, cfg):
         args, kwargs = _indicator_map_args(col, full, meta, lang)
-        jobs.append((col, folder / f"{col}.png", plot_map, args, kwargs))
+        jobs.append(_png_job(col, folder / f"{col}.png", args, kwargs))
     return jobs
+
+
+def _png_job(key: str, path: Path, args: tuple, kwargs: dict) -> MapJob:
+    """The job drawing ``plot_map(*args, **kwargs)`` into ``path`` on the frame drawn once per process."""
+    from acv_geo.outputs.maps import _map_png, _MapStyle
+
+    gdf, column = args
+    return (key, path, _map_png, (gdf, _MapStyle(column, **kwargs)), {})
 
 
 def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: str) -> list[MapJob]:
@@ -244,8 +250,6 @@ def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: s
 def _town_status_job(folder: Path, full: Any, note: str, lang: str) -> MapJob:
     """The map of who publishes open data for each town: the commune, only its EPCI, or none."""
     import geopandas as gpd
-
-    from acv_geo.outputs.maps import plot_map
 
     text = _MAP_TEXT[lang]
     g = gpd.GeoDataFrame(
@@ -265,13 +269,11 @@ def _town_status_job(folder: Path, full: Any, note: str, lang: str) -> MapJob:
         "source_note": note,
         "lang": lang,
     }
-    return ("opendata_status", folder / "opendata_status.png", plot_map, (g, "opendata_level"), kwargs)
+    return _png_job("opendata_status", folder / "opendata_status.png", (g, "opendata_level"), kwargs)
 
 
 def _epci_status_job(folder: Path, el: Any, note: str, lang: str) -> MapJob:
     """The map of whether each EPCI of the towns publishes open data (``el``: its EPCI layer)."""
-    from acv_geo.outputs.maps import plot_map
-
     text = _MAP_TEXT[lang]
     ge = el[["territory", el.geometry.name]].copy()
     ge["epci_publishes"] = (
@@ -285,12 +287,12 @@ def _epci_status_job(folder: Path, el: Any, note: str, lang: str) -> MapJob:
         "source_note": note,
         "lang": lang,
     }
-    return ("opendata_epci", folder / "opendata_epci.png", plot_map, (ge, "epci_publishes"), kwargs)
+    return _png_job("opendata_epci", folder / "opendata_epci.png", (ge, "epci_publishes"), kwargs)
 
 
 def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
     """The local cluster map of each cluster variable."""
-    from acv_geo.outputs.maps import _cluster_figure, _cluster_style
+    from acv_geo.outputs.maps import _cluster_frame, _cluster_style, _map_png
 
     od_note = _note(meta, "opendata_level") or "city list"
     cs = cfg.clusters
@@ -307,7 +309,8 @@ def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: s
             _map_title(var, meta, full, lang), METHOD_NAMES[cs.method], cs.weights, cs.permutations, cs.alpha
         )
         style = _cluster_style(title=title, source_note=_note(meta, var) or od_note, lang=lang)
-        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _cluster_figure, (frame, geoms, style), {}))
+        gdf = _cluster_frame(frame, geoms, style.column, style.territory_column)
+        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _map_png, (gdf, style), {}))
     return jobs
 
 
@@ -325,7 +328,11 @@ def _cluster_geometries(full: Any) -> Any:
 
 def _render_map(job: MapJob, dpi: int) -> Path:
     """Draw one map job and write its PNG (in this process or a worker)."""
+    from acv_geo.outputs.maps import _map_png
+
     _key, path, func, args, kwargs = job
+    if func is _map_png:  # writes the PNG itself
+        return _map_png(*args, path=path, dpi=dpi, **kwargs)
     return _save(func(*args, **kwargs), path, dpi)
 
 
@@ -391,12 +398,15 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    from acv_geo.outputs.maps import _basemap_paths
+    from acv_geo.outputs.maps import _basemap_paths, _map_png, _prepare_frame
 
     if not jobs:
         return []
-    if any(kw.get("basemap", True) for *_, kw in jobs):
+    if any(kw.get("basemap", True) for _k, _p, func, _a, kw in jobs if func is not _map_png):
         _basemap_paths()  # built once here: forked workers inherit it
+    for _key, _path, func, args, kwargs in jobs:
+        if func is _map_png:
+            _prepare_frame(*args, dpi=dpi, **kwargs)  # basemap and frames built once here, inherited too
     n = _map_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
     ctx = _pool_context() if n > 1 else None
     render = functools.partial(_render_map, dpi=dpi)
@@ -626,27 +636,11 @@ def _save(fig: Any, path: Path, dpi: int) -> Path:
 
     The figure is rendered once, exactly as ``savefig`` renders a PNG, and its pixels are quantised
     with Pillow (fast octree, what the report used to do to every map): 3-4× smaller than RGBA and
-    no second encoding. Without Pillow (matplotlib needs it), a plain RGBA PNG.
+    no second encoding.
     """
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - matplotlib depends on Pillow
-        Image = None
-    if Image is not None:
-        import io
+    from acv_geo.outputs.maps import _figure_rgba, _write_palette_png
 
-        buf = io.BytesIO()
-        fig.savefig(buf, format="raw", dpi=dpi)
-        raw = buf.getvalue()
-        w = int(fig.get_figwidth() * dpi)
-        h = len(raw) // (4 * w) if w > 0 else 0
-        if h > 0 and w * h * 4 == len(raw):
-            im = Image.frombuffer("RGBA", (w, h), raw, "raw", "RGBA", 0, 1)
-            method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
-            im.convert("RGB").quantize(colors=256, method=method).save(path, format="PNG")
-            fig.clear()
-            return path
-    fig.savefig(path, format="png", dpi=dpi)
+    _write_palette_png(_figure_rgba(fig, dpi), path)
     fig.clear()
     return path
 

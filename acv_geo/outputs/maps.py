@@ -419,24 +419,37 @@ def plot_map(
 
 def _plot(gdf: Any, style: _MapStyle, *, ax: Any = None, figsize: tuple[float, float] = (10.0, 8.5)) -> Figure:
     """:func:`plot_map` with its options in ``style``: check, colour, lay out, draw, annotate."""
-    data = _mapped_rows(gdf, style.column)
-    colours = _colours(data[style.column], style)
+    layer = _layer(gdf, style)
     ax = _main_axes(ax, figsize)
-    fig = ax.figure
-    layer = _Layer(
+    axes = _frame(ax, layer.basemap, _present(layer.territory))
+    _decorate(ax.figure, axes, layer, style)
+    return ax.figure
+
+
+def _layer(gdf: Any, style: _MapStyle) -> _Layer:
+    """The rows of ``gdf`` drawn with ``style``: checked, with their territory and colours, and the basemap."""
+    data = _mapped_rows(gdf, style.column)
+    return _Layer(
         data.geometry,
         _territory_series(data, style.territory_column),
-        colours,
+        _colours(data[style.column], style),
         _basemap_paths() if style.basemap else None,
     )
-    _draw_territories(ax, layer)
+
+
+def _present(territory: pd.Series) -> tuple[str, ...]:
+    """The overseas territories with rows, in inset order (each gets an inset)."""
+    return tuple(t for t in OVERSEAS if (territory == t).any())
+
+
+def _decorate(fig: Any, axes: dict[str, Any], layer: _Layer, style: _MapStyle) -> None:
+    """What changes from map to map on the frame of :func:`_frame`: the rows, title, legend and caption."""
+    _draw_rows(axes, layer)
     if style.title:
         fig.suptitle(style.title, fontsize=13, y=0.97)
     if style.legend:
-        _draw_legend(fig, ax, layer, style)
-    _scale_bar(ax)
-    _draw_caption(fig, colours.no_value, style)
-    return fig
+        _draw_legend(fig, axes["metropole"], layer, style)
+    _draw_caption(fig, layer.colours.no_value, style)
 
 
 def _mapped_rows(gdf: Any, column: str) -> Any:
@@ -524,37 +537,47 @@ def _main_axes(ax: Any, figsize: tuple[float, float]) -> Any:
     return fig.add_axes([0.02, 0.06, 0.96, 0.86])
 
 
-def _draw_territories(ax: Any, layer: _Layer) -> None:
-    """The mainland in ``ax``, then an inset per overseas territory present, top to bottom."""
-    _draw_territory(ax, "metropole", layer, size=22)
+def _frame(ax: Any, basemap: dict[str, list | None] | None, present: Sequence[str]) -> dict[str, Any]:
+    """The frame of a map, the same for every map: the mainland in ``ax`` and an inset per territory of ``present``.
+
+    Each with its basemap (if any), limits and frame, and the scale bar; no row drawn yet. Returns the
+    axes of each territory drawn (``"metropole"``: ``ax``).
+    """
+    paths = basemap.get("metropole") if basemap is not None else None
+    if paths is not None:
+        _draw_basemap(ax, paths)
     _setup_ax(ax, (*_MAIN_XLIM[:1], _MAIN_YLIM[0], _MAIN_XLIM[1], _MAIN_YLIM[1]))
     ax.set_label("map:metropole")
     ax.set_axis_off()
-    present = [t for t in OVERSEAS if (layer.territory == t).any()]
+    axes = {"metropole": ax}
     height = 0.17
     for k, name in enumerate(present):
         inset = ax.inset_axes([0.005, 0.99 - (k + 1) * (height + 0.018), 0.17, height])
         inset.set_label(f"inset:{name}")
-        _draw_territory(inset, name, layer, size=16)
+        paths = basemap.get(name) if basemap is not None else None
+        if paths is not None:
+            _draw_basemap(inset, paths)
         _setup_ax(inset, _territory_bounds(name))
         inset.set_title(TERRITORIES[name].label, fontsize=7, pad=2)
         for s in inset.spines.values():
             s.set_edgecolor("#888888")
             s.set_linewidth(0.6)
+        axes[name] = inset
+    _scale_bar(ax)
+    return axes
 
 
-def _draw_territory(target: Any, name: str, layer: _Layer, *, size: float) -> None:
-    """Basemap, then the rows of territory ``name`` in its CRS: coloured, or hatched when without value."""
-    paths = layer.basemap.get(name) if layer.basemap is not None else None
-    if paths is not None:
-        _draw_basemap(target, paths)
-    mask = (layer.territory == name).to_numpy()
-    if mask.any():
-        part = layer.geometry[mask].to_crs(local_crs(name))
-        blank = layer.colours.no_value[mask]
-        cols = layer.colours.rows[mask]
-        _draw(target, part[~blank], cols[~blank], size=size)
-        _draw_no_data(target, part[blank], size=size)
+def _draw_rows(axes: dict[str, Any], layer: _Layer) -> None:
+    """The rows of each territory in its axes, in its CRS: coloured, or hatched when without value."""
+    for name, target in axes.items():
+        mask = (layer.territory == name).to_numpy()
+        if mask.any():
+            part = layer.geometry[mask].to_crs(local_crs(name))
+            blank = layer.colours.no_value[mask]
+            cols = layer.colours.rows[mask]
+            size = 22 if name == "metropole" else 16
+            _draw(target, part[~blank], cols[~blank], size=size)
+            _draw_no_data(target, part[blank], size=size)
 
 
 def _draw_basemap(target: Any, paths: list) -> None:
@@ -679,6 +702,240 @@ def _wrapped_text(self: Any) -> str:
                 wrapped_lines.append(" ".join(sub_words))
                 sub_words = []
     return "\n".join(wrapped_lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The maps of a run, drawn on a frame rendered once per process
+
+
+@dataclass
+class _Skeleton:
+    """A figure with the frame of :func:`_frame` drawn once, and its pixels to start each map from.
+
+    ``extents`` caches the window extent of each frame artist (by ``id``: they live as long as the figure).
+    """
+
+    fig: Any
+    axes: dict[str, Any]
+    basemap: dict[str, list | None] | None
+    background: Any
+    extents: dict[int, Any]
+
+
+#: The skeletons of this process, by (territories present, basemap drawn, figure size, dpi).
+_SKELETONS: dict[tuple, _Skeleton] = {}
+
+
+def _skeleton(present: tuple[str, ...], basemap: dict[str, list | None] | None, dpi: int) -> _Skeleton:
+    """The frame of the maps with these insets and basemap at ``dpi``, built and rendered once per process."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    key = (present, basemap is not None, dpi)
+    sk = _SKELETONS.get(key)
+    if sk is not None and sk.basemap is basemap:
+        return sk
+    if len(_SKELETONS) >= 4:
+        _SKELETONS.clear()
+    fig = Figure(figsize=(10.0, 8.5), dpi=dpi)
+    FigureCanvasAgg(fig)
+    axes = _frame(fig.add_axes([0.02, 0.06, 0.96, 0.86]), basemap, present)
+    fig.canvas.draw()
+    sk = _Skeleton(fig, axes, basemap, fig.canvas.copy_from_bbox(fig.bbox), {})
+    _SKELETONS[key] = sk
+    return sk
+
+
+def _map_png(gdf: Any, style: _MapStyle, *, path: Path, dpi: int) -> Path:
+    """Draw the map of ``gdf`` in ``style`` (as :func:`_plot` does) into ``path``, a 256-colour PNG.
+
+    The frame (axes, insets, basemap, scale bar) is rendered once per process (:func:`_skeleton`);
+    each map restores its pixels, adds its own artists (rows, title, legend, caption) with the code
+    of :func:`_plot`, draws only them, in the order a full draw would, then removes them. Same pixels
+    as drawing the whole figure; when one of its artists would lie under a frame artist drawn after
+    it (a full draw would paint the frame over it), the whole figure is drawn instead.
+    """
+    layer = _layer(gdf, style)
+    sk = _skeleton(_present(layer.territory), layer.basemap, dpi)
+    rgba = _draw_on(sk, lambda: _decorate(sk.fig, sk.axes, layer, style))
+    if rgba is None:
+        rgba = _figure_rgba(_plot(gdf, style), dpi)
+    return _write_palette_png(rgba, path)
+
+
+def _figure_rgba(fig: Any, dpi: int) -> np.ndarray:
+    """The pixels of ``fig`` rendered as ``savefig`` renders a PNG at ``dpi``, as an (h, w, 4) array."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="raw", dpi=dpi)
+    w = int(fig.get_figwidth() * dpi)
+    return np.frombuffer(buf.getvalue(), dtype=np.uint8).reshape(-1, w, 4)
+
+
+def _prepare_frame(gdf: Any, style: _MapStyle, *, dpi: int) -> None:
+    """Build the frame :func:`_map_png` draws this map on (once per process; before forking workers)."""
+    layer = _layer(gdf, style)
+    _skeleton(_present(layer.territory), layer.basemap, dpi)
+
+
+def _write_palette_png(rgba: np.ndarray, path: Path) -> Path:
+    """Write an (h, w, 4) RGBA array as a 256-colour PNG (Pillow's fast octree), as the report embeds it."""
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
+    method = getattr(getattr(Image, "Quantize", None), "FASTOCTREE", 2)
+    im.convert("RGB").quantize(colors=256, method=method).save(path, format="PNG")
+    return path
+
+
+def _draw_on(sk: _Skeleton, add: Any) -> np.ndarray | None:
+    """The pixels of ``sk`` with the artists ``add()`` puts on it; None when they cannot be drawn alone.
+
+    The artists added are drawn on the frame's pixels in the order of a full draw, then removed (the
+    skeleton is left as it was).
+    """
+    fig = sk.fig
+    before = {id(a) for a in _walk(fig)}
+    suptitle = getattr(fig, "_suptitle", None)
+    try:
+        add()
+        renderer = fig.canvas.get_renderer()
+        fig.canvas.restore_region(sk.background)
+        drawn: list = []
+        ok = _draw_new(fig, before, renderer, sk.extents, drawn)
+        return np.asarray(renderer.buffer_rgba()).copy() if ok else None
+    finally:
+        for a in [a for a in _walk(fig, before) if id(a) not in before]:
+            a.remove()
+        if getattr(fig, "_suptitle", None) is not suptitle:
+            fig._suptitle = suptitle  # fig.suptitle reuses its text: the next map's must be new again
+
+
+def _walk(container: Any, only: set[int] | None = None) -> list:
+    """The artists a full draw of ``container`` visits, depth first into the axes (of ``only``, if given)."""
+    from matplotlib.axes import Axes
+
+    out = []
+    for a in container.get_children():
+        out.append(a)
+        if isinstance(a, Axes) and (only is None or id(a) in only):
+            out += _walk(a, only)
+    return out
+
+
+def _draw_order(container: Any) -> list:
+    """The children of a figure or axes in the order its ``draw`` draws them (patch, hidden frame left out)."""
+    from matplotlib.axes import Axes
+
+    children = container.get_children()
+    children.remove(container.patch)
+    if isinstance(container, Axes):
+        hidden = []
+        if not (container.axison and container.get_frame_on()):
+            hidden += list(container.spines.values())
+        if not container.axison:
+            hidden += [container.xaxis, container.yaxis]
+        children = [a for a in children if not any(a is h for h in hidden)]
+    return sorted((a for a in children if not a.get_animated()), key=lambda a: a.get_zorder())
+
+
+def _draw_new(container: Any, before: set[int], renderer: Any, extents: dict[int, Any], drawn: list) -> bool:
+    """Draw the artists of ``container`` not in ``before``, in draw order; False if a frame artist covers one.
+
+    A frame artist (in ``before``) that a full draw paints after a new artist, over it, makes the
+    result differ: then nothing more is drawn and False is returned. ``drawn``: extents of the new
+    artists drawn so far.
+    """
+    from matplotlib.axes import Axes
+
+    if isinstance(container, Axes) and drawn and container.axison and container.get_frame_on():
+        if _covers(_frame_extent(container.patch, renderer, extents), drawn):
+            return False
+    for a in _draw_order(container):
+        if id(a) not in before:
+            a.draw(renderer)
+            drawn.append(_new_extent(a, renderer))
+        elif isinstance(a, Axes):
+            if not _draw_new(a, before, renderer, extents, drawn):
+                return False
+        elif drawn and a.get_visible() and _covers(_frame_extent(a, renderer, extents), drawn):
+            return False
+    return True
+
+
+def _covers(extent: Any, drawn: list) -> bool:
+    """True if ``extent`` (of a frame artist) meets one of the ``drawn`` extents (None: nothing drawn)."""
+    return extent is not None and any(d is not None and extent.overlaps(d) for d in drawn)
+
+
+def _frame_extent(a: Any, renderer: Any, cache: dict[int, Any]) -> Any:
+    """The (padded) window extent of frame artist ``a``, computed once."""
+    if id(a) not in cache:
+        cache[id(a)] = _extent(a, renderer)
+    return cache[id(a)]
+
+
+def _new_extent(a: Any, renderer: Any) -> Any:
+    """The (padded) window extent of the new artist ``a``, within its clip box."""
+    from matplotlib.transforms import Bbox
+
+    ext = _extent(a, renderer)
+    clip = a.get_clip_box() if a.get_clip_on() else None
+    if ext is None or clip is None or not np.isfinite(ext.extents).all():
+        return ext
+    return Bbox.intersection(ext, clip)
+
+
+def _extent(a: Any, renderer: Any) -> Any:
+    """The window extent of ``a`` in pixels, padded by 2 points and 2 pixels; None for an artist drawing nothing.
+
+    Collections: their paths through their transforms (what they paint, line width added); axes
+    and axis: their tight box; others: their window extent. When it cannot be told, everywhere.
+    """
+    from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
+    from matplotlib.collections import Collection
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    pad = 2.0 + 2.0 * renderer.dpi / 72.0
+    everywhere = Bbox([[-np.inf, -np.inf], [np.inf, np.inf]])
+    try:
+        if isinstance(a, Text) and not a.get_text():
+            return None
+        if isinstance(a, Collection):
+            ext = _collection_extent(a)
+            if ext is None:
+                return None
+            pad += float(np.max(a.get_linewidth(), initial=0.0)) * renderer.dpi / 72.0
+        elif isinstance(a, (Axes, Axis)):
+            ext = a.get_tightbbox(renderer)
+        else:
+            ext = a.get_window_extent(renderer)
+    except Exception:  # noqa: BLE001 - unknown extent: assume it covers everything
+        return everywhere
+    if ext is None:
+        return None
+    if not np.isfinite(ext.extents).all():
+        return everywhere
+    return ext.padded(pad)
+
+
+def _collection_extent(c: Any) -> Any:
+    """Where collection ``c`` paints, in pixels (before its line width), as its draw places its paths."""
+    from matplotlib.path import get_path_collection_extents
+
+    paths = c.get_paths()
+    if not len(paths):
+        return None
+    trf, off_trf = c.get_transform(), c.get_offset_transform()
+    offsets = off_trf.transform_non_affine(np.asarray(c.get_offsets(), dtype=float))
+    if not trf.is_affine:
+        paths = [trf.transform_path_non_affine(p) for p in paths]
+    return get_path_collection_extents(
+        trf.get_affine(), paths, c.get_transforms(), offsets, off_trf.get_affine().frozen()
+    )
 
 
 def cluster_map(

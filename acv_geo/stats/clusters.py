@@ -46,6 +46,7 @@ import numpy as np
 from acv_geo.stats.choices import ALTERNATIVES, LEVELS, LOCAL_COLUMNS, METHODS
 from acv_geo.stats.fdr import benjamini_hochberg
 from acv_geo.stats.joincounts import JoinCountsCore, join_counts_core
+from acv_geo.stats.moran import moran_global
 from acv_geo.stats.local import LocalOptions, focus_of, label_units, local_statistic, local_table
 from acv_geo.stats.permutation import check_permutations, esda_version, resolve_seed, seeded
 from acv_geo.stats.results import JoinCountsResult, LocalResult, MoranResult
@@ -300,18 +301,14 @@ def morans_i(
     >>> res.n, -1 < res.I < 1
     (244, True)
     """
-    import esda
-
     permutations = check_permutations(permutations, 0)
     seed = resolve_seed(seed)
     data = _prepare(cities, variable, weights, UnitOptions(level, epci, polygons, aggregate, territory_column))
     y = data.y
-    with seeded(seed), warnings.catch_warnings():
+    with seeded(seed), warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", UserWarning)
-        mi = esda.Moran(y, data.graph, transformation="r", permutations=permutations)
-
-    nan = float("nan")
-    sims = (mi.p_sim, mi.EI_sim, mi.z_sim, mi.p_z_sim) if permutations else (nan, nan, nan, nan)
+        mi = moran_global(y, data.graph, permutations)
+    sims = (mi.p_sim, mi.EI_sim, mi.z_sim, mi.p_z_sim)
     return MoranResult(
         variable=variable,
         level=level,

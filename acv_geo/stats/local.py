@@ -18,7 +18,9 @@ import pandas as pd
 from acv_geo.core.errors import InputError
 from acv_geo.stats.choices import ALTERNATIVES, METHODS, check_choice
 from acv_geo.stats.fdr import benjamini_hochberg
-from acv_geo.stats.permutation import PermutationTest, check_permutations, crand_p_values, resolve_seed
+from acv_geo.stats.adjacency import Adjacency, as_adjacency
+from acv_geo.stats.conditional import conditional_p_values
+from acv_geo.stats.permutation import PermutationTest, check_permutations, resolve_seed
 from acv_geo.stats.values import check_binary
 
 __all__ = ["LocalOptions", "LocalStatistic", "focus_of", "label_units", "local_statistic", "local_table"]
@@ -171,32 +173,50 @@ def focus_of(method: str, values: pd.Series, variable: str) -> tuple[str, bool]:
     return f"class 1 = {variable!r} is 1/True ({n1} of {len(vals)})", False
 
 
-def _lisa(y: np.ndarray, g: Any, test: PermutationTest) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    import esda
+def _lisa(y: np.ndarray, g: Adjacency, test: PermutationTest) -> tuple[np.ndarray, ...]:
+    """esda.Moran_Local(y, g, transformation="r"): Is, quadrants (its operations, in its order)."""
+    n = len(y)
+    z = y - y.mean()
+    with np.errstate(all="ignore"):
+        z /= y.std()
+    w = g.transform("R").sparse
+    den = (z * z).sum()
+    zl = w @ z
+    lisa = (n - 1) * z * zl / den
+    zp, lp = z > 0, zl > 0
+    q = 1 * (zp * lp) + 2 * ((1 - zp) * lp) + 3 * ((1 - zp) * (1 - lp)) + 4 * (zp * (1 - lp))
+    quad = np.array([_QUADRANTS[int(k)] for k in q], dtype=object)
+    p = conditional_p_values("lisa", z, w, lisa, test)
+    return np.asarray(lisa, dtype="float64"), p, quad, np.ones(n, dtype=bool)
 
-    ml = esda.Moran_Local(y, g, transformation="r", permutations=0)
-    quad = np.array([_QUADRANTS[int(q)] for q in ml.q], dtype=object)
-    p = crand_p_values("lisa", ml.z, ml.w, ml.Is, test)
-    return np.asarray(ml.Is, dtype="float64"), p, quad, np.ones(len(y), dtype=bool)
+
+def _gi_star(y: np.ndarray, g: Adjacency, test: PermutationTest) -> tuple[np.ndarray, ...]:
+    """esda.G_Local(y, g, transform="R", star=True): Gs and the sign of Zs (its operations)."""
+    n = len(y)
+    w = g.with_self_weight(1.0).transform("R").sparse  # binary weights: self-weight 1, then rows
+    statistic = (w @ y) / (y.sum() - y * False)
+    empirical_mean = (y.sum() - y * False) / n
+    mean_of_squares = ((y**2).sum() - (y**2) * False) / n
+    empirical_variance = mean_of_squares - empirical_mean**2
+    cardinality = np.asarray(w.sum(axis=1)).squeeze()
+    expected_variance = cardinality * (n - cardinality)
+    expected_variance /= n - 1
+    expected_variance *= 1 / n**2
+    expected_variance *= empirical_variance / (empirical_mean**2)
+    z_scores = (statistic - cardinality / n) / np.sqrt(expected_variance)
+    quad = np.where(np.asarray(z_scores) > 0, "hot", "cold").astype(object)
+    p = conditional_p_values("gi_star", y, w, statistic, test, scaling=float(y.sum()))
+    return np.asarray(statistic, dtype="float64"), p, quad, np.ones(n, dtype=bool)
 
 
-def _gi_star(y: np.ndarray, g: Any, test: PermutationTest) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    import esda
-
-    gl = esda.G_Local(y, g, transform="R", permutations=0, star=True)
-    quad = np.where(np.asarray(gl.Zs) > 0, "hot", "cold").astype(object)
-    p = crand_p_values("gi_star", gl.y, gl.w, gl.Gs, test, scaling=float(y.sum()))
-    return np.asarray(gl.Gs, dtype="float64"), p, quad, np.ones(len(y), dtype=bool)
-
-
-def _join_count(y: np.ndarray, g: Any, test: PermutationTest) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    wb = g.assign_self_weight(0).eliminate_zeros().transform("b")
+def _join_count(y: np.ndarray, g: Adjacency, test: PermutationTest) -> tuple[np.ndarray, ...]:
+    wb = g.with_self_weight(0.0).without_zeros().transform("B").sparse
     # esda 2.9's Join_Counts_Local._statistic drops islands and sorts by id, which misaligns
     # the statistic when ids are not sorted: compute LJC_i = y_i * sum_j w_ij y_j directly.
-    stat = y * np.asarray(wb.sparse @ y, dtype="float64")
-    p = crand_p_values("join_count", y, wb, stat, test)
+    stat = y * np.asarray(wb @ y, dtype="float64")
+    p = conditional_p_values("join_count", y, wb, stat, test)
     p[stat == 0] = np.nan
-    card = np.asarray(wb.sparse.sum(axis=1)).ravel()
+    card = np.asarray(wb.sum(axis=1)).ravel()
     expected = y * card * (y.sum() - y) / (len(y) - 1)
     quad = np.full(len(y), None, dtype=object)
     quad[stat > 0] = "BB"
@@ -210,7 +230,7 @@ def local_statistic(y: np.ndarray, graph: Any, options: LocalOptions, *, recoded
     ----------
     y : numpy.ndarray
         float64 values aligned with ``graph.unique_ids`` (no NaN).
-    graph : libpysal.graph.Graph
+    graph : Adjacency or libpysal.graph.Graph
         Binary weights (transformed as each statistic needs: row-standardised for LISA and Gi*).
     options : LocalOptions
         Method and permutation settings.
@@ -231,13 +251,13 @@ def local_statistic(y: np.ndarray, graph: Any, options: LocalOptions, *, recoded
     [1.0, 1.0, 0.0, 0.0]
     """
     compute = {"lisa": _lisa, "gi_star": _gi_star, "join_count": _join_count}[options.method]
+    graph = as_adjacency(graph)
     yy = 1.0 - y if recoded else y.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         stat, p, quad, positive = compute(yy, graph, options.test)
-    isolates = set(graph.isolates.tolist())
-    is_island = np.array([i in isolates for i in graph.unique_ids], dtype=bool)
+    is_island = graph.cardinalities == 0
     stat, p, quad = stat.astype("float64").copy(), np.asarray(p, dtype="float64").copy(), quad.copy()
     stat[is_island], p[is_island], quad[is_island] = np.nan, np.nan, None
     in_class = (yy == 1) if options.method == "join_count" else None

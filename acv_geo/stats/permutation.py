@@ -147,9 +147,12 @@ def esda_version() -> str:
     >>> esda_version().count(".") >= 1
     True
     """
-    import esda
+    from importlib.metadata import PackageNotFoundError, version
 
-    return str(getattr(esda, "__version__", "?"))
+    try:
+        return version("esda")
+    except PackageNotFoundError:
+        return "?"
 
 
 def _stat_func(statistic: str) -> Callable[..., Any]:

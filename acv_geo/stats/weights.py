@@ -31,6 +31,7 @@ import pandas as pd
 
 from acv_geo.core.errors import InputError
 from acv_geo.core.territories import TERRITORIES, local_crs, territory_of
+from acv_geo.stats.adjacency import Adjacency, connected_components, is_graph, knn_neighbors
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -135,9 +136,9 @@ class WeightsResult:
 
     Attributes
     ----------
-    graph : libpysal.graph.Graph
-        Binary weights; ``graph.unique_ids`` are the input ids in input order. Isolates are
-        self-loops of weight 0 (libpysal's convention).
+    adjacency : Adjacency
+        The binary weights as arrays (what the statistics read); ``.graph`` is their
+        :class:`libpysal.graph.Graph`, built (and libpysal imported) on first access.
     spec : str
         The specification used (``"knn:6"``, ``"queen"``, ...).
     islands : tuple of str
@@ -155,7 +156,7 @@ class WeightsResult:
         Fallbacks applied (k capped, single-unit territory, islands).
     """
 
-    graph: Graph = field(repr=False)
+    adjacency: Adjacency = field(repr=False)
     spec: str
     islands: tuple[str, ...]
     island_names: tuple[str, ...]
@@ -163,6 +164,14 @@ class WeightsResult:
     components: tuple[TerritoryGraph, ...]
     territories: pd.Series = field(repr=False)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def graph(self) -> Graph:
+        """Binary :class:`libpysal.graph.Graph`; ``graph.unique_ids`` are the input ids in input order.
+
+        Isolates are self-loops of weight 0 (libpysal's convention).
+        """
+        return self.adjacency.graph
 
     def to_frame(self) -> pd.DataFrame:
         """One row per unit: territory, number of neighbours, component label, island flag.
@@ -198,7 +207,7 @@ class WeightsResult:
         pandas.DataFrame
             Columns ``focal, neighbor, weight``.
         """
-        return self.graph.adjacency.reset_index()
+        return self.adjacency.series().reset_index()
 
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write the adjacency list (``focal,neighbor,weight``) as CSV, atomically.
@@ -280,13 +289,35 @@ def _isolate_series(ids: list) -> pd.Series:
     return pd.Series(np.zeros(len(ids)), index=idx, name="weight")
 
 
-def _build_one(geoms: Any, kind: str, param: Any, k_used: int | None):
-    """Graph of one territory (geometries already projected), as an adjacency Series."""
-    from libpysal.graph import Graph
+def _knn_series(geoms: Any, k: int) -> pd.Series | None:
+    """The k nearest neighbours as an adjacency Series (binary), or None on a tie (see knn_neighbors)."""
+    xy = geoms.get_coordinates().to_numpy(dtype="float64")
+    if len(xy) != len(geoms):
+        return None
+    nearest = knn_neighbors(xy, k)
+    if nearest is None:
+        return None
+    ids = np.asarray(geoms.index, dtype=object)
+    idx = pd.MultiIndex.from_arrays([np.repeat(ids, k), ids[nearest.ravel()]], names=["focal", "neighbor"])
+    return pd.Series(np.ones(len(ids) * k), index=idx, name="weight")
 
+
+def _build_one(geoms: Any, kind: str, param: Any, k_used: int | None) -> pd.Series:
+    """Graph of one territory (geometries already projected), as an adjacency Series.
+
+    knn is found with SciPy's k-d tree (libpysal not imported) unless neighbours tie; then, and for
+    the other kinds, libpysal builds it.
+    """
     n = len(geoms)
     if n == 1:
         return _isolate_series(list(geoms.index))
+    if kind == "knn":
+        assert k_used is not None
+        fast = _knn_series(geoms, k_used)
+        if fast is not None:
+            return fast
+    from libpysal.graph import Graph
+
     if kind == "knn":
         g = Graph.build_knn(geoms, k=k_used, coplanar="clique")
     elif kind == "distance":
@@ -376,11 +407,11 @@ def spatial_weights(
         warnings.warn(text, UserWarning, stacklevel=2)
     terr.index.name = gdf.index.name
     return WeightsResult(
-        graph=graph,
+        adjacency=graph,
         spec=spec,
         islands=tuple(str(i) for i in islands),
         island_names=_names(gdf, list(islands)),
-        n_components=int(graph.n_components),
+        n_components=graph.n_components,
         components=tuple(comps),
         territories=terr,
         warnings=tuple(notes),
@@ -428,8 +459,6 @@ def _territory_graph(
     name: str, geoms: Any, kind: str, param: float | int | None, spec: str
 ) -> tuple[pd.Series, TerritoryGraph, list[str]]:
     """Adjacency of one territory in its projected CRS, its summary, and the fallbacks applied."""
-    from libpysal.graph import Graph
-
     epsg = local_crs(name)
     sub = geoms.to_crs(epsg)
     n = len(sub)
@@ -453,17 +482,24 @@ def _territory_graph(
         epsg=int(epsg),
         n_units=n,
         n_edges=int((adj.to_numpy() != 0).sum()),
-        n_components=int(Graph(adj, transformation="B").n_components),
+        n_components=_n_components(adj),
         islands=tuple(str(i) for i in sub.index if i in isolates),
         k=k_used,
     )
     return adj, comp, notes
 
 
-def _assemble(parts: list[pd.Series], ids: pd.Index) -> Graph:
-    """One binary Graph of the territories' adjacencies, focal then neighbours in input order."""
-    from libpysal.graph import Graph
+def _n_components(adj: pd.Series) -> int:
+    """Connected components of an adjacency table (isolates count as one each)."""
+    ids = pd.Index(adj.index.get_level_values(0).unique())
+    focal = ids.get_indexer(adj.index.get_level_values(0))
+    neighbor = ids.get_indexer(adj.index.get_level_values(1))
+    keep = adj.to_numpy() != 0
+    return int(np.unique(connected_components(len(ids), focal[keep], neighbor[keep])).size)
 
+
+def _assemble(parts: list[pd.Series], ids: pd.Index) -> Adjacency:
+    """The binary weights of the territories' adjacencies, focal then neighbours in input order."""
     adjacency = pd.concat(parts)
     pos = pd.Series(np.arange(len(ids)), index=ids)
     f = adjacency.index.get_level_values(0)
@@ -471,7 +507,7 @@ def _assemble(parts: list[pd.Series], ids: pd.Index) -> Graph:
     order = np.lexsort((pos.reindex(nb).to_numpy(), pos.reindex(f).to_numpy()))
     adjacency = adjacency.iloc[order]
     adjacency.index = adjacency.index.set_names(["focal", "neighbor"])
-    return Graph(adjacency, transformation="B")
+    return Adjacency.from_series(adjacency.rename("weight"), pd.Index(ids))
 
 
 def _islands_note(gdf: Any, islands: tuple[Any, ...], comps: list[TerritoryGraph], spec: str) -> str | None:
@@ -516,11 +552,9 @@ def weights_kind(weights: object) -> str | None:
     >>> weights_kind("queen"), weights_kind("knn:4")
     ('queen', 'knn')
     """
-    from libpysal.graph import Graph
-
     if isinstance(weights, str):
         return parse_weights_spec(weights)[0]
-    if isinstance(weights, (WeightsResult, Graph)):
+    if isinstance(weights, WeightsResult) or is_graph(weights):
         return None
     raise ValueError(
         f"weights={weights!r} must be a spec string ('knn:K', 'distance:METERS', 'queen', 'rook'), "
@@ -534,8 +568,9 @@ class UnitWeights:
 
     Attributes
     ----------
-    graph : libpysal.graph.Graph
-        Binary weights whose ``unique_ids`` are exactly the units.
+    graph : Adjacency
+        Binary weights whose ``unique_ids`` are exactly the units (``graph.graph`` is their
+        :class:`libpysal.graph.Graph`).
     spec : str
         The spec (``"knn:6"``...), or ``"custom graph"`` for a Graph given as is.
     result : WeightsResult or None
@@ -544,7 +579,7 @@ class UnitWeights:
         Fallbacks applied while building (k capped, islands...).
     """
 
-    graph: Graph = field(repr=False)
+    graph: Adjacency = field(repr=False)
     spec: str
     result: WeightsResult | None = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
@@ -591,8 +626,8 @@ def unit_weights(
     """
     if isinstance(weights, str):
         res = spatial_weights(units, weights, territory_column=territory_column)
-        return UnitWeights(res.graph, res.spec, res, tuple(res.warnings))
-    given = weights.graph if isinstance(weights, WeightsResult) else weights
+        return UnitWeights(res.adjacency, res.spec, res, tuple(res.warnings))
+    given = weights.adjacency if isinstance(weights, WeightsResult) else weights
     ids = list(units.index)
     known = pd.Index(given.unique_ids)
     missing = [i for i in ids if i not in known]
@@ -601,9 +636,10 @@ def unit_weights(
             f"the weights have no node for {len(missing)} unit(s): {', '.join(map(str, missing[:10]))}; "
             "build them on the same units (acv_geo.spatial_weights(cities, ...))"
         )
+    if isinstance(weights, WeightsResult):  # built by spatial_weights: binary already
+        bound = weights.adjacency if len(known) == len(ids) else weights.adjacency.subset(ids)
+        return UnitWeights(bound, weights.spec, weights)
     graph = given if len(known) == len(ids) else given.subgraph(ids)
     if graph.transformation.upper() != "B":
         graph = graph.transform("B")
-    if isinstance(weights, WeightsResult):
-        return UnitWeights(graph, weights.spec, weights)
-    return UnitWeights(graph, "custom graph")
+    return UnitWeights(Adjacency.from_graph(graph), "custom graph")

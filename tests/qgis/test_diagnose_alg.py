@@ -61,6 +61,7 @@ def _same(got: pd.DataFrame, core: pd.DataFrame, columns) -> None:
         )
 
 
+@pytest.mark.slow
 def test_diagnose_algorithm_equals_core(acvgeo_plugin, tmp_path):
     from processing.tools import dataobjects
 

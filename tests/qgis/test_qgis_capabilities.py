@@ -175,6 +175,7 @@ def test_fetch_offline_gives_core_message(acvgeo_plugin, tmp_path):
     assert "cdc_acv_opendata_csv" in msg and "offline" in msg
 
 
+@pytest.mark.slow
 def test_no_geo_stack_in_qgis_process_after_every_algorithm():
     """Run in a fresh QGIS Python: every algorithm, then not one foreign module or library is loaded."""
     import subprocess
@@ -202,6 +203,7 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_child_within_two_seconds_and_keeps_the_previous_outputs(acvgeo_plugin, tmp_path):
     from qgis.core import QgsProcessingException
 

@@ -25,7 +25,7 @@ from acv_geo.indicators.overlay import list_presets, overlay_indicators
 from acv_geo.indicators.zonal import zonal_indicators
 from acv_geo.zones import make_zones
 
-pytestmark = pytest.mark.qgis
+pytestmark = [pytest.mark.qgis, pytest.mark.slow]  # builds the plugin's own environment (≈1 min)
 
 ROOT = Path(__file__).resolve().parents[2]
 QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
