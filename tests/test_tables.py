@@ -263,3 +263,20 @@ def test_tables_and_gaspar_import_no_private_name():
             if alias.name.startswith("_")
         ]
         assert not private, f"{module.__name__} imports {private}"
+
+
+def test_no_city_gives_empty_tables_with_every_column():
+    import acv_geo
+
+    none = acv_geo.read_acv().iloc[:0]
+    some = acv_geo.read_acv().iloc[:3]
+    for func, kwargs in [
+        (acv_geo.radon_indicators, {}),
+        (acv_geo.catnat_indicators, {}),
+        (acv_geo.catnat_indicators, {"coverage": ["34"]}),
+        (acv_geo.seismic_indicators, {}),
+        (acv_geo.known_risks_indicators, {}),
+    ]:
+        empty = func(none, **kwargs)
+        assert len(empty) == 0 and empty.index.name == "insee_com"
+        assert list(empty.columns) == list(func(some, **kwargs).columns), func.__name__

@@ -535,7 +535,7 @@ def _covered(idx: pd.Index, deps: set[str] | None) -> np.ndarray:
         return np.zeros(len(idx), dtype=bool)
     if "*" in deps:
         return np.ones(len(idx), dtype=bool)
-    return np.array([insee_department(c) in deps for c in idx])
+    return np.array([insee_department(c) in deps for c in idx], dtype=bool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -760,7 +760,7 @@ def seismic_indicators(cities: pd.DataFrame) -> pd.DataFrame:
     idx = city_codes(cities)
     zones = pd.to_numeric(_embedded("seismic_zones").set_index("insee_com")["zone_sismique"], errors="coerce")
     values = zones.reindex(idx)
-    mayotte = np.array([str(c).startswith("976") for c in idx])
+    mayotte = np.asarray(idx.astype(str).str.startswith("976"), dtype=bool)
     values[mayotte & values.isna().to_numpy()] = 3
     out = pd.DataFrame(index=idx.copy())
     out["seismic_zone"] = int_array(values)
