@@ -2,6 +2,14 @@
 
 Run: .venv/bin/python benchmarks/bench_clusters.py [--permutations N] [--n-jobs J]
 Writes benchmarks/results/clusters.json. Both sides use the same graph, seed and n_jobs.
+
+``--step --old DIR [--repeats 7]``: the clusters step of ``acv-geo diagnose`` on the embedded default
+(LISA + join counts + Moran's I of ``opendata``, knn:6, 9,999 permutations, seed 12345), in fresh
+processes alternating the tree ``DIR`` (e.g. ``git archive`` of the previous commit) and this one
+(A B A B ...), after one warm-up pair. Each child reads the cities (not timed: geopandas is loaded
+by then, as in a diagnose run), then times importing ``acv_geo.stats.clusters`` and the three
+statistics (wall and CPU), and reports which heavy modules got imported; the process's own wall
+time is measured outside. Writes benchmarks/results/clusters_step.json (medians, min-max).
 """
 
 from __future__ import annotations
@@ -34,12 +42,88 @@ def peak(fn):
     return top / 2**20
 
 
+STEP_CHILD = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import acv_geo
+cities = acv_geo.read_acv()
+t0, c0 = time.perf_counter(), time.process_time()
+from acv_geo.stats import clusters as cl
+kw = dict(permutations=9999, seed=12345)
+res = cl.local_clusters(cities, "opendata", method="lisa", weights="knn:6", alpha=0.05, **kw)
+jc = cl.join_counts(cities, "opendata", weights=res.weights_result, **kw)
+mi = cl.morans_i(cities, "opendata", weights=res.weights_result, **kw)
+out = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+       "heavy": sorted(m for m in ("esda", "libpysal", "sklearn", "scipy.stats") if m in sys.modules),
+       "digest": [res.counts, res.to_frame()["p_sim"].round(12).tolist()[:5], jc.p_sim_bb, mi.p_sim, mi.I]}
+print(json.dumps(out))
+"""
+
+
+def _step_run(tree: Path) -> dict:
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", STEP_CHILD], cwd=tree, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["process_wall"] = wall
+    res["process_cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return res
+
+
+def _summary(values: list[float]) -> dict:
+    import statistics
+
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3)}
+
+
+def step(old: Path, repeats: int) -> None:
+    """The diagnose clusters step, old tree vs this one, alternating fresh processes."""
+    new = HERE.parent
+    _step_run(old), _step_run(new)  # warm-up: bytecode, disk cache
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    for _ in range(repeats):
+        runs["old"].append(_step_run(old))
+        runs["new"].append(_step_run(new))
+    keys = ("wall", "cpu", "process_wall", "process_cpu")
+    result = {
+        "what": "clusters step of acv-geo diagnose (embedded default): import acv_geo.stats.clusters, LISA, "
+        "join counts and Moran's I of opendata, knn:6, 9,999 permutations, seed 12345; fresh processes, "
+        "old and new alternating",
+        "repeats": repeats,
+        "old_tree": str(old),
+        "python": platform.python_version(),
+        "seconds": {side: {k: _summary([r[k] for r in rs]) for k in keys} for side, rs in runs.items()},
+        "heavy_modules_imported": {side: rs[0]["heavy"] for side, rs in runs.items()},
+        "same_results": all(r["digest"] == runs["old"][0]["digest"] for rs in runs.values() for r in rs),
+        "raw": {side: [{k: round(r[k], 3) for k in keys} for r in rs] for side, rs in runs.items()},
+    }
+    out = HERE / "results" / "clusters_step.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "raw"}, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--permutations", type=int, default=9999)
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--step", action="store_true", help="benchmark the diagnose clusters step instead")
+    ap.add_argument("--old", type=Path, default=Path("/tmp/acv-before"), help="tree of the previous version")
+    ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
+    if args.step:
+        step(args.old, args.repeats)
+        return
     warnings.simplefilter("ignore")
     import esda
     import libpysal

@@ -9,9 +9,12 @@ One concept per module:
 * ``units``: units of analysis: the cities, or their EPCIs with aggregated values.
 * ``permutation``: seeds, NumPy's seeded generator, esda's conditional randomisation (the only use
   of esda's private API).
+* ``adjacency``: weights as arrays (the libpysal Graph built only when asked for), knn by k-d tree.
+* ``conditional``: esda's conditional randomisation of local statistics with NumPy (same draws).
+* ``moran``: global Moran's I (esda.Moran's values, permutations vectorised).
 * ``joincounts``: global join counts with all permutations at once (esda's values, vectorised).
 * ``local``: LISA, Gi*, local join counts on one graph; labels and reasons.
-* ``fdr``: Benjamini–Hochberg adjusted p-values (scipy).
+* ``fdr``: Benjamini–Hochberg adjusted p-values (scipy's, without importing scipy.stats).
 * ``results``: the result classes and their JSON.
 * ``clusters``: the public functions (``join_counts``, ``morans_i``, ``local_clusters``,
   ``cluster_weights``).

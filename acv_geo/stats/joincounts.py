@@ -11,9 +11,10 @@ per permutation), so χ² values, the admissibility of a permutation (esda redra
 has an expected count of 0) and the pseudo p-values are esda's bit for bit. The tests check that
 against scipy; at run time the check (`chi2_check`) runs only when scipy.stats is already
 imported, since importing it costs about half a second (the observed χ² p-value is
-``scipy.special.chdtrc``, what scipy.stats.chi2.sf computes). Differences, where esda is wrong: a join is a pair of distinct units with
-a non-zero weight (esda also counts explicit zero-weight edges, though its J leaves them out, and
-self-loops, joining a unit to itself, so that its BB + BW + WW != J).
+``scipy.special.chdtrc``, what scipy.stats.chi2.sf computes). Differences, where esda is wrong: a
+join is a pair of distinct units with a non-zero weight (esda also counts explicit zero-weight
+edges, though its J leaves them out, and self-loops, joining a unit to itself, so that its
+BB + BW + WW != J).
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def scipy_chi2(table: np.ndarray) -> tuple[float, float, int] | None:
 
 
 def chi2_of_table(table: np.ndarray) -> tuple[float, float, int] | None:
-    """scipy's chi2_contingency of one directed table ``(ww, wb, bw, bb)`` without importing scipy.stats.
+    """Scipy's chi2_contingency of one directed table ``(ww, wb, bw, bb)`` without importing scipy.stats.
 
     The statistic is :func:`chi2_tables`'s (scipy's operations, in its order) and the p-value
     ``scipy.special.chdtrc(1, chi2)``, what ``scipy.stats.chi2.sf`` computes for scipy's one degree

@@ -1,9 +1,10 @@
 """Local statistics of one variable on one graph: LISA, Getis-Ord Gi*, local join counts, with labels.
 
 :func:`local_statistic` computes the statistic and its permutation p-values on the units of a graph
-(esda's classes for the statistic, :func:`acv_geo.stats.permutation.crand_p_values` for the
-p-values); :func:`label_units` turns them into labels (FDR-adjusted or not) and reasons;
-:func:`local_table` lays them out over every unit, NA units included.
+(the operations of esda's classes on the same sparse matrices, and
+:func:`acv_geo.stats.conditional.conditional_p_values`, esda's crand, for the p-values);
+:func:`label_units` turns them into labels (FDR-adjusted or not) and reasons; :func:`local_table`
+lays them out over every unit, NA units included.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from acv_geo.core.errors import InputError
-from acv_geo.stats.choices import ALTERNATIVES, METHODS, check_choice
-from acv_geo.stats.fdr import benjamini_hochberg
 from acv_geo.stats.adjacency import Adjacency, as_adjacency
+from acv_geo.stats.choices import ALTERNATIVES, METHODS, check_choice
 from acv_geo.stats.conditional import conditional_p_values
+from acv_geo.stats.fdr import benjamini_hochberg
 from acv_geo.stats.permutation import PermutationTest, check_permutations, resolve_seed
 from acv_geo.stats.values import check_binary
 

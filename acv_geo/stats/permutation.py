@@ -1,9 +1,10 @@
 """Permutation inference: seeds, NumPy's seeded global generator, esda's conditional randomisation.
 
-The only module that uses esda's private API: ``esda.crand.crand`` and the statistic functions
-it runs (``esda.moran._moran_local_crand``, ``esda.getisord._g_local_star_crand``,
-``esda.join_counts_local._ljc_uni``), checked with esda 2.9. Should a later esda rename them, this
-is the one place to adapt.
+:func:`crand_p_values` runs esda's own engine (``esda.crand.crand`` with ``esda.moran._moran_local_crand``,
+``esda.getisord._g_local_star_crand``, ``esda.join_counts_local._ljc_uni``, checked with esda 2.9), the
+only use of esda's private API. The cluster statistics use :mod:`acv_geo.stats.conditional`, which
+draws the same permutations with NumPy without importing esda; this function is the reference the
+tests compare it with. Should a later esda rename them, this is the one place to adapt.
 """
 
 from __future__ import annotations

@@ -627,7 +627,7 @@ def unit_weights(
     if isinstance(weights, str):
         res = spatial_weights(units, weights, territory_column=territory_column)
         return UnitWeights(res.adjacency, res.spec, res, tuple(res.warnings))
-    given = weights.adjacency if isinstance(weights, WeightsResult) else weights
+    given: Any = weights.adjacency if isinstance(weights, WeightsResult) else weights
     ids = list(units.index)
     known = pd.Index(given.unique_ids)
     missing = [i for i in ids if i not in known]
@@ -639,7 +639,7 @@ def unit_weights(
     if isinstance(weights, WeightsResult):  # built by spatial_weights: binary already
         bound = weights.adjacency if len(known) == len(ids) else weights.adjacency.subset(ids)
         return UnitWeights(bound, weights.spec, weights)
-    graph = given if len(known) == len(ids) else given.subgraph(ids)
+    graph: Any = given if len(known) == len(ids) else given.subgraph(ids)
     if graph.transformation.upper() != "B":
         graph = graph.transform("B")
     return UnitWeights(Adjacency.from_graph(graph), "custom graph")
