@@ -33,7 +33,7 @@ from acv_geo.read.opendata import STATUS_COLUMNS
 from acv_geo.read.positions import city_positions
 from acv_geo.read.reference import departements, epci_names, reference_communes
 from acv_geo.read.repairs import REPAIRS
-from acv_geo.read.text import ROWS, read_raw, row_labels
+from acv_geo.read.text import ROWS, RowLabels, read_raw, row_labels
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -224,7 +224,7 @@ def _drop_duplicates(df: pd.DataFrame, path: Path, report: RepairLog) -> pd.Data
     keep = ~exact.to_numpy()
     rows = [r for r, k in zip(df.attrs.get(ROWS, []), keep, strict=False) if k]
     df = df[keep]
-    df.attrs[ROWS] = rows
+    df.attrs[ROWS] = RowLabels(rows)
     return df
 
 
@@ -413,7 +413,7 @@ def _finish_cities(df: pd.DataFrame, path: Path, report: RepairLog) -> pd.DataFr
     lon, lat, source = city_positions(df.assign(territory=out["territory"].to_numpy()), path, report, ref)
     out["position_source"] = source
     out["_lon"], out["_lat"] = lon, lat
-    in_ref = out.index.isin(ref.index)
+    in_ref = ref.index.get_indexer(out.index) >= 0  # hashed lookup (Index.isin of Arrow strings loops in Python)
     if (~in_ref).any():
         report.add(
             "commune not in 2025 reference",

@@ -25,6 +25,7 @@ from acv_geo.core.files import RepairLog, decode_text, sniff_separator
 __all__ = [
     "CSV_SEPARATORS",
     "ROWS",
+    "RowLabels",
     "check_file",
     "geojson_frame",
     "read_csv_text",
@@ -35,6 +36,18 @@ __all__ = [
 
 #: Key of ``DataFrame.attrs`` holding the user-facing label of each row (``"line 2"``, ``"record 1"``…).
 ROWS = "_rows"
+
+
+class RowLabels(list):  # type: ignore[type-arg]
+    """The row labels kept in ``attrs[ROWS]``: never changed once made, so pandas need not copy them.
+
+    pandas deep-copies ``attrs`` after every operation on a frame; a copy of a few hundred labels per
+    operation cost a third of reading the ACV list.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RowLabels:
+        return self
+
 
 #: Column separators accepted in a city list.
 CSV_SEPARATORS = (";", ",", "\t")
@@ -114,7 +127,7 @@ def read_csv_text(path: Path, text: str) -> pd.DataFrame:
             f"{path}: {where} has a different number of fields than the header ({exc}); check the "
             f"separator ({sep!r} detected) and quoting"
         ) from None
-    df.attrs[ROWS] = [f"line {i + 2}" for i in range(len(df))]
+    df.attrs[ROWS] = RowLabels(f"line {i + 2}" for i in range(len(df)))
     return df
 
 
@@ -140,7 +153,7 @@ def records_frame(path: Path, records: list[Any], what: str) -> pd.DataFrame:
             rows.append(row)
         records = rows
     df = pd.DataFrame.from_records(records)
-    df.attrs[ROWS] = [f"record {i + 1}" for i in range(len(df))]
+    df.attrs[ROWS] = RowLabels(f"record {i + 1}" for i in range(len(df)))
     return df
 
 
@@ -166,7 +179,7 @@ def geojson_frame(path: Path, obj: dict[str, Any]) -> pd.DataFrame:
             props["_geom_lon"], props["_geom_lat"] = lon, lat
         rows.append(props)
     df = pd.DataFrame.from_records(rows)
-    df.attrs[ROWS] = [f"feature {i + 1}" for i in range(len(df))]
+    df.attrs[ROWS] = RowLabels(f"feature {i + 1}" for i in range(len(df)))
     return df
 
 
@@ -175,7 +188,7 @@ def _read_spreadsheet(path: Path) -> pd.DataFrame:
         df = pd.read_excel(path, dtype=str)
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported as bad input
         raise InputError(f"{path}: cannot read the spreadsheet ({exc}); export it as CSV") from None
-    df.attrs[ROWS] = [f"row {i + 2}" for i in range(len(df))]
+    df.attrs[ROWS] = RowLabels(f"row {i + 2}" for i in range(len(df)))
     return df
 
 
@@ -190,7 +203,7 @@ def _read_point_layer(path: Path) -> pd.DataFrame:
     pts = g.geometry.to_crs(4326) if g.crs is not None else g.geometry
     if len(g) and (pts.geom_type == "Point").all():
         df["_geom_lon"], df["_geom_lat"] = pts.x.values, pts.y.values
-    df.attrs[ROWS] = [f"feature {i + 1}" for i in range(len(df))]
+    df.attrs[ROWS] = RowLabels(f"feature {i + 1}" for i in range(len(df)))
     return df
 
 
