@@ -38,7 +38,7 @@ __all__ = [
 ROWS = "_rows"
 
 
-class RowLabels(list):  # type: ignore[type-arg]
+class RowLabels(list[str]):
     """The row labels kept in ``attrs[ROWS]``: never changed once made, so pandas need not copy them.
 
     pandas deep-copies ``attrs`` after every operation on a frame; a copy of a few hundred labels per
