@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import overload
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-__all__ = ["clean_text", "insee_department", "normalize_insee", "normalize_siren", "slugify"]
+__all__ = ["clean_text", "codes_in", "insee_department", "normalize_insee", "normalize_siren", "slugify"]
 
 _INSEE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 _FLOAT_RE = re.compile(r"^(\d+)\.0*$")
@@ -70,10 +71,34 @@ def _as_digits(value: object) -> str | None:
     return text
 
 
-def _per_unique(values: pd.Series, func: Callable[[object], str | None]) -> pd.Series:
-    """``func`` applied to each distinct value once (codes repeat: one row per decree, per plan…)."""
+def codes_in(values: Iterable[object], codes: Iterable[object]) -> NDArray[np.bool_]:
+    """Whether each of ``values`` is one of ``codes``, by hashing (``Index.isin`` of Arrow strings loops).
+
+    Examples
+    --------
+    >>> codes_in(pd.Index(["34301", "11262", None]), {"34301", "01053"}).tolist()
+    [True, False, False]
+    """
+    known = pd.Index(pd.unique(np.asarray(list(codes), dtype=object)))
+    return np.asarray(known.get_indexer(np.asarray(list(values), dtype=object)) >= 0, dtype=bool)
+
+
+def _per_unique(
+    values: pd.Series, func: Callable[[object], str | None], valid: re.Pattern[str] | None = None
+) -> pd.Series:
+    """``func`` applied to each distinct value once (codes repeat: one row per decree, per plan…).
+
+    Values whose text already matches ``valid`` are their own normal form and skip ``func``.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.array([func(v) for v in uniques] + [None], dtype=object)  # index -1 (NA) -> None
+    uniq = np.asarray(uniques, dtype=object)
+    mapped = np.empty(len(uniq) + 1, dtype=object)  # the last slot, index -1, is NA -> None
+    todo = np.ones(len(uniq), dtype=bool)
+    if valid is not None and len(uniq):
+        text = uniq.astype(str)
+        todo = ~pd.Series(text, dtype=object).str.fullmatch(valid.pattern).to_numpy(dtype=bool)
+        mapped[:-1][~todo] = text[~todo]
+    mapped[:-1][todo] = [func(v) for v in uniq[todo]]
     return pd.Series(mapped[codes], index=values.index, name=values.name, dtype=object)
 
 
@@ -112,7 +137,7 @@ def normalize_insee(values: pd.Series | object) -> pd.Series | str | None:
     '2B033'
     """
     if isinstance(values, pd.Series):
-        return _per_unique(values, normalize_insee)
+        return _per_unique(values, normalize_insee, _INSEE_RE)
     text = _as_digits(values)
     if text is None:
         return None

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acv_geo.core.codes import slugify
+from acv_geo.core.codes import codes_in, slugify
 from acv_geo.core.errors import InputError
 from acv_geo.core.metadata import merge_metadata
 from acv_geo.indicators.common import (
@@ -142,7 +142,7 @@ def _finish(
     out: pd.DataFrame, ctx: _Ctx, output: _Output, meta: dict[str, tuple[str, str]], repairs: list
 ) -> pd.DataFrame:
     """NA and the reason for the cities GASPAR does not know; metadata and repairs attached."""
-    blank_absent(out, ~ctx.idx.isin(list(ctx.known)), output.reason_col, ctx.absent_reason)
+    blank_absent(out, ~codes_in(ctx.idx, ctx.known), output.reason_col, ctx.absent_reason)
     meta = {**meta, output.reason_col: ("", f"Why the {output.what} values are missing")}
     rows = metadata_rows(meta, ctx.source, ctx.date)
     return finish_indicators(out, rows, repairs, role=output.role, scored=output.scored)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acv_geo.core.codes import insee_department, slugify
+from acv_geo.core.codes import codes_in, insee_department, slugify
 from acv_geo.core.datasets import get_path
 from acv_geo.core.errors import InputError
 from acv_geo.core.metadata import ROLES
@@ -143,7 +143,7 @@ def _reason_missing(idx: pd.Index, present: pd.Index | set, what: str) -> pd.Ser
     reason = (
         f"INSEE code not in the {what} (commune created or merged since the table was made, or outside its coverage)"
     )
-    return pd.Series(absent_reasons(~idx.isin(list(present)), reason), index=idx)
+    return pd.Series(absent_reasons(~codes_in(idx, present), reason), index=idx)
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,14 +510,14 @@ def _coverage_departments(coverage: Any) -> set[str] | None:
 
 def _embedded_catnat_reasons(out: pd.DataFrame, idx: pd.Index, listed: set) -> None:
     """``catnat_reason``: the cities outside the embedded ACV extract get no counts and say why."""
-    blank_absent(out, ~idx.isin(list(listed)), "catnat_reason", _OUTSIDE_EMBEDDED_CATNAT)
+    blank_absent(out, ~codes_in(idx, listed), "catnat_reason", _OUTSIDE_EMBEDDED_CATNAT)
     out["catnat_reason"] = out["catnat_reason"].to_numpy()  # as object values: the column type is inferred
 
 
 def _catnat_coverage_reasons(out: pd.DataFrame, idx: pd.Index, listed: set, deps: set[str] | None, label: str) -> None:
     """``catnat_reason``: cities the table does not list get 0 where it is complete (coverage), else NA and why."""
     out["catnat_reason"] = np.full(len(idx), pd.NA, dtype=object)
-    absent = ~idx.isin(list(listed)) & ~_covered(idx, deps)
+    absent = ~codes_in(idx, listed) & ~_covered(idx, deps)
     if not absent.any():
         return
     where = "" if deps is None else f" (its coverage: departments {', '.join(sorted(deps))})"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from acv_geo.core.codes import clean_text, insee_department, normalize_insee, normalize_siren, slugify
+from acv_geo.core.codes import clean_text, codes_in, insee_department, normalize_insee, normalize_siren, slugify
 from acv_geo.core.datasets import get_path
 from acv_geo.core.errors import InputError
 from acv_geo.core.files import FALSE_WORDS, TRUE_WORDS, RepairLog
@@ -413,7 +413,7 @@ def _finish_cities(df: pd.DataFrame, path: Path, report: RepairLog) -> pd.DataFr
     lon, lat, source = city_positions(df.assign(territory=out["territory"].to_numpy()), path, report, ref)
     out["position_source"] = source
     out["_lon"], out["_lat"] = lon, lat
-    in_ref = ref.index.get_indexer(out.index) >= 0  # hashed lookup (Index.isin of Arrow strings loops in Python)
+    in_ref = codes_in(out.index, ref.index)
     if (~in_ref).any():
         report.add(
             "commune not in 2025 reference",
