@@ -47,3 +47,17 @@ def test_atomic_path_leaves_the_old_file_when_the_block_fails(tmp_path):
         raise RuntimeError("interrupted")
     assert out.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["indicators.csv"]
+
+
+def test_normalize_insee_series_equals_the_scalar_rule_on_every_kind_of_value():
+    import numpy as np
+    import pandas as pd
+
+    from acv_geo.core.codes import normalize_insee, normalize_siren
+
+    raw = ["1053", 1053.0, None, np.nan, "2b033", "75-056", "01053", pd.NA, "2A004", 12345, " 34301", "\u200e34301"]
+    raw += ["1.053E3", "97411", "9741", "", "abcde", True, np.int64(6088), "06088.0"]
+    series = pd.Series(raw * 3, name="code")
+    assert normalize_insee(series).tolist() == [normalize_insee(v) for v in series]
+    assert normalize_siren(series).tolist() == [normalize_siren(v) for v in series]
+    assert normalize_insee(series.astype("string")).tolist() == [normalize_insee(v) for v in series.astype("string")]
