@@ -60,7 +60,11 @@ def _jobs(cities, folder):
     return [
         ("status", folder / "status.png", maps.plot_map, (g, "opendata_level"), {"title": "Statut"}),
         ("pop", folder / "pop.png", maps.plot_map, (pop, "pop"), {"kind": "choropleth", "title": "Population"}),
+        P._png_job("popf", folder / "popf.png", (pop, "pop"), {"kind": "choropleth", "title": "Population"}),
     ]
+
+
+JOB_FILES = ["status.png", "pop.png", "popf.png"]
 
 
 _POOL_SCRIPT = """
@@ -69,7 +73,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import acv_geo
 from acv_geo.outputs import atlas as P
-from test_perf_equivalence import _jobs, same_pixels, DPI
+from test_perf_equivalence import _jobs, same_pixels, DPI, JOB_FILES
 tmp = Path(sys.argv[2])
 (tmp / "serial").mkdir()
 (tmp / "pool").mkdir()
@@ -77,7 +81,8 @@ cities = acv_geo.read_acv()
 assert threading.active_count() == 1 and P._pool_context() is not None, "no fork context in a fresh process"
 serial = P._run_map_jobs(_jobs(cities, tmp / "serial"), DPI, workers=1)
 pooled = P._run_map_jobs(_jobs(cities, tmp / "pool"), DPI, workers=2)
-assert [p.name for p in serial] == [p.name for p in pooled] == ["status.png", "pop.png"]
+assert [p.name for p in serial] == [p.name for p in pooled] == JOB_FILES
+assert serial[1].read_bytes() == serial[2].read_bytes()  # drawn on the frame drawn once: the same PNG
 for a, b in zip(serial, pooled, strict=True):
     assert same_pixels(a.read_bytes(), b.read_bytes()), a.name
     assert a.read_bytes() == b.read_bytes(), a.name
@@ -166,6 +171,124 @@ def test_saved_png_is_what_the_report_embedded(cities, tmp_path):
     assert written[25] == 3 and _png_bytes(path) == written  # palette PNG, embedded as written
     (tmp_path / "rgba.png").write_bytes(rgba)
     assert _png_bytes(tmp_path / "rgba.png") == former_report_bytes(rgba)  # other PNGs: re-encoded as before
+
+
+# --------------------------------------------------------------------------------------------
+# maps drawn on a frame drawn once per process
+
+
+def _map_cases(cities) -> dict:
+    """Maps of every kind: points and polygons, categories and scales, with and without values, insets, basemap."""
+    import geopandas as gpd
+    import shapely
+
+    pop = cities[["territory", "geometry"]].assign(
+        pop=pd.array(np.log10(cities["population"].astype(float)), dtype="Float64")
+    )
+    pop.loc[pop.index[::3], "pop"] = pd.NA  # many hatched "no data" markers, some touching
+    status = cities[["opendata_level", "territory", "geometry"]].assign(
+        opendata_level=cities["opendata_level"].astype(object).where(cities.index.str[-1] != "1")
+    )
+    epci = acv_geo.read_epci()
+    epci = epci.assign(t=epci["type_epci"].where(epci.index.str[-1] != "1"))
+    some = cities[cities["territory"].isin(["metropole", "reunion"])]
+    labels = pd.DataFrame({"label": np.where(np.arange(len(some)) % 4 == 0, "HH", "not significant")}, index=some.index)
+    # a mainland town drawn under the Guadeloupe inset (west of Brittany): that inset is drawn whole
+    under = status.copy()
+    under.loc[under.index[under["territory"] == "metropole"][0], "geometry"] = (
+        gpd.GeoSeries([shapely.Point(-250_000, 6_950_000)], crs=2154).to_crs(cities.crs).iloc[0]
+    )
+    style = maps._MapStyle
+    return {
+        "status": (status, style("opendata_level", title="Statut", source_note="liste", lang="fr")),
+        "pop": (pop, style("pop", kind="choropleth", colors="magma_r", title="Population", legend="log", lang="en")),
+        "epci": (epci, style("t", title="EPCI", legend="Type")),
+        "clusters": (maps._cluster_frame(labels, some, "label", "territory"), maps._cluster_style(title="LISA")),
+        "bare": (pop, style("pop", kind="choropleth", basemap=False, legend=False)),
+        "under_inset": (under, style("opendata_level", title="Statut")),
+    }
+
+
+@pytest.mark.parametrize("dpi", [40, 100])
+def test_maps_on_the_frame_drawn_once_are_the_whole_figures(cities, tmp_path, dpi, monkeypatch):
+    """Each map drawn from the frame's start is the PNG of its whole figure (same bytes), map after map."""
+    calls = {"fast": 0, "insets resumed": 0, "insets drawn whole": 0}
+    draw_on, resume = maps._draw_on, maps._resume_inset
+
+    def counted_draw_on(sk, add):
+        out = draw_on(sk, add)
+        calls["fast"] += out is not None
+        return out
+
+    def counted_resume(ax, start, renderer):
+        done = resume(ax, start, renderer)
+        calls["insets resumed" if done else "insets drawn whole"] += 1
+        return done
+
+    monkeypatch.setattr(maps, "_draw_on", counted_draw_on)
+    monkeypatch.setattr(maps, "_resume_inset", counted_resume)
+    cases = _map_cases(cities)
+    for round_ in range(2):  # the second time on the frames kept from the first
+        for name, (gdf, style) in cases.items():
+            fast = maps._map_png(gdf, style, path=tmp_path / f"{name}-fast.png", dpi=dpi).read_bytes()
+            whole = P._save(maps._plot(gdf, style), tmp_path / f"{name}.png", dpi).read_bytes()
+            assert fast == whole, (name, round_)
+    assert calls["fast"] == 2 * len(cases)  # never fell back to the whole figure
+    assert calls["insets drawn whole"] == 2  # the inset over the moved town, once per round
+    assert calls["insets resumed"] > 20
+
+
+def test_frame_left_as_it_was_and_whole_draw_when_unsure(cities):
+    g = cities[["opendata_level", "territory", "geometry"]].assign(
+        opendata_level=cities["opendata_level"].astype(object)
+    )
+    style = maps._MapStyle("opendata_level")
+    maps._prepare_frame(g, style, dpi=DPI)
+    layer = maps._layer(g, style)
+    sk = maps._skeleton(maps._present(layer.territory), layer.basemap, DPI)
+    artists = [id(a) for a in maps._walk(sk.fig)]
+    rgba = maps._draw_on(
+        sk, lambda: maps._decorate(sk.fig, sk.axes, layer, maps._MapStyle("opendata_level", title="t"))
+    )
+    assert rgba is not None and rgba.shape == (340, 400, 4)
+    assert [id(a) for a in maps._walk(sk.fig)] == artists and getattr(sk.fig, "_suptitle", None) is None
+    # an artist drawn before the frame's start (under the basemap): the pixels cannot be told, none given
+    assert maps._draw_on(sk, lambda: sk.axes["metropole"].plot([0, 9e5], [6.3e6, 6.8e6], zorder=0.5)) is None
+    assert [id(a) for a in maps._walk(sk.fig)] == artists
+
+
+@pytest.mark.parametrize("dpi", [40, 100, 300])
+def test_hatched_markers_drawn_in_layers_are_the_plain_ones(dpi):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Affine2D
+
+    xy = np.random.default_rng(0).uniform(0, 10, (300, 2))  # many overlapping markers
+
+    def figure(layers: bool):
+        fig = Figure(figsize=(4, 3))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes([0.05, 0.05, 0.9, 0.9])
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 10)
+        m = ax.scatter(xy[:, 0], xy[:, 1], s=40, facecolors="#f4f4f4", edgecolors="#8a8a8a", hatch="/////", lw=0.5)
+        if layers:
+            maps._fast_hatch(m)
+        return fig, m
+
+    fig, m = figure(True)
+    assert same_pixels(png(fig, dpi), png(figure(False)[0], dpi))
+    marker = Affine2D(m.get_transforms()[0]) + m.get_transform()  # sizes at the last draw's dpi
+    centres = m.get_offset_transform().transform(xy)
+    layers = maps._marker_layers(m.get_paths()[0], marker, centres, fig.canvas.get_renderer().points_to_pixels(0.5))
+    assert sum(len(p.vertices) for p in layers) == len(xy) * len(m.get_paths()[0].vertices)
+    assert 1 < len(layers) < len(xy) / 10  # far fewer hatch tiles than markers
+    svgs = []
+    for fast in (True, False):
+        buf = io.BytesIO()
+        figure(fast)[0].savefig(buf, format="svg")  # other renderers draw the markers one by one, as usual
+        svgs.append(buf.getvalue().count(b"<use"))
+    assert svgs[0] == svgs[1] >= len(xy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,4 +526,4 @@ def test_no_fork_with_other_threads_alive(cities, tmp_path):
     finally:
         stop.set()
         th.join()
-    assert [p.name for p in paths] == ["status.png", "pop.png"] and all(p.stat().st_size > 1000 for p in paths)
+    assert [p.name for p in paths] == JOB_FILES and all(p.stat().st_size > 1000 for p in paths)

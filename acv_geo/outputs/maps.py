@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,7 +166,7 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> 
     is_pt = np.isin(types, ["Point", "MultiPoint"])
     if is_pt.any():
         pts = geoms[is_pt].representative_point()
-        ax.scatter(
+        markers = ax.scatter(
             pts.x,
             pts.y,
             s=size,
@@ -176,6 +177,7 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> 
             zorder=zorder + 1,
             label="_nodata",
         )
+        _fast_hatch(markers)
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
         _add_paths(
@@ -187,6 +189,81 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> 
             linewidths=0.3,
             zorder=zorder,
         )
+
+
+def _fast_hatch(markers: Any) -> None:
+    """Make the hatched markers ``markers`` (a scatter) draw in Agg as the same pixels, hatching a few times only.
+
+    Agg hatches each marker on its own: it renders the 72-point hatch tile again for every marker, a
+    hundred times the cost of the marker. Markers whose pixels do not meet paint the same pixels in
+    any order, drawn one by one or as the sub-paths of one path; so the markers are grouped in
+    layers of markers apart from one another (a marker in a later layer than every earlier marker
+    it meets), each layer drawn as one path: one hatch tile per layer. Other renderers (PDF, SVG…)
+    draw the scatter as usual.
+    """
+    import types
+
+    markers.draw = types.MethodType(_draw_in_layers, markers)
+
+
+def _draw_in_layers(self: Any, renderer: Any) -> None:
+    """``PathCollection.draw`` of hatched markers, their markers drawn by layers in Agg (:func:`_fast_hatch`)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.collections import PathCollection
+
+    PathCollection.draw(self, _LayeringRenderer(renderer) if isinstance(renderer, RendererAgg) else renderer)
+
+
+class _LayeringRenderer:
+    """An Agg renderer drawing a collection of one marker and style as layers of markers apart (:func:`_fast_hatch`)."""
+
+    def __init__(self, renderer: Any) -> None:
+        self._renderer = renderer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._renderer, name)
+
+    def draw_path_collection(self, gc: Any, master: Any, paths: Any, trans: Any, offsets: Any, *rest: Any) -> Any:
+        """Agg's ``draw_path_collection``, its markers drawn as one path per layer when they share one style."""
+        offset_trf, facecolors, edgecolors, linewidths, linestyles, antialiaseds, urls, _position = rest
+        uniform = all(len(x) == 1 for x in (paths, facecolors, edgecolors, linewidths, antialiaseds, urls))
+        if not (uniform and len(trans) <= 1 and master.is_affine and linestyles[0][1] is None):
+            return self._renderer.draw_path_collection(gc, master, paths, trans, offsets, *rest)
+        from matplotlib.transforms import Affine2D, IdentityTransform
+
+        marker = Affine2D(trans[0]) + master if len(trans) else master
+        layers = _marker_layers(paths[0], marker, offset_trf.transform(offsets), self.points_to_pixels(linewidths[0]))
+        empty = np.zeros((0, 2))
+        return self._renderer.draw_path_collection(
+            gc, IdentityTransform(), layers, [], empty, IdentityTransform(), *rest[1:]
+        )
+
+
+def _marker_layers(path: Any, marker: Any, centres: np.ndarray, linewidth: float) -> list:
+    """The markers ``path`` (through ``marker``) at ``centres`` (pixels), as one path per layer of markers apart.
+
+    Each marker goes in the layer after the last layer of the earlier markers its pixels may meet
+    (boxes widened by the line width and two pixels): the markers of a layer never meet, and two
+    markers that may meet are drawn in their order.
+    """
+    from matplotlib.path import Path as MplPath
+
+    centres = centres[np.isfinite(centres).all(axis=1)]
+    verts = marker.transform(path.vertices)
+    codes = path.codes if path.codes is not None else np.full(len(verts), MplPath.LINETO, dtype=np.uint8)
+    if path.codes is None:
+        codes[0] = MplPath.MOVETO
+    reach = 2 * (np.abs(verts).max(initial=0.0) + linewidth / 2 + 2.0)
+    layer = np.zeros(len(centres), dtype=int)
+    for j in range(1, len(centres)):
+        near = (np.abs(centres[:j] - centres[j]) <= reach).all(axis=1)
+        if near.any():
+            layer[j] = layer[:j][near].max() + 1
+    out = []
+    for k in range(layer.max(initial=-1) + 1):
+        at = centres[layer == k]
+        out.append(MplPath((verts[None, :, :] + at[:, None, :]).reshape(-1, 2), np.tile(codes, len(at))))
+    return out
 
 
 def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
@@ -710,24 +787,51 @@ def _wrapped_text(self: Any) -> str:
 
 @dataclass
 class _Skeleton:
-    """A figure with the frame of :func:`_frame` drawn once, and its pixels to start each map from.
+    """A figure holding the frame of :func:`_frame`, and the pixels of the start of its draw.
 
-    ``extents`` caches the window extent of each frame artist (by ``id``: they live as long as the figure).
+    ``background``: the pixels after drawing the artists of ``under`` (by ``id``: the figure's patch,
+    the mainland axes' basemap), the ones a full draw paints before any of a map's own artists.
+    ``insets``: the start of the draw of each inset (:class:`_InsetStart`, by the inset's ``id``).
     """
 
     fig: Any
     axes: dict[str, Any]
     basemap: dict[str, list | None] | None
     background: Any
-    extents: dict[int, Any]
+    under: frozenset[int]
+    insets: dict[int, _InsetStart]
 
 
-#: The skeletons of this process, by (territories present, basemap drawn, figure size, dpi).
+@dataclass(frozen=True)
+class _InsetStart:
+    """The pixels an inset's draw paints first, over the background, before a map's rows.
+
+    Drawing the artists ``first`` (by ``id``: patch, basemap, axis) of the inset over the pixels
+    ``before`` of the rows ``rows`` and columns ``cols`` of the image turns them into ``after``, and
+    changes no other pixel.
+    """
+
+    first: frozenset[int]
+    rows: slice
+    cols: slice
+    before: np.ndarray
+    after: np.ndarray
+
+
+#: The lowest zorder of a map's own artists (polygons 2, points 3; legend and colour bar 5).
+_ROWS_ZORDER = 2
+
+#: The skeletons of this process, by (territories present, basemap drawn, dpi), and their lock.
 _SKELETONS: dict[tuple, _Skeleton] = {}
+_SKELETON_LOCK = threading.Lock()
 
 
 def _skeleton(present: tuple[str, ...], basemap: dict[str, list | None] | None, dpi: int) -> _Skeleton:
-    """The frame of the maps with these insets and basemap at ``dpi``, built and rendered once per process."""
+    """The frame of the maps with these insets and basemap at ``dpi``, built and rendered once per process.
+
+    The background is a full draw of the figure with the artists drawn after the first one of
+    zorder ≥ :data:`_ROWS_ZORDER` hidden: what a full draw of any map has painted before its rows.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -740,24 +844,92 @@ def _skeleton(present: tuple[str, ...], basemap: dict[str, list | None] | None, 
     fig = Figure(figsize=(10.0, 8.5), dpi=dpi)
     FigureCanvasAgg(fig)
     axes = _frame(fig.add_axes([0.02, 0.06, 0.96, 0.86]), basemap, present)
-    fig.canvas.draw()
-    sk = _Skeleton(fig, axes, basemap, fig.canvas.copy_from_bbox(fig.bbox), {})
+    under, over = _split(fig, lambda a: a.get_zorder() >= _ROWS_ZORDER)
+    for a in over:
+        a.set_visible(False)
+    try:
+        fig.canvas.draw()
+    finally:
+        for a in over:
+            a.set_visible(True)
+    background = fig.canvas.copy_from_bbox(fig.bbox)
+    insets = {id(ax): start for ax in list(axes.values())[1:] if (start := _inset_start(ax)) is not None}
+    fig.canvas.draw()  # a whole draw: what is set while drawing (title positions…) as any full draw sets it
+    sk = _Skeleton(fig, axes, basemap, background, frozenset(map(id, under)), insets)
     _SKELETONS[key] = sk
     return sk
+
+
+def _inset_start(ax: Any) -> _InsetStart | None:
+    """The start of the draw of inset ``ax`` (artists of zorder < :data:`_ROWS_ZORDER`) over the background.
+
+    Drawn once here; None when it paints outside the inset's box widened by half its frame's width and a
+    pixel.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    buf = np.asarray(renderer.buffer_rgba())
+    base = buf.copy()
+    order = _draw_order(ax)
+    first = [a for a in order if a.get_zorder() < _ROWS_ZORDER]
+    rest = [a for a in order if a.get_zorder() >= _ROWS_ZORDER]
+    if order[: len(first)] != first:
+        return None
+    for a in rest:
+        a.set_visible(False)
+    try:
+        ax.draw(renderer)
+    finally:
+        for a in rest:
+            a.set_visible(True)
+    h, w = buf.shape[:2]
+    x0, y0, x1, y1 = ax.bbox.extents
+    lw = max((s.get_linewidth() for s in ax.spines.values()), default=0.0)
+    pad = 1 + int(np.ceil(renderer.points_to_pixels(lw) / 2))  # the frame's half width, antialiasing
+    rows = slice(max(int(h - y1) - pad, 0), min(int(np.ceil(h - y0)) + pad, h))
+    cols = slice(max(int(x0) - pad, 0), min(int(np.ceil(x1)) + pad, w))
+    changed = (buf != base).any(axis=2)
+    changed[rows, cols] = False
+    start = (
+        None
+        if changed.any()
+        else _InsetStart(frozenset(map(id, first)), rows, cols, base[rows, cols], buf[rows, cols].copy())
+    )
+    buf[...] = base
+    return start
+
+
+def _resume_inset(ax: Any, start: _InsetStart, renderer: Any) -> bool:
+    """Draw inset ``ax`` from its :class:`_InsetStart` if the draw so far left its pixels as in the background.
+
+    The draw of ``ax`` is then its start's pixels, then its other artists in its order. False (nothing
+    drawn) if the start's artists are not the first ones of its draw (a map's artist among them) or
+    the pixels under the start were painted.
+    """
+    order = _draw_order(ax)
+    m = len(start.first)
+    buf = np.asarray(renderer.buffer_rgba())
+    if {id(a) for a in order[:m]} != start.first or not np.array_equal(buf[start.rows, start.cols], start.before):
+        return False
+    buf[start.rows, start.cols] = start.after
+    for a in order[m:]:
+        a.draw(renderer)
+    return True
 
 
 def _map_png(gdf: Any, style: _MapStyle, *, path: Path, dpi: int) -> Path:
     """Draw the map of ``gdf`` in ``style`` (as :func:`_plot` does) into ``path``, a 256-colour PNG.
 
-    The frame (axes, insets, basemap, scale bar) is rendered once per process (:func:`_skeleton`);
-    each map restores its pixels, adds its own artists (rows, title, legend, caption) with the code
-    of :func:`_plot`, draws only them, in the order a full draw would, then removes them. Same pixels
-    as drawing the whole figure; when one of its artists would lie under a frame artist drawn after
-    it (a full draw would paint the frame over it), the whole figure is drawn instead.
+    The frame (axes, insets, basemap, scale bar) is built and its start rendered once per process
+    (:func:`_skeleton`); each map adds its own artists (rows, title, legend, caption) to it with the
+    code of :func:`_plot`, and from the pixels of that start, draws the rest of the figure as a full
+    draw would (:func:`_draw_on`), then removes them: the pixels of :func:`_plot`'s figure saved at
+    ``dpi``. When that cannot be told (its artists drawn before the frame's start), the whole figure
+    is drawn instead. One map at a time per process (a lock).
     """
     layer = _layer(gdf, style)
-    sk = _skeleton(_present(layer.territory), layer.basemap, dpi)
-    rgba = _draw_on(sk, lambda: _decorate(sk.fig, sk.axes, layer, style))
+    with _SKELETON_LOCK:
+        sk = _skeleton(_present(layer.territory), layer.basemap, dpi)
+        rgba = _draw_on(sk, lambda: _decorate(sk.fig, sk.axes, layer, style))
     if rgba is None:
         rgba = _figure_rgba(_plot(gdf, style), dpi)
     return _write_palette_png(rgba, path)
@@ -776,7 +948,8 @@ def _figure_rgba(fig: Any, dpi: int) -> np.ndarray:
 def _prepare_frame(gdf: Any, style: _MapStyle, *, dpi: int) -> None:
     """Build the frame :func:`_map_png` draws this map on (once per process; before forking workers)."""
     layer = _layer(gdf, style)
-    _skeleton(_present(layer.territory), layer.basemap, dpi)
+    with _SKELETON_LOCK:
+        _skeleton(_present(layer.territory), layer.basemap, dpi)
 
 
 def _write_palette_png(rgba: np.ndarray, path: Path) -> Path:
@@ -790,10 +963,11 @@ def _write_palette_png(rgba: np.ndarray, path: Path) -> Path:
 
 
 def _draw_on(sk: _Skeleton, add: Any) -> np.ndarray | None:
-    """The pixels of ``sk`` with the artists ``add()`` puts on it; None when they cannot be drawn alone.
+    """The pixels of the full draw of ``sk`` with the artists ``add()`` puts on it; None if it cannot tell.
 
-    The artists added are drawn on the frame's pixels in the order of a full draw, then removed (the
-    skeleton is left as it was).
+    From the background, the rest of a full draw: every artist from the first new one on, in the order
+    of the figure's draw. That is the full draw exactly when the artists before the first new one are
+    those of the background (``sk.under``); otherwise None. The new artists are removed afterwards.
     """
     fig = sk.fig
     before = {id(a) for a in _walk(fig)}
@@ -801,10 +975,15 @@ def _draw_on(sk: _Skeleton, add: Any) -> np.ndarray | None:
     try:
         add()
         renderer = fig.canvas.get_renderer()
+        under, _over = _split(fig, lambda a: id(a) not in before)
+        if {id(a) for a in under} != sk.under:
+            return None
         fig.canvas.restore_region(sk.background)
-        drawn: list = []
-        ok = _draw_new(fig, before, renderer, sk.extents, drawn)
-        return np.asarray(renderer.buffer_rgba()).copy() if ok else None
+        for a in _over:
+            start = sk.insets.get(id(a))
+            if start is None or not _resume_inset(a, start, renderer):
+                a.draw(renderer)
+        return np.asarray(renderer.buffer_rgba()).copy()
     finally:
         for a in [a for a in _walk(fig, before) if id(a) not in before]:
             a.remove()
@@ -825,117 +1004,46 @@ def _walk(container: Any, only: set[int] | None = None) -> list:
 
 
 def _draw_order(container: Any) -> list:
-    """The children of a figure or axes in the order its ``draw`` draws them (patch, hidden frame left out)."""
+    """The artists a figure's or axes' ``draw`` draws itself, in its order: patch first, hidden frame left out."""
     from matplotlib.axes import Axes
 
     children = container.get_children()
     children.remove(container.patch)
+    first = [container.patch]
     if isinstance(container, Axes):
         hidden = []
         if not (container.axison and container.get_frame_on()):
-            hidden += list(container.spines.values())
+            hidden += [container.patch, *container.spines.values()]
         if not container.axison:
             hidden += [container.xaxis, container.yaxis]
         children = [a for a in children if not any(a is h for h in hidden)]
-    return sorted((a for a in children if not a.get_animated()), key=lambda a: a.get_zorder())
+        first = [a for a in first if not any(a is h for h in hidden)]
+    return first + sorted((a for a in children if not a.get_animated()), key=lambda a: a.get_zorder())
 
 
-def _draw_new(container: Any, before: set[int], renderer: Any, extents: dict[int, Any], drawn: list) -> bool:
-    """Draw the artists of ``container`` not in ``before``, in draw order; False if a frame artist covers one.
+def _split(fig: Any, late: Any) -> tuple[list, list]:
+    """The draw of ``fig`` cut before the first artist for which ``late(artist)`` holds.
 
-    A frame artist (in ``before``) that a full draw paints after a new artist, over it, makes the
-    result differ: then nothing more is drawn and False is returned. ``drawn``: extents of the new
-    artists drawn so far.
+    Returns the artists drawn before the cut (axes opened before it are walked into, not listed) and
+    the artists drawn from it on, whole (their ``draw`` paints them and their children): painting
+    the first list then drawing the second is the figure's draw.
     """
     from matplotlib.axes import Axes
 
-    if isinstance(container, Axes) and drawn and container.axison and container.get_frame_on():
-        if _covers(_frame_extent(container.patch, renderer, extents), drawn):
-            return False
-    for a in _draw_order(container):
-        if id(a) not in before:
-            a.draw(renderer)
-            drawn.append(_new_extent(a, renderer))
-        elif isinstance(a, Axes):
-            if not _draw_new(a, before, renderer, extents, drawn):
-                return False
-        elif drawn and a.get_visible() and _covers(_frame_extent(a, renderer, extents), drawn):
-            return False
-    return True
+    under: list = []
+    over: list = []
 
+    def walk(container: Any) -> None:
+        for a in _draw_order(container):
+            if over or late(a):
+                over.append(a)
+            elif isinstance(a, Axes) and a is not container:
+                walk(a)
+            else:
+                under.append(a)
 
-def _covers(extent: Any, drawn: list) -> bool:
-    """True if ``extent`` (of a frame artist) meets one of the ``drawn`` extents (None: nothing drawn)."""
-    return extent is not None and any(d is not None and extent.overlaps(d) for d in drawn)
-
-
-def _frame_extent(a: Any, renderer: Any, cache: dict[int, Any]) -> Any:
-    """The (padded) window extent of frame artist ``a``, computed once."""
-    if id(a) not in cache:
-        cache[id(a)] = _extent(a, renderer)
-    return cache[id(a)]
-
-
-def _new_extent(a: Any, renderer: Any) -> Any:
-    """The (padded) window extent of the new artist ``a``, within its clip box."""
-    from matplotlib.transforms import Bbox
-
-    ext = _extent(a, renderer)
-    clip = a.get_clip_box() if a.get_clip_on() else None
-    if ext is None or clip is None or not np.isfinite(ext.extents).all():
-        return ext
-    return Bbox.intersection(ext, clip)
-
-
-def _extent(a: Any, renderer: Any) -> Any:
-    """The window extent of ``a`` in pixels, padded by 2 points and 2 pixels; None for an artist drawing nothing.
-
-    Collections: their paths through their transforms (what they paint, line width added); axes
-    and axis: their tight box; others: their window extent. When it cannot be told, everywhere.
-    """
-    from matplotlib.axes import Axes
-    from matplotlib.axis import Axis
-    from matplotlib.collections import Collection
-    from matplotlib.text import Text
-    from matplotlib.transforms import Bbox
-
-    pad = 2.0 + 2.0 * renderer.dpi / 72.0
-    everywhere = Bbox([[-np.inf, -np.inf], [np.inf, np.inf]])
-    try:
-        if isinstance(a, Text) and not a.get_text():
-            return None
-        if isinstance(a, Collection):
-            ext = _collection_extent(a)
-            if ext is None:
-                return None
-            pad += float(np.max(a.get_linewidth(), initial=0.0)) * renderer.dpi / 72.0
-        elif isinstance(a, (Axes, Axis)):
-            ext = a.get_tightbbox(renderer)
-        else:
-            ext = a.get_window_extent(renderer)
-    except Exception:  # noqa: BLE001 - unknown extent: assume it covers everything
-        return everywhere
-    if ext is None:
-        return None
-    if not np.isfinite(ext.extents).all():
-        return everywhere
-    return ext.padded(pad)
-
-
-def _collection_extent(c: Any) -> Any:
-    """Where collection ``c`` paints, in pixels (before its line width), as its draw places its paths."""
-    from matplotlib.path import get_path_collection_extents
-
-    paths = c.get_paths()
-    if not len(paths):
-        return None
-    trf, off_trf = c.get_transform(), c.get_offset_transform()
-    offsets = off_trf.transform_non_affine(np.asarray(c.get_offsets(), dtype=float))
-    if not trf.is_affine:
-        paths = [trf.transform_path_non_affine(p) for p in paths]
-    return get_path_collection_extents(
-        trf.get_affine(), paths, c.get_transforms(), offsets, off_trf.get_affine().frozen()
-    )
+    walk(fig)
+    return under, over
 
 
 def cluster_map(
