@@ -1052,7 +1052,6 @@ def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: d
     from acv_geo.outputs.writers import write_table
 
     w = _writable(full)
-    w.attrs = {}
     write_table(w, tmp / "cities.gpkg", layer="cities", metadata=False)
     el = _writable(epci_layer(full, epci))
     write_table(el, tmp / "cities.gpkg", layer="epci", metadata=False)
@@ -1094,6 +1093,7 @@ def _gpkg_metadata(meta: pd.DataFrame, epci_layer: Any) -> pd.DataFrame:
 def _writable(gdf: Any) -> Any:
     """Columns the GPKG/Parquet drivers accept (object columns of mixed types as text)."""
     out = gdf.copy()
+    out.attrs = {}  # pandas deep-copies attrs (hundreds of metadata rows) on every column access below
     for c in out.columns:
         if c == out.geometry.name:
             continue
