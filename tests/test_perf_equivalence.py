@@ -238,6 +238,17 @@ def test_maps_on_the_frame_drawn_once_are_the_whole_figures(cities, tmp_path, dp
     assert calls["insets resumed"] > 20
 
 
+def test_new_frame_when_matplotlib_settings_change(cities, tmp_path):
+    import matplotlib as mpl
+
+    g, style = _map_cases(cities)["status"]
+    before = maps._map_png(g, style, path=tmp_path / "a.png", dpi=DPI).read_bytes()
+    with mpl.rc_context({"figure.facecolor": "#fff8e0", "legend.edgecolor": "red"}):  # the frame changes
+        fast = maps._map_png(g, style, path=tmp_path / "b.png", dpi=DPI).read_bytes()
+        whole = P._save(maps._plot(g, style), tmp_path / "c.png", DPI).read_bytes()
+    assert fast == whole != before
+
+
 def test_frame_left_as_it_was_and_whole_draw_when_unsure(cities):
     g = cities[["opendata_level", "territory", "geometry"]].assign(
         opendata_level=cities["opendata_level"].astype(object)

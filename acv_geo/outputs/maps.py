@@ -232,7 +232,8 @@ class _LayeringRenderer:
         from matplotlib.transforms import Affine2D, IdentityTransform
 
         marker = Affine2D(trans[0]) + master if len(trans) else master
-        layers = _marker_layers(paths[0], marker, offset_trf.transform(offsets), self.points_to_pixels(linewidths[0]))
+        centres = offset_trf.transform(np.ma.filled(np.ma.asarray(offsets, dtype=float), np.nan))
+        layers = _marker_layers(paths[0], marker, centres, self.points_to_pixels(linewidths[0]))
         empty = np.zeros((0, 2))
         return self._renderer.draw_path_collection(
             gc, IdentityTransform(), layers, [], empty, IdentityTransform(), *rest[1:]
@@ -791,7 +792,8 @@ class _Skeleton:
 
     ``background``: the pixels after drawing the artists of ``under`` (by ``id``: the figure's patch,
     the mainland axes' basemap), the ones a full draw paints before any of a map's own artists.
-    ``insets``: the start of the draw of each inset (:class:`_InsetStart`, by the inset's ``id``).
+    ``insets``: the start of the draw of each inset (:class:`_InsetStart`, by the inset's ``id``);
+    ``rc``: matplotlib's settings it was drawn with.
     """
 
     fig: Any
@@ -800,6 +802,7 @@ class _Skeleton:
     background: Any
     under: frozenset[int]
     insets: dict[int, _InsetStart]
+    rc: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -832,12 +835,14 @@ def _skeleton(present: tuple[str, ...], basemap: dict[str, list | None] | None, 
     The background is a full draw of the figure with the artists drawn after the first one of
     zorder ≥ :data:`_ROWS_ZORDER` hidden: what a full draw of any map has painted before its rows.
     """
+    import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     key = (present, basemap is not None, dpi)
     sk = _SKELETONS.get(key)
-    if sk is not None and sk.basemap is basemap:
+    rc = dict(mpl.rcParams)
+    if sk is not None and sk.basemap is basemap and sk.rc == rc:  # same basemap, same matplotlib settings
         return sk
     if len(_SKELETONS) >= 4:
         _SKELETONS.clear()
@@ -853,22 +858,23 @@ def _skeleton(present: tuple[str, ...], basemap: dict[str, list | None] | None, 
         for a in over:
             a.set_visible(True)
     background = fig.canvas.copy_from_bbox(fig.bbox)
-    insets = {id(ax): start for ax in list(axes.values())[1:] if (start := _inset_start(ax)) is not None}
-    fig.canvas.draw()  # a whole draw: what is set while drawing (title positions…) as any full draw sets it
-    sk = _Skeleton(fig, axes, basemap, background, frozenset(map(id, under)), insets)
+    base = np.asarray(fig.canvas.get_renderer().buffer_rgba()).copy()
+    insets = {id(ax): start for ax in list(axes.values())[1:] if (start := _inset_start(ax, base)) is not None}
+    sk = _Skeleton(fig, axes, basemap, background, frozenset(map(id, under)), insets, rc)
     _SKELETONS[key] = sk
     return sk
 
 
-def _inset_start(ax: Any) -> _InsetStart | None:
+def _inset_start(ax: Any, base: np.ndarray) -> _InsetStart | None:
     """The start of the draw of inset ``ax`` (artists of zorder < :data:`_ROWS_ZORDER`) over the background.
 
-    Drawn once here; None when it paints outside the inset's box widened by half its frame's width and a
-    pixel.
+    ``base``: the pixels of the background, in the canvas now. Drawn once here; None when it paints
+    outside the inset's box widened by half its frame's width and a pixel. The inset is then drawn
+    whole once (what is set while drawing, its title's position, as a full draw sets it), and the
+    canvas given back its background.
     """
     renderer = ax.figure.canvas.get_renderer()
     buf = np.asarray(renderer.buffer_rgba())
-    base = buf.copy()
     order = _draw_order(ax)
     first = [a for a in order if a.get_zorder() < _ROWS_ZORDER]
     rest = [a for a in order if a.get_zorder() >= _ROWS_ZORDER]
@@ -887,13 +893,12 @@ def _inset_start(ax: Any) -> _InsetStart | None:
     pad = 1 + int(np.ceil(renderer.points_to_pixels(lw) / 2))  # the frame's half width, antialiasing
     rows = slice(max(int(h - y1) - pad, 0), min(int(np.ceil(h - y0)) + pad, h))
     cols = slice(max(int(x0) - pad, 0), min(int(np.ceil(x1)) + pad, w))
-    changed = (buf != base).any(axis=2)
+    changed = buf.view(np.uint32)[..., 0] != base.view(np.uint32)[..., 0]  # a pixel's 4 bytes at once
     changed[rows, cols] = False
-    start = (
-        None
-        if changed.any()
-        else _InsetStart(frozenset(map(id, first)), rows, cols, base[rows, cols], buf[rows, cols].copy())
-    )
+    start = None
+    if not changed.any():
+        start = _InsetStart(frozenset(map(id, first)), rows, cols, base[rows, cols], buf[rows, cols].copy())
+    ax.draw(renderer)
     buf[...] = base
     return start
 
