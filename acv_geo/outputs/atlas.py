@@ -447,10 +447,10 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
         crs=full.crs,
         index=full.index,
     )
-    row = meta[meta["column"] == col]
-    unit = str(row["unit"].iloc[0]) if len(row) else ""
+    k = _meta_row(meta, col)
+    unit = str(meta["unit"].iloc[k]) if k is not None else ""
     title = _map_title(col, meta, full, lang)
-    label = str(row[f"label_{lang}"].iloc[0]) if len(row) else col
+    label = str(meta[f"label_{lang}"].iloc[k]) if k is not None else col
     short = label.split(" : ")[-1].split(": ")[-1]
     if col in CLASS_MAPS:
         classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
@@ -645,18 +645,24 @@ def _save(fig: Any, path: Path, dpi: int) -> Path:
     return path
 
 
+def _meta_row(meta: pd.DataFrame, column: str) -> int | None:
+    """Position of the first metadata row of ``column``, None without one (the table is not copied)."""
+    hits = np.flatnonzero((meta["column"] == column).to_numpy(dtype=bool, na_value=False))
+    return int(hits[0]) if len(hits) else None
+
+
 def _note(meta: pd.DataFrame, column: str) -> str:
-    row = meta[meta["column"] == column]
-    if not len(row):
+    k = _meta_row(meta, column)
+    if k is None:
         return ""
-    src, date = str(row["source"].iloc[0]), str(row["date"].iloc[0])
+    src, date = str(meta["source"].iloc[k]), str(meta["date"].iloc[k])
     return f"{src} ({date})" if date and date != "nan" else src
 
 
 def _map_title(col: str, meta: pd.DataFrame, full: Any, lang: str) -> str:
     """Title of an indicator map: its label; for scores, the weights actually used."""
-    row = meta[meta["column"] == col]
-    label = str(row[f"label_{lang}"].iloc[0]) if len(row) else col
+    k = _meta_row(meta, col)
+    label = str(meta[f"label_{lang}"].iloc[k]) if k is not None else col
     if col.endswith("_score"):
         info = full.attrs.get("acv_geo_profile") or {}
         none = " (aucun indicateur)" if lang == "fr" else " (no indicator)"
