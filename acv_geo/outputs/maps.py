@@ -203,7 +203,39 @@ def _fast_hatch(markers: Any) -> None:
     """
     import types
 
-    markers.draw = types.MethodType(_draw_in_layers, markers)
+    if _layers_draw_alike():
+        markers.draw = types.MethodType(_draw_in_layers, markers)
+
+
+@functools.lru_cache(maxsize=1)
+def _layers_draw_alike() -> bool:
+    """Whether this matplotlib's Agg paints hatched markers drawn by layers as the plain ones (checked once).
+
+    True with the matplotlib releases tested so far up to 3.9; where a release anchors hatching otherwise
+    (3.11 does), the markers are drawn one by one as usual: slower, never different.
+    """
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    xy = np.column_stack([np.linspace(0.5, 9.5, 40), (np.arange(40) * 7 % 19) / 2.0])
+    pixels = []
+    for layered in (True, False):
+        fig = Figure(figsize=(2, 1.5))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 10)
+        m = ax.scatter(xy[:, 0], xy[:, 1], s=40, facecolors="#f4f4f4", edgecolors="#8a8a8a", hatch="/////", lw=0.5)
+        if layered:
+            import types
+
+            m.draw = types.MethodType(_draw_in_layers, m)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="raw", dpi=60)
+        pixels.append(buf.getvalue())
+    return pixels[0] == pixels[1]
 
 
 def _draw_in_layers(self: Any, renderer: Any) -> None:
@@ -234,9 +266,9 @@ class _LayeringRenderer:
         marker = Affine2D(trans[0]) + master if len(trans) else master
         centres = offset_trf.transform(np.ma.filled(np.ma.asarray(offsets, dtype=float), np.nan))
         layers = _marker_layers(paths[0], marker, centres, self.points_to_pixels(linewidths[0]))
-        empty = np.zeros((0, 2))
+        no_offsets, no_transforms = np.zeros((0, 2)), np.zeros((0, 3, 3))  # (N, 3, 3): matplotlib ≥ 3.10 checks it
         return self._renderer.draw_path_collection(
-            gc, IdentityTransform(), layers, [], empty, IdentityTransform(), *rest[1:]
+            gc, IdentityTransform(), layers, no_transforms, no_offsets, IdentityTransform(), *rest[1:]
         )
 
 
