@@ -155,7 +155,7 @@ def commune_units(cities: Any, *, contiguity: bool, polygons: Any = None, territ
     --------
     >>> import acv_geo
     >>> cities = acv_geo.read_acv()
-    >>> commune_units(cities, contiguity=True).geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    >>> bool(commune_units(cities, contiguity=True).geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all())
     True
     """
     import geopandas as gpd
