@@ -39,7 +39,10 @@ CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 import acv_geo
-import acv_geo.pipeline.run as P
+try:
+    import acv_geo.pipeline.run as P  # acv-geo 0.2 layout
+except ImportError:
+    import acv_geo.pipeline as P  # 0.1: the module acv_geo.pipeline
 from acv_geo.cli import main
 t_import = time.perf_counter() - t0
 seen = {}
