@@ -542,3 +542,14 @@ def test_no_fork_with_other_threads_alive(cities, tmp_path):
         stop.set()
         th.join()
     assert [p.name for p in paths] == JOB_FILES and all(p.stat().st_size > 1000 for p in paths)
+
+
+@pytest.mark.parametrize(("n", "spread", "reach"), [(300, 10.0, 1.5), (2000, 100.0, 5.0), (500, 5.0, 2.0)])
+def test_grid_layering_equals_the_quadratic_scan(n, spread, reach):
+    centres = np.random.default_rng(n).uniform(0, spread, (n, 2))
+    expected = np.zeros(n, dtype=int)
+    for j in range(1, n):  # every earlier marker within reach on both axes, as the first implementation did
+        near = (np.abs(centres[:j] - centres[j]) <= reach).all(axis=1)
+        if near.any():
+            expected[j] = expected[:j][near].max() + 1
+    assert np.array_equal(maps._greedy_layers(centres, reach), expected)

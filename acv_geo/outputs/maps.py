@@ -287,16 +287,42 @@ def _marker_layers(path: Any, marker: Any, centres: np.ndarray, linewidth: float
     if path.codes is None:
         codes[0] = MplPath.MOVETO
     reach = 2 * (np.abs(verts).max(initial=0.0) + linewidth / 2 + 2.0)
-    layer = np.zeros(len(centres), dtype=int)
-    for j in range(1, len(centres)):
-        near = (np.abs(centres[:j] - centres[j]) <= reach).all(axis=1)
-        if near.any():
-            layer[j] = layer[:j][near].max() + 1
+    layer = _greedy_layers(centres, reach)
     out = []
     for k in range(layer.max(initial=-1) + 1):
         at = centres[layer == k]
         out.append(MplPath((verts[None, :, :] + at[:, None, :]).reshape(-1, 2), np.tile(codes, len(at))))
     return out
+
+
+def _greedy_layers(centres: np.ndarray, reach: float) -> np.ndarray:
+    """Layer of each point: one more than the highest layer of the earlier points within ``reach`` (each axis).
+
+    Earlier points are looked up in a grid of ``reach``-wide cells (the 9 cells around), so all the communes
+    of France (34,000 markers) take a fraction of a second, not a quadratic scan.
+
+    Examples
+    --------
+    >>> _greedy_layers(np.array([[0.0, 0.0], [5.0, 0.0], [20.0, 0.0], [6.0, 1.0]]), 10.0).tolist()
+    [0, 1, 0, 2]
+    """
+    layer = np.zeros(len(centres), dtype=int)
+    if not len(centres) or not reach > 0:
+        return layer
+    xs, ys = centres[:, 0].tolist(), centres[:, 1].tolist()
+    cells = np.floor(centres / reach).astype(np.int64).tolist()
+    grid: dict[tuple[int, int], list[int]] = {}
+    out = [0] * len(xs)
+    for j, (cx, cy) in enumerate(cells):
+        x, y, best = xs[j], ys[j], -1
+        for key in ((cx + dx, cy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)):
+            for i in grid.get(key, ()):
+                if out[i] > best and abs(xs[i] - x) <= reach and abs(ys[i] - y) <= reach:
+                    best = out[i]
+        out[j] = best + 1
+        grid.setdefault((cx, cy), []).append(j)
+    layer[:] = out
+    return layer
 
 
 def _scale_bar(ax: Any, length_m: float = 200_000.0) -> None:
