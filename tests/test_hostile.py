@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from rasters import write_geotiff
 
 import acv_geo
 from acv_geo import InputError
@@ -279,22 +280,16 @@ def test_invalid_polygon_is_repaired_and_measured(herault):
 
 
 def _raster(path: Path, data: np.ndarray, crs: str, origin: tuple[float, float], size: float, nodata=-9999.0):
-    import rasterio
     from rasterio.transform import from_origin
 
-    with rasterio.open(
+    write_geotiff(
         path,
-        "w",
-        driver="GTiff",
-        width=data.shape[1],
-        height=data.shape[0],
-        count=1,
-        dtype="float32",
-        crs=crs,
+        data.astype("float32"),
         transform=from_origin(*origin, size, size),
         nodata=nodata,
-    ) as ds:
-        ds.write(data.astype("float32"), 1)
+        crs=crs,
+        dtype="float32",
+    )
     return path
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import rasterio
 from rasterio.transform import from_origin
+from rasters import write_geotiff
 from shapely.geometry import Point, Polygon, box
 
 import acv_geo
@@ -33,19 +34,7 @@ def grid(tmp_path):
     arr = np.arange(100, dtype="float32").reshape(10, 10)
     arr[2, 2] = NODATA
     path = tmp_path / "grid.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=10,
-        height=10,
-        count=1,
-        dtype="float32",
-        crs="EPSG:2154",
-        transform=from_origin(X0, Y0, RES, RES),
-        nodata=NODATA,
-    ) as ds:
-        ds.write(arr, 1)
+    write_geotiff(path, arr, transform=from_origin(X0, Y0, RES, RES), nodata=NODATA, crs="EPSG:2154", dtype="float32")
     return path
 
 
@@ -148,19 +137,7 @@ def test_raster_in_geographic_crs(tmp_path):
     """Zones in Lambert-93 on a raster in EPSG:4326: the zones move, the raster does not."""
     path = tmp_path / "geo.tif"
     arr = np.array([[1, 2], [3, 4]], dtype="int16")
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=2,
-        height=2,
-        count=1,
-        dtype="int16",
-        crs="EPSG:4326",
-        transform=from_origin(5.0, 46.0, 0.01, 0.01),
-        nodata=-1,
-    ) as ds:
-        ds.write(arr, 1)
+    write_geotiff(path, arr, transform=from_origin(5.0, 46.0, 0.01, 0.01), nodata=-1, crs="EPSG:4326", dtype="int16")
     z = gpd.GeoDataFrame(
         geometry=[box(5.0, 45.99, 5.01, 46.0)], crs=4326, index=pd.Index(["01004"], name="insee_com")
     ).to_crs(2154)
@@ -223,19 +200,7 @@ def test_categorical_fractions(tmp_path):
     # 4x4 classes: left half 1, right half 2, bottom-right pixel 3, one nodata (0) top-left
     arr = np.array([[0, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]], dtype="uint8")
     path = tmp_path / "lc.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=4,
-        height=4,
-        count=1,
-        dtype="uint8",
-        crs="EPSG:2154",
-        transform=from_origin(X0, Y0, RES, RES),
-        nodata=0,
-    ) as ds:
-        ds.write(arr, 1)
+    write_geotiff(path, arr, transform=from_origin(X0, Y0, RES, RES), nodata=0, crs="EPSG:2154", dtype="uint8")
     z = gpd.GeoDataFrame(
         geometry=[_pix(0, 0, 4, 4), _pix(1.5, 0, 2.5, 1), _pix(9, 9, 10, 10)],
         crs=2154,
@@ -339,19 +304,7 @@ def test_chunked_categorical_equals_one_call(tmp_path, engine):
 
     arr = np.array([[0, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 2, 3]], dtype="uint8")
     path = tmp_path / "lc.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=4,
-        height=4,
-        count=1,
-        dtype="uint8",
-        crs="EPSG:2154",
-        transform=from_origin(X0, Y0, RES, RES),
-        nodata=0,
-    ) as ds:
-        ds.write(arr, 1)
+    write_geotiff(path, arr, transform=from_origin(X0, Y0, RES, RES), nodata=0, crs="EPSG:2154", dtype="uint8")
     # left zone: class 1 only; right zone: classes 2 and 3; far zone: off the raster (NaN shares)
     z = gpd.GeoDataFrame(
         {"territory": "metropole"},

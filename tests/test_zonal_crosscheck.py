@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import rasterio
 from rasterio.transform import from_origin
+from rasters import write_geotiff
 from shapely.geometry import box
 
 import acv_geo
@@ -52,19 +53,9 @@ def _values() -> np.ndarray:
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     path = tmp_path_factory.mktemp("crosscheck") / "synthetic.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=12,
-        height=10,
-        count=1,
-        dtype="float64",
-        crs="EPSG:2154",
-        transform=from_origin(X0, Y0, RES, RES),
-        nodata=NODATA,
-    ) as ds:
-        ds.write(_values(), 1)
+    write_geotiff(
+        path, _values(), transform=from_origin(X0, Y0, RES, RES), nodata=NODATA, crs="EPSG:2154", dtype="float64"
+    )
     return path
 
 
@@ -149,19 +140,7 @@ def test_categorical_shares_match_rasterstats(tmp_path):
     classes = np.random.default_rng(3).choice([11, 21, 31, 41], size=(10, 12)).astype("uint8")
     classes[0, 0] = classes[6, 6] = 0
     path = tmp_path / "lc.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=12,
-        height=10,
-        count=1,
-        dtype="uint8",
-        crs="EPSG:2154",
-        transform=from_origin(X0, Y0, RES, RES),
-        nodata=0,
-    ) as ds:
-        ds.write(classes, 1)
+    write_geotiff(path, classes, transform=from_origin(X0, Y0, RES, RES), nodata=0, crs="EPSG:2154", dtype="uint8")
     zones = _zones(from_origin(X0, Y0, RES, RES), RECTS, 2154)
     ours = zonal_indicators(zones, path, categorical=True, stats="count", name="lc")
     ref = rasterstats.zonal_stats(zones, str(path), categorical=True)
