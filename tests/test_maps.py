@@ -193,3 +193,43 @@ def test_town_map_svg_is_the_former_one():
         lang="en",
     )
     assert svg == TOWN_SVG
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"), [(99.08, 99.93), (0.0, 17.0), (143.0, 4712.5), (0.0, 2_500_000.0), (-3.2, 0.4), (0.0, 1.0)]
+)
+def test_colour_bar_ticks_are_matplotlib_colorbar_ticks(lo, hi):
+    """The light colour bar puts its ticks and labels where matplotlib's own colour bar of that size does."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 8.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0.02, 0.06, 0.96, 0.86])
+    cax = ax.inset_axes(list(maps._BAR))
+    cb = fig.colorbar(ScalarMappable(norm=Normalize(lo, hi), cmap="viridis"), cax=cax)
+    cb.ax.tick_params(labelsize=7)
+    fig.canvas.draw()
+    shown = [(t.get_position()[1], t.get_text()) for t in cb.ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
+    ticks, labels, offset = maps._bar_ticks(lo, hi, ax.bbox.height * maps._BAR[3] / fig.dpi * 72)
+    assert labels == [s for _v, s in shown]
+    assert np.allclose(ticks, [v for v, _s in shown])
+    assert offset == cb.ax.yaxis.get_offset_text().get_text()
+
+
+def test_choropleth_colour_bar_artists(cities):
+    """A choropleth's bar: gradient, outline, one tick mark per label, its title beyond the labels."""
+    g = cities.assign(v=np.linspace(0.0, 17.0, len(cities)))
+    fig = plot_map(g, "v", kind="choropleth", legend="valeur (m)")
+    fig.canvas.draw()
+    bar = [a for a in fig.axes[0].get_children() if a.get_label() == "colorbar"]
+    texts = [a for a in bar if hasattr(a, "get_text")]
+    assert [t.get_text() for t in texts] == ["0", "2", "4", "6", "8", "10", "12", "14", "16", "valeur (m)"]
+    r = fig.canvas.get_renderer()
+    title = texts[-1].get_window_extent(r)
+    assert all(t.get_window_extent(r).x1 < title.x0 for t in texts[:-1])
+    assert title.x1 <= fig.bbox.width
+    marks = [a for a in bar if type(a).__name__ == "Line2D"]
+    assert len(marks) == 1 and len(marks[0].get_ydata()) == 9

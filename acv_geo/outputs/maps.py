@@ -769,15 +769,9 @@ def _category_handles(classes: _Classes, points: bool, words: dict[str, str]) ->
 
 def _draw_colour_bar(fig: Any, ax: Any, colours: _Colours, style: _MapStyle) -> None:
     """The colour bar of a choropleth in the lower right, and a hatched "not measured" box if any row has no value."""
-    from matplotlib.cm import ScalarMappable
     from matplotlib.patches import Patch
 
-    sm = ScalarMappable(norm=colours.norm, cmap=colours.cmap)
-    cax = ax.inset_axes([0.93, 0.05, 0.02, 0.35])
-    cax.set_label("colorbar")
-    cb = fig.colorbar(sm, cax=cax)
-    cb.set_label(style.legend_title, fontsize=8)
-    cb.ax.tick_params(labelsize=7)
+    _colour_bar(ax, colours.norm, colours.cmap, style.legend_title)
     if colours.no_value.any():
         ax.legend(
             handles=[Patch(label=f"{style.words['not measured']} ({int(colours.no_value.sum())})", **NO_DATA)],
@@ -785,6 +779,98 @@ def _draw_colour_bar(fig: Any, ax: Any, colours: _Colours, style: _MapStyle) -> 
             bbox_to_anchor=(0.9, 0.0),
             fontsize=8,
         )
+
+
+#: Where the colour bar stands in the mainland axes: x, y, width, height (fractions of the axes).
+_BAR = (0.93, 0.05, 0.02, 0.35)
+
+#: Points: tick length, gap between tick and label, gap between tick labels and the bar's title.
+_BAR_TICK, _BAR_PAD, _BAR_LABEL_PAD = 3.5, 3.5, 4.0
+
+
+def _colour_bar(ax: Any, norm: Any, cmap: Any, label: str) -> None:
+    """A vertical colour bar drawn with a few artists of ``ax`` (no axes of its own, which cost more to make).
+
+    The gradient of ``cmap`` over ``norm``'s range, its outline, ticks at matplotlib's usual places
+    (``MaxNLocator`` with the steps of ``AutoLocator``, one tick per 14 points at most, 9 at most),
+    their labels (``ScalarFormatter``, offset or exponent written above the bar) and the
+    rotated ``label`` beyond the widest tick label.
+    """
+    from matplotlib.colors import Normalize
+    from matplotlib.image import BboxImage
+    from matplotlib.lines import Line2D
+    from matplotlib.markers import TICKRIGHT
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import Bbox, TransformedBbox, offset_copy
+
+    x, y, w, h = _BAR
+    lo, hi = float(norm.vmin), float(norm.vmax)
+    gradient = BboxImage(
+        TransformedBbox(Bbox.from_bounds(x, y, w, h), ax.transAxes),
+        cmap=cmap,
+        norm=Normalize(0.0, 1.0),
+        interpolation="nearest",
+        origin="lower",
+    )
+    gradient.set_data(np.linspace(0.0, 1.0, cmap.N).reshape(-1, 1))
+    ticks, texts, offset = _bar_ticks(lo, hi, ax.bbox.height * h / ax.figure.dpi * 72.0)
+    ty = y + h * (ticks - lo) / (hi - lo)
+    artists = [
+        gradient,
+        Rectangle((x, y), w, h, transform=ax.transAxes, fill=False, edgecolor="black", linewidth=0.8),
+        Line2D(
+            np.full(len(ty), x + w),
+            ty,
+            transform=ax.transAxes,
+            linestyle="",
+            marker=TICKRIGHT,
+            markersize=_BAR_TICK,
+            markeredgewidth=0.8,
+            color="black",
+        ),
+    ]
+    at_labels = offset_copy(ax.transAxes, ax.figure, x=_BAR_TICK + _BAR_PAD, units="points")
+    labels = [
+        ax.text(x + w, v, t, transform=at_labels, fontsize=7, ha="left", va="center_baseline")
+        for v, t in zip(ty, texts, strict=True)
+    ]
+    if offset:
+        labels.append(ax.text(x + w, y + h, offset, transform=at_labels, fontsize=7, ha="left", va="bottom"))
+    renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
+    widest = max((t.get_window_extent(renderer).width for t in labels), default=0.0) if renderer else 0.0
+    shift = _BAR_TICK + _BAR_PAD + widest / ax.figure.dpi * 72.0 + _BAR_LABEL_PAD
+    at_title = offset_copy(ax.transAxes, ax.figure, x=shift, units="points")
+    labels.append(ax.text(x + w, y + h / 2, label, transform=at_title, fontsize=8, rotation=90, ha="left", va="center"))
+    for a in artists:
+        ax.add_artist(a)
+    for a in [*artists, *labels]:
+        a.set_clip_on(False)
+        a.set_zorder(5)
+        a.set_label("colorbar")
+
+
+def _bar_ticks(lo: float, hi: float, height_pt: float) -> tuple[np.ndarray, list[str], str]:
+    """Ticks of a colour bar from ``lo`` to ``hi`` ``height_pt`` points tall, their labels and offset text.
+
+    Examples
+    --------
+    >>> ticks, labels, offset = _bar_ticks(99.08, 99.93, 184.0)
+    >>> labels
+    ['99.1', '99.2', '99.3', '99.4', '99.5', '99.6', '99.7', '99.8', '99.9']
+    >>> _bar_ticks(0.0, 2_500_000.0, 184.0)[1:]
+    (['0.0', '0.5', '1.0', '1.5', '2.0', '2.5'], '1e6')
+    """
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    bins = max(1, min(9, int(height_pt // 14)))
+    ticks = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    slack = (hi - lo) * 1e-10
+    ticks = ticks[(ticks >= lo - slack) & (ticks <= hi + slack)]
+    fmt = ScalarFormatter()
+    fmt.create_dummy_axis()
+    fmt.axis.set_view_interval(lo, hi)
+    fmt.set_locs(ticks)
+    return ticks, [fmt(t) for t in ticks], fmt.get_offset()
 
 
 def _draw_caption(fig: Any, no_value: np.ndarray, style: _MapStyle) -> None:
