@@ -502,7 +502,7 @@ def test_surely_apart_only_for_far_layers():
 
 @pytest.mark.parametrize("dpi", [40, 100, 150])
 def test_caption_lines_fit_the_figure_and_are_full(dpi):
-    """fit_text: every line drawn ends before the right edge; the next word would not have fitted."""
+    """fit_lines: every line drawn ends before the right edge; the next word would not have fitted."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
@@ -524,8 +524,8 @@ def test_caption_lines_fit_the_figure_and_are_full(dpi):
         size = 7 + k % 3
         for x in (0.01, 0.5):
             t = fig.text(x, 0.01, s, fontsize=size)
-            maps.fit_text(t)
-            wrapped = t.get_text()
+            wrapped = maps.fit_lines(t, renderer)
+            assert t.get_text() == s  # left as it was
             assert wrapped.split() == s.split(), k  # the same words, in order
             available = fig.bbox.width * (1 - x)
             lines = wrapped.split("\n")
@@ -542,11 +542,16 @@ def test_caption_wrapped_in_the_map(cities):
     """The caption of a map is drawn on lines of at most the figure's width, starting with its sources."""
     note = "IRSN « potentiel radon de ma commune » (2018), CCR / Journal officiel via yrahan/catnat (2024) " * 3
     fig = maps.plot_map(cities, "opendata_level", source_note=note.strip())
-    caption = [t for t in fig.texts if t.get_text().startswith("Sources")][0]
-    lines = caption.get_text().split("\n")
-    assert len(lines) == 3 and lines[0].startswith("Sources : IRSN « potentiel radon")
-    fig.canvas.draw()
-    assert caption.get_window_extent().x1 <= fig.bbox.width
+    caption = [t for t in fig.artists if t.get_text().startswith("Sources")][0]
+    raw = caption.get_text()
+    for dpi in (40, 100, 150):  # cut when drawn, at the dpi of the draw
+        fig.set_dpi(dpi)
+        fig.canvas.draw()
+        lines = maps.fit_lines(caption, fig.canvas.get_renderer()).split("\n")
+        assert len(lines) == 3 and lines[0].startswith("Sources : IRSN « potentiel radon"), dpi
+        caption.set_text("\n".join(lines))
+        assert caption.get_window_extent(fig.canvas.get_renderer()).x1 <= fig.bbox.width
+        caption.set_text(raw)
 
 
 def test_no_fork_with_other_threads_alive(cities, tmp_path):

@@ -12,11 +12,12 @@ object-oriented API with the Agg canvas is used: no pyplot, no global backend ch
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -836,17 +837,69 @@ def _colour_bar(ax: Any, norm: Any, cmap: Any, label: str) -> None:
     ]
     if offset:
         labels.append(ax.text(x + w, y + h, offset, transform=at_labels, fontsize=7, ha="left", va="bottom"))
-    renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
-    widest = max((t.get_window_extent(renderer).width for t in labels), default=0.0) if renderer else 0.0
-    shift = _BAR_TICK + _BAR_PAD + widest / ax.figure.dpi * 72.0 + _BAR_LABEL_PAD
-    at_title = offset_copy(ax.transAxes, ax.figure, x=shift, units="points")
-    labels.append(ax.text(x + w, y + h / 2, label, transform=at_title, fontsize=8, rotation=90, ha="left", va="center"))
+    title = _late_texts().Beyond(
+        x + w, y + h / 2, label, fontsize=8, rotation=90, ha="left", va="center", transform=ax.transAxes
+    )
+    title.beyond = (tuple(labels), _BAR_LABEL_PAD)
+    ax.add_artist(title)
+    labels.append(title)
     for a in artists:
         ax.add_artist(a)
     for a in [*artists, *labels]:
         a.set_clip_on(False)
         a.set_zorder(5)
         a.set_label("colorbar")
+
+
+@functools.cache
+def _late_texts() -> Any:
+    """Text classes laid out when drawn, at the dpi of the draw (``savefig(dpi=...)`` included).
+
+    ``Fitted``: a left-aligned figure text cut into lines that fit the figure (:func:`fit_lines`).
+    ``Beyond``: a text whose ``beyond = (texts, pad_points)`` moves it right of the widest of those texts.
+    """
+    from types import SimpleNamespace
+
+    from matplotlib.text import Text
+    from matplotlib.transforms import Affine2D
+
+    class Fitted(Text):
+        def draw(self, renderer: Any) -> None:
+            if not self.get_visible():
+                return
+            raw = self.get_text()
+            self.set_text(fit_lines(self, renderer))
+            try:
+                super().draw(renderer)
+            finally:
+                self.set_text(raw)
+
+    class Beyond(Text):
+        beyond: tuple[tuple[Any, ...], float] = ((), 0.0)
+
+        @contextlib.contextmanager
+        def _moved(self, renderer: Any) -> Iterator[None]:
+            texts, pad = self.beyond
+            base = self.get_transform()
+            x0 = base.transform(self.get_position())[0]
+            right = max((t.get_window_extent(renderer).x1 for t in texts if t.get_text()), default=x0)
+            self.set_transform(base + Affine2D().translate(right - x0 + renderer.points_to_pixels(pad), 0.0))
+            try:
+                yield
+            finally:
+                self.set_transform(base)
+
+        def draw(self, renderer: Any) -> None:
+            if self.get_visible():
+                with self._moved(renderer):
+                    super().draw(renderer)
+
+        def get_window_extent(self, renderer: Any = None, dpi: Any = None) -> Any:
+            renderer = renderer or self.figure.canvas.get_renderer()
+            with self._moved(renderer):
+                return super().get_window_extent(renderer, dpi)
+
+    return SimpleNamespace(Fitted=Fitted, Beyond=Beyond)
 
 
 def _bar_ticks(lo: float, hi: float, height_pt: float) -> tuple[np.ndarray, list[str], str]:
@@ -879,7 +932,8 @@ def _draw_caption(fig: Any, no_value: np.ndarray, style: _MapStyle) -> None:
     note = words["caption"].format(int((~no_value).sum()), len(no_value), _dt.date.today().isoformat())
     if style.source_note:
         note = f"{words['Sources']} {style.source_note}. " + note
-    fit_text(fig.text(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom"))
+    caption = _late_texts().Fitted(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom")
+    fig.add_artist(caption)
 
 
 #: Share of the width between a caption's start and the figure's right edge that its lines aim at
@@ -887,26 +941,30 @@ def _draw_caption(fig: Any, no_value: np.ndarray, style: _MapStyle) -> None:
 _WRAP_MARGIN = 0.98
 
 
-def fit_text(text: Any) -> None:
-    """Break the string of a left-aligned figure ``text`` into lines that end before the figure's right edge.
+def fit_lines(text: Any, renderer: Any) -> str:
+    """The string of a left-aligned figure ``text`` cut into lines that end before the figure's right edge.
 
-    The lines are cut by :func:`wrap_text`; when the figure has a renderer, the text laid out is
-    measured once (matplotlib keeps that layout for the draw) and cut shorter in the rare case it
-    overflows. Replaces matplotlib's ``wrap=True``, which measures a growing string once per word.
+    The lines are cut by :func:`wrap_text` at the figure's dpi, then the text so cut is laid out once
+    (matplotlib keeps that layout for the draw) and cut shorter in the rare case it overflows.
+    Replaces matplotlib's ``wrap=True``, which measures a growing string once per word. The text's
+    own string is left as it was.
     """
     fig = text.figure
     raw = text.get_text()
     available = fig.bbox.width * (1.0 - text.get_position()[0])
     limit = available * _WRAP_MARGIN
-    get_renderer = getattr(fig.canvas, "get_renderer", None)
-    for _attempt in range(4):
-        text.set_text(wrap_text(raw, limit, fontsize=text.get_fontsize(), dpi=fig.dpi))
-        if get_renderer is None:
-            return
-        width = text.get_window_extent(get_renderer()).width
-        if width <= available:
-            return
-        limit *= available / width * _WRAP_MARGIN
+    lines = raw
+    try:
+        for _attempt in range(4):
+            lines = wrap_text(raw, limit, fontsize=text.get_fontsize(), dpi=fig.dpi)
+            text.set_text(lines)
+            width = text.get_window_extent(renderer).width
+            if width <= available:
+                break
+            limit *= available / width * _WRAP_MARGIN
+    finally:
+        text.set_text(raw)
+    return lines
 
 
 def wrap_text(text: str, width: float, *, fontsize: float, dpi: float) -> str:
