@@ -15,6 +15,19 @@ def test_progress_bar_ends_full_when_steps_were_skipped():
     assert "4/4" in stream.getvalue().replace("\r", "\n").splitlines()[-1]
 
 
+def test_progress_bar_starts_no_thread():
+    """tqdm's monitor thread would stop diagnose from forking its map workers."""
+    import threading
+
+    from acv_geo.core.progress import Progress
+
+    before = {t.ident for t in threading.enumerate()}
+    bar = Progress(2, True, stream=io.StringIO())
+    bar.step("lecture")
+    assert {t.ident for t in threading.enumerate()} - before == set()
+    bar.close()
+
+
 def test_progress_callable_gets_fractions_and_a_final_done():
     from acv_geo.core.progress import Progress
 

@@ -10,6 +10,7 @@ A function that takes ``progress`` accepts:
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -90,10 +91,8 @@ class Progress:
         self._t = time.perf_counter()
         self._bar = None
         if progress is True:
-            from tqdm.auto import tqdm
-
             byte_unit = unit == "B"
-            self._bar = tqdm(
+            self._bar = _quiet_tqdm()(
                 total=total,
                 initial=initial,
                 desc=desc or None,
@@ -147,3 +146,19 @@ class Progress:
             self.callback(self.fraction, "done")
         if self._bar is not None:
             self._bar.close()
+
+
+@functools.cache
+def _quiet_tqdm() -> Any:
+    """tqdm's bar class (``tqdm.auto``) without its monitor thread.
+
+    The monitor wakes every 10 s to redraw stalled bars; a thread alive stops ``diagnose`` from
+    forking its map workers (a fork could inherit a lock it holds), so with a bar on screen every
+    map was drawn in the main process. Each step of a run updates the bar anyway.
+    """
+    from tqdm.auto import tqdm
+
+    class Bar(tqdm):  # type: ignore[misc]
+        monitor_interval = 0
+
+    return Bar
