@@ -105,6 +105,99 @@ def test_maps_in_worker_processes_are_the_serial_pixels(tmp_path):
     assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-2000:]
 
 
+_PRINTER_SCRIPT = """
+import logging, os, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import acv_geo
+from acv_geo.core.errors import InputError
+from acv_geo.outputs import atlas as P
+from test_perf_equivalence import _jobs, DPI, JOB_FILES
+tmp = Path(sys.argv[2])
+cities = acv_geo.read_acv()
+for name in ("serial", "printer", "killed"):
+    (tmp / name).mkdir()
+serial = P._run_map_jobs(_jobs(cities, tmp / "serial"), DPI, workers=1)
+
+printer = P.MapPrinter.start(cities["territory"].unique(), dpi=DPI)
+assert printer is not None, "no printer in a fresh single-threaded process"
+printer.submit(_jobs(cities, tmp / "printer"))
+drawn = printer.result()
+assert [p.parent.name for p in drawn] == ["printer"] * 3 and [p.name for p in drawn] == JOB_FILES
+assert [p.read_bytes() for p in drawn] == [p.read_bytes() for p in serial]
+assert printer._process is None  # ended with the result
+
+# a map that fails in the printer raises its own error here
+printer = P.MapPrinter.start(["metropole"], dpi=DPI)
+printer.submit([P._png_job("bad", tmp / "bad.png", (cities, "nope"), {})])
+try:
+    printer.result()
+except InputError as exc:
+    assert "column 'nope' is not in the table" in str(exc), exc
+else:
+    raise AssertionError("no error")
+
+# the printer killed before the maps: they are drawn here, the same files, with a warning
+records = []
+logging.getLogger("acv_geo").addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: records.append(r)})())
+printer = P.MapPrinter.start(cities["territory"].unique(), dpi=DPI)
+os.kill(printer._process.pid, signal.SIGKILL)
+printer._process.join()
+printer.submit(_jobs(cities, tmp / "killed"))
+again = printer.result()
+assert [p.read_bytes() for p in again] == [p.read_bytes() for p in serial]
+assert any("drawing" in r.getMessage() for r in records), [r.getMessage() for r in records]
+
+# closed before any map: the process ends, nothing is drawn
+printer = P.MapPrinter.start(["metropole"], dpi=DPI)
+pid = printer._process.pid
+printer.close()
+assert printer._process is None and not os.path.exists(f"/proc/{pid}")  # ended and reaped
+
+# a run failing after the printer started leaves no process behind
+import multiprocessing
+from acv_geo.pipeline import run as R
+def boom(*args, **kwargs):
+    assert len(multiprocessing.active_children()) == 1  # the printer is at work
+    raise RuntimeError("boom")
+R._indicator_tables = boom
+try:
+    R.diagnose(out_dir=tmp / "out", progress=False)
+except RuntimeError as exc:
+    assert str(exc) == "boom"
+assert multiprocessing.active_children() == [] and not (tmp / "out").exists()
+print("identical")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the map process runs on Linux only")
+def test_map_printer_draws_the_serial_files_and_fails_as_serial(tmp_path):
+    """The map process started early: same bytes; a map's error raised in the caller; drawn here if it died."""
+    import subprocess
+    from pathlib import Path
+
+    res = subprocess.run(
+        [sys.executable, "-c", _PRINTER_SCRIPT, str(Path(__file__).parent), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-3000:]
+
+
+def test_no_map_printer_with_other_threads_alive():
+    import threading
+
+    stop = threading.Event()
+    th = threading.Thread(target=stop.wait)
+    th.start()
+    try:
+        assert P.MapPrinter.start(["metropole"], dpi=DPI) is None  # maps drawn as before
+    finally:
+        stop.set()
+        th.join()
+
+
 def test_cached_basemap_is_the_rebuilt_one(cities):
     first = png(maps.plot_map(cities, "opendata_level"))
     maps._basemap_paths_cached.cache_clear()

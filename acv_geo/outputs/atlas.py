@@ -26,7 +26,17 @@ import pandas as pd
 from acv_geo.core.errors import InputError
 from acv_geo.indicators.epci import epci_layer
 
-__all__ = ["CLASS_MAPS", "METHOD_NAMES", "MapJob", "draw_maps", "map_columns", "town_maps", "zone_name"]
+__all__ = [
+    "CLASS_MAPS",
+    "METHOD_NAMES",
+    "MapJob",
+    "MapPrinter",
+    "draw_maps",
+    "map_columns",
+    "submit_maps",
+    "town_maps",
+    "zone_name",
+]
 
 log = logging.getLogger("acv_geo")
 
@@ -161,7 +171,9 @@ def _source_candidates(cols: list[str], cfg: Any) -> list[str]:
     return cands
 
 
-def draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> dict[str, Path]:
+def draw_maps(
+    folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str, *, printer: MapPrinter | None = None
+) -> dict[str, Path]:
     """Draw every map of a run with :mod:`acv_geo.outputs.maps` as PNG files in ``folder``.
 
     The open-data status of the towns and of their EPCIs, the local clusters of each cluster
@@ -183,6 +195,8 @@ def draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, 
         The configuration: clusters, layers, rasters, tables, ``maps_dpi``, ``map_columns``.
     lang : {"fr", "en"}
         Language of titles and legends.
+    printer : MapPrinter, optional
+        A map process started earlier (:meth:`MapPrinter.start`): the maps are drawn there.
 
     Returns
     -------
@@ -201,9 +215,22 @@ def draw_maps(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, 
     >>> sorted(paths)
     ['opendata_epci', 'opendata_status', 'population']
     """
+    return submit_maps(folder, full, epci, meta, cfg, lang, printer=printer)()
+
+
+def submit_maps(
+    folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str, *, printer: MapPrinter | None = None
+) -> Callable[[], dict[str, Path]]:
+    """:func:`draw_maps` that returns at once when ``printer`` draws the maps: call the result to wait for them.
+
+    Without a printer the maps are drawn before it returns.
+    """
     jobs = _map_jobs(folder, full, epci, meta, cfg, lang)
-    paths = _run_map_jobs(jobs, cfg.maps_dpi)
-    return {job[0]: path for job, path in zip(jobs, paths, strict=True)}
+    if printer is None:
+        paths = _run_map_jobs(jobs, cfg.maps_dpi)
+        return lambda: {job[0]: path for job, path in zip(jobs, paths, strict=True)}
+    printer.submit(jobs)
+    return lambda: {job[0]: path for job, path in zip(jobs, printer.result(), strict=True)}
 
 
 #: One map to draw: ``(key, path, figure function, args, kwargs)``; the function returns a Figure.
@@ -432,6 +459,111 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
             return [render(job) for job in jobs]
     finally:
         gc.unfreeze()
+
+
+class MapPrinter:
+    """A process that builds the frame of the maps while the run computes its indicators, then draws them.
+
+    :meth:`start` forks it early (Linux, single-threaded caller): it imports matplotlib, reads and
+    projects the EPCI basemap and renders the frame once, on the core the indicators leave idle.
+    :meth:`submit` hands it the map jobs: it draws them with its worker processes
+    (:func:`_run_map_jobs`; they inherit the frame) while the caller goes on;
+    :meth:`result` waits for the paths. The files are those of :func:`draw_maps` without a printer.
+    If the process is gone, the maps are drawn here; an error of a map is raised here, as it would
+    be without a printer. :meth:`close` (also on error) ends the process.
+
+    Examples
+    --------
+    >>> printer = MapPrinter.start(("metropole",), dpi=40)
+    >>> printer is None or printer.close() is None
+    True
+    """
+
+    def __init__(self, process: Any, conn: Any, dpi: int) -> None:
+        self._process = process
+        self._conn = conn
+        self._dpi = dpi
+        self._jobs: list[MapJob] | None = None
+
+    @classmethod
+    def start(cls, territories: Sequence[str], *, dpi: int) -> MapPrinter | None:
+        """Fork the printer, preparing the frame of maps over ``territories``; None where it cannot run."""
+        from acv_geo.outputs.maps import OVERSEAS
+
+        ctx = _pool_context()
+        if ctx is None or _map_workers(2) < 2:
+            return None
+        present = tuple(t for t in OVERSEAS if t in set(territories))
+        parent, child = ctx.Pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            process = ctx.Process(target=_printer_main, args=(child, present, dpi), name="acv-geo maps", daemon=False)
+            process.start()
+        except OSError as exc:
+            log.warning("could not start the map process (%s); maps will be drawn later", exc)
+            return None
+        child.close()
+        return cls(process, parent, dpi)
+
+    def submit(self, jobs: Sequence[MapJob]) -> None:
+        """Send the maps to draw; :meth:`result` gets their paths."""
+        self._jobs = list(jobs)
+        try:
+            self._conn.send(self._jobs)
+        except (OSError, pickle.PicklingError) as exc:
+            log.warning("the map process did not take the maps (%s: %s); drawing them here", type(exc).__name__, exc)
+            self.close()
+
+    def result(self) -> list[Path]:
+        """The paths of the maps submitted, in order, once drawn (here if the process failed)."""
+        if self._jobs is None:
+            raise RuntimeError("MapPrinter.result() before submit()")
+        answer = None
+        if self._process is not None:
+            try:
+                answer = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                log.warning("the map process ended early (%s); drawing the maps here", type(exc).__name__)
+        self.close()
+        if answer is None:
+            return _run_map_jobs(self._jobs, self._dpi)
+        kind, value = answer
+        if kind == "error":
+            raise value
+        return [Path(p) for p in value]
+
+    def close(self) -> None:
+        """End the process (at once if it still works: nothing it writes is used then)."""
+        if self._process is None:
+            return
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        self._process.join(timeout=0.5 if self._jobs is not None else 0.0)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+        self._process = None
+
+
+def _printer_main(conn: Any, present: tuple[str, ...], dpi: int) -> None:
+    """The printer process: prepare the frame, wait for the jobs, draw them, answer ``("ok", paths)`` or the error."""
+    with contextlib.suppress(Exception):  # a frame not prepared now is prepared with the first map
+        from acv_geo.outputs.maps import prepare_frame
+
+        prepare_frame(present, dpi=dpi)
+    try:
+        jobs = conn.recv()
+    except (EOFError, OSError):
+        return  # the run ended (or failed) before its maps
+    try:
+        answer: tuple[str, Any] = ("ok", [str(p) for p in _run_map_jobs(jobs, dpi)])
+    except Exception as exc:  # noqa: BLE001 -- handed to the caller, who raises it
+        answer = ("error", exc)
+    try:
+        conn.send(answer)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
 
 
 def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> tuple[tuple, dict]:

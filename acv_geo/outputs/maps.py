@@ -1193,6 +1193,17 @@ def _prepare_frame(gdf: Any, style: _MapStyle, *, dpi: int) -> None:
 PNG_COMPRESS_LEVEL = 2
 
 
+def prepare_frame(present: tuple[str, ...], *, dpi: int, basemap: bool = True) -> None:
+    """Build the frame of maps with insets ``present`` at ``dpi`` in this process (before the maps, or a fork).
+
+    Examples
+    --------
+    >>> prepare_frame(("guadeloupe",), dpi=20, basemap=False)
+    """
+    with _SKELETON_LOCK:
+        _skeleton(present, _basemap_paths() if basemap else None, dpi)
+
+
 def _write_palette_png(rgba: np.ndarray, path: Path) -> Path:
     """Write an (h, w, 4) RGBA array as a 256-colour PNG (Pillow's fast octree), as the report embeds it."""
     from PIL import Image

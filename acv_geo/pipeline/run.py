@@ -55,7 +55,7 @@ from acv_geo.core.metadata import METADATA_COLUMNS, assign_role, attach_metadata
 from acv_geo.core.progress import Progress
 from acv_geo.indicators.coverage import file_coverage, zone_departments
 from acv_geo.indicators.epci import epci_layer
-from acv_geo.outputs.atlas import CLASS_MAPS, METHOD_NAMES, draw_maps, map_columns, town_maps, zone_name
+from acv_geo.outputs.atlas import CLASS_MAPS, METHOD_NAMES, MapPrinter, map_columns, submit_maps, town_maps, zone_name
 from acv_geo.outputs.folder import check_out_dir, recover, swap_in, temporary_folder, write_marker
 from acv_geo.outputs.writers import json_ready, write_json
 from acv_geo.pipeline.config import DiagnoseConfig, LayerSpec, RasterSpec, TableSpec, load_config
@@ -242,7 +242,7 @@ class RunOptions:
             + sources
             + len(cfg.tables)
             + max(len(cfg.clusters.variables), 1)
-            + (2 if cfg.maps_enabled else 0)
+            + (3 if cfg.maps_enabled else 0)
         )
 
 
@@ -363,9 +363,34 @@ def diagnose(
 
     bar.step("reading cities")
     city = _city_table(cities, opts, problems)
-    bar.step("reading commune and EPCI polygons")
+    # the frame of the maps is built in their own process while the indicators are computed
+    printer = MapPrinter.start(city["territory"].unique(), dpi=cfg.maps_dpi) if cfg.maps_enabled else None
+    try:
+        run = _compute(city, polygons, opts, bar, problems)
+        written = _write_folder(run, opts, bar, printer)
+    finally:
+        if printer is not None:
+            printer.close()
+    bar.close()
+    return DiagnoseResult(
+        out_dir=out,
+        files=tuple(out / w for w in written),
+        cities=run.full,
+        metadata=run.meta,
+        clusters=run.clusters,
+        ranking=run.ranking,
+        config=cfg,
+        timings=dict(bar.timings),
+        warnings=run.warnings,
+    )
+
+
+def _compute(city: Any, polygons: Any, opts: RunOptions, bar: Progress, problems: list[str]) -> _Outcome:
+    """Every indicator, the clusters, the profile and the labelled metadata of a run (nothing written)."""
     from acv_geo.read.communes import read_communes, read_epci
 
+    cfg = opts.cfg
+    bar.step("reading commune and EPCI polygons")
     polys = read_communes(polygons)
     epci = read_epci(cfg.epci)
     tables = _indicator_tables(city, polys, epci, opts, bar)
@@ -375,7 +400,7 @@ def diagnose(
         bar.step("clusters")
     bar.step("exposure profile")
     full, ranking = _profile_step(city, tables, cl_table, cfg)
-    run = _Outcome(
+    return _Outcome(
         full=full,
         communes=polys,
         epci=epci,
@@ -383,19 +408,6 @@ def diagnose(
         clusters=cl_doc,
         ranking=ranking,
         warnings=tuple(problems),
-    )
-    written = _write_folder(run, opts, bar)
-    bar.close()
-    return DiagnoseResult(
-        out_dir=out,
-        files=tuple(out / w for w in written),
-        cities=full,
-        metadata=run.meta,
-        clusters=cl_doc,
-        ranking=ranking,
-        config=cfg,
-        timings=dict(bar.timings),
-        warnings=run.warnings,
     )
 
 
@@ -988,12 +1000,12 @@ def _labelled_metadata(full: Any, cfg: DiagnoseConfig) -> pd.DataFrame:
 # steps: writing
 
 
-def _write_folder(run: _Outcome, opts: RunOptions, bar: Progress) -> list[str]:
+def _write_folder(run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPrinter | None = None) -> list[str]:
     """Write every output in a temporary folder beside ``out_dir``, then swap it in; the files written."""
     out = opts.out
     tmp = temporary_folder(out)
     try:
-        written = _write_outputs(tmp, run, opts, bar)
+        written = _write_outputs(tmp, run, opts, bar, printer)
         write_marker(tmp, written, cities=len(run.full), config=opts.cfg.to_dict())
         bar.step("replacing the output folder")
         swap_in(tmp, out)
@@ -1005,9 +1017,17 @@ def _write_folder(run: _Outcome, opts: RunOptions, bar: Progress) -> list[str]:
     return written
 
 
-def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress) -> list[str]:
-    """Tables, maps and the report into ``tmp``; their paths relative to it."""
+def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPrinter | None) -> list[str]:
+    """Tables, maps and the report into ``tmp``; their paths relative to it.
+
+    With a ``printer`` the maps are drawn in its process while the tables and the town maps are written.
+    """
     cfg = opts.cfg
+    pending = None
+    if cfg.maps_enabled:
+        bar.step("drawing maps")
+        (tmp / "maps").mkdir()
+        pending = submit_maps(tmp / "maps", run.full, run.epci, run.meta, cfg, opts.lang, printer=printer)
     bar.step("writing tables")
     _write_tables(tmp, run.full, run.epci, run.meta, run.clusters, cfg)
     written = [
@@ -1022,13 +1042,12 @@ def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress) ->
     maps: dict[str, Path] = {}
     town: dict[str, str] = {}
     pages = run.full[run.full["acv"].astype(bool)] if opts.scope == "all-communes" else run.full
-    if cfg.maps_enabled:
-        bar.step("drawing maps")
-        (tmp / "maps").mkdir()
-        maps = draw_maps(tmp / "maps", run.full, run.epci, run.meta, cfg, opts.lang)
-        written += [f"maps/{p.name}" for p in maps.values()]
+    if pending is not None:
         bar.step("town maps")
         town = town_maps(pages, run.communes, run.epci, cfg, opts.lang)
+        bar.step("waiting for the maps")
+        maps = pending()
+        written += [f"maps/{p.name}" for p in maps.values()]
     bar.step("writing report")
     from acv_geo.outputs.report import build_report
 
