@@ -178,7 +178,7 @@ def draw_maps(
 
     The open-data status of the towns and of their EPCIs, the local clusters of each cluster
     variable, then one map per column of :func:`map_columns`. Maps are drawn in worker processes
-    when there are several and more than one core (``ACV_GEO_MAP_WORKERS`` sets their number); the
+    when there are several and more than one core (``ACV_GEO_MAP_WORKERS`` sets how many processes draw); the
     files are the same either way.
 
     Parameters
@@ -364,7 +364,7 @@ def _render_map(job: MapJob, dpi: int) -> Path:
 
 
 def _map_workers(n_jobs: int) -> int:
-    """Worker processes for ``n_jobs`` maps: the cores this process may use (``ACV_GEO_MAP_WORKERS`` overrides)."""
+    """Processes drawing ``n_jobs`` maps, this one included: the cores it may use (``ACV_GEO_MAP_WORKERS`` sets it)."""
     env = os.environ.get("ACV_GEO_MAP_WORKERS", "").strip()
     if env:
         try:
@@ -416,13 +416,12 @@ def _map_worker_init() -> None:
 
 
 def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) -> list[Path]:
-    """Draw the maps, in parallel worker processes when there are several and more than one core.
+    """Draw the maps here and, when there are several and more than one core, in worker processes too.
 
     The files are identical to a serial run (same code, same data; ``tests/test_perf_equivalence.py``
     compares the pixels). Any failure of the pool itself (no fork, a worker killed) falls back to
     drawing the maps here, one after the other; an error of a map is raised as in a serial run.
     """
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     from acv_geo.outputs.maps import _basemap_paths, _map_png, _prepare_frame
@@ -442,23 +441,44 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
     # walk them all again (≈10 % of the drawing time), in a forked worker copying their memory pages too.
     gc.freeze()
     try:
-        if ctx is not None:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_map_worker_init) as pool:
-                    return list(pool.map(render, jobs))
-            except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
-                log.warning(
-                    "drawing the maps in %d processes failed (%s: %s); drawing them one by one",
-                    n,
-                    type(exc).__name__,
-                    exc,
-                )
         with _one_blas_thread():
+            if ctx is not None:
+                try:
+                    return _draw_with_helpers(jobs, render, n - 1, ctx)
+                except (BrokenProcessPool, OSError, pickle.PicklingError) as exc:
+                    log.warning(
+                        "drawing the maps in %d processes failed (%s: %s); drawing them one by one",
+                        n,
+                        type(exc).__name__,
+                        exc,
+                    )
             return [render(job) for job in jobs]
     finally:
         gc.unfreeze()
+
+
+def _draw_with_helpers(jobs: Sequence[MapJob], render: Callable[[MapJob], Path], helpers: int, ctx: Any) -> list[Path]:
+    """Draw the maps here and in ``helpers`` forked processes: they take them from the end, this one from the start.
+
+    This process draws map after map as long as none of the helpers has taken it (its future can
+    still be cancelled); the helpers' maps are then waited for. One process fewer than a pool of
+    as many workers as cores, the same wall time.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=ctx, initializer=_map_worker_init)
+    try:
+        futures = [pool.submit(render, job) for job in reversed(jobs)][::-1]
+        paths = []
+        for future, job in zip(futures, jobs, strict=True):
+            if not future.cancel():
+                break
+            paths.append(render(job))
+        return paths + [future.result() for future in futures[len(paths) :]]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class MapPrinter:
