@@ -44,12 +44,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from acv_geo.stats.adjacency import as_adjacency
 from acv_geo.stats.choices import ALTERNATIVES, LEVELS, LOCAL_COLUMNS, METHODS
 from acv_geo.stats.fdr import benjamini_hochberg
-from acv_geo.stats.joincounts import JoinCountsCore, join_counts_core
+from acv_geo.stats.joincounts import (
+    JoinCountsCore,
+    TableSims,
+    binary_joins,
+    join_counts_core,
+    join_counts_result,
+    join_counts_setup,
+)
 from acv_geo.stats.local import LocalOptions, focus_of, label_units, local_statistic, local_table
-from acv_geo.stats.moran import moran_global
-from acv_geo.stats.permutation import check_permutations, esda_version, resolve_seed, seeded
+from acv_geo.stats.moran import MoranCore, MoranSims, moran_global, moran_result, moran_setup
+from acv_geo.stats.permutation import check_permutations, esda_version, feed_permutations, resolve_seed, seeded
 from acv_geo.stats.results import JoinCountsResult, LocalResult, MoranResult
 from acv_geo.stats.units import AnalysisUnits, UnitOptions, analysis_units, check_cities, unit_layer
 from acv_geo.stats.values import check_binary
@@ -69,6 +77,7 @@ __all__ = [
     "MoranResult",
     "benjamini_hochberg",
     "cluster_weights",
+    "global_statistics",
     "join_counts",
     "local_clusters",
     "morans_i",
@@ -305,16 +314,21 @@ def morans_i(
     permutations = check_permutations(permutations, 0)
     seed = resolve_seed(seed)
     data = _prepare(cities, variable, weights, UnitOptions(level, epci, polygons, aggregate, territory_column))
-    y = data.y
     with seeded(seed), warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", UserWarning)
-        mi = moran_global(y, data.graph, permutations)
+        mi = moran_global(data.y, data.graph, permutations)
+    return _moran_result(mi, data, variable, level, permutations, seed)
+
+
+def _moran_result(
+    mi: MoranCore, data: _Analysis, variable: str, level: str, permutations: int, seed: int
+) -> MoranResult:
     sims = (mi.p_sim, mi.EI_sim, mi.z_sim, mi.p_z_sim)
     return MoranResult(
         variable=variable,
         level=level,
         weights=data.weights.spec,
-        n=len(y),
+        n=data.graph.n,
         I=float(mi.I),
         expected=float(mi.EI),
         z_norm=float(mi.z_norm),
@@ -329,6 +343,102 @@ def morans_i(
         seed=seed,
         warnings=data.notes,
     )
+
+
+def _global_cores(
+    y: np.ndarray, graph: Any, permutations: int, seed: int, *, join_counts: bool = True, morans_i: bool = True
+) -> tuple[JoinCountsCore | None, MoranCore | None]:
+    """`join_counts_core` and `moran_global` of ``y`` on ``graph``, from one sequence of draws.
+
+    Both statistics draw ``np.random.permutation(y)`` after ``np.random.seed(seed)``, one after the
+    other: Moran's I uses the first ``permutations`` draws, join counts as many more as it discards
+    (inadmissible tables), so Moran's draws are always the first ones of join counts' and a single
+    sequence serves both (a private ``RandomState(seed)``: the same stream, the global generator is
+    untouched). Each batch of permuted rows feeds Moran's I first, then join counts, which take the
+    neighbours in class 1 from Moran's lags when the weights are binary (`binary_joins`).
+    """
+    graph = as_adjacency(graph)
+    y = np.asarray(y, dtype="float64").reshape(-1)
+    jc_setup = join_counts_setup(y, graph) if join_counts else None
+    mi_setup = moran_setup(y, graph) if morans_i else None
+    mi_sims = jc_sims = None
+    consumers: list[Any] = []
+    if permutations and mi_setup is not None:
+        mi_sims = MoranSims(y, mi_setup[1], permutations, mi_setup[3][:3])
+        consumers.append(mi_sims)
+    if permutations and jc_setup is not None:
+        lags = mi_sims if mi_sims is not None and binary_joins(graph) else None
+        jc_sims = TableSims(jc_setup[1], permutations, lags=lags)
+        consumers.append(jc_sims)
+    if consumers:
+        feed_permutations(y, consumers, np.random.RandomState(seed))
+    jc = None if jc_setup is None else join_counts_result(jc_setup[0], jc_setup[2], jc_sims)
+    if mi_setup is None:
+        return jc, None
+    return jc, moran_result(mi_setup[2], mi_setup[3], None if mi_sims is None else mi_sims.sims)
+
+
+def global_statistics(
+    cities: gpd.GeoDataFrame,
+    variable: str = "opendata",
+    *,
+    weights: str | WeightsResult | Graph = "knn:6",
+    permutations: int = 9999,
+    seed: int | None = 12345,
+    join_counts: bool = True,
+    morans_i: bool = True,
+    level: str = "commune",
+    epci: Any = None,
+    polygons: Any = None,
+    territory_column: str = "territory",
+) -> tuple[JoinCountsResult | None, MoranResult | None]:
+    """Join counts and Moran's I of one variable on the same units, from one sequence of permutations.
+
+    Equal to ``join_counts(...)`` and ``morans_i(...)`` called with the same arguments (same units,
+    weights and seed, hence esda's permutations), in about the time of one: both statistics read the
+    same draws (Moran's I the first ``permutations``, join counts also those it redraws after an
+    inadmissible table), drawn once and fed to both batch by batch.
+
+    Parameters
+    ----------
+    cities, variable, weights, permutations, seed, level, epci, polygons, territory_column
+        As in :func:`join_counts` (and :func:`morans_i`, without ``aggregate``).
+    join_counts : bool, default True
+        Compute the join counts (``variable`` must then be yes/no or 0/1).
+    morans_i : bool, default True
+        Compute Moran's I.
+
+    Returns
+    -------
+    tuple of (JoinCountsResult or None, MoranResult or None)
+        Each result, None where not asked for.
+
+    Raises
+    ------
+    acv_geo.InputError
+        As :func:`join_counts` and :func:`morans_i` do.
+
+    Examples
+    --------
+    >>> import acv_geo
+    >>> cities = acv_geo.read_acv()
+    >>> jc, mi = global_statistics(cities, "opendata", permutations=99)
+    >>> jc == join_counts(cities, "opendata", permutations=99)
+    True
+    >>> mi == morans_i(cities, "opendata", permutations=99)
+    True
+    """
+    permutations = check_permutations(permutations, 0)
+    seed = resolve_seed(seed)
+    data = _prepare(cities, variable, weights, UnitOptions(level, epci, polygons, None, territory_column))
+    if join_counts:
+        check_binary(data.units.values, variable)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", UserWarning)  # as morans_i
+        jc, mi = _global_cores(data.y, data.graph, permutations, seed, join_counts=join_counts, morans_i=morans_i)
+    jc_result = None if jc is None else _join_counts_result(jc, data, variable, level, seed)
+    mi_result = None if mi is None else _moran_result(mi, data, variable, level, permutations, seed)
+    return jc_result, mi_result
 
 
 def local_clusters(

@@ -29,20 +29,26 @@ import pandas as pd
 
 from acv_geo.core.errors import InputError
 from acv_geo.stats.adjacency import Adjacency
+from acv_geo.stats.permutation import feed_permutations
 
 __all__ = [
     "JoinCountsCore",
+    "TableSims",
+    "binary_joins",
     "chi2_check",
     "chi2_of_table",
     "chi2_tables",
     "directed_tables",
     "join_counts_core",
+    "join_counts_result",
+    "join_counts_setup",
     "join_edges",
     "scipy_chi2",
 ]
 
-#: Elements of one chunk's (permutations × joins) arrays, to bound memory (int8: 16 MiB each).
-_JC_CHUNK_ELEMENTS = 1 << 24
+#: Permutations × joins of one batch of rows (about 20 rows of the 34,860 communes' 207,165 joins;
+#: the batch itself is rows × units float64, 5.6 MiB there).
+_JC_CHUNK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -222,26 +228,134 @@ def _observed(y8: np.ndarray, joins: _Joins) -> tuple[np.ndarray, tuple[float, f
     return obs, observed
 
 
-def _permuted_tables(y8: np.ndarray, joins: _Joins, permutations: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Directed tables and χ² of ``permutations`` admissible permutations, and the number drawn."""
-    n = joins.n
-    rows = max(1, _JC_CHUNK_ELEMENTS // max(len(joins.focal), n, 1))
-    kept: list[np.ndarray] = []
-    kept_stat: list[np.ndarray] = []
-    accepted = draws = 0
-    while accepted < permutations:
-        m = min(rows, permutations - accepted)  # never more than still needed: esda's exact draws
-        ys = np.empty((m, n), dtype=np.int8)
-        for k in range(m):
-            ys[k] = y8
-            np.random.shuffle(ys[k])  # = np.random.permutation(y): same draws, no copy
-        draws += m
-        tables = joins.tables(ys)
+def binary_joins(graph: Any) -> bool:
+    """Whether every non-zero weight of ``graph`` (an Adjacency) is 1 between distinct units.
+
+    Then the row-standardised lag of a 0/1 variable, times the number of joins, is the number of
+    neighbours in class 1 (up to rounding far below 0.5): `TableSims` can take it from Moran's I.
+    """
+    if not isinstance(graph, Adjacency):
+        return False
+    nonzero = graph.weight != 0
+    return bool((graph.weight[nonzero] == 1.0).all() and (graph.focal[nonzero] != graph.neighbor[nonzero]).all())
+
+
+class TableSims:
+    """Directed tables and χ² of the admissible permutations among rows fed by `feed_permutations`.
+
+    Rows are permutations of y (float64 0/1), in esda's order of draws; a row whose table is
+    inadmissible is discarded and counted in ``draws``, as esda discards and redraws it. The joins
+    reaching a unit of class 1 (BB) come from one sparse product of the binary join matrix with the
+    batch, or, given ``lags`` (a `MoranSims` fed the same rows first, on binary weights, see
+    `binary_joins`), from Moran's lags: ``joins * (lag + mean)`` of a unit is its number of
+    neighbours in class 1 up to rounding, so their sum over the units in class 1, rounded, is BB
+    (checked to lie within 1e-3 of an integer, else the sparse product is used). Every count is an
+    exact integer in float64 (below 2**53).
+    """
+
+    def __init__(self, joins: _Joins, permutations: int, lags: Any = None) -> None:
+        self.joins = joins
+        self.permutations = permutations
+        self.lags = lags
+        self.kept: list[np.ndarray] = []
+        self.kept_stat: list[np.ndarray] = []
+        self.accepted = 0
+        self.draws = 0
+        self.out_deg = joins.out_deg.astype("float64")
+        self.in_deg = joins.in_deg.astype("float64")
+        self._matrix: Any = None
+
+    def need(self) -> int:
+        """Admissible permutations still to find (at least that many rows)."""
+        return self.permutations - self.accepted
+
+    def _bb(self, rows: np.ndarray) -> np.ndarray:
+        """Directed joins between two units of class 1, for each row."""
+        lags = None if self.lags is None else self.lags.lags
+        if lags is not None and lags.shape == rows.shape:
+            # sum over units in class 1 of joins * (lag + mean) = their neighbours in class 1
+            black_focal = rows @ self.out_deg
+            approx = np.einsum("pi,i,pi->p", rows, self.out_deg, lags) + self.lags.mean * black_focal
+            bb = np.rint(approx)
+            if np.abs(approx - bb).max(initial=0.0) < 1e-3:
+                return bb.astype(np.int64)
+        if self._matrix is None:
+            from scipy import sparse
+
+            j = self.joins
+            self._matrix = sparse.csr_array((np.ones(len(j.focal)), (j.focal, j.neighbor)), shape=(j.n, j.n))
+        counts = self._matrix @ np.ascontiguousarray(rows.T)
+        return np.rint(np.einsum("pi,ip->p", rows, counts)).astype(np.int64)
+
+    def tables(self, rows: np.ndarray) -> np.ndarray:
+        """Directed join counts ``(ww, wb, bw, bb)`` of each row, as int64 columns (as `directed_tables`)."""
+        bb = self._bb(rows)
+        black_focal = np.rint(rows @ self.out_deg).astype(np.int64)
+        black_neighbor = np.rint(rows @ self.in_deg).astype(np.int64)
+        ww = len(self.joins.focal) - black_focal - black_neighbor + bb
+        return np.column_stack([ww, black_neighbor - bb, black_focal - bb, bb])
+
+    def take(self, rows: np.ndarray) -> None:
+        """Keep the admissible tables of the rows until ``permutations`` are kept."""
+        need = self.need()
+        if need <= 0:
+            return
+        tables = self.tables(rows)
         admissible, stat = chi2_tables(tables)
-        kept.append(tables[admissible])
-        kept_stat.append(stat[admissible])
-        accepted += int(admissible.sum())
-    return np.concatenate(kept), np.concatenate(kept_stat), draws
+        used = len(rows)
+        if int(admissible.sum()) > need:  # only the draws esda makes
+            used = int(np.flatnonzero(admissible)[need - 1]) + 1
+        ok = admissible[:used]
+        self.kept.append(tables[:used][ok])
+        self.kept_stat.append(stat[:used][ok])
+        self.accepted += int(ok.sum())
+        self.draws += used
+
+
+def join_counts_setup(y: Any, graph: Any) -> tuple[dict[str, Any], _Joins, np.ndarray]:
+    """Checks, joins, the observed table and the observed fields of `JoinCountsCore` (no permutation)."""
+    yb = np.asarray(y, dtype="float64").reshape(-1)
+    n = len(yb)
+    if n != graph.n:
+        raise ValueError(f"y has {n} values but the graph has {graph.n} units")
+    if not np.isin(yb, (0.0, 1.0)).all():
+        raise ValueError("join counts need a 0/1 variable")
+    y8 = yb.astype(np.int8)
+    joins = _Joins.of(graph)
+    obs, observed = _observed(y8, joins)
+    ww, wb, bw, bb = (float(v) / 2.0 for v in obs)
+    base: dict[str, Any] = dict(
+        n=n,
+        n_black=int(y8.sum()),
+        joins=len(joins.focal) / 2.0,
+        bb=bb,
+        bw=bw + wb,
+        ww=ww,
+        chi2=observed[0],
+        chi2_p=observed[1],
+        chi2_dof=observed[2],
+    )
+    return base, joins, obs
+
+
+def join_counts_result(base: dict[str, Any], obs: np.ndarray, sims: TableSims | None) -> JoinCountsCore:
+    """`JoinCountsCore` from `join_counts_setup`'s fields and the permutations kept (None: none)."""
+    if sims is None or not sims.permutations:
+        return JoinCountsCore(permutations=0, draws=0, **base)
+    tables, stat = np.concatenate(sims.kept), np.concatenate(sims.kept_stat)
+    if "scipy.stats" in sys.modules:  # already paid for: check the vectorised χ² against scipy
+        ref = scipy_chi2(obs)
+        stat = chi2_check(tables, stat, exact=ref is None or ref[0] != base["chi2"])
+    half = tables.astype("float64") / 2.0
+    return JoinCountsCore(
+        permutations=sims.permutations,
+        draws=sims.draws,
+        sim_bb=half[:, 3],
+        sim_bw=half[:, 2] + half[:, 1],
+        sim_ww=half[:, 0],
+        sim_chi2=stat,
+        **base,
+    )
 
 
 def join_counts_core(y: Any, graph: Any, permutations: int) -> JoinCountsCore:
@@ -279,35 +393,10 @@ def join_counts_core(y: Any, graph: Any, permutations: int) -> JoinCountsCore:
     >>> jc.joins, jc.bb, jc.bw, jc.ww
     (3.0, 1.0, 1.0, 1.0)
     """
-    yb = np.asarray(y, dtype="float64").reshape(-1)
-    n = len(yb)
-    if n != graph.n:
-        raise ValueError(f"y has {n} values but the graph has {graph.n} units")
-    if not np.isin(yb, (0.0, 1.0)).all():
-        raise ValueError("join counts need a 0/1 variable")
-    y8 = yb.astype(np.int8)
-    joins = _Joins.of(graph)
-    obs, observed = _observed(y8, joins)
-    ww, wb, bw, bb = (float(v) / 2.0 for v in obs)
-    base: dict[str, Any] = dict(
-        n=n,
-        n_black=int(y8.sum()),
-        joins=len(joins.focal) / 2.0,
-        bb=bb,
-        bw=bw + wb,
-        ww=ww,
-        chi2=observed[0],
-        chi2_p=observed[1],
-        chi2_dof=observed[2],
-        permutations=int(permutations),
-    )
+    base, joins, obs = join_counts_setup(y, graph)
     if not permutations:
-        return JoinCountsCore(draws=0, **base)
-    tables, stat, draws = _permuted_tables(y8, joins, permutations)
-    if "scipy.stats" in sys.modules:  # already paid for: check the vectorised χ² against scipy
-        ref = scipy_chi2(obs)
-        stat = chi2_check(tables, stat, exact=ref is None or ref[0] != observed[0])
-    half = tables.astype("float64") / 2.0
-    return JoinCountsCore(
-        draws=draws, sim_bb=half[:, 3], sim_bw=half[:, 2] + half[:, 1], sim_ww=half[:, 0], sim_chi2=stat, **base
-    )
+        return join_counts_result(base, obs, None)
+    sims = TableSims(joins, permutations)
+    rows = max(1, _JC_CHUNK_ELEMENTS // max(len(joins.focal), joins.n, 1))
+    feed_permutations(np.asarray(y, dtype="float64").reshape(-1), [sims], rows=rows)
+    return join_counts_result(base, obs, sims)

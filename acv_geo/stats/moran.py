@@ -6,9 +6,10 @@ the analytical tests with ``scipy.stats.norm``, and draws ``np.random.permutatio
 permutation from NumPy's global generator, computing I of each with one sparse product.
 :func:`moran_global` repeats every operation in the same order on the same arrays (the
 :class:`~acv_geo.stats.adjacency.Adjacency` of the Graph, whose sparse matrix is the Graph's), draws
-the same permutations (``np.random.shuffle`` of copies of z, one after the other) and computes the
-lags of a chunk of permutations with one sparse-times-dense product, whose columns are the
-sparse-times-vector products bit for bit. ``norm.sf(x)`` is ``scipy.special.ndtr(-x)`` and
+the same permutations (``np.random.shuffle`` of copies of y, one after the other, minus the mean:
+the permutations of z bit for bit) and computes the lags of a batch of permutations (about 4 MiB,
+`feed_permutations`) with one sparse-times-dense product, whose columns are the
+sparse-times-vector products bit for bit (:class:`MoranSims`). ``norm.sf(x)`` is ``scipy.special.ndtr(-x)`` and
 ``norm.cdf(x)`` is ``ndtr(x)``, as in scipy. The tests compare every value with esda.
 """
 
@@ -19,11 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from acv_geo.stats.adjacency import Adjacency
+from acv_geo.stats.permutation import feed_permutations
 
-__all__ = ["MoranCore", "moran_global"]
-
-#: Permutations whose lags are computed in one sparse product (bounds memory: n x chunk floats).
-_CHUNK = 1024
+__all__ = ["MoranCore", "MoranSims", "moran_global", "moran_result", "moran_setup"]
 
 
 @dataclass(frozen=True)
@@ -71,22 +70,83 @@ def _moments(z: np.ndarray, w: Adjacency) -> tuple[float, float, float, float]:
     return s0, ei, vi_norm ** (1 / 2.0), vi_rand ** (1 / 2.0)
 
 
-def _simulated(z: np.ndarray, w: Adjacency, permutations: int, scale: tuple[float, float, float]) -> np.ndarray:
-    """I of ``permutations`` permutations of z drawn from NumPy's global generator, as esda draws them."""
-    n, s0, z2ss = scale
-    sims = np.empty(permutations)
-    done = 0
-    while done < permutations:
-        m = min(_CHUNK, permutations - done)
-        zs = np.empty((m, len(z)))
-        for k in range(m):
-            zs[k] = z
-            np.random.shuffle(zs[k])  # = np.random.permutation(z): same draws
-        lags = np.ascontiguousarray((w.sparse @ np.ascontiguousarray(zs.T)).T)
-        inum = (zs * lags).sum(axis=1)
-        sims[done : done + m] = n / s0 * inum / z2ss
-        done += m
-    return sims
+class MoranSims:
+    """I of permutations of z, fed with permuted rows of y by `feed_permutations` (esda's draws).
+
+    A row of permuted y minus the mean of y is the same permutation of z, bit for bit (z is
+    ``y - y.mean()`` element by element). The lags of a batch are one sparse-times-dense product
+    (its columns are the sparse-times-vector products bit for bit) between two transposes,
+    and each I sums ``z * lag`` along a contiguous row, as esda's ``(z * zl).sum()`` does.
+    ``lags`` keeps the last batch's lags (rows × units) for `join_counts_core`'s shared draws.
+    """
+
+    def __init__(self, y: np.ndarray, w: Adjacency, permutations: int, scale: tuple[float, ...]) -> None:
+        self.mean = y.mean()
+        self.sparse = w.sparse
+        self.scale = scale
+        self.sims = np.empty(permutations)
+        self.done = 0
+        self.lags: np.ndarray | None = None
+
+    def need(self) -> int:
+        """Permutations still to compute."""
+        return len(self.sims) - self.done
+
+    def take(self, rows: np.ndarray) -> None:
+        """I of the first rows (permutations of y) still needed."""
+        m = min(len(rows), self.need())
+        self.lags = None
+        if m <= 0:
+            return
+        n, s0, z2ss = self.scale
+        zs = np.subtract(rows[:m], self.mean)
+        self.lags = lags = np.ascontiguousarray((self.sparse @ np.ascontiguousarray(zs.T)).T)
+        inum = np.multiply(zs, lags, out=zs).sum(axis=1)
+        self.sims[self.done : self.done + m] = n / s0 * inum / z2ss
+        self.done += m
+
+
+def moran_setup(y: np.ndarray, graph: Adjacency) -> tuple[np.ndarray, Adjacency, float, tuple[float, ...]]:
+    """z, the row-standardised weights, I, and (n, s0, z2ss, EI, se_norm, se_rand), as esda.Moran."""
+    w = graph.transform("R")
+    n = len(y)
+    z = y - y.mean()
+    z2ss = (z * z).sum()
+    s0, ei, se_norm, se_rand = _moments(z, w)
+    big_i = n / s0 * (z * (w.sparse @ z)).sum() / z2ss
+    return z, w, big_i, (n, s0, z2ss, ei, se_norm, se_rand)
+
+
+def moran_result(big_i: float, moments: tuple[float, ...], sims: np.ndarray | None) -> MoranCore:
+    """MoranCore from I, `moran_setup`'s moments and the simulated I (None: no permutations)."""
+    from scipy.special import ndtr
+
+    ei, se_norm, se_rand = moments[3:]
+    z_norm, z_rand = (big_i - ei) / se_norm, (big_i - ei) / se_rand
+    nan = float("nan")
+    p_sim = ei_sim = z_sim = p_z_sim = nan
+    if sims is not None and len(sims):
+        permutations = len(sims)
+        larger = (sims >= big_i).sum()
+        if (permutations - larger) < larger:
+            larger = permutations - larger
+        p_sim = (larger + 1.0) / (permutations + 1.0)
+        ei_sim = sims.sum() / permutations
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_sim = (big_i - ei_sim) / sims.std()
+        p_z_sim = float(ndtr(-z_sim) if z_sim > 0 else ndtr(z_sim))
+    return MoranCore(
+        float(big_i),
+        float(ei),
+        float(z_norm),
+        _two_tailed(z_norm, z_norm > 0),
+        float(z_rand),
+        _two_tailed(z_rand, z_norm > 0),
+        float(p_sim),
+        float(ei_sim),
+        float(z_sim),
+        float(p_z_sim),
+    )
 
 
 def moran_global(y: np.ndarray, graph: Adjacency, permutations: int) -> MoranCore:
@@ -113,37 +173,10 @@ def moran_global(y: np.ndarray, graph: Adjacency, permutations: int) -> MoranCor
     >>> round(moran_global(np.array([1.0, 1.0, 0.0, 0.0]), g, 0).I, 4)
     0.5
     """
-    from scipy.special import ndtr
-
     y = np.asarray(y, dtype="float64").flatten()
-    w = graph.transform("R")
-    n = len(y)
-    z = y - y.mean()
-    z2ss = (z * z).sum()
-    s0, ei, se_norm, se_rand = _moments(z, w)
-    big_i = n / s0 * (z * (w.sparse @ z)).sum() / z2ss
-    z_norm, z_rand = (big_i - ei) / se_norm, (big_i - ei) / se_rand
-    nan = float("nan")
-    p_sim = ei_sim = z_sim = p_z_sim = nan
-    if permutations:
-        sims = _simulated(z, w, permutations, (n, s0, z2ss))
-        larger = (sims >= big_i).sum()
-        if (permutations - larger) < larger:
-            larger = permutations - larger
-        p_sim = (larger + 1.0) / (permutations + 1.0)
-        ei_sim = sims.sum() / permutations
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z_sim = (big_i - ei_sim) / sims.std()
-        p_z_sim = float(ndtr(-z_sim) if z_sim > 0 else ndtr(z_sim))
-    return MoranCore(
-        float(big_i),
-        float(ei),
-        float(z_norm),
-        _two_tailed(z_norm, z_norm > 0),
-        float(z_rand),
-        _two_tailed(z_rand, z_norm > 0),
-        float(p_sim),
-        float(ei_sim),
-        float(z_sim),
-        float(p_z_sim),
-    )
+    _z, w, big_i, moments = moran_setup(y, graph)
+    if not permutations:
+        return moran_result(big_i, moments, None)
+    sims = MoranSims(y, w, permutations, moments[:3])
+    feed_permutations(y, [sims])
+    return moran_result(big_i, moments, sims.sims)

@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 __all__ = [
     "LOCAL_STATISTICS",
     "PermutationTest",
+    "PermutationConsumer",
     "check_permutations",
     "crand_p_values",
     "esda_version",
+    "feed_permutations",
     "resolve_seed",
     "seeded",
 ]
+
+#: Bytes of one batch of permuted rows (float64, permutations × units) fed to the global statistics:
+#: 4 MiB, 15 rows of the 34,860 communes, where the sparse products of Moran's I cost least per row
+#: (0.12-0.2 ms; 0.2-0.5 ms with 64 rows).
+_ROWS_BYTES = 4 << 20
 
 #: Local statistics that :func:`crand_p_values` can permute.
 LOCAL_STATISTICS: tuple[str, ...] = ("lisa", "gi_star", "join_count")
@@ -138,6 +145,72 @@ def seeded(seed: int) -> Iterator[None]:
         yield
     finally:
         np.random.set_state(state)
+
+
+class PermutationConsumer(Protocol):
+    """What `feed_permutations` feeds: a statistic computed on batches of permuted rows."""
+
+    def need(self) -> int:
+        """Rows still wanted at least (0 when done)."""
+        ...
+
+    def take(self, rows: np.ndarray) -> None:
+        """Use the next rows of the sequence of draws (rows beyond what is needed are ignored)."""
+        ...
+
+
+def feed_permutations(
+    values: np.ndarray, consumers: Sequence[PermutationConsumer], rng: Any = np.random, *, rows: int | None = None
+) -> int:
+    """Draw ``rng.permutation(values)`` after another, in batches, and feed them to every consumer.
+
+    Each row is a shuffle of a copy of ``values`` (what ``np.random.permutation`` does), so the
+    sequence of rows is the one esda draws one permutation at a time; every consumer sees the same
+    rows in the same order and uses as many as it needs. A batch never holds more rows than the
+    largest remaining need, so no more shuffles are drawn than the most demanding consumer uses.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        float64 values to permute.
+    consumers : sequence of PermutationConsumer
+        Fed in this order with each batch.
+    rng : numpy.random.RandomState or module, default ``numpy.random``
+        Where the shuffles come from (NumPy's global generator by default, as esda).
+    rows : int, optional
+        Rows per batch (default: about 4 MiB of them).
+
+    Returns
+    -------
+    int
+        Rows drawn.
+
+    Examples
+    --------
+    >>> class Keep:
+    ...     def __init__(self): self.rows = []
+    ...     def need(self): return 3 - len(self.rows)
+    ...     def take(self, rows): self.rows.extend(rows[: self.need()].tolist())
+    >>> keep = Keep()
+    >>> feed_permutations(np.arange(4.0), [keep], np.random.RandomState(1), rows=2)
+    3
+    >>> r = np.random.RandomState(1)
+    >>> keep.rows == [r.permutation(np.arange(4.0)).tolist() for _ in range(3)]
+    True
+    """
+    values = np.asarray(values, dtype="float64")
+    batch = rows or max(1, _ROWS_BYTES // (8 * max(len(values), 1)))
+    buffer = np.empty((batch, len(values)), dtype="float64")
+    drawn = 0
+    while (need := max((c.need() for c in consumers), default=0)) > 0:
+        m = min(batch, need)
+        for k in range(m):
+            buffer[k] = values
+            rng.shuffle(buffer[k])
+        drawn += m
+        for consumer in consumers:
+            consumer.take(buffer[:m])
+    return drawn
 
 
 def esda_version() -> str:
