@@ -1,5 +1,8 @@
 """LISA with 9,999 permutations on every French commune (queen contiguity), vs esda called directly.
 
+Also times join counts and Moran's I of the same variable on the same weights (``global_statistics``,
+one sequence of draws for both).
+
 Run: .venv/bin/python benchmarks/bench_clusters.py [--permutations N] [--n-jobs J]
 Writes benchmarks/results/clusters.json. Both sides use the same graph, seed and n_jobs.
 
@@ -8,7 +11,8 @@ Writes benchmarks/results/clusters.json. Both sides use the same graph, seed and
 processes alternating the tree ``DIR`` (e.g. ``git archive`` of the previous commit) and this one
 (A B A B ...), after one warm-up pair. Each child reads the cities (not timed: geopandas is loaded
 by then, as in a diagnose run), then times importing ``acv_geo.stats.clusters`` and the three
-statistics (wall and CPU), and reports which heavy modules got imported; the process's own wall
+statistics (wall and CPU; join counts and Moran's I by ``global_statistics`` where the tree has it,
+as the pipeline calls them), and reports which heavy modules got imported; the process's own wall
 time is measured outside. Writes benchmarks/results/clusters_step.json (medians, min-max).
 """
 
@@ -51,8 +55,11 @@ t0, c0 = time.perf_counter(), time.process_time()
 from acv_geo.stats import clusters as cl
 kw = dict(permutations=9999, seed=12345)
 res = cl.local_clusters(cities, "opendata", method="lisa", weights="knn:6", alpha=0.05, **kw)
-jc = cl.join_counts(cities, "opendata", weights=res.weights_result, **kw)
-mi = cl.morans_i(cities, "opendata", weights=res.weights_result, **kw)
+if hasattr(cl, "global_statistics"):  # one sequence of draws for both (trees since issue #18)
+    jc, mi = cl.global_statistics(cities, "opendata", weights=res.weights_result, **kw)
+else:
+    jc = cl.join_counts(cities, "opendata", weights=res.weights_result, **kw)
+    mi = cl.morans_i(cities, "opendata", weights=res.weights_result, **kw)
 out = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
        "heavy": sorted(m for m in ("esda", "libpysal", "sklearn", "scipy.stats") if m in sys.modules),
        "digest": [res.counts, res.to_frame()["p_sim"].round(12).tolist()[:5], jc.p_sim_bb, mi.p_sim, mi.I]}
@@ -129,7 +136,7 @@ def main() -> None:
     import libpysal
 
     from acv_geo.read.national import france_communes
-    from acv_geo.stats.clusters import local_clusters
+    from acv_geo.stats.clusters import global_statistics, local_clusters
     from acv_geo.stats.weights import spatial_weights
 
     communes, t_load = timed(lambda: france_communes(polygons=POLYGONS))
@@ -154,6 +161,7 @@ def main() -> None:
     ours_dir, t_ours_dir = timed(lambda: ours("directed"))
     esda_res2, t_esda2 = timed(direct)
     ours_two, t_ours_two = timed(lambda: ours("two-sided"))
+    (jc, mi), t_global = timed(lambda: global_statistics(units, "opendata", weights=w, permutations=P, seed=S))
     t_esda_best = min(t_esda, t_esda2)
     frame = ours_dir.to_frame()
     tested = ~np.isnan(frame["p_sim"].to_numpy())
@@ -182,6 +190,7 @@ def main() -> None:
             "esda_Moran_Local_direct": [round(t_esda, 2), round(t_esda2, 2)],
             "acv_geo_local_clusters_directed": round(t_ours_dir, 2),
             "acv_geo_local_clusters_two_sided": round(t_ours_two, 2),
+            "acv_geo_global_statistics_join_counts_and_morans_i": round(t_global, 2),
         },
         "ratio_directed_vs_esda": round(t_ours_dir / t_esda_best, 3),
         "ratio_two_sided_vs_esda_directed": round(t_ours_two / t_esda_best, 3),
@@ -189,6 +198,7 @@ def main() -> None:
         "peak_traced_memory_mib": {"esda_direct": round(mem_esda, 1), "acv_geo_two_sided": round(mem_ours, 1)},
         "identical_to_esda": {"statistic": same_stat, "p_sim_directed": same_p},
         "labels_two_sided_fdr": ours_two.counts,
+        "global": {"p_sim_bb": jc.p_sim_bb, "p_sim_chi2": jc.p_sim_chi2, "I": mi.I, "p_sim_I": mi.p_sim},
     }
     out = HERE / "results" / "clusters.json"
     out.write_text(json.dumps(result, indent=2))
