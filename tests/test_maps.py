@@ -233,3 +233,34 @@ def test_choropleth_colour_bar_artists(cities):
     assert title.x1 <= fig.bbox.width
     marks = [a for a in bar if type(a).__name__ == "Line2D"]
     assert len(marks) == 1 and len(marks[0].get_ydata()) == 9
+
+
+def test_dense_point_maps_draw_dots(cities):
+    """Beyond DENSE_POINTS points (every commune): small dots, no outline, no data in grey under the values."""
+    import geopandas as gpd
+    import pandas as pd
+
+    n = maps.DENSE_POINTS + 1
+    rng = np.random.default_rng(1)
+    xy = rng.normal((650_000, 6_600_000), 150_000, (n, 2))
+    pts = gpd.GeoDataFrame(
+        {"territory": "metropole"}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=2154, index=range(n)
+    )
+    values = rng.random(n)
+    values[:100] = np.nan
+    pts["v"] = pd.array(values, dtype="Float64")
+    fig = plot_map(pts, "v", kind="choropleth", legend="valeur")
+    main = fig.axes[0]
+    dots = [c for c in main.collections if len(c.get_offsets()) > 50]
+    values_dots = [c for c in dots if c.get_label() != "_nodata"][0]
+    grey = [c for c in dots if c.get_label() == "_nodata"][0]
+    assert len(values_dots.get_offsets()) == n - 100 and len(grey.get_offsets()) == 100
+    assert list(values_dots.get_sizes()) == [5.0] and list(values_dots.get_linewidths()) == [0.0]
+    assert grey.get_zorder() < values_dots.get_zorder() and not grey.get_hatch()
+    handle = main.get_legend().legend_handles[0] if hasattr(main.get_legend(), "legend_handles") else None
+    handle = handle or main.get_legend().legendHandles[0]
+    assert handle.get_marker() == "o" and handle.get_label().startswith("pas de donnée : non mesuré (100)")
+    caption = [t.get_text() for t in fig.artists if t.get_text().startswith(f"{n - 100} lieux")]
+    assert caption and "points gris : pas de donnée" in caption[0]
+    sparse = plot_map(pts.iloc[: maps.DENSE_POINTS], "v", kind="choropleth")  # at the threshold: markers
+    assert any(c.get_hatch() for c in sparse.axes[0].collections)

@@ -130,9 +130,17 @@ def _rgba_rows(colors: Any, n: int) -> np.ndarray:
 
 
 def _draw(
-    ax: Any, geoms: Any, colors: Any, *, edge: str = "white", lw: float = 0.2, size: float = 18, zorder: int = 2
+    ax: Any,
+    geoms: Any,
+    colors: Any,
+    *,
+    edge: str = "white",
+    lw: float = 0.2,
+    size: float = 18,
+    zorder: int = 2,
+    point_edge: float = 0.4,
 ) -> None:
-    """Draw points as markers and polygons as patches, one colour per geometry."""
+    """Draw points as markers (outlined ``point_edge`` points wide) and polygons as patches, one colour per geometry."""
     if len(geoms) == 0:
         return
     types = geoms.geom_type.to_numpy()
@@ -140,7 +148,7 @@ def _draw(
     cols = _rgba_rows(colors, len(geoms))
     if is_pt.any():
         pts = geoms[is_pt].representative_point()
-        ax.scatter(pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=0.4, zorder=zorder + 1)
+        ax.scatter(pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=point_edge, zorder=zorder + 1)
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
         paths = _polygon_paths(geoms[poly])
@@ -155,17 +163,29 @@ def _draw(
         )
 
 
+#: Points in a map beyond which they are drawn as dots (every commune of France: 34,867 points): outlined
+#: and hatched markers would cover one another, and cost 4× more to draw.
+DENSE_POINTS = 2_000
+
+#: Size (points²) of the dots of a dense map (mainland, insets) and the grey of its places without value.
+_DOT_SIZE = {"metropole": 5.0, "inset": 4.0}
+_DOT_NO_DATA = "#9e9e9e"
+
 #: How "no data" (not measured) is drawn: hatched light grey, never a colour of the scale.
 NO_DATA = {"facecolor": "#f4f4f4", "edgecolor": "#8a8a8a", "hatch": "/////"}
 
 
-def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2) -> None:
-    """Places without a value: hatched grey polygons, hatched hollow markers."""
+def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2, dense: bool = False) -> None:
+    """Places without a value: hatched grey polygons, hatched hollow markers (plain grey dots when ``dense``)."""
     if len(geoms) == 0:
         return
     types = geoms.geom_type.to_numpy()
     is_pt = np.isin(types, ["Point", "MultiPoint"])
-    if is_pt.any():
+    if is_pt.any() and dense:
+        pts = geoms[is_pt].representative_point()
+        # under the dots with a value (zorder + 1): a place without value never hides a measured one
+        ax.scatter(pts.x, pts.y, s=size, c=_DOT_NO_DATA, linewidths=0, zorder=zorder, label="_nodata")
+    elif is_pt.any():
         pts = geoms[is_pt].representative_point()
         markers = ax.scatter(
             pts.x,
@@ -407,6 +427,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "Sources": "Sources :",
         "caption": "{} lieux sur {} ont une valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, {}. "
         "Outre-mer en encarts à leur position réelle, chacun dans sa projection.",
+        "dense caption": "{} lieux sur {} ont une valeur ; points gris : pas de donnée (non mesuré). Carte : "
+        "acv-geo, {}. Outre-mer en encarts à leur position réelle, chacun dans sa projection.",
     },
     "en": {
         "no data": "no data",
@@ -414,6 +436,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "Sources": "Sources:",
         "caption": "{} of {} places with a value; hatched: no data (not measured). Map: acv-geo, {}. Overseas "
         "territories in insets at their true positions, each in its own projected CRS.",
+        "dense caption": "{} of {} places with a value; grey dots: no data (not measured). Map: acv-geo, {}. "
+        "Overseas territories in insets at their true positions, each in its own projected CRS.",
     },
 }
 
@@ -477,6 +501,11 @@ class _Layer:
     territory: pd.Series
     colours: _Colours
     basemap: dict[str, list | None] | None
+
+    @functools.cached_property
+    def dense(self) -> bool:
+        """More than :data:`DENSE_POINTS` points: drawn as small dots without outline, no data in plain grey."""
+        return int(np.isin(self.geometry.geom_type.to_numpy(), ["Point", "MultiPoint"]).sum()) > DENSE_POINTS
 
 
 def plot_map(
@@ -586,7 +615,7 @@ def _decorate(fig: Any, axes: dict[str, Any], layer: _Layer, style: _MapStyle) -
         fig.suptitle(style.title, fontsize=13, y=0.97)
     if style.legend:
         _draw_legend(fig, axes["metropole"], layer, style)
-    _draw_caption(fig, layer.colours.no_value, style)
+    _draw_caption(fig, layer.colours.no_value, style, dense=layer.dense)
 
 
 def _mapped_rows(gdf: Any, column: str) -> Any:
@@ -712,9 +741,13 @@ def _draw_rows(axes: dict[str, Any], layer: _Layer) -> None:
             part = layer.geometry[mask].to_crs(local_crs(name))
             blank = layer.colours.no_value[mask]
             cols = layer.colours.rows[mask]
-            size = 22 if name == "metropole" else 16
-            _draw(target, part[~blank], cols[~blank], size=size)
-            _draw_no_data(target, part[blank], size=size)
+            if layer.dense:
+                size = _DOT_SIZE["metropole" if name == "metropole" else "inset"]
+                _draw(target, part[~blank], cols[~blank], size=size, point_edge=0.0)
+            else:
+                size = 22 if name == "metropole" else 16
+                _draw(target, part[~blank], cols[~blank], size=size)
+            _draw_no_data(target, part[blank], size=size, dense=layer.dense)
 
 
 def _draw_basemap(target: Any, paths: list) -> None:
@@ -730,15 +763,25 @@ def _draw_legend(fig: Any, ax: Any, layer: _Layer, style: _MapStyle) -> None:
     classes = layer.colours.classes
     if classes is not None:
         points = bool(layer.geometry.geom_type.isin(["Point", "MultiPoint"]).all())
-        handles = _category_handles(classes, points, style.words)
+        handles = _category_handles(classes, points, style.words, dense=layer.dense)
         ax.legend(
             handles=handles, title=style.legend_title, loc="lower right", fontsize=8, title_fontsize=9, frameon=True
         )
     else:
-        _draw_colour_bar(fig, ax, layer.colours, style)
+        _draw_colour_bar(fig, ax, layer.colours, style, dense=layer.dense)
 
 
-def _category_handles(classes: _Classes, points: bool, words: dict[str, str]) -> list:
+def _no_data_handle(label: str, dense: bool) -> Any:
+    """The legend entry of places without value: a hatched box, or a grey dot on a dense map."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if dense:
+        return Line2D([], [], marker="o", linestyle="", color=_DOT_NO_DATA, markersize=5, label=label)
+    return Patch(label=label, **NO_DATA)
+
+
+def _category_handles(classes: _Classes, points: bool, words: dict[str, str], *, dense: bool = False) -> list:
     """Legend handles of the categories, with their counts: markers for points, boxes for polygons."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -748,7 +791,7 @@ def _category_handles(classes: _Classes, points: bool, words: dict[str, str]) ->
     for c in classes.order:
         n = int(counts.get(c, 0))
         if c == "NA":
-            handles.append(Patch(label=f"{words['no data']} ({n})", **NO_DATA))
+            handles.append(_no_data_handle(f"{words['no data']} ({n})", dense))
         elif points:
             colour = classes.palette[c]
             handles.append(
@@ -768,14 +811,13 @@ def _category_handles(classes: _Classes, points: bool, words: dict[str, str]) ->
     return handles
 
 
-def _draw_colour_bar(fig: Any, ax: Any, colours: _Colours, style: _MapStyle) -> None:
+def _draw_colour_bar(fig: Any, ax: Any, colours: _Colours, style: _MapStyle, *, dense: bool = False) -> None:
     """The colour bar of a choropleth in the lower right, and a hatched "not measured" box if any row has no value."""
-    from matplotlib.patches import Patch
-
     _colour_bar(ax, colours.norm, colours.cmap, style.legend_title)
     if colours.no_value.any():
+        label = f"{style.words['not measured']} ({int(colours.no_value.sum())})"
         ax.legend(
-            handles=[Patch(label=f"{style.words['not measured']} ({int(colours.no_value.sum())})", **NO_DATA)],
+            handles=[_no_data_handle(label, dense)],
             loc="lower right",
             bbox_to_anchor=(0.9, 0.0),
             fontsize=8,
@@ -926,10 +968,12 @@ def _bar_ticks(lo: float, hi: float, height_pt: float) -> tuple[np.ndarray, list
     return ticks, [fmt(t) for t in ticks], fmt.get_offset()
 
 
-def _draw_caption(fig: Any, no_value: np.ndarray, style: _MapStyle) -> None:
+def _draw_caption(fig: Any, no_value: np.ndarray, style: _MapStyle, *, dense: bool = False) -> None:
     """The caption at the bottom left: sources, places with a value, map date, how the overseas are drawn."""
     words = style.words
-    note = words["caption"].format(int((~no_value).sum()), len(no_value), _dt.date.today().isoformat())
+    note = words["dense caption" if dense else "caption"].format(
+        int((~no_value).sum()), len(no_value), _dt.date.today().isoformat()
+    )
     if style.source_note:
         note = f"{words['Sources']} {style.source_note}. " + note
     caption = _late_texts().Fitted(0.01, 0.01, note, fontsize=7, color="#444444", ha="left", va="bottom")
