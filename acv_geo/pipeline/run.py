@@ -845,12 +845,20 @@ def _global_statistics(res: Any, data: Any, var: str, cs: Any) -> dict[str, Any]
             pass
     is_bool = str(data[var].dtype) in ("bool", "boolean") or set(pd.unique(data[var].dropna())) <= {0, 1}
     built = cs.weights if res.weights_result is None else res.weights_result  # one graph for local and global
-    if cs.join_counts and is_bool:
-        glob["join_counts"] = cl.join_counts(
-            data, var, weights=built, permutations=cs.permutations, seed=cs.seed
-        ).to_dict()
-    if cs.morans_i:
-        glob["morans_i"] = cl.morans_i(data, var, weights=built, permutations=cs.permutations, seed=cs.seed).to_dict()
+    if (cs.join_counts and is_bool) or cs.morans_i:  # both from one sequence of permutations
+        jc, mi = cl.global_statistics(
+            data,
+            var,
+            weights=built,
+            permutations=cs.permutations,
+            seed=cs.seed,
+            join_counts=cs.join_counts and is_bool,
+            morans_i=cs.morans_i,
+        )
+        if jc is not None:
+            glob["join_counts"] = jc.to_dict()
+        if mi is not None:
+            glob["morans_i"] = mi.to_dict()
     return glob
 
 
