@@ -74,3 +74,32 @@ def test_normalize_insee_series_equals_the_scalar_rule_on_every_kind_of_value():
     assert normalize_insee(series).tolist() == [normalize_insee(v) for v in series]
     assert normalize_siren(series).tolist() == [normalize_siren(v) for v in series]
     assert normalize_insee(series.astype("string")).tolist() == [normalize_insee(v) for v in series.astype("string")]
+
+
+def _fail(message):
+    raise ValueError(message)
+
+
+def test_forked_returns_raises_and_survives_a_killed_child():
+    """Forked: the child's value; its exception raised here; run here if the child died."""
+    import os
+    import signal
+    import sys
+
+    import pytest
+
+    from acv_geo.core.parallel import Forked, fork_context
+
+    job = Forked(divmod, 17, 5)
+    assert job.result() == (3, 2)
+    with pytest.raises(ValueError, match="^no such column$"):
+        Forked(_fail, "no such column").result()
+    job = Forked(os.getpid)
+    if sys.platform.startswith("linux") and fork_context() is not None:
+        assert job.forked
+        os.kill(job._process.pid, signal.SIGKILL)
+        job._process.join()
+    assert job.result() == os.getpid()  # computed here once the child was gone
+    job = Forked(sorted, [3, 1, 2])
+    job.close()  # not wanted any more: the child is ended
+    assert not job.forked

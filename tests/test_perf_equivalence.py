@@ -154,11 +154,11 @@ pid = printer._process.pid
 printer.close()
 assert printer._process is None and not os.path.exists(f"/proc/{pid}")  # ended and reaped
 
-# a run failing after the printer started leaves no process behind
+# a run failing after the printer and the clusters started leaves no process behind
 import multiprocessing
 from acv_geo.pipeline import run as R
 def boom(*args, **kwargs):
-    assert len(multiprocessing.active_children()) == 1  # the printer is at work
+    assert len(multiprocessing.active_children()) == 2  # the map printer and the clusters are at work
     raise RuntimeError("boom")
 R._indicator_tables = boom
 try:

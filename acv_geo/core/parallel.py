@@ -1,13 +1,17 @@
-"""Threads for vectorised geometry work, shared by the indicator functions and the engines.
+"""Threads for vectorised geometry work, and forked processes for whole steps of a run.
 
 shapely releases the GIL, so one call's exact intersection tests, clipping and validity checks can be
 split over threads (:func:`threaded`), one per core (:func:`thread_count`; ``ACV_GEO_THREADS`` sets
-the number).
+the number). A step that needs only data already read can run in a forked process while the run
+goes on (:class:`Forked`, where :func:`fork_context` allows a fork).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import pickle
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CATEGORY_COLUMNS", "thread_count", "threaded"]
+__all__ = ["CATEGORY_COLUMNS", "Forked", "fork_context", "thread_count", "threaded"]
+
+log = logging.getLogger("acv_geo")
 
 
 def thread_count() -> int:
@@ -98,3 +104,110 @@ def threaded(
 #: attrs key by which an indicator function declares its per-category column families: a list of
 #: ``[prefix, suffix]`` pairs (``{prefix}{value}{suffix}``, one column per category value found).
 CATEGORY_COLUMNS = "acv_geo_category_columns"
+
+
+def fork_context() -> Any:
+    """The ``fork`` multiprocessing context when this process may fork safely, else None.
+
+    Linux, and this process running a single thread: a child forked then inherits the imported
+    modules and the data read so far, and nothing is re-run. Not with other threads alive (a fork
+    could inherit a lock they hold), nor elsewhere, nor with forkserver or spawn, which re-import the
+    main script of the caller (a script without ``if __name__ == "__main__"`` would run again).
+
+    Examples
+    --------
+    >>> ctx = fork_context()
+    >>> ctx is None or ctx.get_start_method() == "fork"
+    True
+    """
+    import multiprocessing
+
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
+class Forked:
+    """``func(*args)`` computed in a forked child process while this one goes on.
+
+    :meth:`result` returns its value, or raises the exception it raised, as calling it here would.
+    Where no fork is possible, or if the child dies, ``func`` runs here when the result is asked for.
+    :meth:`close` ends a child whose result is no longer wanted.
+
+    Examples
+    --------
+    >>> job = Forked(sum, [1, 2, 3])
+    >>> job.result()
+    6
+    """
+
+    def __init__(self, func: Callable[..., Any], *args: Any) -> None:
+        self._func = func
+        self._args = args
+        self._process: Any = None
+        self._conn: Any = None
+        ctx = fork_context()
+        if ctx is None:
+            return
+        parent, child = ctx.Pipe(duplex=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            self._process = ctx.Process(target=_forked_main, args=(child, func, args), daemon=True)
+            self._process.start()
+        except OSError as exc:
+            log.warning("could not fork for %s (%s); it will run in this process", _name(func), exc)
+            self._process = None
+            return
+        child.close()
+        self._conn = parent
+
+    @property
+    def forked(self) -> bool:
+        """Whether the work runs in a child process."""
+        return self._process is not None
+
+    def result(self) -> Any:
+        """The value of ``func(*args)`` (waits for the child)."""
+        answer = None
+        if self._process is not None:
+            try:
+                answer = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                log.warning("the process of %s ended early (%s); running it here", _name(self._func), exc)
+            self.close()
+        if answer is None:
+            return self._func(*self._args)
+        kind, value = answer
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        """End the child (at once if it still works)."""
+        if self._process is None:
+            return
+        self._conn.close()
+        self._process.join(timeout=0.5)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+        self._process = None
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", repr(func))
+
+
+def _forked_main(conn: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The child of :class:`Forked`: send ``("ok", value)`` or ``("error", exception)``."""
+    try:
+        answer: tuple[str, Any] = ("ok", func(*args))
+    except Exception as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+        answer = ("error", exc)
+    try:
+        conn.send(answer)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        conn.send(("error", RuntimeError(f"{_name(func)}: its result could not be sent back ({exc})")))

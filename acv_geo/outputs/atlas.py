@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from acv_geo.core.errors import InputError
+from acv_geo.core.parallel import fork_context
 from acv_geo.indicators.epci import epci_layer
 
 __all__ = [
@@ -381,19 +382,10 @@ def _map_workers(n_jobs: int) -> int:
 def _pool_context() -> Any:
     """The multiprocessing context of the map workers, or None (draw here, one map after the other).
 
-    Fork on Linux, when this process runs a single thread: the workers inherit the imported modules
-    and the basemap built once, and nothing is re-run. Not with other threads alive (a fork could
-    inherit a lock they hold), nor elsewhere, nor with forkserver or spawn, which re-import the main
-    script of the caller (a script without ``if __name__ == "__main__"`` would run again).
+    :func:`acv_geo.core.parallel.fork_context`: the workers inherit the imported modules and the
+    basemap built once, and nothing is re-run.
     """
-    import multiprocessing
-    import threading
-
-    if not sys.platform.startswith("linux") or threading.active_count() != 1:
-        return None
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork")
+    return fork_context()
 
 
 def _one_blas_thread() -> Any:

@@ -52,6 +52,7 @@ import pandas as pd
 from acv_geo.core.errors import InputError, os_error_message
 from acv_geo.core.labels import CITY_METADATA, label_metadata
 from acv_geo.core.metadata import METADATA_COLUMNS, assign_role, attach_metadata, indicator_metadata
+from acv_geo.core.parallel import Forked
 from acv_geo.core.progress import Progress
 from acv_geo.indicators.coverage import file_coverage, zone_departments
 from acv_geo.indicators.epci import epci_layer
@@ -365,12 +366,15 @@ def diagnose(
     city = _city_table(cities, opts, problems)
     # the frame of the maps is built in their own process while the indicators are computed
     printer = MapPrinter.start(city["territory"].unique(), dpi=cfg.maps_dpi) if cfg.maps_enabled else None
+    clusters = _early_clusters(city, cfg)
     try:
-        run = _compute(city, polygons, opts, bar, problems)
+        run = _compute(city, polygons, opts, bar, problems, clusters)
         written = _write_folder(run, opts, bar, printer)
     finally:
         if printer is not None:
             printer.close()
+        if clusters is not None:
+            clusters.close()
     bar.close()
     return DiagnoseResult(
         out_dir=out,
@@ -385,8 +389,33 @@ def diagnose(
     )
 
 
-def _compute(city: Any, polygons: Any, opts: RunOptions, bar: Progress, problems: list[str]) -> _Outcome:
-    """Every indicator, the clusters, the profile and the labelled metadata of a run (nothing written)."""
+def _early_clusters(city: Any, cfg: DiagnoseConfig) -> Forked | None:
+    """The clusters step started now in a forked process, when every cluster variable is a city column.
+
+    It then needs nothing the indicators compute: it runs on the core they leave idle. None when a
+    variable is an indicator (the step runs in its turn) or there is no cluster variable.
+    """
+    variables = cfg.clusters.variables
+    if not variables or not all(v in city.columns for v in variables):
+        return None
+    job = Forked(_cluster_step_alone, city, cfg)
+    return job if job.forked else None
+
+
+def _cluster_step_alone(city: Any, cfg: DiagnoseConfig) -> tuple[pd.DataFrame, dict, list[str]]:
+    """:func:`_cluster_step` on the city columns only, with the warnings it adds."""
+    problems: list[str] = []
+    table, doc = _cluster_step(city, pd.DataFrame(index=city.index), cfg, problems)
+    return table, doc, problems
+
+
+def _compute(
+    city: Any, polygons: Any, opts: RunOptions, bar: Progress, problems: list[str], clusters: Forked | None = None
+) -> _Outcome:
+    """Every indicator, the clusters, the profile and the labelled metadata of a run (nothing written).
+
+    ``clusters``: the clusters step started early (:func:`_early_clusters`), whose result is taken in its turn.
+    """
     from acv_geo.read.communes import read_communes, read_epci
 
     cfg = opts.cfg
@@ -395,7 +424,11 @@ def _compute(city: Any, polygons: Any, opts: RunOptions, bar: Progress, problems
     epci = read_epci(cfg.epci)
     tables = _indicator_tables(city, polys, epci, opts, bar)
     bar.step("clusters")
-    cl_table, cl_doc = _cluster_step(city, _assemble(city, tables), cfg, problems)
+    if clusters is not None:
+        cl_table, cl_doc, cl_problems = clusters.result()
+        problems.extend(p for p in cl_problems if p not in problems)
+    else:
+        cl_table, cl_doc = _cluster_step(city, _assemble(city, tables), cfg, problems)
     for _ in cfg.clusters.variables[1:]:
         bar.step("clusters")
     bar.step("exposure profile")
