@@ -264,3 +264,37 @@ def test_dense_point_maps_draw_dots(cities):
     assert caption and "points gris : pas de donnée" in caption[0]
     sparse = plot_map(pts.iloc[: maps.DENSE_POINTS], "v", kind="choropleth")  # at the threshold: markers
     assert any(c.get_hatch() for c in sparse.axes[0].collections)
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        {
+            "c": np.array([[0.1, 0.5, 0.9, 1.0], [0.9, 0.2, 0.1, 1.0], [0.3, 0.3, 0.3, 1.0]]),
+            "edgecolors": "#333333",
+            "linewidths": 0.4,
+        },
+        {"c": "#9e9e9e", "linewidths": 0},
+        {"facecolors": "#f4f4f4", "edgecolors": "#8a8a8a", "hatch": "/////", "linewidths": 0.5},
+    ],
+)
+def test_markers_are_the_scatter_pixels(style):
+    """maps._markers builds the collection Axes.scatter builds: the same pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    images = []
+    for direct in (True, False):
+        fig = Figure(figsize=(2, 1.5), dpi=80)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 10)
+        x, y = np.array([1.0, 4.3, 8.8]), np.array([2.0, 7.1, 5.5])
+        if direct:
+            maps._markers(ax, x, y, s=22, zorder=3, **style)
+        else:
+            ax.scatter(x, y, s=22, zorder=3, **style)
+        fig.canvas.draw()
+        images.append(np.asarray(fig.canvas.buffer_rgba()).copy())
+    assert np.array_equal(images[0], images[1])

@@ -129,6 +129,40 @@ def _rgba_rows(colors: Any, n: int) -> np.ndarray:
     return to_rgba_array(list(colors)) if n else np.empty((0, 4))
 
 
+def _markers(ax: Any, x: Any, y: Any, *, s: float, zorder: float, label: str | None = None, **style: Any) -> Any:
+    """``ax.scatter(x, y, s=s, zorder=zorder, label=label, **style)`` built directly: the same collection, pixels.
+
+    The collection ``Axes.scatter`` makes for round markers of one size (its marker path, sizes,
+    offsets in data coordinates), without its argument parsing, which cost more than the drawing for
+    the few hundred markers of a map. ``style``: ``facecolors``/``c``, ``edgecolors``, ``linewidths``,
+    ``hatch``. The axes' limits are left as they are (the maps set them).
+    """
+    from matplotlib import rcParams
+    from matplotlib.collections import PathCollection
+    from matplotlib.markers import MarkerStyle
+    from matplotlib.transforms import IdentityTransform
+
+    marker = MarkerStyle("o")
+    path = marker.get_path().transformed(marker.get_transform())
+    faces = style.pop("c", None)
+    faces = style.pop("facecolors", faces)
+    style.setdefault("edgecolors", rcParams["scatter.edgecolors"])  # scatter's default ("face")
+    collection = PathCollection(
+        (path,),
+        np.atleast_1d(np.asarray(s, dtype=float)),
+        facecolors=faces,
+        offsets=np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)]),
+        offset_transform=ax.transData,
+        **style,
+    )
+    collection.set_transform(IdentityTransform())
+    collection.set_zorder(zorder)
+    if label is not None:
+        collection.set_label(label)
+    ax.add_collection(collection, autolim=False)
+    return collection
+
+
 def _draw(
     ax: Any,
     geoms: Any,
@@ -148,7 +182,9 @@ def _draw(
     cols = _rgba_rows(colors, len(geoms))
     if is_pt.any():
         pts = geoms[is_pt].representative_point()
-        ax.scatter(pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=point_edge, zorder=zorder + 1)
+        _markers(
+            ax, pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=point_edge, zorder=zorder + 1
+        )
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
         paths = _polygon_paths(geoms[poly])
@@ -184,10 +220,11 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2, den
     if is_pt.any() and dense:
         pts = geoms[is_pt].representative_point()
         # under the dots with a value (zorder + 1): a place without value never hides a measured one
-        ax.scatter(pts.x, pts.y, s=size, c=_DOT_NO_DATA, linewidths=0, zorder=zorder, label="_nodata")
+        _markers(ax, pts.x, pts.y, s=size, c=_DOT_NO_DATA, linewidths=0, zorder=zorder, label="_nodata")
     elif is_pt.any():
         pts = geoms[is_pt].representative_point()
-        markers = ax.scatter(
+        markers = _markers(
+            ax,
             pts.x,
             pts.y,
             s=size,
@@ -733,12 +770,37 @@ def _frame(ax: Any, basemap: dict[str, list | None] | None, present: Sequence[st
     return axes
 
 
+#: Geometries projected by :func:`_projected`: {(territory, CRS, WKB digest): GeoSeries}; a few entries.
+_PROJECTED: dict[tuple, Any] = {}
+
+
+def _projected(geoms: Any, territory: str) -> Any:
+    """``geoms`` in the CRS of ``territory``; the same geometries are projected once per process.
+
+    The maps of a run draw the same towns again and again: their projection is kept, keyed by the
+    territory, the source CRS and a digest of the geometries' WKB (same points, same result).
+    """
+    import hashlib
+
+    import shapely
+
+    wkb = shapely.to_wkb(np.asarray(geoms.array), hex=False)
+    digest = hashlib.blake2b(b"".join(wkb), digest_size=16).hexdigest()
+    key = (territory, str(geoms.crs), digest, tuple(geoms.index))
+    hit = _PROJECTED.get(key)
+    if hit is None:
+        if len(_PROJECTED) >= 16:
+            _PROJECTED.clear()
+        hit = _PROJECTED[key] = geoms.to_crs(local_crs(territory))
+    return hit
+
+
 def _draw_rows(axes: dict[str, Any], layer: _Layer) -> None:
     """The rows of each territory in its axes, in its CRS: coloured, or hatched when without value."""
     for name, target in axes.items():
         mask = (layer.territory == name).to_numpy()
         if mask.any():
-            part = layer.geometry[mask].to_crs(local_crs(name))
+            part = _projected(layer.geometry[mask], name)
             blank = layer.colours.no_value[mask]
             cols = layer.colours.rows[mask]
             if layer.dense:
@@ -1228,6 +1290,7 @@ def _prepare_frame(gdf: Any, style: _MapStyle, *, dpi: int) -> None:
     """
     data = _mapped_rows(gdf, style.column)
     present = _present(_territory_series(data, style.territory_column))
+    _layers_draw_alike()  # checked once here, before any fork
     with _SKELETON_LOCK:
         _skeleton(present, _basemap_paths() if style.basemap else None, dpi)
 
@@ -1244,6 +1307,7 @@ def prepare_frame(present: tuple[str, ...], *, dpi: int, basemap: bool = True) -
     --------
     >>> prepare_frame(("guadeloupe",), dpi=20, basemap=False)
     """
+    _layers_draw_alike()  # checked once here, before any fork
     with _SKELETON_LOCK:
         _skeleton(present, _basemap_paths() if basemap else None, dpi)
 
