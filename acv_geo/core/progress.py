@@ -150,7 +150,7 @@ class Progress:
 
 @functools.cache
 def _quiet_tqdm() -> Any:
-    """tqdm's bar class (``tqdm.auto``) without its monitor thread.
+    """The bar class of ``tqdm.auto`` without its monitor thread.
 
     The monitor wakes every 10 s to redraw stalled bars; a thread alive stops ``diagnose`` from
     forking its map workers (a fork could inherit a lock it holds), so with a bar on screen every
