@@ -322,7 +322,7 @@ def test_interrupted_run_keeps_previous_outputs(tmp_path, monkeypatch, exc):
     def fail(*a, **k):
         raise exc
 
-    monkeypatch.setattr(acv_geo.outputs.report, "build_report", fail)
+    monkeypatch.setattr(acv_geo.outputs.report, "draft_report", fail)
     with pytest.raises(type(exc)):
         diagnose(config=_quick(), out_dir=out, quiet=True)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}

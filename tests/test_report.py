@@ -312,3 +312,23 @@ def test_no_html_is_assembled_in_python():
     tags = set(re.findall(r"<(/?[a-z][a-z0-9]*)[\s>]", source))
     assert tags <= {"b", "/b", "en", "radon"}, tags  # <b>{}</b> of the profile sentence; doctest data
     assert "html.escape" not in source and "def _e(" not in source
+
+
+def test_draft_report_embeds_maps_drawn_after_it(tmp_path):
+    """The page drafted before its maps exist is, once they are, build_report's page byte for byte."""
+    from PIL import Image
+
+    from acv_geo.outputs.report import draft_report
+
+    cities = acv_geo.read_acv().loc[["34301", "76217"]]
+    meta = acv_geo.indicator_metadata(cities)
+    maps = {"a": tmp_path / "a.png", "b": tmp_path / "b.png"}
+    finish = draft_report(cities, metadata=meta, maps=maps, warnings=["w"])
+    assert not any(p.exists() for p in maps.values())
+    Image.new("RGB", (8, 5), "#1a9850").quantize(4).save(maps["a"])
+    Image.new("RGB", (3, 9), "#d73027").quantize(4).save(maps["b"])
+    page = finish()
+    assert page == build_report(cities, metadata=meta, maps=maps, warnings=["w"])
+    assert page.count("data:image/png;base64,") == 2 and "acvgeomap" not in page
+    with pytest.raises(TypeError, match="unexpected keyword argument.*mapz"):
+        draft_report(cities, metadata=meta, mapz=maps)

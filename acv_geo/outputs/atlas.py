@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "METHOD_NAMES",
     "MapJob",
     "MapPrinter",
+    "PendingMaps",
     "draw_maps",
     "map_columns",
     "submit_maps",
@@ -221,7 +223,7 @@ def draw_maps(
 
 def submit_maps(
     folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str, *, printer: MapPrinter | None = None
-) -> Callable[[], dict[str, Path]]:
+) -> PendingMaps:
     """:func:`draw_maps` that returns at once when ``printer`` draws the maps: call the result to wait for them.
 
     Without a printer the maps are drawn before it returns.
@@ -229,9 +231,21 @@ def submit_maps(
     jobs = _map_jobs(folder, full, epci, meta, cfg, lang)
     if printer is None:
         paths = _run_map_jobs(jobs, cfg.maps_dpi)
-        return lambda: {job[0]: path for job, path in zip(jobs, paths, strict=True)}
+        return PendingMaps({job[0]: job[1] for job in jobs}, lambda: paths)
     printer.submit(jobs)
-    return lambda: {job[0]: path for job, path in zip(jobs, printer.result(), strict=True)}
+    return PendingMaps({job[0]: job[1] for job in jobs}, printer.result)
+
+
+@dataclass(frozen=True)
+class PendingMaps:
+    """Maps being drawn: the files they will be (``{key: path}``, in drawing order), and a wait for them."""
+
+    planned: dict[str, Path]
+    wait_paths: Callable[[], list[Path]]
+
+    def __call__(self) -> dict[str, Path]:
+        """``{key: path}`` of the maps once drawn (an error of a map is raised here)."""
+        return dict(zip(self.planned, self.wait_paths(), strict=True))
 
 
 #: One map to draw: ``(key, path, figure function, args, kwargs)``; the function returns a Figure.

@@ -23,7 +23,8 @@ import functools
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from markupsafe import Markup
 from acv_geo.core.labels import CITY_METADATA, column_label
 from acv_geo.read.opendata import STATUS_COLUMNS
 
-__all__ = ["build_report", "season2_gaps"]
+__all__ = ["build_report", "draft_report", "season2_gaps"]
 
 #: A row of the per-city table as ``{column: value}`` (values boxed as Python scalars or pandas NA).
 Record = Mapping[str, Any]
@@ -395,10 +396,6 @@ class EmbeddedImage:
 
     alt: str
     base64: str
-
-
-def _image(path: str | Path) -> EmbeddedImage:
-    return EmbeddedImage(Path(path).stem, base64.b64encode(_png_bytes(Path(path))).decode("ascii"))
 
 
 # -------------------------------------------------------------------------------- Season 2 gaps
@@ -973,15 +970,71 @@ def build_report(
     >>> "Ambérieu &lt;en&gt; Bugey" in page, page.count("class='fiche'")
     (True, 1)
     """
+    return draft_report(
+        cities,
+        metadata=metadata,
+        clusters=clusters,
+        ranking=ranking,
+        maps=maps,
+        config=config,
+        warnings=warnings,
+        title=title,
+        lang=lang,
+        town_maps=town_maps,
+    )()
+
+
+def draft_report(
+    cities: pd.DataFrame,
+    *,
+    metadata: pd.DataFrame,
+    maps: Mapping[str, str | Path] | None = None,
+    lang: str = "fr",
+    **options: Any,
+) -> Callable[[], str]:
+    """:func:`build_report` laid out now, its maps read when the function returned is called.
+
+    The page is rendered at once with a placeholder for each map; calling the result reads the PNG
+    files of ``maps`` (which may not exist yet when drafting) and returns the page with them
+    embedded: the string :func:`build_report` returns. ``diagnose`` drafts its report while its maps
+    are still being drawn. Other arguments as :func:`build_report`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"commune": ["Sète"]}, index=pd.Index(["34301"], name="insee_com"))
+    >>> finish = draft_report(df, metadata=pd.DataFrame(columns=["column"]))
+    >>> finish().count("class='fiche'")
+    1
+    """
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
+    unknown = sorted(set(options) - {"clusters", "ranking", "config", "warnings", "title", "town_maps"})
+    if unknown:
+        raise TypeError(f"draft_report() got unexpected keyword argument(s) {', '.join(unknown)}")
+    paths = [Path(p) for p in (maps or {}).values()]
+    marker = f"acvgeomap{secrets.token_hex(8)}x"  # letters and digits: escaping leaves it as it is
     token = _LANG.set(lang)
     try:
-        options = _Options(clusters, ranking, maps, config, tuple(warnings), title, town_maps or {})
-        context = _page_context(cities, _meta_lookup(metadata), options)
-        return _environment().get_template("report.html.j2").render(context)
+        opts = _Options(
+            options.get("clusters"),
+            options.get("ranking"),
+            options.get("config"),
+            tuple(options.get("warnings", ())),
+            options.get("title"),
+            options.get("town_maps") or {},
+        )
+        context = _page_context(cities, _meta_lookup(metadata), opts)
+        context["maps"] = [EmbeddedImage(p.stem, f"{marker}{i}") for i, p in enumerate(paths)]
+        page = _environment().get_template("report.html.j2").render(context)
     finally:
         _LANG.reset(token)
+    pattern = re.compile(re.escape(marker) + r"(\d+)")
+
+    def finish() -> str:
+        data = [base64.b64encode(_png_bytes(p)).decode("ascii") for p in paths]
+        return pattern.sub(lambda m: data[int(m.group(1))], page)
+
+    return finish
 
 
 @dataclass(frozen=True)
@@ -990,7 +1043,6 @@ class _Options:
 
     clusters: Mapping[str, Any] | None
     ranking: pd.DataFrame | None
-    maps: Mapping[str, str | Path] | None
     config: Any
     warnings: tuple[str, ...]
     title: str | None
@@ -1037,7 +1089,7 @@ def _page_context(cities: pd.DataFrame, meta: Meta, options: _Options) -> dict[s
         "ranking": [] if ranking is None else _ranking_rows(towns, _plain(ranking), top),
         "score_heads": [column_label(c, _LANG.get()) for c in _SCORE_COLS if ranking is not None and c in ranking],
         "warnings": list(options.warnings),
-        "maps": [_image(p) for p in (options.maps or {}).values()],
+        "maps": [],  # placed by draft_report
         "index": [(_text(c), _text(towns[c].get("commune", c))) for c in order],
         "fiches": [_fiche(str(c), towns[c], fiches) for c in order],
     }

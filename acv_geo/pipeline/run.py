@@ -243,7 +243,7 @@ class RunOptions:
             + sources
             + len(cfg.tables)
             + max(len(cfg.clusters.variables), 1)
-            + (3 if cfg.maps_enabled else 0)
+            + (4 if cfg.maps_enabled else 0)
         )
 
 
@@ -1061,7 +1061,8 @@ def _write_folder(run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPr
 def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPrinter | None) -> list[str]:
     """Tables, maps and the report into ``tmp``; their paths relative to it.
 
-    With a ``printer`` the maps are drawn in its process while the tables and the town maps are written.
+    With a ``printer`` the maps are drawn in its process while the tables, the town maps and the
+    report's page are made; the maps are then embedded in the page.
     """
     cfg = opts.cfg
     pending = None
@@ -1080,30 +1081,30 @@ def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress, pr
         "indicator_metadata.csv",
         "clusters.json",
     ]
-    maps: dict[str, Path] = {}
     town: dict[str, str] = {}
     pages = run.full[run.full["acv"].astype(bool)] if opts.scope == "all-communes" else run.full
     if pending is not None:
         bar.step("town maps")
         town = town_maps(pages, run.communes, run.epci, cfg, opts.lang)
-        bar.step("waiting for the maps")
-        maps = pending()
-        written += [f"maps/{p.name}" for p in maps.values()]
     bar.step("writing report")
-    from acv_geo.outputs.report import build_report
+    from acv_geo.outputs.report import draft_report
 
-    html = build_report(
+    finish = draft_report(  # laid out while the maps are drawn; they are embedded once drawn
         pages,
         metadata=run.meta,
         clusters=run.clusters,
         ranking=run.ranking,
-        maps=maps,
+        maps=pending.planned if pending is not None else None,
         config=cfg,
         warnings=list(run.warnings),
         lang=opts.lang,
         town_maps=town,
     )
-    (tmp / "report.html").write_text(html, encoding="utf-8")
+    if pending is not None:
+        bar.step("waiting for the maps")
+        written += [f"maps/{p.name}" for p in pending().values()]
+        bar.step("embedding the maps in the report")
+    (tmp / "report.html").write_text(finish(), encoding="utf-8")
     return [*written, "report.html"]
 
 
