@@ -60,11 +60,12 @@ def timed(*args, **kwargs):
 P.diagnose = timed
 code = main(sys.argv[1:])
 total = time.perf_counter() - t0
-ru_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-ru_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"code": code, "acv_geo": acv_geo.__file__, "import_s": t_import, "in_process_s": total,
                   "call_s": seen.get("call_s"), "timings": seen.get("timings", {}),
-                  "maxrss_self_mib": ru_self, "maxrss_largest_child_mib": ru_children}), file=sys.stderr)
+                  "cpu_self_s": me.ru_utime + me.ru_stime, "cpu_children_s": kids.ru_utime + kids.ru_stime,
+                  "maxrss_self_mib": me.ru_maxrss / 1024, "maxrss_largest_child_mib": kids.ru_maxrss / 1024}),
+      file=sys.stderr)
 """
 
 
@@ -243,6 +244,8 @@ def main() -> int:
             "peak_tree_rss_mib": _summary([r["peak_tree_rss_mib"] for r in rs]),
             "peak_tree_pss_mib": _summary([r["peak_tree_pss_mib"] for r in rs]),
             "maxrss_self_mib": _summary([r["maxrss_self_mib"] for r in rs]),
+            "cpu_self_s": _summary([r.get("cpu_self_s", float("nan")) for r in rs]),
+            "cpu_children_s": _summary([r.get("cpu_children_s", float("nan")) for r in rs]),
             "maxrss_largest_child_mib": _summary([r["maxrss_largest_child_mib"] for r in rs]),
             "report_mib": round(rs[-1]["report_mib"], 3),
             "maps_mib": round(rs[-1]["maps_mib"], 3),
