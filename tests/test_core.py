@@ -80,6 +80,14 @@ def _fail(message):
     raise ValueError(message)
 
 
+def _slow_pid():
+    import os
+    import time
+
+    time.sleep(60)  # killed long before
+    return os.getpid()
+
+
 def test_forked_returns_raises_and_survives_a_killed_child():
     """Forked: the child's value; its exception raised here; run here if the child died."""
     import os
@@ -92,13 +100,18 @@ def test_forked_returns_raises_and_survives_a_killed_child():
 
     job = Forked(divmod, 17, 5)
     assert job.result() == (3, 2)
+    assert job.result() == (3, 2) and not job.forked  # the value kept, the child gone
+    calls = []
+    job = Forked(lambda: calls.append(1) or len(calls))
+    assert [job.result(), job.result()] == [1, 1] and len(calls) <= 1  # computed once
     with pytest.raises(ValueError, match="^no such column$"):
         Forked(_fail, "no such column").result()
-    job = Forked(os.getpid)
+    job = Forked(_slow_pid)
     if sys.platform.startswith("linux") and fork_context() is not None:
         assert job.forked
         os.kill(job._process.pid, signal.SIGKILL)
         job._process.join()
+    job._func = os.getpid  # what runs here when the child is gone (not the minute-long sleep)
     assert job.result() == os.getpid()  # computed here once the child was gone
     job = Forked(sorted, [3, 1, 2])
     job.close()  # not wanted any more: the child is ended

@@ -166,6 +166,32 @@ try:
 except RuntimeError as exc:
     assert str(exc) == "boom"
 assert multiprocessing.active_children() == [] and not (tmp / "out").exists()
+
+# the whole run with its forked steps (maps, clusters, rasters) writes what it writes in one process
+import importlib, json, threading
+importlib.reload(R)
+forked = R.diagnose(out_dir=tmp / "forked", progress=False)
+assert "rasterio" not in sys.modules and "exactextract" not in sys.modules  # loaded in a child only
+stop = threading.Event()
+blocker = threading.Thread(target=stop.wait)
+blocker.start()  # a thread alive: no fork, every step in this process
+try:
+    alone = R.diagnose(out_dir=tmp / "alone", progress=False)
+finally:
+    stop.set()
+    blocker.join()
+assert "rasterio" in sys.modules
+for name in ("indicators.csv", "cities.metadata.csv", "indicators.metadata.csv"):
+    assert (tmp / "forked" / name).read_bytes() == (tmp / "alone" / name).read_bytes(), name
+docs = [json.loads((tmp / d / "clusters.json").read_text()) for d in ("forked", "alone")]
+for d in docs:
+    d.pop("generated")
+assert docs[0] == docs[1]
+maps = sorted(p.name for p in (tmp / "forked" / "maps").iterdir())
+assert maps == sorted(p.name for p in (tmp / "alone" / "maps").iterdir()) and len(maps) == 26
+for m in maps:
+    assert (tmp / "forked" / "maps" / m).read_bytes() == (tmp / "alone" / "maps" / m).read_bytes(), m
+assert forked.warnings == alone.warnings
 print("identical")
 """
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CATEGORY_COLUMNS", "Forked", "fork_context", "thread_count", "threaded"]
+__all__ = ["CATEGORY_COLUMNS", "Forked", "fork_context", "start_frozen", "thread_count", "threaded"]
 
 log = logging.getLogger("acv_geo")
 
@@ -146,6 +146,8 @@ class Forked:
     def __init__(self, func: Callable[..., Any], *args: Any) -> None:
         self._func = func
         self._args = args
+        self._done = False
+        self._value: Any = None
         self._process: Any = None
         self._conn: Any = None
         ctx = fork_context()
@@ -156,7 +158,7 @@ class Forked:
         sys.stderr.flush()
         try:
             self._process = ctx.Process(target=_forked_main, args=(child, func, args), daemon=True)
-            self._process.start()
+            start_frozen(self._process)
         except OSError as exc:
             log.warning("could not fork for %s (%s); it will run in this process", _name(func), exc)
             self._process = None
@@ -170,7 +172,14 @@ class Forked:
         return self._process is not None
 
     def result(self) -> Any:
-        """The value of ``func(*args)`` (waits for the child)."""
+        """The value of ``func(*args)`` (waits for the child); the same value at every call."""
+        if self._done:
+            return self._value
+        self._value = self._compute()
+        self._done = True
+        return self._value
+
+    def _compute(self) -> Any:
         answer = None
         if self._process is not None:
             try:
@@ -195,6 +204,21 @@ class Forked:
             self._process.terminate()
             self._process.join()
         self._process = None
+
+
+def start_frozen(process: Any) -> None:
+    """Start a forked ``process`` with the objects alive now out of garbage collection (``gc.freeze``).
+
+    The child then never walks them: a collection would write into every object's header and so copy
+    every memory page it shares with this process (the towns, tables and modules read so far).
+    """
+    import gc
+
+    gc.freeze()
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
 
 
 def _name(func: Callable[..., Any]) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from acv_geo.core.errors import InputError
-from acv_geo.core.parallel import fork_context
+from acv_geo.core.parallel import fork_context, start_frozen
 from acv_geo.indicators.epci import epci_layer
 
 __all__ = [
@@ -525,7 +525,7 @@ class MapPrinter:
         sys.stderr.flush()
         try:
             process = ctx.Process(target=_printer_main, args=(child, present, dpi), name="acv-geo maps", daemon=False)
-            process.start()
+            start_frozen(process)
         except OSError as exc:
             log.warning("could not start the map process (%s); maps will be drawn later", exc)
             return None

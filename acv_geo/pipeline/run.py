@@ -557,18 +557,12 @@ def _indicator_tables(city: Any, communes: Any, epci: Any, opts: RunOptions, bar
     cfg = opts.cfg
     bar.step("building zones")
     zones = _zones_for({z for x in _sources(cfg) for z in x.zones}, city, communes, epci)
-    tables: list[pd.DataFrame] = []
-    with _ZoneRunner(opts) as run:
-        for spec in cfg.layers:
-            for zs in spec.zones:
-                bar.step(f"overlay {spec.name} ({zs})")
-                tables.append(_overlay(zones[zs], spec, zs, run))
-                if zs == spec.zones[0]:
-                    tables.append(_coverage(zones[zs], spec, zs))
-        for raster in cfg.rasters:
-            for zs in raster.zones:
-                bar.step(f"zonal statistics {raster.name} ({zs})")
-                tables.append(_zonal(zones[zs], raster, zs, run))
+    rasters = _early_rasters(zones, opts)
+    try:
+        tables = _zone_tables(zones, opts, bar, rasters)
+    finally:
+        if rasters is not None:
+            rasters.close()
     for t in cfg.tables:  # one table at a time, so that each step's time is its own
         bar.step(f"table {t.kind}" + (f" {t.path.name}" if t.path else ""))
         tables.append(_table(city, t))
@@ -581,6 +575,45 @@ def _indicator_tables(city: Any, communes: Any, epci: Any, opts: RunOptions, bar
             _service_tables(city, commune_zones, opts.services, cfg, cache=opts.cache, offline=opts.services_offline)
         )
     return tables
+
+
+def _zone_tables(zones: dict[str, Any], opts: RunOptions, bar: Progress, rasters: Forked | None) -> list[pd.DataFrame]:
+    """The overlay and zonal tables of every layer and raster (``rasters``: their zonal statistics started early)."""
+    tables: list[pd.DataFrame] = []
+    with _ZoneRunner(opts) as run:
+        for spec in opts.cfg.layers:
+            for zs in spec.zones:
+                bar.step(f"overlay {spec.name} ({zs})")
+                tables.append(_overlay(zones[zs], spec, zs, run))
+                if zs == spec.zones[0]:
+                    tables.append(_coverage(zones[zs], spec, zs))
+        for k, (raster, zs) in enumerate(_raster_steps(opts.cfg)):
+            bar.step(f"zonal statistics {raster.name} ({zs})")
+            tables.append(rasters.result()[k] if rasters is not None else _zonal(zones[zs], raster, zs, run))
+    return tables
+
+
+def _raster_steps(cfg: DiagnoseConfig) -> list[tuple[RasterSpec, str]]:
+    """Each raster of the config with each of its zones, in the order of the run."""
+    return [(raster, zs) for raster in cfg.rasters for zs in raster.zones]
+
+
+def _early_rasters(zones: dict[str, Any], opts: RunOptions) -> Forked | None:
+    """The zonal statistics of every raster started now in a forked process (local engine, zones in one chunk).
+
+    They need only the zones: they run while the layers are overlaid, and the raster libraries
+    (rasterio, exactextract and their GDAL) are never loaded in this process. None otherwise.
+    """
+    steps = _raster_steps(opts.cfg)
+    if not steps or opts.engine != "local" or any(len(zones[zs]) > opts.chunk_size for _r, zs in steps):
+        return None
+    job = Forked(_all_zonal, {zs: zones[zs] for _r, zs in steps}, steps)
+    return job if job.forked else None
+
+
+def _all_zonal(zones: dict[str, Any], steps: list[tuple[RasterSpec, str]]) -> list[pd.DataFrame]:
+    """:func:`_zonal` of each (raster, zone) step."""
+    return [_zonal(zones[zs], raster, zs) for raster, zs in steps]
 
 
 def _read_cities(cities: Any, cfg: DiagnoseConfig) -> Any:
