@@ -1535,7 +1535,7 @@ _SVG_SIZE = 360
 
 
 def _svg_path(geom: Any, fx: Any, fy: Any) -> str:
-    """SVG path data of a (multi)polygon or (multi)line; view coordinates from ``fx``/``fy``."""
+    """SVG path data of a (multi)polygon or (multi)line; view coordinates from ``fx``/``fy`` (on arrays)."""
     import shapely
 
     parts = []
@@ -1545,7 +1545,7 @@ def _svg_path(geom: Any, fx: Any, fy: Any) -> str:
             xy = shapely.get_coordinates(ring)
             if len(xy) < 2:
                 continue
-            pts = " ".join(f"{fx(x):.1f},{fy(y):.1f}" for x, y in xy)
+            pts = " ".join(map("{:.1f},{:.1f}".format, fx(xy[:, 0]).tolist(), fy(xy[:, 1]).tolist()))
             parts.append(f"M{pts}" + ("Z" if part.geom_type == "Polygon" else ""))
     return "".join(parts)
 
