@@ -527,3 +527,27 @@ def test_distances_off_gives_same_areas_without_dist_columns():
     same = [c for c in full.columns if not c.endswith(("_dist_m", "_reason"))]
     assert list(fast.columns) == same + ["pac_risques_reason"]
     pd.testing.assert_frame_equal(fast[same], full[same])
+
+
+def test_zones_outside_the_coverage_are_not_measured(commune_zones, pac_result, monkeypatch):
+    """Coverage 34: the Hérault towns get the values of a national-coverage run; the others NA, never measured."""
+    from acv_geo.indicators import overlay as O
+
+    measured = []
+    real = O._Territory.__init__
+
+    def spy(self, t, src, zl, *args, **kwargs):
+        measured.append(len(zl))
+        real(self, t, src, zl, *args, **kwargs)
+
+    monkeypatch.setattr(O._Territory, "__init__", spy)
+    herault = _overlay_indicators(
+        commune_zones, acv_geo.get_path("herault_pac_risques"), preset="pac_risques", coverage=["34"]
+    )
+    inside = commune_zones.index.str.startswith("34")
+    assert measured == [int(inside.sum())] == [5]  # one territory, its five Hérault towns only
+    values = [c for c in herault.columns if not c.endswith("_reason")]
+    pd.testing.assert_frame_equal(herault.loc[inside, values], pac_result.loc[inside, values])
+    assert herault.loc[~inside, values].isna().all().all()
+    reasons = herault.loc[~inside, "pac_risques_reason"]
+    assert (reasons == "outside the coverage of herault_pac_risques.gpkg (department 34): not measured").all()

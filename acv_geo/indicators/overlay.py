@@ -935,9 +935,9 @@ def overlay_indicators(
     _warn_layer(src, cats, coverage)
     cat_index = {c: i for i, c in enumerate(cats)}
     cat_of = {v: cat_index[s] for v, s in slug_of_raw.items()} if src.category is not None else {"": 0}
-    tally = _measure_zones(zones, src, cats, cat_of, distances)
-    columns, meta = _columns(tally, cats, slug_of_raw, src.category, text, distances)
     inside = cov.covers(zone_departments(zones))
+    tally = _measure_zones(zones, src, cats, cat_of, distances, only=inside)  # outside: NA, nothing measured
+    columns, meta = _columns(tally, cats, slug_of_raw, src.category, text, distances)
     for i in np.flatnonzero(~inside):
         tally.reasons[i] = [f"outside the coverage of {text.shown} ({cov.describe()}): not measured"]
     out = pd.DataFrame({c: np.where(inside, v, np.nan) for c, v in columns.items()}, index=zones.index.copy())
@@ -1025,8 +1025,10 @@ class _Tally:
         return cls(nan(), nan(), nan(), nan(), np.full(n, np.nan), [[] for _ in range(n)], set(kinds))
 
 
-def _measure_zones(zones: Any, src: _Layer, cats: list[str], cat_of: dict[str, int], distances: bool) -> _Tally:
-    """Every zone measured in its territory's projected CRS."""
+def _measure_zones(
+    zones: Any, src: _Layer, cats: list[str], cat_of: dict[str, int], distances: bool, only: Any = None
+) -> _Tally:
+    """Every zone (of the mask ``only``, if given) measured in its territory's projected CRS; the others NaN."""
     import geopandas as gpd
     import shapely
 
@@ -1035,8 +1037,9 @@ def _measure_zones(zones: Any, src: _Layer, cats: list[str], cat_of: dict[str, i
     terr = zones["territory"].astype(object).to_numpy()
     zone_reason = zones["zone_reason"].to_numpy() if "zone_reason" in zones.columns else [None] * len(zones)
     extent = src.bounds_wgs84() if src.n_features != 0 else None
-    for t in pd.unique(terr):
-        idx = np.flatnonzero(terr == t)
+    wanted = np.ones(len(zones), dtype=bool) if only is None else np.asarray(only, dtype=bool)
+    for t in pd.unique(terr[wanted]):
+        idx = np.flatnonzero((terr == t) & wanted)
         epsg = local_crs(t)
         zl = np.asarray(zones.geometry.iloc[idx].to_crs(epsg).values, dtype=object)
         zl = np.array([shapely.Polygon() if g is None else g for g in zl], dtype=object)
