@@ -334,14 +334,16 @@ def _commune_polygons(codes: list[str], communes: Any) -> tuple[np.ndarray, list
         what = "embedded commune polygons (acv_geo.read_communes())"
     else:
         what = "communes"
+    import shapely
+
     src = _lookup(communes, "insee_com", what)
     geoms, reasons = _empty_zones(len(codes))
-    for i, code in enumerate(codes):
-        g = src.get(code)
-        if g is None or g.is_empty:
-            reasons[i] = f"no commune polygon for INSEE {code} in {what}"
-        else:
-            geoms[i] = g
+    found = np.asarray(src.reindex(pd.Index(codes, dtype=object)).to_numpy(), dtype=object)
+    missing = pd.isna(found)
+    missing[~missing] = shapely.is_empty(found[~missing].astype(object))
+    geoms[~missing] = found[~missing]
+    for i in np.flatnonzero(missing):
+        reasons[i] = f"no commune polygon for INSEE {codes[i]} in {what}"
     return geoms, reasons
 
 

@@ -36,7 +36,8 @@ def _integers(out: pd.DataFrame) -> pd.DataFrame:
             values = out[c].to_numpy(dtype="float64", na_value=np.nan)
             finite = values[~np.isnan(values)]
             if np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
-                out[c] = pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
+                missing = np.isnan(values)
+                out[c] = pd.arrays.IntegerArray(np.where(missing, 0, values).astype("int64"), missing)
     return out
 
 

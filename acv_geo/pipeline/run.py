@@ -1155,8 +1155,10 @@ def _write_tables(tmp: Path, full: Any, epci: Any, meta: pd.DataFrame, cl_doc: d
     meta.to_csv(tmp / "indicators.metadata.csv", index=False, encoding="utf-8")
     _gpkg_metadata(meta, el).to_csv(tmp / "cities.metadata.csv", index=False, encoding="utf-8")
     meta.to_csv(tmp / "indicator_metadata.csv", index=False, encoding="utf-8")  # deprecated name, one release
+    # indented for a reader up to a few thousand towns; beyond, compact (the indenting encoder is pure Python)
+    indent = 1 if len(full) <= 5_000 else None
     write_json(
-        {**cl_doc, "generated": _dt.datetime.now().isoformat(timespec="seconds")}, tmp / "clusters.json", indent=1
+        {**cl_doc, "generated": _dt.datetime.now().isoformat(timespec="seconds")}, tmp / "clusters.json", indent=indent
     )
 
 
