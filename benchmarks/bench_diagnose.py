@@ -104,11 +104,11 @@ def _memory(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def _run(tree: Path, out: Path, permutations: int | None) -> dict:
+def _run(tree: Path, out: Path, permutations: int | None, extra: tuple[str, ...] = ()) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed package: compiled once (warm-up), then cached
     env.pop("ACV_GEO_MAP_WORKERS", None)
-    args = ["diagnose", "--quiet", "--out", str(out)]
+    args = ["diagnose", "--quiet", "--out", str(out), *extra]
     if permutations is not None:
         args += ["--permutations", str(permutations)]
     peak = {"rss": 0, "pss": 0}

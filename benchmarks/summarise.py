@@ -253,6 +253,54 @@ def _diagnose_target(d: dict | None) -> list[str]:
     ]
 
 
+def _national_diagnose_target(d: dict | None) -> list[str]:
+    if not d:
+        return []
+    w, pss = d["wall_s"]["median"], d["peak_tree_pss_mib"]["median"] * 2**20 / 1e6
+    steps = sorted(d["steps_s"].items(), key=lambda kv: -kv[1]["median"])[:4]
+    ok_time, ok_mem = w <= d["target"]["wall_s"], pss <= d["target"]["peak_mb"]
+    biggest = ", ".join(f"{k} {x['median']:.0f} s" for k, x in steps)
+    return [
+        "| `acv-geo diagnose --scope all-communes` (34,867 communes, every step, 9,999 permutations) in ≤ 30 s, "
+        "peak ≤ 1.5 GB (issue #18) | "
+        + ("time met" if ok_time else f"**time not met**: {w:.0f} s")
+        + "; "
+        + (f"memory met: {pss:,.0f} MB" if ok_mem else f"**memory not met**: {pss:,.0f} MB")
+        + (f"; most of the time: {biggest}" if not ok_time else "")
+        + ", see the national diagnose section |"
+    ]
+
+
+def _national_diagnose(d: dict) -> list[str]:
+    v = d["versions"]
+    out = [
+        "## `acv-geo diagnose --scope all-communes` — `bench_diagnose_national.py`",
+        "",
+        f"{d['benchmark']}: `{d['command']}`, {d['repeats']} run(s) in a fresh process, commit "
+        f"`{d['commit'][:7]}`; numpy {v['numpy']}, pandas {v['pandas']}, shapely {v['shapely']}, matplotlib "
+        f"{v['matplotlib']}; {d['machine']['cpus']} cores.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| **wall time of the process** | **{_mm(d['wall_s'], '{:.1f}')} s** |",
+        f"| CPU time of the main process / of its child processes | {_mm(d['cpu_self_s'], '{:.0f}')} s / "
+        f"{_mm(d['cpu_children_s'], '{:.0f}')} s |",
+        f"| peak memory, process and children (PSS) | {d['peak_tree_pss_mib']['median']:,.0f} MiB |",
+        f"| peak resident memory of the main process | {d['maxrss_self_mib']['median']:,.0f} MiB |",
+        "",
+        "| step | seconds |",
+        "|---|---|",
+    ]
+    out += [f"| {k} | {_mm(x, '{:.1f}')} |" for k, x in d["steps_s"].items()]
+    out += [
+        "",
+        "Before this round (same machine, previous session): 147 s and 3.2 GB peak resident memory, of which "
+        "72 s clusters (a 9,999 × 34,860 permutation matrix) and 41 s maps.",
+        "",
+    ]
+    return out
+
+
 def _joincounts(d: dict) -> list[str]:
     s = d["seconds"]
     a, b = s["esda_Join_Counts_direct"], s["acv_geo_join_counts"]
@@ -402,6 +450,7 @@ def main() -> None:
         "costs two permutation runs |",
     ]
     parts += _diagnose_target(_load("diagnose"))
+    parts += _national_diagnose_target(_load("diagnose_national"))
     nat = _load("national")
     if nat is not None:
         parts += _national_targets(nat)
@@ -414,6 +463,7 @@ def main() -> None:
         ("diagnose", _diagnose),
         ("maps", _maps),
         ("clusters_step", _clusters_step),
+        ("diagnose_national", _national_diagnose),
         ("national", _national),
     ):
         d = _load(name)
