@@ -158,7 +158,7 @@ assert printer._process is None and not os.path.exists(f"/proc/{pid}")  # ended 
 import multiprocessing
 from acv_geo.pipeline import run as R
 def boom(*args, **kwargs):
-    assert len(multiprocessing.active_children()) == 2  # the map printer and the clusters are at work
+    assert len(multiprocessing.active_children()) == 3  # the map printer, local and global clusters at work
     raise RuntimeError("boom")
 R._indicator_tables = boom
 try:

@@ -389,28 +389,64 @@ def diagnose(
     )
 
 
-def _early_clusters(city: Any, cfg: DiagnoseConfig) -> Forked | None:
-    """The clusters step started now in a forked process, when every cluster variable is a city column.
+def _early_clusters(city: Any, cfg: DiagnoseConfig) -> _EarlyClusters | None:
+    """The clusters step started now in two forked processes, when every cluster variable is a city column.
 
-    It then needs nothing the indicators compute: it runs on the core they leave idle. None when a
-    variable is an indicator (the step runs in its turn) or there is no cluster variable.
+    It then needs nothing the indicators compute: the local statistics in one process, the global ones
+    (join counts, Moran's I, on weights built alike) in another, on the core the indicators leave
+    idle. None when a variable is an indicator (the step runs in its turn) or there is no variable.
     """
     variables = cfg.clusters.variables
     if not variables or not all(v in city.columns for v in variables):
         return None
-    job = Forked(_cluster_step_alone, city, cfg)
-    return job if job.forked else None
+    local = Forked(_cluster_step_alone, city, cfg, "local")
+    if not local.forked:
+        return None
+    whole = cfg.clusters.join_counts or cfg.clusters.morans_i
+    glob = Forked(_cluster_step_alone, city, cfg, "global") if whole else None
+    if glob is not None and not glob.forked:
+        local.close()
+        return None
+    return _EarlyClusters(local, glob)
 
 
-def _cluster_step_alone(city: Any, cfg: DiagnoseConfig) -> tuple[pd.DataFrame, dict, list[str]]:
-    """:func:`_cluster_step` on the city columns only, with the warnings it adds."""
+@dataclass(frozen=True)
+class _EarlyClusters:
+    """The local and global parts of the clusters step, computed in forked processes."""
+
+    local: Forked
+    glob: Forked | None
+
+    def result(self) -> tuple[pd.DataFrame, dict, list[str]]:
+        """What :func:`_cluster_step_alone` returns for the whole step (the local part's error first)."""
+        table, doc, problems = self.local.result()
+        if self.glob is not None:
+            _t, glob_doc, glob_problems = self.glob.result()
+            for var, stats in glob_doc["global"].items():
+                doc["global"].setdefault(var, {}).update(stats)
+            problems += [p for p in glob_problems if p not in problems]
+        return table, doc, problems
+
+    def close(self) -> None:
+        self.local.close()
+        if self.glob is not None:
+            self.glob.close()
+
+
+def _cluster_step_alone(city: Any, cfg: DiagnoseConfig, part: str = "all") -> tuple[pd.DataFrame, dict, list[str]]:
+    """:func:`_cluster_step` (or its ``part``) on the city columns only, with the warnings it adds."""
     problems: list[str] = []
-    table, doc = _cluster_step(city, pd.DataFrame(index=city.index), cfg, problems)
+    table, doc = _cluster_step(city, pd.DataFrame(index=city.index), cfg, problems, part=part)
     return table, doc, problems
 
 
 def _compute(
-    city: Any, polygons: Any, opts: RunOptions, bar: Progress, problems: list[str], clusters: Forked | None = None
+    city: Any,
+    polygons: Any,
+    opts: RunOptions,
+    bar: Progress,
+    problems: list[str],
+    clusters: _EarlyClusters | None = None,
 ) -> _Outcome:
     """Every indicator, the clusters, the profile and the labelled metadata of a run (nothing written).
 
@@ -821,11 +857,13 @@ def _cluster_input(cities: Any, indicators: pd.DataFrame, variable: str) -> Any:
 # steps: clusters and profile
 
 
-def _cluster_step(city: Any, indicators: Any, cfg: DiagnoseConfig, problems: list[str]) -> tuple[pd.DataFrame, dict]:
+def _cluster_step(
+    city: Any, indicators: Any, cfg: DiagnoseConfig, problems: list[str], part: str = "all"
+) -> tuple[pd.DataFrame, dict]:
     """Local and global cluster statistics; their warnings (e.g. a capped number of neighbours) kept."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        table, doc = _clusters(city, indicators, cfg)
+        table, doc = _clusters(city, indicators, cfg, part)
     for w in caught:
         msg = f"clusters: {w.message}"
         if msg not in problems:
@@ -834,8 +872,14 @@ def _cluster_step(city: Any, indicators: Any, cfg: DiagnoseConfig, problems: lis
     return table, doc
 
 
-def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tuple[pd.DataFrame, dict]:
-    """Per-city cluster columns of every cluster variable, and the content of ``clusters.json``."""
+def _clusters(
+    cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig, part: str = "all"
+) -> tuple[pd.DataFrame, dict]:
+    """Per-city cluster columns of every cluster variable, and the content of ``clusters.json``.
+
+    ``part``: ``"local"`` (the columns, labels and the local summary), ``"global"`` (join counts and
+    Moran's I only, on weights built from the spec) or ``"all"`` (both, on one built graph).
+    """
     from acv_geo.stats import clusters as cl
 
     cs = cfg.clusters
@@ -854,6 +898,9 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
     }
     for var in cs.variables:
         data = _cluster_input(cities, indicators, var)
+        if part == "global":
+            doc["global"][var] = json_ready(_global_statistics(None, data, var, cs))
+            continue
         res = cl.local_clusters(
             data, var, method=cs.method, weights=cs.weights, permutations=cs.permutations, seed=cs.seed, alpha=cs.alpha
         )
@@ -867,7 +914,8 @@ def _clusters(cities: Any, indicators: pd.DataFrame, cfg: DiagnoseConfig) -> tup
                 str(k): int(v) for k, v in fr[label_col].astype(object).fillna("NA").value_counts().items()
             }
             doc["cities"][var] = _city_records(fr, f"cluster_{var}_")
-        doc["global"][var] = json_ready(_global_statistics(res, data, var, cs))
+        glob = _global_statistics(res, data, var, cs) if part == "all" else {"local": _local_summary(res)}
+        doc["global"][var] = json_ready(glob)
     if frames:
         table = pd.concat(frames, axis=1)
         table.attrs["acv_geo_metadata"] = [m for f in frames for m in f.attrs.get("acv_geo_metadata", [])]
@@ -904,13 +952,12 @@ def _global_statistics(res: Any, data: Any, var: str, cs: Any) -> dict[str, Any]
     from acv_geo.stats import clusters as cl
 
     glob: dict[str, Any] = {}
-    if hasattr(res, "to_dict"):
-        try:
-            glob["local"] = {k: v for k, v in res.to_dict().items() if not isinstance(v, (list, dict))}
-        except (TypeError, ValueError):
-            pass
+    if res is not None:
+        glob["local"] = _local_summary(res)
     is_bool = str(data[var].dtype) in ("bool", "boolean") or set(pd.unique(data[var].dropna())) <= {0, 1}
-    built = cs.weights if res.weights_result is None else res.weights_result  # one graph for local and global
+    # built from the spec, as the local statistic built them: the same graph and the same notes on it (capped
+    # neighbours...) whether the global statistics run with the local ones or in their own process
+    built = cs.weights
     if (cs.join_counts and is_bool) or cs.morans_i:  # both from one sequence of permutations
         jc, mi = cl.global_statistics(
             data,
@@ -926,6 +973,14 @@ def _global_statistics(res: Any, data: Any, var: str, cs: Any) -> dict[str, Any]
         if mi is not None:
             glob["morans_i"] = mi.to_dict()
     return glob
+
+
+def _local_summary(res: Any) -> dict[str, Any]:
+    """The local result's summary figures (its lists and tables left out)."""
+    try:
+        return {k: v for k, v in res.to_dict().items() if not isinstance(v, (list, dict))}
+    except (TypeError, ValueError, AttributeError):
+        return {}
 
 
 def _city_records(frame: pd.DataFrame, prefix: str) -> dict[str, dict]:
