@@ -158,7 +158,7 @@ assert printer._process is None and not os.path.exists(f"/proc/{pid}")  # ended 
 import multiprocessing
 from acv_geo.pipeline import run as R
 def boom(*args, **kwargs):
-    assert len(multiprocessing.active_children()) == 3  # the map printer, local and global clusters at work
+    assert len(multiprocessing.active_children()) == 2  # the map printer and the clusters at work
     raise RuntimeError("boom")
 R._indicator_tables = boom
 try:
@@ -192,6 +192,16 @@ assert maps == sorted(p.name for p in (tmp / "alone" / "maps").iterdir()) and le
 for m in maps:
     assert (tmp / "forked" / "maps" / m).read_bytes() == (tmp / "alone" / "maps" / m).read_bytes(), m
 assert forked.warnings == alone.warnings
+
+# local and global cluster statistics in two processes (every commune) = both in one
+from acv_geo.pipeline.config import load_config
+cfg = load_config(None)
+R._SPLIT_CLUSTERS = 0
+split = R._early_clusters(cities, cfg)
+assert split is not None and split.glob is not None
+table, doc, problems = split.result()
+one_table, one_doc, one_problems = R._cluster_step_alone(cities, cfg, "all")
+assert table.equals(one_table) and doc == one_doc and problems == one_problems
 print("identical")
 """
 

@@ -389,21 +389,27 @@ def diagnose(
     )
 
 
-def _early_clusters(city: Any, cfg: DiagnoseConfig) -> _EarlyClusters | None:
-    """The clusters step started now in two forked processes, when every cluster variable is a city column.
+#: Towns beyond which the local and the global cluster statistics run in two processes (each then takes
+#: seconds); below, one process does both (a second would cost more to start than it saves).
+_SPLIT_CLUSTERS = 5_000
 
-    It then needs nothing the indicators compute: the local statistics in one process, the global ones
-    (join counts, Moran's I, on weights built alike) in another, on the core the indicators leave
-    idle. None when a variable is an indicator (the step runs in its turn) or there is no variable.
+
+def _early_clusters(city: Any, cfg: DiagnoseConfig) -> _EarlyClusters | None:
+    """The clusters step started now in forked processes, when every cluster variable is a city column.
+
+    It then needs nothing the indicators compute: it runs on the core they leave idle; beyond
+    :data:`_SPLIT_CLUSTERS` towns the local statistics in one process, the global ones (join counts,
+    Moran's I, on weights built alike) in another. None when a variable is an indicator (the step
+    runs in its turn) or there is no variable.
     """
     variables = cfg.clusters.variables
     if not variables or not all(v in city.columns for v in variables):
         return None
-    local = Forked(_cluster_step_alone, city, cfg, "local")
+    split = len(city) > _SPLIT_CLUSTERS and (cfg.clusters.join_counts or cfg.clusters.morans_i)
+    local = Forked(_cluster_step_alone, city, cfg, "local" if split else "all")
     if not local.forked:
         return None
-    whole = cfg.clusters.join_counts or cfg.clusters.morans_i
-    glob = Forked(_cluster_step_alone, city, cfg, "global") if whole else None
+    glob = Forked(_cluster_step_alone, city, cfg, "global") if split else None
     if glob is not None and not glob.forked:
         local.close()
         return None
