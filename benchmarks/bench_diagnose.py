@@ -14,7 +14,8 @@ Recorded per run: wall time of the process (start to exit, measured outside), th
 ``diagnose`` call itself, the interpreter start and imports before it, the per-step timings of
 ``DiagnoseResult.timings`` (their sum, and what is outside them), peak memory (largest resident and
 proportional set size of the process and all its descendants, the map workers included, sampled every
-50 ms from /proc; and ``getrusage`` maxima), the output size. Versions of the libraries are recorded.
+50 ms from /proc in one more run of each tree after the timed ones: reading ``smaps_rollup`` that often takes
+CPU from the run it measures; and ``getrusage`` maxima), the output size. Versions of the libraries are recorded.
 Writes benchmarks/results/diagnose.json.
 """
 
@@ -104,7 +105,7 @@ def _memory(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def _run(tree: Path, out: Path, permutations: int | None, extra: tuple[str, ...] = ()) -> dict:
+def _run(tree: Path, out: Path, permutations: int | None, extra: tuple[str, ...] = (), *, memory: bool = True) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed package: compiled once (warm-up), then cached
     env.pop("ACV_GEO_MAP_WORKERS", None)
@@ -130,11 +131,13 @@ def _run(tree: Path, out: Path, permutations: int | None, extra: tuple[str, ...]
             done.wait(0.05)
 
     th = threading.Thread(target=sample, daemon=True)
-    th.start()
+    if memory:  # reading /proc/*/smaps_rollup 20 times a second takes CPU from the run: not in timed runs
+        th.start()
     stdout, stderr = p.communicate()
     wall = time.perf_counter() - t0
     done.set()
-    th.join()
+    if memory:
+        th.join()
     last = [line for line in stderr.splitlines() if line.startswith("{")]
     if p.returncode != 0 or not last:
         raise SystemExit(f"run failed in {tree}: {args}\n{stdout}\n{stderr}")
@@ -200,14 +203,19 @@ def main() -> int:
         tmp = Path(d)
         for k in range(args.repeats + 1):
             for name, tree in trees.items():
-                res = _run(tree, tmp / f"{name}-{k}", args.permutations)
+                res = _run(tree, tmp / f"{name}-{k}", args.permutations, memory=False)
                 print(
                     f"{'warm-up' if k == 0 else f'run {k}'} {name}: {res['wall_s']:.1f} s "
-                    f"(diagnose {res['call_s']:.1f} s), peak PSS {res['peak_tree_pss_mib']:.0f} MiB",
+                    f"(diagnose {res['call_s']:.1f} s)",
                     flush=True,
                 )
                 if k:
                     runs[name].append(res)
+        for name, tree in trees.items():  # memory: one more run of each, sampled every 50 ms
+            res = _run(tree, tmp / f"{name}-memory", args.permutations, memory=True)
+            print(f"memory run {name}: peak PSS {res['peak_tree_pss_mib']:.0f} MiB", flush=True)
+            for r in runs[name]:
+                r.update(peak_tree_rss_mib=res["peak_tree_rss_mib"], peak_tree_pss_mib=res["peak_tree_pss_mib"])
     result: dict = {
         "benchmark": "acv-geo diagnose on the embedded default (244 cities, 3 layers, 1 raster, 4 tables, LISA + "
         f"join counts + Moran's I with {args.permutations or 9999:,} permutations, maps, town maps, "
