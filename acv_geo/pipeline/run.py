@@ -216,7 +216,7 @@ class RunOptions:
     --------
     >>> opts = RunOptions(out=Path("diag"), cfg=load_config())
     >>> opts.scope, opts.n_steps
-    ('acv', 19)
+    ('acv', 21)
     """
 
     out: Path
