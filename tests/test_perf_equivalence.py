@@ -90,19 +90,24 @@ print("identical")
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="map workers run on Linux only")
-def test_maps_in_worker_processes_are_the_serial_pixels(tmp_path):
-    """In a fresh single-threaded process (as `acv-geo diagnose` runs), pooled maps are the serial bytes."""
+def run_fresh(script: str, tmp_path) -> None:
+    """Run ``script`` in a fresh single-threaded Python (as `acv-geo diagnose` runs); it must print "identical"."""
     import subprocess
     from pathlib import Path
 
     res = subprocess.run(
-        [sys.executable, "-c", _POOL_SCRIPT, str(Path(__file__).parent), str(tmp_path)],
+        [sys.executable, "-c", script, str(Path(__file__).parent), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-2000:]
+    assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-3000:]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="map workers run on Linux only")
+def test_maps_in_worker_processes_are_the_serial_pixels(tmp_path):
+    """In a fresh single-threaded process (as `acv-geo diagnose` runs), pooled maps are the serial bytes."""
+    run_fresh(_POOL_SCRIPT, tmp_path)
 
 
 _PRINTER_SCRIPT = """
@@ -209,16 +214,7 @@ print("identical")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the map process runs on Linux only")
 def test_map_printer_draws_the_serial_files_and_fails_as_serial(tmp_path):
     """The map process started early: same bytes; a map's error raised in the caller; drawn here if it died."""
-    import subprocess
-    from pathlib import Path
-
-    res = subprocess.run(
-        [sys.executable, "-c", _PRINTER_SCRIPT, str(Path(__file__).parent), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0 and res.stdout.strip() == "identical", res.stderr[-3000:]
+    run_fresh(_PRINTER_SCRIPT, tmp_path)
 
 
 def test_no_map_printer_with_other_threads_alive():
