@@ -703,3 +703,54 @@ def test_grid_layering_equals_the_quadratic_scan(n, spread, reach):
         if near.any():
             expected[j] = expected[:j][near].max() + 1
     assert np.array_equal(maps._greedy_layers(centres, reach), expected)
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    import os
+
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked steps run on Linux only")
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
+def test_ctrl_c_during_forked_steps_prints_one_line_and_leaves_no_process(tmp_path, delay):
+    """Ctrl-C reaches the whole process group: only the CLI answers, its children end without a traceback."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "out"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "acv_geo", "diagnose", "--quiet", "--out", str(out)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _children(p.pid) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert _children(p.pid), "no forked step seen"
+    time.sleep(delay)  # at the first fork, just after, during the indicators
+    os.killpg(p.pid, signal.SIGINT)
+    _out, err = p.communicate(timeout=60)
+    # 130: the CLI's exit code for an interrupt; rarely the interpreter ends by SIGINT itself (-2) once the
+    # message is printed (seen once in 30 runs; cause not found yet): an interrupt either way
+    assert p.returncode in (130, -signal.SIGINT), err[-2000:]
+    assert err.strip().splitlines()[-1] == "acv-geo: interrupted; no partial output was left behind"
+    assert "Traceback" not in err, err[-2000:]
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(p.pid, 0)  # no process of the group is left
+    assert not out.exists()

@@ -19,7 +19,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CATEGORY_COLUMNS", "Forked", "fork_context", "start_frozen", "thread_count", "threaded"]
+__all__ = [
+    "CATEGORY_COLUMNS",
+    "Forked",
+    "end_children",
+    "end_process",
+    "fork_context",
+    "quiet_child",
+    "start_frozen",
+    "thread_count",
+    "threaded",
+]
 
 log = logging.getLogger("acv_geo")
 
@@ -199,11 +209,15 @@ class Forked:
         if self._process is None:
             return
         self._conn.close()
-        self._process.join(timeout=0.5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        end_process(self._process)
         self._process = None
+
+
+#: Child processes started by :func:`start_frozen` and not yet ended (:func:`end_process`, :func:`end_children`).
+_LIVE: set[Any] = set()
+
+#: The signals held while a child is forked: it sets its own handlers before taking them (:func:`quiet_child`).
+_HELD = ("SIGINT", "SIGTERM")
 
 
 def start_frozen(process: Any) -> None:
@@ -211,22 +225,63 @@ def start_frozen(process: Any) -> None:
 
     The child then never walks them: a collection would write into every object's header and so copy
     every memory page it shares with this process (the towns, tables and modules read so far).
+    SIGINT and SIGTERM are held from before the fork until the process is registered here (in the
+    child, until :func:`quiet_child` has set its handlers): a Ctrl-C cannot fall between the two and
+    leave a process nobody ends (:func:`end_children` ends them; it runs at exit too).
     """
+    import atexit
     import gc
+    import signal
 
+    held = {getattr(signal, name) for name in _HELD}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     gc.freeze()
     try:
         process.start()
+        if not _LIVE:
+            atexit.register(end_children)
+        _LIVE.add(process)
     finally:
         gc.unfreeze()
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def end_process(process: Any, timeout: float = 0.5) -> None:
+    """Wait up to ``timeout`` seconds for a child of :func:`start_frozen` to end, then end it (SIGTERM)."""
+    process.join(timeout=timeout)
+    if process.is_alive():
+        process.terminate()
+        process.join()
+    _LIVE.discard(process)
+
+
+def end_children() -> None:
+    """End every child of :func:`start_frozen` still running (after an interrupt, and at exit)."""
+    for process in list(_LIVE):
+        end_process(process, timeout=0.0)
 
 
 def _name(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", repr(func))
 
 
+def quiet_child() -> None:
+    """In a forked child: Ctrl-C is for the parent (which then ends its children), SIGTERM ends it silently.
+
+    A child inherits the parent's handlers: the CLI's turns SIGTERM into KeyboardInterrupt, and a
+    Ctrl-C reaches the whole process group; each child then printed a traceback before the CLI's
+    one-line message.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {getattr(signal, name) for name in _HELD})
+
+
 def _forked_main(conn: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
     """The child of :class:`Forked`: send ``("ok", value)`` or ``("error", exception)``."""
+    quiet_child()
     try:
         answer: tuple[str, Any] = ("ok", func(*args))
     except Exception as exc:  # noqa: BLE001 -- handed to the parent, which raises it

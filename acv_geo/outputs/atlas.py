@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from acv_geo.core.errors import InputError
-from acv_geo.core.parallel import fork_context, start_frozen
+from acv_geo.core.parallel import end_process, fork_context, quiet_child, start_frozen
 from acv_geo.indicators.epci import epci_layer
 
 __all__ = [
@@ -565,15 +565,13 @@ class MapPrinter:
             return
         with contextlib.suppress(OSError):
             self._conn.close()
-        self._process.join(timeout=0.5 if self._jobs is not None else 0.0)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        end_process(self._process, timeout=0.5 if self._jobs is not None else 0.0)
         self._process = None
 
 
 def _printer_main(conn: Any, present: tuple[str, ...], dpi: int) -> None:
     """The printer process: prepare the frame, wait for the jobs, draw them, answer ``("ok", paths)`` or the error."""
+    quiet_child()
     with contextlib.suppress(Exception):  # a frame not prepared now is prepared with the first map
         from acv_geo.outputs.maps import prepare_frame
 

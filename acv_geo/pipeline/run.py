@@ -52,7 +52,7 @@ import pandas as pd
 from acv_geo.core.errors import InputError, os_error_message
 from acv_geo.core.labels import CITY_METADATA, label_metadata
 from acv_geo.core.metadata import METADATA_COLUMNS, assign_role, attach_metadata, indicator_metadata
-from acv_geo.core.parallel import Forked
+from acv_geo.core.parallel import Forked, end_children
 from acv_geo.core.progress import Progress
 from acv_geo.indicators.coverage import file_coverage, zone_departments
 from acv_geo.indicators.epci import epci_layer
@@ -364,10 +364,11 @@ def diagnose(
 
     bar.step("reading cities")
     city = _city_table(cities, opts, problems)
-    # the frame of the maps is built in their own process while the indicators are computed
-    printer = MapPrinter.start(city["territory"].unique(), dpi=cfg.maps_dpi) if cfg.maps_enabled else None
-    clusters = _early_clusters(city, cfg)
+    printer = clusters = None
     try:
+        # the frame of the maps is built in their own process while the indicators are computed
+        printer = MapPrinter.start(city["territory"].unique(), dpi=cfg.maps_dpi) if cfg.maps_enabled else None
+        clusters = _early_clusters(city, cfg)
         run = _compute(city, polygons, opts, bar, problems, clusters)
         written = _write_folder(run, opts, bar, printer)
     finally:
@@ -375,6 +376,7 @@ def diagnose(
             printer.close()
         if clusters is not None:
             clusters.close()
+        end_children()  # any started but not yet handed back (an interrupt in between)
     bar.close()
     return DiagnoseResult(
         out_dir=out,
