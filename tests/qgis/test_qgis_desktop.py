@@ -48,7 +48,10 @@ def soak(tmp_path_factory, plugin_zip):
         encoding="utf-8",
     )
     out.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QGIS_", "PYTHON", "QT_QPA"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QGIS_", "PYTHON", "QT_QPA", "VIRTUAL_ENV"))}
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv:  # QGIS's Python finds its prefix through PATH: an activated venv's python hid the qgis module
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(venv))
     env.update(
         HOME=str(home),
         ACV_GEO_PYTHON=sys.executable,
