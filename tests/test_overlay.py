@@ -95,6 +95,46 @@ def test_zone_inside_a_feature_and_feature_inside_a_zone():
     assert df.loc["99002", "z_count"] == 2
 
 
+def test_piece_cut_into_an_area_and_a_line_is_measured_by_its_area():
+    """A feature meeting the zone in an area and, elsewhere, along its edge: the clipped piece is a
+    mixed collection (GEOS relate refused those before GEOS 3.13); only the area counts."""
+    c_shape = shapely.Polygon(
+        [
+            (X0 + x, Y0 + y)
+            for x, y in [
+                (200, -500),
+                (1200, -500),
+                (1200, 1500),
+                (200, 1500),
+                (200, 1000),
+                (1100, 1000),
+                (1100, 100),
+                (200, 100),
+            ]
+        ]
+    )  # bottom bar overlaps [200,1000]×[0,100]; top bar touches the zone's top edge along a line
+    cut = shapely.intersection(_box(0, 0, 1000, 1000), c_shape)
+    assert cut.geom_type == "GeometryCollection"  # the case under test
+    layer = _layer([c_shape, _box(0, 0, 300, 500)], ["Inondation", "Inondation"])
+    df = overlay_indicators(_zones(), layer, category="ALEA", name="r", distances=False)
+    # 80,000 m² + 150,000 m² − their overlap [200,300]×[0,100] = 10,000 m²
+    assert df.loc["99001", "r_area_m2"] == pytest.approx(220_000, rel=1e-9)
+    assert df.loc["99001", "r_inondation_area_m2"] == pytest.approx(220_000, rel=1e-9)
+    assert df.loc["99001", "r_count"] == 2
+
+
+def test_without_distances_a_small_file_is_read_around_the_zones_only():
+    """Distances need the whole layer; areas only the features near the zones."""
+    import acv_geo
+
+    zones = acv_geo.make_zones(acv_geo.read_acv().loc[["34003", "34301"]])
+    layer = acv_geo.get_path("herault_pac_risques")
+    report = overlay_report(overlay_indicators(zones, layer, preset="pac_risques", distances=False))
+    assert report["reads"] == 1 and 0 < report["features_read"] < report["n_features"] == 419
+    whole = overlay_report(overlay_indicators(zones, layer, preset="pac_risques"))
+    assert whole["features_read"] == 419
+
+
 def test_changed_file_is_read_again(tmp_path, monkeypatch):
     """Layer facts are cached per file; rewriting the file (new size or time) invalidates them."""
     import acv_geo.indicators.overlay as ov

@@ -7,6 +7,7 @@ anything asks this module; none hard-codes an EPSG code.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -251,6 +252,25 @@ def local_crs(territory: str) -> int:
         raise ValueError(f"unknown territory {territory!r}; expected one of {sorted(TERRITORIES)}") from None
 
 
+@functools.lru_cache(maxsize=64)
+def _area_of_use_bounds(wkt: str) -> tuple[float, float, float, float] | None:
+    """Bounds, in the CRS itself, of the area where the CRS ``wkt`` is used (cached: building a transformer is slow)."""
+    import math
+
+    import pyproj
+
+    crs = pyproj.CRS.from_wkt(wkt)
+    area = crs.area_of_use
+    if area is None:
+        return None
+    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    try:
+        bounds = tr.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=21)
+    except pyproj.exceptions.ProjError:
+        return None
+    return bounds if all(math.isfinite(v) for v in bounds) else None
+
+
 def check_extent(bounds: Sequence[float], crs: Any, *, source: str, raster: bool = False) -> None:
     """Refuse data whose extent is impossible in its declared CRS (coordinates made in another CRS).
 
@@ -310,15 +330,10 @@ def check_extent(bounds: Sequence[float], crs: Any, *, source: str, raster: bool
             )
         return
     area = crs.area_of_use
-    if area is None:
+    use = _area_of_use_bounds(crs.to_wkt())
+    if area is None or use is None:
         return
-    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
-    try:
-        x0, y0, x1, y1 = tr.transform_bounds(area.west, area.south, area.east, area.north, densify_pts=21)
-    except pyproj.exceptions.ProjError:
-        return
-    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
-        return
+    x0, y0, x1, y1 = use
     w, h = x1 - x0, y1 - y0
     if b[2] < x0 - w or b[0] > x1 + w or b[3] < y0 - h or b[1] > y1 + h:
         raise InputError(
