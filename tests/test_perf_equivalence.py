@@ -124,13 +124,16 @@ for name in ("serial", "printer", "killed"):
     (tmp / name).mkdir()
 serial = P._run_map_jobs(_jobs(cities, tmp / "serial"), DPI, workers=1)
 
-printer = P.MapPrinter.start(cities["territory"].unique(), dpi=DPI)
-assert printer is not None, "no printer in a fresh single-threaded process"
-printer.submit(_jobs(cities, tmp / "printer"))
-drawn = printer.result()
-assert [p.parent.name for p in drawn] == ["printer"] * 3 and [p.name for p in drawn] == JOB_FILES
-assert [p.read_bytes() for p in drawn] == [p.read_bytes() for p in serial]
-assert printer._process is None  # ended with the result
+for early in (False, True):  # told the territories at the start, or (as diagnose) once the towns are read
+    printer = P.MapPrinter.start(None if early else cities["territory"].unique(), dpi=DPI)
+    assert printer is not None, "no printer in a fresh single-threaded process"
+    if early:
+        printer.frame(cities["territory"].unique())
+    printer.submit(_jobs(cities, tmp / "printer"))
+    drawn = printer.result()
+    assert [p.parent.name for p in drawn] == ["printer"] * 3 and [p.name for p in drawn] == JOB_FILES
+    assert [p.read_bytes() for p in drawn] == [p.read_bytes() for p in serial]
+    assert printer._process is None  # ended with the result
 
 # a map that fails in the printer raises its own error here
 printer = P.MapPrinter.start(["metropole"], dpi=DPI)

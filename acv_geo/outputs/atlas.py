@@ -512,14 +512,16 @@ class MapPrinter:
         self._jobs: list[MapJob] | None = None
 
     @classmethod
-    def start(cls, territories: Sequence[str], *, dpi: int) -> MapPrinter | None:
-        """Fork the printer, preparing the frame of maps over ``territories``; None where it cannot run."""
-        from acv_geo.outputs.maps import OVERSEAS
+    def start(cls, territories: Sequence[str] | None = None, *, dpi: int) -> MapPrinter | None:
+        """Fork the printer, preparing the frame of maps over ``territories``; None where it cannot run.
 
+        With ``territories`` None (the towns not read yet), the printer imports matplotlib and builds
+        the basemap, then waits for :meth:`frame`.
+        """
         ctx = _pool_context()
         if ctx is None or _map_workers(2) < 2:
             return None
-        present = tuple(t for t in OVERSEAS if t in set(territories))
+        present = None if territories is None else _insets(territories)
         parent, child = ctx.Pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -531,6 +533,18 @@ class MapPrinter:
             return None
         child.close()
         return cls(process, parent, dpi)
+
+    def frame(self, territories: Sequence[str]) -> None:
+        """The territories of the towns (when :meth:`start` was not given them): the printer builds the frame."""
+        if self._process is None:
+            return
+        try:
+            self._conn.send(("frame", _insets(territories)))
+        except (OSError, pickle.PicklingError) as exc:
+            log.warning(
+                "the map process did not take the frame (%s: %s); drawing the maps here", type(exc).__name__, exc
+            )
+            self.close()
 
     def submit(self, jobs: Sequence[MapJob]) -> None:
         """Send the maps to draw; :meth:`result` gets their paths."""
@@ -569,15 +583,35 @@ class MapPrinter:
         self._process = None
 
 
-def _printer_main(conn: Any, present: tuple[str, ...], dpi: int) -> None:
-    """The printer process: prepare the frame, wait for the jobs, draw them, answer ``("ok", paths)`` or the error."""
-    quiet_child()
-    with contextlib.suppress(Exception):  # a frame not prepared now is prepared with the first map
-        from acv_geo.outputs.maps import prepare_frame
+def _insets(territories: Sequence[str]) -> tuple[str, ...]:
+    """The overseas territories among ``territories``, in the order of the map's insets."""
+    from acv_geo.outputs.maps import OVERSEAS
 
-        prepare_frame(present, dpi=dpi)
+    wanted = set(territories)
+    return tuple(t for t in OVERSEAS if t in wanted)
+
+
+def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int) -> None:
+    """The printer process: prepare the frame, wait for the jobs, draw them, answer ``("ok", paths)`` or the error.
+
+    With ``present`` None, the basemap is built first and the territories come as ``("frame", present)``.
+    """
+    from acv_geo.outputs.maps import prepare_frame, warm_up
+
+    quiet_child()
+    message = None
     try:
-        jobs = conn.recv()
+        if present is None:
+            with contextlib.suppress(Exception):  # whatever fails here fails again, and is raised, with the maps
+                warm_up()
+            message = conn.recv()
+            if isinstance(message, tuple) and message[:1] == ("frame",):
+                present = message[1]
+                message = None
+        with contextlib.suppress(Exception):  # a frame not prepared now is prepared with the first map
+            if present is not None:
+                prepare_frame(present, dpi=dpi)
+        jobs = conn.recv() if message is None else message
     except (EOFError, OSError):
         return  # the run ended (or failed) before its maps
     try:

@@ -1300,6 +1300,20 @@ def _prepare_frame(gdf: Any, style: _MapStyle, *, dpi: int) -> None:
 PNG_COMPRESS_LEVEL = 2
 
 
+def warm_up() -> None:
+    """Import matplotlib and build the EPCI basemap of every territory in this process (before knowing the towns).
+
+    What :func:`prepare_frame` needs that does not depend on the towns: a map process forked at the
+    start of a run does it while the towns are read.
+
+    Examples
+    --------
+    >>> warm_up()
+    """
+    _layers_draw_alike()  # checked once here, before any fork
+    _basemap_paths()
+
+
 def prepare_frame(present: tuple[str, ...], *, dpi: int, basemap: bool = True) -> None:
     """Build the frame of maps with insets ``present`` at ``dpi`` in this process (before the maps, or a fork).
 

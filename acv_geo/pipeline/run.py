@@ -362,12 +362,15 @@ def diagnose(
     bar = Progress(opts.n_steps, progress if callable(progress) else bool(progress) and not quiet)
     problems: list[str] = []
 
-    bar.step("reading cities")
-    city = _city_table(cities, opts, problems)
     printer = clusters = None
     try:
-        # the frame of the maps is built in their own process while the indicators are computed
-        printer = MapPrinter.start(city["territory"].unique(), dpi=cfg.maps_dpi) if cfg.maps_enabled else None
+        # the maps' own process imports matplotlib and builds the basemap while the towns are read, then
+        # builds the frame while the indicators are computed
+        printer = MapPrinter.start(dpi=cfg.maps_dpi) if cfg.maps_enabled else None
+        bar.step("reading cities")
+        city = _city_table(cities, opts, problems)
+        if printer is not None:
+            printer.frame(city["territory"].unique())
         clusters = _early_clusters(city, cfg)
         run = _compute(city, polygons, opts, bar, problems, clusters)
         written = _write_folder(run, opts, bar, printer)
