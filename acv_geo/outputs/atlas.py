@@ -583,6 +583,11 @@ class MapPrinter:
         self._process = None
 
 
+#: How much lower the map process's CPU priority is than the run's (``os.nice``): the frame it builds early has
+#: time to spare, the steps the maps wait for have not.
+_PRINTER_NICENESS = 5
+
+
 def _insets(territories: Sequence[str]) -> tuple[str, ...]:
     """The overseas territories among ``territories``, in the order of the map's insets."""
     from acv_geo.outputs.maps import OVERSEAS
@@ -599,6 +604,9 @@ def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int) -> None:
     from acv_geo.outputs.maps import prepare_frame, warm_up
 
     quiet_child()
+    with contextlib.suppress(OSError):
+        # behind the run's own steps while both work: its maps wait for them anyway
+        os.nice(_PRINTER_NICENESS)
     message = None
     try:
         if present is None:
