@@ -757,3 +757,47 @@ def test_ctrl_c_during_forked_steps_prints_one_line_and_leaves_no_process(tmp_pa
     with pytest.raises(ProcessLookupError):
         os.killpg(p.pid, 0)  # no process of the group is left
     assert not out.exists()
+
+
+_KILLED_CALLER_SCRIPT = """
+import os, signal, sys, time
+from acv_geo.core.parallel import Forked
+from acv_geo.outputs.atlas import MapPrinter
+
+def big(seconds):
+    time.sleep(seconds)
+    return b"x" * 5_000_000  # more than a pipe holds: the send blocks until read
+
+printer = MapPrinter.start(dpi=30)  # waits for the territories
+job = Forked(big, 0.5)
+print(printer._process.pid, job._process.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # killed: no exit handler, no pipe closed by this process
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked steps run on Linux only")
+def test_a_killed_caller_leaves_no_map_process_or_forked_step_behind():
+    """The map process waiting for work and a forked step sending a large result end when their caller is killed."""
+    import os
+    import subprocess
+    import time
+
+    res = subprocess.run([sys.executable, "-c", _KILLED_CALLER_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert res.returncode == -9, res.stderr[-2000:]
+    pids = [int(p) for p in res.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 20
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in pids if os.path.exists(f"/proc/{p}") and _state(p) != "Z"]
+    assert alive == [], f"still running after their caller was killed: {alive}"
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (Z: ended, waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -196,7 +196,7 @@ class Forked:
         sys.stdout.flush()
         sys.stderr.flush()
         try:
-            self._process = ctx.Process(target=_forked_main, args=(child, func, args), daemon=True)
+            self._process = ctx.Process(target=_forked_main, args=(child, func, args, parent), daemon=True)
             start_frozen(self._process)
         except OSError as exc:
             log.warning("could not fork for %s (%s); it will run in this process", _name(func), exc)
@@ -308,8 +308,15 @@ def quiet_child() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {getattr(signal, name) for name in _HELD})
 
 
-def _forked_main(conn: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """The child of :class:`Forked`: send ``("ok", value)`` or ``("error", exception)``."""
+def _forked_main(conn: Any, func: Callable[..., Any], args: tuple[Any, ...], caller_end: Any = None) -> None:
+    """The child of :class:`Forked`: send ``("ok", value)`` or ``("error", exception)``.
+
+    ``caller_end``, the caller's end of the pipe inherited by the fork, is closed first: a caller
+    killed before reading would otherwise leave this child blocked on a full pipe forever (it now
+    gets a broken pipe and ends).
+    """
+    if caller_end is not None:
+        caller_end.close()
     quiet_child()
     try:
         answer: tuple[str, Any] = ("ok", func(*args))
@@ -319,3 +326,5 @@ def _forked_main(conn: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> 
         conn.send(answer)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         conn.send(("error", RuntimeError(f"{_name(func)}: its result could not be sent back ({exc})")))
+    except BrokenPipeError:
+        pass  # the caller is gone: nobody wants the result

@@ -526,7 +526,9 @@ class MapPrinter:
         sys.stdout.flush()
         sys.stderr.flush()
         try:
-            process = ctx.Process(target=_printer_main, args=(child, present, dpi), name="acv-geo maps", daemon=False)
+            process = ctx.Process(
+                target=_printer_main, args=(child, present, dpi, parent), name="acv-geo maps", daemon=False
+            )
             start_frozen(process)
         except OSError as exc:
             log.warning("could not start the map process (%s); maps will be drawn later", exc)
@@ -596,13 +598,17 @@ def _insets(territories: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for t in OVERSEAS if t in wanted)
 
 
-def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int) -> None:
+def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int, caller_end: Any = None) -> None:
     """The printer process: prepare the frame, wait for the jobs, draw them, answer ``("ok", paths)`` or the error.
 
     With ``present`` None, the basemap is built first and the territories come as ``("frame", present)``.
+    ``caller_end``, the caller's end of the pipe inherited by the fork, is closed first: otherwise a
+    caller that dies without closing its end (killed) would leave this process waiting forever.
     """
     from acv_geo.outputs.maps import prepare_frame, warm_up
 
+    if caller_end is not None:
+        caller_end.close()
     quiet_child()
     with contextlib.suppress(OSError):
         # behind the run's own steps while both work: its maps wait for them anyway
@@ -630,6 +636,8 @@ def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int) -> None:
         conn.send(answer)
     except (pickle.PicklingError, TypeError, AttributeError):
         conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
+    except BrokenPipeError:
+        pass  # the caller is gone
 
 
 def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> tuple[tuple, dict]:
