@@ -163,6 +163,18 @@ def _markers(ax: Any, x: Any, y: Any, *, s: float, zorder: float, label: str | N
     return collection
 
 
+def _point_xy(geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Where the markers of points and multi-points go: the point itself, or a multi-point's representative point."""
+    import shapely
+
+    g = np.asarray(geoms.array, dtype=object)
+    multi = shapely.get_type_id(g) == 4
+    if multi.any():
+        g = g.copy()
+        g[multi] = shapely.point_on_surface(g[multi])
+    return shapely.get_x(g), shapely.get_y(g)
+
+
 def _draw(
     ax: Any,
     geoms: Any,
@@ -181,10 +193,8 @@ def _draw(
     is_pt = np.isin(types, ["Point", "MultiPoint"])
     cols = _rgba_rows(colors, len(geoms))
     if is_pt.any():
-        pts = geoms[is_pt].representative_point()
-        _markers(
-            ax, pts.x, pts.y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=point_edge, zorder=zorder + 1
-        )
+        x, y = _point_xy(geoms[is_pt])
+        _markers(ax, x, y, c=cols[is_pt], s=size, edgecolors="#333333", linewidths=point_edge, zorder=zorder + 1)
     poly = ~is_pt & np.isin(types, ["Polygon", "MultiPolygon"])
     if poly.any():
         paths = _polygon_paths(geoms[poly])
@@ -218,15 +228,15 @@ def _draw_no_data(ax: Any, geoms: Any, *, size: float = 18, zorder: int = 2, den
     types = geoms.geom_type.to_numpy()
     is_pt = np.isin(types, ["Point", "MultiPoint"])
     if is_pt.any() and dense:
-        pts = geoms[is_pt].representative_point()
+        x, y = _point_xy(geoms[is_pt])
         # under the dots with a value (zorder + 1): a place without value never hides a measured one
-        _markers(ax, pts.x, pts.y, s=size, c=_DOT_NO_DATA, linewidths=0, zorder=zorder, label="_nodata")
+        _markers(ax, x, y, s=size, c=_DOT_NO_DATA, linewidths=0, zorder=zorder, label="_nodata")
     elif is_pt.any():
-        pts = geoms[is_pt].representative_point()
+        x, y = _point_xy(geoms[is_pt])
         markers = _markers(
             ax,
-            pts.x,
-            pts.y,
+            x,
+            y,
             s=size,
             facecolors=NO_DATA["facecolor"],
             edgecolors=NO_DATA["edgecolor"],
@@ -634,7 +644,8 @@ def _layer(gdf: Any, style: _MapStyle) -> _Layer:
     data = _mapped_rows(gdf, style.column)
     return _Layer(
         data.geometry,
-        _territory_series(data, style.territory_column),
+        # categorical: comparing 35,000 towns with each territory name compares codes, not strings
+        _territory_series(data, style.territory_column).astype("category"),
         _colours(data[style.column], style),
         _basemap_paths() if style.basemap else None,
     )
@@ -770,7 +781,7 @@ def _frame(ax: Any, basemap: dict[str, list | None] | None, present: Sequence[st
     return axes
 
 
-#: Geometries projected by :func:`_projected`: {(territory, CRS, WKB digest): GeoSeries}; a few entries.
+#: Geometries projected by :func:`_projected`: {(territory, CRS, WKB digest): GeometryArray}; a few entries.
 _PROJECTED: dict[tuple, Any] = {}
 
 
@@ -778,21 +789,22 @@ def _projected(geoms: Any, territory: str) -> Any:
     """``geoms`` in the CRS of ``territory``; the same geometries are projected once per process.
 
     The maps of a run draw the same towns again and again: their projection is kept, keyed by the
-    territory, the source CRS and a digest of the geometries' WKB (same points, same result).
+    territory, the source CRS and a digest of the geometries' WKB (same points, same result); the
+    series returned carries the labels of ``geoms``.
     """
     import hashlib
 
+    import geopandas as gpd
     import shapely
 
     wkb = shapely.to_wkb(np.asarray(geoms.array), hex=False)
-    digest = hashlib.blake2b(b"".join(wkb), digest_size=16).hexdigest()
-    key = (territory, str(geoms.crs), digest, tuple(geoms.index))
+    key = (territory, str(geoms.crs), hashlib.blake2b(b"".join(wkb), digest_size=16).hexdigest())
     hit = _PROJECTED.get(key)
     if hit is None:
         if len(_PROJECTED) >= 16:
             _PROJECTED.clear()
-        hit = _PROJECTED[key] = geoms.to_crs(local_crs(territory))
-    return hit
+        hit = _PROJECTED[key] = geoms.to_crs(local_crs(territory)).array
+    return gpd.GeoSeries(hit, index=geoms.index, crs=hit.crs)  # the caller's labels on the cached geometries
 
 
 def _draw_rows(axes: dict[str, Any], layer: _Layer) -> None:
