@@ -74,9 +74,10 @@ class MoranSims:
     """I of permutations of z, fed with permuted rows of y by `feed_permutations` (esda's draws).
 
     A row of permuted y minus the mean of y is the same permutation of z, bit for bit (z is
-    ``y - y.mean()`` element by element). The lags of a batch are one sparse-times-dense product
-    (its columns are the sparse-times-vector products bit for bit) between two transposes,
-    and each I sums ``z * lag`` along a contiguous row, as esda's ``(z * zl).sum()`` does.
+    ``y - y.mean()`` element by element). The lag of each row is esda's sparse-times-vector
+    product (a batched sparse-times-dense product between two transposes gives the same bits
+    but costs 40 % more on every commune), and each I sums ``z * lag`` along a contiguous row,
+    as esda's ``(z * zl).sum()`` does.
     ``lags`` keeps the last batch's lags (rows × units) for `join_counts_core`'s shared draws.
     """
 
@@ -100,7 +101,9 @@ class MoranSims:
             return
         n, s0, z2ss = self.scale
         zs = np.subtract(rows[:m], self.mean)
-        self.lags = lags = np.ascontiguousarray((self.sparse @ np.ascontiguousarray(zs.T)).T)
+        self.lags = lags = np.empty_like(zs)
+        for r in range(m):  # one sparse-times-vector product per row, as esda's slag (faster than batched here)
+            lags[r] = self.sparse @ zs[r]
         inum = np.multiply(zs, lags, out=zs).sum(axis=1)
         self.sims[self.done : self.done + m] = n / s0 * inum / z2ss
         self.done += m
