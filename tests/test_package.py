@@ -153,6 +153,28 @@ def test_write_table_roundtrip_keeps_codes(tmp_path, ext):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"out{ext}", "out.metadata.csv"])
 
 
+def test_gpkg_written_row_by_row_where_gdal_has_no_arrow_write(tmp_path, monkeypatch):
+    """GDAL < 3.8 refuses the Arrow write: the same layer is written the classic way."""
+    import pyogrio
+
+    arrow = acv_geo.write_table(_table(), tmp_path / "arrow.gpkg")
+    real = pyogrio.write_dataframe
+    calls = []
+
+    def old_gdal(*args, use_arrow=False, **kwargs):
+        calls.append(use_arrow)
+        if use_arrow:
+            raise RuntimeError("GDAL >= 3.8 required to write using arrow")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", old_gdal)
+    classic = acv_geo.write_table(_table(), tmp_path / "classic.gpkg")
+    assert calls == [True, False]
+    a, b = gpd.read_file(arrow), gpd.read_file(classic)
+    assert a.equals(b) and a["insee_com"].tolist() == ["01053", "2A004"]
+    assert list(pyogrio.read_info(arrow)["ogr_types"]) == list(pyogrio.read_info(classic)["ogr_types"])
+
+
 def test_write_table_errors_leave_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"unknown output format '\.shp'; use one of \.gpkg, \.geojson"):
         acv_geo.write_table(_table(), tmp_path / "out.shp")
