@@ -184,10 +184,10 @@ def main() -> None:
 def cold(**kw):
     """acv-geo's overlay as on a file never opened before in this process (QGIS opens it anew every run).
 
-    The caches keyed on the file (layer list, metadata, GeoPackage R-tree, category values) are
-    emptied first; caches of CRS computations stay, as QGIS keeps its own.
+    The caches keyed on the file (layer list, metadata, GeoPackage R-tree, category values, a small
+    layer read whole) are emptied first; caches of CRS computations stay, as QGIS keeps its own.
     """
-    for cached in (ov._file_layers, ov._file_info, ov._gpkg_rtree, ov._file_category_values):
+    for cached in (ov._file_layers, ov._file_info, ov._gpkg_rtree, ov._file_category_values, ov._whole_file):
         cached.cache_clear()
     return overlay_indicators(kw.pop("zones"), kw.pop("path"), name="r", **kw)
 

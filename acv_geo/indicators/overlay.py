@@ -90,6 +90,8 @@ def _category_text(value: object) -> str:
 #: are read window by window (bbox/mask reads), so memory stays bounded by the zones' surroundings.
 _LOAD_ALL_FEATURES = 20_000
 _LOAD_ALL_BYTES = 512 * 1024 * 1024
+#: Layer files read whole that are also kept for the next call on the same file (a national run's chunks).
+_KEEP_WHOLE_BYTES = 64 * 1024 * 1024
 
 
 def _derived_coverage(src: Any) -> Any:
@@ -184,11 +186,8 @@ class _Layer:
             assert self.path is not None  # no GeoDataFrame given: the layer was opened from a file
             if self.path.stat().st_size <= _LOAD_ALL_BYTES:
                 # Small enough to hold: one read, then every window is an in-memory index query.
-                import pyogrio
-
-                self.gdf = pyogrio.read_dataframe(
-                    self.path, layer=self.layer_name, columns=[self.category] if self.category else []
-                )
+                read = _whole_file if self.path.stat().st_size <= _KEEP_WHOLE_BYTES else _whole_file.__wrapped__
+                self.gdf = read(*self._signature, self.layer_name, self.category)
 
     def _open_parquet(self) -> None:
         import geopandas as gpd
@@ -441,6 +440,18 @@ def _file_info(path: str, mtime_ns: int, size: int, layer_name: str) -> dict[str
         "features": n,
         "total_bounds": None if b is None else tuple(float(v) for v in b),
     }
+
+
+@functools.lru_cache(maxsize=2)
+def _whole_file(path: str, mtime_ns: int, size: int, layer_name: str | None, category: str | None) -> Any:
+    """Every feature of a small layer file with its category field (cached; the key changes with the file).
+
+    A national run measures the communes chunk by chunk, each chunk against the same layer. The
+    frame is shared: it is only read from.
+    """
+    import pyogrio
+
+    return pyogrio.read_dataframe(path, layer=layer_name, columns=[category] if category else [])
 
 
 @functools.lru_cache(maxsize=4)
