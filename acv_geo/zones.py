@@ -204,6 +204,7 @@ def make_zones(
     radius: float | None = None,
     communes: Any = None,
     epci: Any = None,
+    only: Any = None,
 ) -> Any:
     """One zone of analysis per city: its commune, its EPCI, or a buffer around its point.
 
@@ -224,6 +225,11 @@ def make_zones(
     epci : geopandas.GeoDataFrame, optional
         EPCI polygons indexed by (or with a column) ``siren_epci``; default: the embedded 1,255
         EPCIs (:func:`acv_geo.read_epci`).
+    only : array-like of bool, optional
+        The cities whose zone is built (aligned with ``cities``); the others get an empty zone and
+        the reason :data:`NOT_BUILT`. For sources that cover part of France only: a layer of one
+        department measures a few hundred of the 34,867 communes, whose buffers alone are worth
+        building. Default: every city.
 
     Returns
     -------
@@ -248,6 +254,10 @@ def make_zones(
     >>> zones = make_zones(acv_geo.read_acv(), kind="buffer", radius=500)
     >>> zones.loc["34003", "zone_kind"], zones.crs.to_epsg()
     ('buffer', 4326)
+    >>> towns = acv_geo.read_acv()
+    >>> part = make_zones(towns, kind="buffer", radius=500, only=towns["code_dep"] == "34")
+    >>> int((~part.geometry.is_empty).sum()), part.loc["80001", "zone_reason"] == NOT_BUILT
+    (5, True)
     """
     import geopandas as gpd
 
@@ -260,13 +270,22 @@ def make_zones(
     if not pts.crs.equals("EPSG:4326"):
         pts = pts.to_crs(4326)
     pts_arr = np.asarray(pts.values, dtype=object)
+    todo = _only_mask(only, cities)
+    geoms, reasons = _empty_zones(len(codes))
+    sub = np.flatnonzero(todo)
+    sub_codes = [codes[i] for i in sub]
     if kind == "commune":
-        geoms, reasons = _commune_polygons(codes, communes)
+        built = _commune_polygons(sub_codes, communes)
     elif kind == "epci":
-        geoms, reasons = _epci_polygons(cities, codes, epci)
+        built = _epci_polygons(cities.iloc[sub], sub_codes, epci)
     else:
         assert radius is not None  # _check_kind asked for it
-        geoms, reasons = _buffers(pts_arr, terr, codes, radius)
+        built = _buffers(pts_arr[sub], terr[sub], sub_codes, radius)
+    geoms[sub] = built[0]
+    for i, reason in zip(sub, built[1], strict=True):
+        reasons[i] = reason
+    for i in np.flatnonzero(~todo):
+        reasons[i] = NOT_BUILT
     geoms, repaired = _repair_all(geoms, codes, kind, reasons)
     zones = gpd.GeoDataFrame(
         {
@@ -280,9 +299,25 @@ def make_zones(
     )
     zones["city_point"] = gpd.GeoSeries(pts_arr, index=cities.index, crs=4326)
     zones.index.name = "insee_com"
-    missing = [c for c, r in zip(codes, reasons, strict=True) if r is not pd.NA]
-    zones.attrs[_REPORT] = _report(kind, radius, len(codes), repaired, missing)
+    missing = [c for c, r in zip(codes, reasons, strict=True) if r is not pd.NA and r != NOT_BUILT]
+    zones.attrs[_REPORT] = _report(kind, radius, int(todo.sum()), repaired, missing)
     return zones
+
+
+#: ``zone_reason`` of a city left out by ``make_zones(..., only=...)``.
+NOT_BUILT = "zone not built: no source measures this city on these zones"
+
+
+def _only_mask(only: Any, cities: Any) -> np.ndarray:
+    """``only`` as a boolean array aligned with ``cities`` (every city when None)."""
+    if only is None:
+        return np.ones(len(cities), dtype=bool)
+    if isinstance(only, pd.Series):
+        only = only.reindex(cities.index)
+    mask = np.asarray(pd.array(only, dtype="boolean").fillna(False), dtype=bool)
+    if mask.shape != (len(cities),):
+        raise ValueError(f"only= must hold one True/False per city ({len(cities)}), got shape {mask.shape}")
+    return mask
 
 
 def _report(kind: str, radius: float | None, n: int, repaired: list, missing: list) -> dict[str, Any]:

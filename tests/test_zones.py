@@ -276,3 +276,28 @@ def test_check_zones_the_one_zone_check():
     with pytest.raises(InputError, match=r"zones: column 'territory' holds \['corse'\]; expected one of"):
         check_zones(bad)
     assert check_zones(bad, columns=()) is bad  # territories checked only when asked for
+
+
+def test_only_builds_the_zones_asked_for_and_overlay_gives_the_same_values():
+    """Buffers built for the Hérault towns only: their zones are those of a full build, the others empty with a
+    reason; an overlay whose coverage is Hérault gives the same table on either."""
+    from acv_geo.indicators.overlay import overlay_indicators
+    from acv_geo.zones import NOT_BUILT
+
+    towns = acv_geo.read_acv()
+    herault = (towns["code_dep"] == "34").to_numpy()
+    full = make_zones(towns, kind="buffer", radius=2000)
+    part = make_zones(towns, kind="buffer", radius=2000, only=herault)
+    assert part.index.equals(full.index) and list(part.columns) == list(full.columns)
+    assert part.geometry[herault].geom_equals_exact(full.geometry[herault], tolerance=0).all()
+    assert part.geometry[~herault].is_empty.all() and (part.loc[~herault, "zone_reason"] == NOT_BUILT).all()
+    assert part["city_point"].geom_equals(full["city_point"]).all()
+    assert zone_report(part)["n_zones"] == int(herault.sum()) == 5
+    assert zone_report(part)["n_missing"] == 0
+    layer = acv_geo.get_path("reperes_crues_34")
+    pd.testing.assert_frame_equal(
+        overlay_indicators(part, layer, name="marks", coverage=["34"]),
+        overlay_indicators(full, layer, name="marks", coverage=["34"]),
+    )
+    with pytest.raises(ValueError, match=r"only= must hold one True/False per city \(244\), got shape \(3,\)"):
+        make_zones(towns, kind="buffer", radius=2000, only=[True, False, True])

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from acv_geo.core.errors import InputError, os_error_message
@@ -603,7 +604,7 @@ def _indicator_tables(city: Any, communes: Any, epci: Any, opts: RunOptions, bar
     """Every indicator table of the run: layers, rasters (per zone), commune tables, web services."""
     cfg = opts.cfg
     bar.step("building zones")
-    zones = _zones_for({z for x in _sources(cfg) for z in x.zones}, city, communes, epci)
+    zones = _zones_for({z for x in _sources(cfg) for z in x.zones}, city, communes, epci, cfg)
     rasters = _early_rasters(zones, opts)
     try:
         tables = _zone_tables(zones, opts, bar, rasters)
@@ -688,7 +689,10 @@ def _read_cities(cities: Any, cfg: DiagnoseConfig) -> Any:
     return out
 
 
-def _zones_for(specs: set[str], cities: Any, communes: Any, epci: Any) -> dict[str, Any]:
+def _zones_for(
+    specs: set[str], cities: Any, communes: Any, epci: Any, cfg: DiagnoseConfig | None = None
+) -> dict[str, Any]:
+    """The zones of each spec; with ``cfg``, buffers only where a layer measured on them has data."""
     from acv_geo.zones import make_zones, parse_zone_spec
 
     out = {}
@@ -697,12 +701,34 @@ def _zones_for(specs: set[str], cities: Any, communes: Any, epci: Any) -> dict[s
         kw: dict[str, Any] = {"kind": kind}
         if radius is not None:
             kw["radius"] = radius
+            if cfg is not None:
+                kw["only"] = _covered_by_users(spec, cities, cfg)
         if kind == "commune":
             kw["communes"] = communes
         if kind == "epci":
             kw["epci"] = epci
         out[spec] = make_zones(cities, **kw)
     return out
+
+
+def _covered_by_users(spec: str, cities: Any, cfg: DiagnoseConfig) -> np.ndarray | None:
+    """The towns in the coverage of some layer measured on the zones ``spec``; None: every town.
+
+    Outside a layer's coverage its values are NA whatever the zone, so a zone no layer measures
+    is not worth building (every commune's 2 km buffer for a layer of one department). Rasters
+    have no department coverage: zones they use are built for every town.
+    """
+    users = [x for x in _sources(cfg) if spec in x.zones]
+    if not users or any(not isinstance(x, LayerSpec) for x in users):
+        return None
+    departments = zone_departments(cities)
+    covered = np.zeros(len(cities), dtype=bool)
+    for layer in users:
+        cov = layer.coverage or file_coverage(layer.path, layer.layer)
+        if cov.national:
+            return None
+        covered |= cov.covers(departments)
+    return covered
 
 
 def _direct(func: Any, zones: Any, *args: Any, **kwargs: Any) -> pd.DataFrame:
