@@ -315,8 +315,18 @@ def _national_diagnose_target(d: dict | None) -> list[str]:
         + "; "
         + (f"memory met: {pss:,.0f} MB" if ok_mem else f"**memory not met**: {pss:,.0f} MB")
         + (f"; most of the time: {biggest}" if not ok_time else "")
+        + _cpu_floor(d)
         + ", see the national diagnose section |"
     ]
+
+
+def _cpu_floor(d: dict) -> str:
+    """The wall time two cores would need if every CPU second of the run overlapped perfectly."""
+    if "cpu_self_s" not in d or "cpu_children_s" not in d:
+        return ""
+    cpu = d["cpu_self_s"]["median"] + d["cpu_children_s"]["median"]
+    cores = d.get("machine", {}).get("cpus") or 2
+    return f"; CPU of the run {cpu:.0f} s, so at best {cpu / cores:.0f} s on {cores} cores"
 
 
 def _national_diagnose(d: dict) -> list[str]:

@@ -79,8 +79,18 @@ def codes_in(values: Iterable[object], codes: Iterable[object]) -> NDArray[np.bo
     >>> codes_in(pd.Index(["34301", "11262", None]), {"34301", "01053"}).tolist()
     [True, False, False]
     """
-    known = pd.Index(pd.unique(np.asarray(list(codes), dtype=object)))
-    return np.asarray(known.get_indexer(np.asarray(list(values), dtype=object)) >= 0, dtype=bool)
+    known = pd.Index(pd.unique(_objects(codes)))
+    return np.asarray(known.get_indexer(_objects(values)) >= 0, dtype=bool)
+
+
+def _objects(values: Iterable[object]) -> NDArray[np.object_]:
+    """``values`` as an object array; pandas and NumPy containers converted at once.
+
+    Iterating an Arrow string array in Python costs about 1 µs per value.
+    """
+    if isinstance(values, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
+        return np.asarray(values, dtype=object)
+    return np.asarray(list(values), dtype=object)
 
 
 def _per_unique(
