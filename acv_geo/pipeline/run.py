@@ -719,11 +719,12 @@ def _covered_by_users(spec: str, cities: Any, cfg: DiagnoseConfig) -> np.ndarray
     have no department coverage: zones they use are built for every town.
     """
     users = [x for x in _sources(cfg) if spec in x.zones]
-    if not users or any(not isinstance(x, LayerSpec) for x in users):
+    layers = [x for x in users if isinstance(x, LayerSpec)]
+    if not layers or len(layers) < len(users):
         return None
     departments = zone_departments(cities)
     covered = np.zeros(len(cities), dtype=bool)
-    for layer in users:
+    for layer in layers:
         cov = layer.coverage or file_coverage(layer.path, layer.layer)
         if cov.national:
             return None
