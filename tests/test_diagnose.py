@@ -470,3 +470,16 @@ def test_report_reads_in_french_with_a_map_of_each_town(run, tmp_path):
     if CHROMIUM is not None:
         img = _shot(out / "report.html", tmp_path / "summary.png", tmp_path, height=1200)
         assert img.std() > 10 and (img.mean(axis=2) < 100).mean() > 0.002
+
+
+def test_buffer_zones_are_built_only_where_a_layer_on_them_has_data(cities):
+    """The default flood marks (Hérault) are measured on 2 km buffers: only the Hérault towns get one;
+    a raster on the same zones (no department coverage) needs every town's."""
+    from acv_geo.pipeline.run import _covered_by_users
+
+    cfg = load_config(None)
+    mask = _covered_by_users("buffer:2000", cities, cfg)
+    assert mask.tolist() == (cities["code_dep"] == "34").tolist() and mask.sum() == 5
+    raster = load_config({"rasters": [{"name": "dem", "source": "dem_n45e005", "zones": ["buffer:2000"]}]})
+    assert _covered_by_users("buffer:2000", cities, raster) is None
+    assert _covered_by_users("epci", cities, cfg) is None  # no source on these zones
