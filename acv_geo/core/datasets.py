@@ -154,14 +154,14 @@ DATASETS: dict[str, Dataset] = {
             "419 risk-zone polygons notified by the State in Hérault (CNIG « PAC risques » standard), "
             "EPSG:2154: ALEA (Inondation, Minier, Multirisque, …)",
             "DDTM 34 via cnigfr/Geostandards-Risques · Licence Ouverte",
-            "PAC notifications up to 2019",
+            "2019",
         ),
         Dataset(
             "reperes_crues_34",
             "reperes_crues_34.gpkg",
             "5,133 historical flood-mark points in Hérault, EPSG:2154",
             "DDTM 34 via cnigfr/Geostandards-Risques · Licence Ouverte",
-            "extract of 2019",
+            "2019",
         ),
         Dataset(
             "ppr_scie_76",
