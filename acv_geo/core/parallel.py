@@ -123,7 +123,7 @@ def threaded_map(func: Callable[[Any], Any], items: Sequence[Any], *, threads: i
     --------
     >>> import shapely
     >>> groups = [shapely.box(0, 0, 1, 1), shapely.box(0, 0, 2, 2)]
-    >>> threaded_map(shapely.area, groups, threads=2).tolist()
+    >>> threaded_map(lambda g: g.area, groups, threads=2).tolist()
     [1.0, 4.0]
     """
     threads = thread_count() if threads is None else threads
