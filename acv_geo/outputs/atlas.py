@@ -649,7 +649,9 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
 
     g = gpd.GeoDataFrame(
         {col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
-        geometry=full.geometry.to_numpy(),
+        # the towns' own geometry array, shared by every map's frame: pickled once for all the maps handed
+        # to the map process (35,000 points each time for every commune)
+        geometry=full.geometry.array,
         crs=full.crs,
         index=full.index,
     )
