@@ -25,13 +25,14 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from timing import summary as _summary
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "diagnose.json"
@@ -157,15 +158,6 @@ def _run(tree: Path, out: Path, permutations: int | None, extra: tuple[str, ...]
         output_files=sum(1 for f in out.rglob("*") if f.is_file()),
     )
     return res
-
-
-def _summary(values: list[float]) -> dict:
-    return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-        "runs": [round(v, 3) for v in values],
-    }
 
 
 def _git(tree: Path, *args: str) -> str:

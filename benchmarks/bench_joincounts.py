@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from timing import summary
 
 HERE = Path(__file__).resolve().parent
 
@@ -29,15 +29,6 @@ def timed(fn):
     t = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t
-
-
-def summary(times: list[float]) -> dict:
-    return {
-        "median": round(statistics.median(times), 3),
-        "min": round(min(times), 3),
-        "max": round(max(times), 3),
-        "runs": [round(t, 3) for t in times],
-    }
 
 
 def main() -> None:

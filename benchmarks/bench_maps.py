@@ -21,12 +21,13 @@ import io
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import summary as _summary
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "maps.json"
@@ -102,15 +103,6 @@ def _compare(old: Path, new: Path) -> dict:
         "identical_files": same_bytes,
         "largest_fraction_of_differing_pixels": max(fractions, default=0.0),
         "largest_channel_difference": max_diff,
-    }
-
-
-def _summary(values: list[float]) -> dict:
-    return {
-        "median": round(statistics.median(values), 3),
-        "min": round(min(values), 3),
-        "max": round(max(values), 3),
-        "runs": [round(v, 3) for v in values],
     }
 
 

@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from timing import interleaved
 
 import acv_geo
 import acv_geo.indicators.overlay as ov
@@ -49,26 +49,6 @@ def timed(fn):
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
-
-
-def summary(times: list[float]) -> dict:
-    return {
-        "median": round(statistics.median(times), 4),
-        "min": round(min(times), 4),
-        "max": round(max(times), 4),
-        "runs": [round(t, 4) for t in times],
-    }
-
-
-def interleaved(peers: dict, repeats: int) -> tuple[dict, dict]:
-    """Time every peer ``repeats`` times in rounds (A B C A B C …): a slow phase of the machine hits all alike."""
-    times: dict = {k: [] for k in peers}
-    outs: dict = {}
-    for _ in range(repeats):
-        for k, fn in peers.items():
-            dt, outs[k] = timed(fn)
-            times[k].append(dt)
-    return {k: summary(v) for k, v in times.items()}, outs
 
 
 def naive(zones, path, category):
@@ -205,7 +185,7 @@ def run_case(zones, path, n_feat: int, zpath: Path | None, repeats: int) -> dict
         peers["qgis_calculatevectoroverlaps"] = lambda: qgis_overlaps(zpath, path)
     for fn in peers.values():  # warm-up: file-system cache and lazy imports alike for every peer
         fn()
-    times, outs = interleaved(peers, repeats)
+    times, outs = interleaved(peers, repeats, digits=4)
     ours, (total, _per_cat) = outs["acv_geo"], outs["naive_geopandas_overlay"]
     med = {k: v["median"] for k, v in times.items()}
     row: dict = {
