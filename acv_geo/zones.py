@@ -97,7 +97,8 @@ def zone_report(zones: pd.DataFrame) -> dict[str, Any]:
     Returns
     -------
     dict
-        Keys ``kind, radius, n_zones, n_repaired, repaired, n_missing, missing``.
+        Keys ``kind, radius, n_zones, n_repaired, repaired, n_missing, missing, n_not_built``
+        (``n_not_built``: cities left out by ``make_zones(..., only=...)``, reason :data:`NOT_BUILT`).
     """
     return dict(zones.attrs.get(_REPORT, {}))
 
@@ -300,7 +301,7 @@ def make_zones(
     zones["city_point"] = gpd.GeoSeries(pts_arr, index=cities.index, crs=4326)
     zones.index.name = "insee_com"
     missing = [c for c, r in zip(codes, reasons, strict=True) if r is not pd.NA and r != NOT_BUILT]
-    zones.attrs[_REPORT] = _report(kind, radius, int(todo.sum()), repaired, missing)
+    zones.attrs[_REPORT] = _report(kind, radius, int(todo.sum()), repaired, missing, not_built=int((~todo).sum()))
     return zones
 
 
@@ -320,7 +321,9 @@ def _only_mask(only: Any, cities: Any) -> np.ndarray:
     return mask
 
 
-def _report(kind: str, radius: float | None, n: int, repaired: list, missing: list) -> dict[str, Any]:
+def _report(
+    kind: str, radius: float | None, n: int, repaired: list, missing: list, not_built: int = 0
+) -> dict[str, Any]:
     """What :func:`zone_report` returns."""
     return {
         "kind": kind,
@@ -330,6 +333,7 @@ def _report(kind: str, radius: float | None, n: int, repaired: list, missing: li
         "repaired": repaired,
         "n_missing": len(missing),
         "missing": missing,
+        "n_not_built": not_built,
     }
 
 

@@ -293,7 +293,8 @@ def test_only_builds_the_zones_asked_for_and_overlay_gives_the_same_values():
     assert part.geometry[~herault].is_empty.all() and (part.loc[~herault, "zone_reason"] == NOT_BUILT).all()
     assert part["city_point"].geom_equals(full["city_point"]).all()
     assert zone_report(part)["n_zones"] == int(herault.sum()) == 5
-    assert zone_report(part)["n_missing"] == 0
+    assert zone_report(part)["n_missing"] == 0 and zone_report(part)["n_not_built"] == 239
+    assert zone_report(full)["n_not_built"] == 0
     layer = acv_geo.get_path("reperes_crues_34")
     pd.testing.assert_frame_equal(
         overlay_indicators(part, layer, name="marks", coverage=["34"]),

@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["clean_text", "codes_in", "insee_department", "normalize_insee", "normalize_siren", "slugify"]
+__all__ = [
+    "clean_text",
+    "codes_in",
+    "insee_department",
+    "insee_departments",
+    "normalize_insee",
+    "normalize_siren",
+    "slugify",
+]
 
 _INSEE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 _FLOAT_RE = re.compile(r"^(\d+)\.0*$")
@@ -218,6 +226,19 @@ def insee_department(insee_com: str) -> str:
     ('971', '2A', '01')
     """
     return insee_com[:3] if insee_com.startswith("97") else insee_com[:2]
+
+
+def insee_departments(codes: Iterable[object]) -> NDArray[np.object_]:
+    """:func:`insee_department` of many codes at once (as whole string columns: 35,000 codes in milliseconds).
+
+    Examples
+    --------
+    >>> insee_departments(pd.Index(["97105", "2A004", "01053"])).tolist()
+    ['971', '2A', '01']
+    """
+    text = pd.Series(_objects(codes), dtype="string")
+    out: NDArray[np.object_] = text.str[:2].where(~text.str.startswith("97"), text.str[:3]).to_numpy(dtype=object)
+    return out
 
 
 def slugify(text: str) -> str:

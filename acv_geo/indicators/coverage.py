@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from acv_geo.core.codes import insee_departments
 from acv_geo.core.datasets import get_path
 
 __all__ = [
@@ -201,9 +202,8 @@ def _file_coverage(path: str, mtime_ns: int, size: int, layer: str | None) -> Co
 
 def zone_departments(zones: Any) -> np.ndarray:
     """Department of each zone: from its INSEE code when indexed by ``insee_com``, else its point."""
-    if zones.index.name == "insee_com":  # acv_geo.core.codes.insee_department of each code, as whole columns
-        codes = pd.Series(zones.index.astype(str), dtype="string")
-        return codes.str[:2].where(~codes.str.startswith("97"), codes.str[:3]).to_numpy(dtype=object)
+    if zones.index.name == "insee_com":
+        return insee_departments(zones.index.astype(str))
     import geopandas as gpd
 
     pts = zones["city_point"] if "city_point" in zones.columns else zones.geometry.representative_point()

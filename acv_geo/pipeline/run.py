@@ -711,6 +711,11 @@ def _zones_for(
     return out
 
 
+def _layer_coverage(spec: LayerSpec) -> Any:
+    """Where a layer has data: its declared coverage, else the one derived from its features (cached per file)."""
+    return spec.coverage or file_coverage(spec.path, spec.layer)
+
+
 def _covered_by_users(spec: str, cities: Any, cfg: DiagnoseConfig) -> np.ndarray | None:
     """The towns in the coverage of some layer measured on the zones ``spec``; None: every town.
 
@@ -725,7 +730,7 @@ def _covered_by_users(spec: str, cities: Any, cfg: DiagnoseConfig) -> np.ndarray
     departments = zone_departments(cities)
     covered = np.zeros(len(cities), dtype=bool)
     for layer in layers:
-        cov = layer.coverage or file_coverage(layer.path, layer.layer)
+        cov = _layer_coverage(layer)
         if cov.national:
             return None
         covered |= cov.covers(departments)
@@ -767,7 +772,7 @@ def _primary_zone_scored(out: pd.DataFrame, spec: Any, zone_spec: str) -> pd.Dat
 
 def _coverage(zones: Any, spec: LayerSpec, zone_spec: str) -> pd.DataFrame:
     """``{name}_covered``: is the city in the layer's coverage (declared, else derived from its features)."""
-    cov = spec.coverage or file_coverage(spec.path, spec.layer)
+    cov = _layer_coverage(spec)
     inside = cov.covers(zone_departments(zones))
     col = f"{zone_name(spec.name, zone_spec)}_covered"
     out = pd.DataFrame({col: pd.array(inside, dtype="boolean")}, index=zones.index)
