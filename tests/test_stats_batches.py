@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import acv_geo
-from acv_geo.stats import clusters, conditional, permutation
+from acv_geo.stats import clusters, conditional, moran, permutation
 from acv_geo.stats.adjacency import Adjacency
 from acv_geo.stats.clusters import _global_cores, global_statistics, join_counts, morans_i
 from acv_geo.stats.conditional import conditional_p_values, permuted_ids
@@ -204,6 +204,18 @@ def test_numeric_variable_moran_only_and_batches(monkeypatch):
             assert moran_global(y, g, 499) == mi
     with pytest.raises(ValueError, match="0/1"):
         _global_cores(y, g, 9, 8)
+
+
+def test_moran_lags_without_scipy_kernel_are_the_same(monkeypatch):
+    """The in-place sparse product (scipy's private kernel) and plain ``matrix @ x`` give the same bits."""
+    g = GRAPHS["knn4_60"]()
+    y = np.random.default_rng(5).lognormal(size=g.n)
+    with seeded(3):
+        fast = moran_global(y, g, 299)
+    assert moran._csr_matvec is not None  # the kernel is used here
+    monkeypatch.setattr(moran, "_csr_matvec", None)
+    with seeded(3):
+        assert moran_global(y, g, 299) == fast
 
 
 def test_join_counts_only():

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from acv_geo.core.errors import InputError
-from acv_geo.core.parallel import end_process, fork_context, quiet_child, start_frozen
+from acv_geo.core.parallel import end_process, fork_context, one_blas_thread, quiet_child, start_frozen
 from acv_geo.indicators.epci import epci_layer
 
 __all__ = [
@@ -263,11 +263,52 @@ def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, 
     """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
     el = epci_layer(full, epci)  # the layer written with the tables (built once)
     full = _bare(full)
-    jobs = _opendata_jobs(folder, full, el, meta, lang) + _cluster_jobs(folder, full, meta, cfg, lang)
+    towns = _TownsColumns.towns_of(full)
+    jobs = _opendata_jobs(folder, full, el, meta, lang, towns) + _cluster_jobs(folder, full, meta, cfg, lang, towns)
     for col in map_columns(full, meta, cfg):
-        args, kwargs = _indicator_map_args(col, full, meta, lang)
+        args, kwargs = _indicator_map_args(col, full, meta, lang, towns)
         jobs.append(_png_job(col, folder / f"{col}.png", args, kwargs))
     return jobs
+
+
+@dataclass(frozen=True, eq=False)
+class _TownsColumns:
+    """The frame one map draws, as the towns it shares with the run's other maps and its own columns.
+
+    Every map job of a run holds the same ``towns`` (geometry, territory): handed to the map process
+    together, their geometries are pickled once, not once per map (29 maps of 35,000 communes were
+    51 MB, 2 s to pickle and unpickle). :meth:`frame` builds the GeoDataFrame where the map is drawn.
+    """
+
+    towns: Any
+    columns: tuple[tuple[str, Any], ...]
+
+    @staticmethod
+    def towns_of(full: Any) -> Any:
+        """The towns' geometry and territory (when there is one), indexed as ``full``."""
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(
+            {c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
+            geometry=full.geometry.array,
+            crs=full.crs,
+            index=full.index,
+        )
+
+    def frame(self) -> Any:
+        """The GeoDataFrame of the map: ``columns`` first, then the towns' territory and geometry."""
+        import geopandas as gpd
+
+        data = {name: values for name, values in self.columns}
+        data.update({c: self.towns[c].to_numpy() for c in self.towns.columns if c != self.towns.geometry.name})
+        return gpd.GeoDataFrame(data, geometry=self.towns.geometry.array, crs=self.towns.crs, index=self.towns.index)
+
+
+def _job_frame(args: tuple) -> tuple:
+    """A map job's arguments with its frame built (:class:`_TownsColumns`), as the drawing functions take them."""
+    if args and isinstance(args[0], _TownsColumns):
+        return (args[0].frame(), *args[1:])
+    return args
 
 
 def _png_job(key: str, path: Path, args: tuple, kwargs: dict) -> MapJob:
@@ -278,31 +319,21 @@ def _png_job(key: str, path: Path, args: tuple, kwargs: dict) -> MapJob:
     return (key, path, _map_png, (gdf, _MapStyle(column, **kwargs)), {})
 
 
-def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: str) -> list[MapJob]:
+def _opendata_jobs(folder: Path, full: Any, el: Any, meta: pd.DataFrame, lang: str, towns: Any) -> list[MapJob]:
     """The open-data status of the towns and of their EPCIs (``el``: :func:`acv_geo.indicators.epci.epci_layer`)."""
     od_note = _note(meta, "opendata_level") or "city list"
     jobs: list[MapJob] = []
     if "opendata_level" in full.columns:
-        jobs.append(_town_status_job(folder, full, od_note, lang))
+        jobs.append(_town_status_job(folder, full, od_note, lang, towns))
     if "opendata_epci" in el.columns and len(el):
         jobs.append(_epci_status_job(folder, el, od_note, lang))
     return jobs
 
 
-def _town_status_job(folder: Path, full: Any, note: str, lang: str) -> MapJob:
+def _town_status_job(folder: Path, full: Any, note: str, lang: str, towns: Any) -> MapJob:
     """The map of who publishes open data for each town: the commune, only its EPCI, or none."""
-    import geopandas as gpd
-
     text = _MAP_TEXT[lang]
-    g = gpd.GeoDataFrame(
-        {
-            "opendata_level": full["opendata_level"].astype(object).fillna("NA").to_numpy(),
-            "territory": full["territory"].to_numpy(),
-        },
-        geometry=full.geometry.to_numpy(),
-        crs=full.crs,
-        index=full.index,
-    )
+    g = _TownsColumns(towns, (("opendata_level", full["opendata_level"].astype(object).fillna("NA").to_numpy()),))
     kwargs = {
         "kind": "categorical",
         "colors": _LEVEL_COLORS,
@@ -332,40 +363,24 @@ def _epci_status_job(folder: Path, el: Any, note: str, lang: str) -> MapJob:
     return _png_job("opendata_epci", folder / "opendata_epci.png", (ge, "epci_publishes"), kwargs)
 
 
-def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
-    """The local cluster map of each cluster variable."""
-    from acv_geo.outputs.maps import _cluster_frame, _cluster_style, _map_png
+def _cluster_jobs(folder: Path, full: Any, meta: pd.DataFrame, cfg: Any, lang: str, towns: Any) -> list[MapJob]:
+    """The local cluster map of each cluster variable (``towns``: :meth:`_TownsColumns.towns_of` ``full``)."""
+    from acv_geo.outputs.maps import _cluster_style, _map_png
 
     od_note = _note(meta, "opendata_level") or "city list"
     cs = cfg.clusters
     jobs: list[MapJob] = []
-    geoms = None
     for var in cs.variables:
         col = f"cluster_{var}_label"
         if col not in full.columns:
             continue
-        if geoms is None:
-            geoms = _cluster_geometries(full)
-        frame = pd.DataFrame({"label": full[col].astype(object).fillna("NA")}, index=full.index)
         title = _MAP_TEXT[lang]["clusters"].format(
             _map_title(var, meta, full, lang), METHOD_NAMES[cs.method], cs.weights, cs.permutations, cs.alpha
         )
         style = _cluster_style(title=title, source_note=_note(meta, var) or od_note, lang=lang)
-        gdf = _cluster_frame(frame, geoms, style.column, style.territory_column)
-        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _map_png, (gdf, style), {}))
+        labels = _TownsColumns(towns, ((style.column, full[col].astype(object).fillna("NA").to_numpy()),))
+        jobs.append((f"clusters_{var}", folder / f"clusters_{var}.png", _map_png, (labels, style), {}))
     return jobs
-
-
-def _cluster_geometries(full: Any) -> Any:
-    """What a cluster map reads of the towns: their geometry and territory."""
-    import geopandas as gpd
-
-    return gpd.GeoDataFrame(
-        {c: full[c].to_numpy() for c in ("territory",) if c in full.columns},
-        geometry=full.geometry.to_numpy(),
-        crs=full.crs,
-        index=full.index,
-    )
 
 
 def _render_map(job: MapJob, dpi: int) -> Path:
@@ -373,6 +388,7 @@ def _render_map(job: MapJob, dpi: int) -> Path:
     from acv_geo.outputs.maps import _map_png
 
     _key, path, func, args, kwargs = job
+    args = _job_frame(args)
     if func is _map_png:  # writes the PNG itself
         return _map_png(*args, path=path, dpi=dpi, **kwargs)
     return _save(func(*args, **kwargs), path, dpi)
@@ -402,23 +418,9 @@ def _pool_context() -> Any:
     return fork_context()
 
 
-def _one_blas_thread() -> Any:
-    """A context limiting BLAS (OpenBLAS…) to one thread, when threadpoolctl is there; else a no-op.
-
-    Drawing maps calls BLAS on tiny matrices only, but OpenBLAS's idle threads spin after each call:
-    with two threads per process they burned ≈60 % more CPU than the drawing itself, and stole the
-    cores of the other map workers.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a dependency of scikit-learn, itself of esda
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _map_worker_init() -> None:
-    """Initialise a map worker process: one BLAS thread for its whole life."""
-    _one_blas_thread()
+    """Initialise a map worker process: one BLAS thread for its whole life (:func:`one_blas_thread`)."""
+    one_blas_thread()
 
 
 def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) -> list[Path]:
@@ -438,7 +440,7 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
         _basemap_paths()  # built once here: forked workers inherit it
     for _key, _path, func, args, kwargs in jobs:
         if func is _map_png:
-            _prepare_frame(*args, dpi=dpi, **kwargs)  # basemap and frames built once here, inherited too
+            _prepare_frame(*_job_frame(args), dpi=dpi, **kwargs)  # basemap and frames built once here, inherited too
     n = _map_workers(len(jobs)) if workers is None else max(1, min(workers, len(jobs)))
     ctx = _pool_context() if n > 1 else None
     render = functools.partial(_render_map, dpi=dpi)
@@ -447,7 +449,7 @@ def _run_map_jobs(jobs: Sequence[MapJob], dpi: int, workers: int | None = None) 
     # walk them all again (≈10 % of the drawing time), in a forked worker copying their memory pages too.
     gc.freeze()
     try:
-        with _one_blas_thread():
+        with one_blas_thread():
             if ctx is not None:
                 try:
                     return _draw_with_helpers(jobs, render, n - 1, ctx)
@@ -640,29 +642,20 @@ def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int, caller_e
         pass  # the caller is gone
 
 
-def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> tuple[tuple, dict]:
-    """Arguments of :func:`acv_geo.outputs.maps.plot_map` for one indicator map.
+def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str, towns: Any) -> tuple[tuple, dict]:
+    """Arguments of :func:`acv_geo.outputs.maps.plot_map` for one indicator map (the frame as :class:`_TownsColumns`).
 
     Categorical for classes, else a choropleth; titles and legends from the labels.
     """
-    import geopandas as gpd
-
-    g = gpd.GeoDataFrame(
-        {col: pd.array(full[col], dtype="Float64"), "territory": full["territory"].to_numpy()},
-        # the towns' own geometry array, shared by every map's frame: pickled once for all the maps handed
-        # to the map process (35,000 points each time for every commune)
-        geometry=full.geometry.array,
-        crs=full.crs,
-        index=full.index,
-    )
+    values = pd.array(full[col], dtype="Float64")
     k = _meta_row(meta, col)
     unit = str(meta["unit"].iloc[k]) if k is not None else ""
     title = _map_title(col, meta, full, lang)
     label = str(meta[f"label_{lang}"].iloc[k]) if k is not None else col
     short = label.split(" : ")[-1].split(": ")[-1]
     if col in CLASS_MAPS:
-        classes = g[col].astype("Int64").astype("string").astype(object).where(g[col].notna(), None)
-        return (g.assign(**{col: classes}), col), {
+        classes = pd.Series(values).astype("Int64").astype("string").astype(object).where(pd.notna(values), None)
+        return (_TownsColumns(towns, ((col, classes.to_numpy()),)), col), {
             "kind": "categorical",
             "colors": CLASS_MAPS[col],
             "title": title,
@@ -671,7 +664,7 @@ def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str) -> t
             "lang": lang,
         }
     legend = f"{short} ({unit})" if unit and unit not in short else short
-    return (g, col), {
+    return (_TownsColumns(towns, ((col, values),)), col), {
         "kind": "choropleth",
         "colors": "viridis" if not col.endswith("_score") else "magma_r",
         "title": title,
