@@ -111,7 +111,7 @@ def test_maps_in_worker_processes_are_the_serial_pixels(tmp_path):
 
 
 _PRINTER_SCRIPT = """
-import logging, os, signal, sys
+import logging, os, re, signal, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import acv_geo
@@ -134,6 +134,32 @@ for early in (False, True):  # told the territories at the start, or (as diagnos
     assert [p.parent.name for p in drawn] == ["printer"] * 3 and [p.name for p in drawn] == JOB_FILES
     assert [p.read_bytes() for p in drawn] == [p.read_bytes() for p in serial]
     assert printer._process is None  # ended with the result
+
+# maps handed over in batches (the first while the clusters run): the same files, in the order sent
+for name in ("batches", "batches_killed"):
+    (tmp / name).mkdir()
+    jobs = _jobs(cities, tmp / name)
+    printer = P.MapPrinter.start(cities["territory"].unique(), dpi=DPI)
+    printer.submit(jobs[:2], more=True)
+    try:
+        printer.result()
+    except RuntimeError as exc:
+        assert "before the last submit" in str(exc)
+    else:
+        raise AssertionError("result() before the last batch")
+    if name == "batches_killed":  # gone between two batches: everything drawn here
+        os.kill(printer._process.pid, signal.SIGKILL)
+        printer._process.join()
+    printer.submit(jobs[2:])
+    drawn = printer.result()
+    assert [p.parent.name for p in drawn] == [name] * 3 and [p.name for p in drawn] == JOB_FILES
+    assert [p.read_bytes() for p in drawn] == [p.read_bytes() for p in serial], name
+    try:
+        printer.submit(jobs)
+    except RuntimeError as exc:
+        assert "after the last batch" in str(exc)
+    else:
+        raise AssertionError("submit() after the last batch")
 
 # a map that fails in the printer raises its own error here
 printer = P.MapPrinter.start(["metropole"], dpi=DPI)
@@ -201,10 +227,26 @@ for m in maps:
     assert (tmp / "forked" / "maps" / m).read_bytes() == (tmp / "alone" / "maps" / m).read_bytes(), m
 assert forked.warnings == alone.warnings
 
+# the clusters in two processes, the maps needing none handed to the printer before they end: the same files
+R._SPLIT_CLUSTERS = 0
+R._EarlyClusters.wait_first = lambda self: True  # as when one process is done and the other computes
+handed = []
+submit_early = R.submit_early_maps
+R.submit_early_maps = lambda *a, **k: handed.append(submit_early(*a, **k)) or handed[-1]
+early = R.diagnose(out_dir=tmp / "early", progress=False)
+assert len(handed) == 1 and len(handed[0]) == 25 and "clusters_opendata" not in handed[0], handed
+assert [p.name for p in early.files] == [p.name for p in forked.files]
+for name in ("indicators.csv", "cities.metadata.csv", "indicators.metadata.csv", "report.html"):
+    a, b = ((tmp / d / name).read_text() for d in ("forked", "early"))
+    if name == "report.html":  # its generation time differs
+        a, b = (re.sub(r"\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d(:\\d\\d)?", "", x) for x in (a, b))
+    assert a == b, name
+for m in maps:
+    assert (tmp / "early" / "maps" / m).read_bytes() == (tmp / "forked" / "maps" / m).read_bytes(), m
+
 # local and global cluster statistics in two processes (every commune) = both in one
 from acv_geo.pipeline.config import load_config
 cfg = load_config(None)
-R._SPLIT_CLUSTERS = 0
 split = R._early_clusters(cities, cfg)
 assert split is not None and split.glob is not None
 table, doc, problems = split.result()

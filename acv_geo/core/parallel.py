@@ -31,6 +31,7 @@ __all__ = [
     "thread_count",
     "threaded",
     "threaded_map",
+    "wait_first",
 ]
 
 log = logging.getLogger("acv_geo")
@@ -211,6 +212,10 @@ class Forked:
         """Whether the work runs in a child process."""
         return self._process is not None
 
+    def running(self) -> bool:
+        """Whether a child still computes it (nothing sent back yet; False once it answered, died or never ran)."""
+        return self._process is not None and not self._done and not self._conn.poll()
+
     def result(self) -> Any:
         """The value of ``func(*args)`` (waits for the child); the same value at every call."""
         if self._done:
@@ -241,6 +246,25 @@ class Forked:
         self._conn.close()
         end_process(self._process)
         self._process = None
+
+
+def wait_first(jobs: Sequence[Forked]) -> None:
+    """Block until one of ``jobs`` that :meth:`~Forked.running` has answered (or died); at once if none runs.
+
+    Examples
+    --------
+    >>> a, b = Forked(sum, [1]), Forked(sum, [2])
+    >>> wait_first([a, b])
+    >>> a.running() and b.running()
+    False
+    >>> a.result() + b.result()
+    3
+    """
+    from multiprocessing.connection import wait
+
+    conns = [job._conn for job in jobs if job.running()]
+    if conns:
+        wait(conns)
 
 
 #: Child processes started by :func:`start_frozen` and not yet ended (:func:`end_process`, :func:`end_children`).

@@ -16,7 +16,7 @@ import logging
 import os
 import pickle
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "PendingMaps",
     "draw_maps",
     "map_columns",
+    "submit_early_maps",
     "submit_maps",
     "town_maps",
     "zone_name",
@@ -222,18 +223,52 @@ def draw_maps(
 
 
 def submit_maps(
-    folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str, *, printer: MapPrinter | None = None
+    folder: Path,
+    full: Any,
+    epci: Any,
+    meta: pd.DataFrame,
+    cfg: Any,
+    lang: str,
+    *,
+    printer: MapPrinter | None = None,
+    early: Collection[str] = (),
 ) -> PendingMaps:
     """:func:`draw_maps` that returns at once when ``printer`` draws the maps: call the result to wait for them.
 
-    Without a printer the maps are drawn before it returns.
+    Without a printer the maps are drawn before it returns. ``early``: the keys of the maps already
+    handed to ``printer`` by :func:`submit_early_maps` (only the others are sent now).
     """
     jobs = _map_jobs(folder, full, epci, meta, cfg, lang)
+    planned = {job[0]: job[1] for job in jobs}
     if printer is None:
         paths = _run_map_jobs(jobs, cfg.maps_dpi)
-        return PendingMaps({job[0]: job[1] for job in jobs}, lambda: paths)
-    printer.submit(jobs)
-    return PendingMaps({job[0]: job[1] for job in jobs}, printer.result)
+        return PendingMaps(planned, lambda: paths)
+    stray = sorted(set(early) - set(planned))
+    if stray:
+        raise RuntimeError(f"maps drawn early but not planned: {stray}")
+    late = [job for job in jobs if job[0] not in early]
+    printer.submit(late)
+    sent = [*early, *(job[0] for job in late)]  # the printer's order
+
+    def wait_paths() -> list[Path]:
+        by_key = dict(zip(sent, printer.result(), strict=True))
+        return [by_key[key] for key in planned]
+
+    return PendingMaps(planned, wait_paths)
+
+
+def submit_early_maps(
+    folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str, *, printer: MapPrinter
+) -> tuple[str, ...]:
+    """Hand ``printer`` the maps that need no cluster column now, while the clusters are computed; their keys.
+
+    ``full``: the towns with every indicator and the profile, before the clusters. The printer draws
+    them on the core the clusters leave free; :func:`submit_maps` then sends the rest (``early=``
+    these keys). The maps are those :func:`submit_maps` would draw (same frames, same pixels).
+    """
+    jobs = _map_jobs(folder, full, epci, meta, cfg, lang, clusters=False)
+    printer.submit(jobs, more=True)
+    return tuple(job[0] for job in jobs)
 
 
 @dataclass(frozen=True)
@@ -259,13 +294,25 @@ def _bare(full: Any) -> Any:
     return out
 
 
-def _map_jobs(folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str) -> list[MapJob]:
-    """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers)."""
+def _map_jobs(
+    folder: Path, full: Any, epci: Any, meta: pd.DataFrame, cfg: Any, lang: str, *, clusters: bool = True
+) -> list[MapJob]:
+    """The maps of a run, in drawing order, each with the small frame it draws (picklable for workers).
+
+    ``clusters=False``: only the maps that need no cluster column (``full`` has none yet).
+    """
     el = epci_layer(full, epci)  # the layer written with the tables (built once)
     full = _bare(full)
     towns = _TownsColumns.towns_of(full)
-    jobs = _opendata_jobs(folder, full, el, meta, lang, towns) + _cluster_jobs(folder, full, meta, cfg, lang, towns)
-    for col in map_columns(full, meta, cfg):
+    jobs = _opendata_jobs(folder, full, el, meta, lang, towns)
+    if clusters:
+        jobs += _cluster_jobs(folder, full, meta, cfg, lang, towns)
+        columns = map_columns(full, meta, cfg)
+    elif cfg.map_columns:  # those of the config there are already (the others are drawn with the clusters)
+        columns = [c for c in cfg.map_columns if c in full.columns]
+    else:
+        columns = map_columns(full, meta, cfg)
+    for col in columns:
         args, kwargs = _indicator_map_args(col, full, meta, lang, towns)
         jobs.append(_png_job(col, folder / f"{col}.png", args, kwargs))
     return jobs
@@ -512,6 +559,7 @@ class MapPrinter:
         self._conn = conn
         self._dpi = dpi
         self._jobs: list[MapJob] | None = None
+        self._done_submitting = False
 
     @classmethod
     def start(cls, territories: Sequence[str] | None = None, *, dpi: int) -> MapPrinter | None:
@@ -550,19 +598,28 @@ class MapPrinter:
             )
             self.close()
 
-    def submit(self, jobs: Sequence[MapJob]) -> None:
-        """Send the maps to draw; :meth:`result` gets their paths."""
-        self._jobs = list(jobs)
+    def submit(self, jobs: Sequence[MapJob], *, more: bool = False) -> None:
+        """Send maps to draw; ``more``: others follow (another call), else :meth:`result` gets the paths of all.
+
+        The printer draws the maps of a batch with ``more`` itself, one after the other, until the
+        last batch comes; it then draws what is left with its worker processes.
+        """
+        if self._done_submitting:
+            raise RuntimeError("MapPrinter.submit() after the last batch")
+        self._jobs = [*(self._jobs or []), *jobs]
+        self._done_submitting = not more
+        if self._process is None:
+            return
         try:
-            self._conn.send(self._jobs)
+            self._conn.send(("maps", list(jobs), more))
         except (OSError, pickle.PicklingError) as exc:
             log.warning("the map process did not take the maps (%s: %s); drawing them here", type(exc).__name__, exc)
             self.close()
 
     def result(self) -> list[Path]:
         """The paths of the maps submitted, in order, once drawn (here if the process failed)."""
-        if self._jobs is None:
-            raise RuntimeError("MapPrinter.result() before submit()")
+        if self._jobs is None or not self._done_submitting:
+            raise RuntimeError("MapPrinter.result() before the last submit()")
         answer = None
         if self._process is not None:
             try:
@@ -627,11 +684,13 @@ def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int, caller_e
         with contextlib.suppress(Exception):  # a frame not prepared now is prepared with the first map
             if present is not None:
                 prepare_frame(present, dpi=dpi)
-        jobs = conn.recv() if message is None else message
+        _kind, jobs, more = conn.recv() if message is None else message
     except (EOFError, OSError):
         return  # the run ended (or failed) before its maps
     try:
-        answer: tuple[str, Any] = ("ok", [str(p) for p in _run_map_jobs(jobs, dpi)])
+        answer: tuple[str, Any] = ("ok", [str(p) for p in _draw_batches(conn, list(jobs), more, dpi)])
+    except _CallerGone:
+        return  # the run ended (or failed) before its last maps
     except Exception as exc:  # noqa: BLE001 -- handed to the caller, who raises it
         answer = ("error", exc)
     try:
@@ -640,6 +699,33 @@ def _printer_main(conn: Any, present: tuple[str, ...] | None, dpi: int, caller_e
         conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
     except BrokenPipeError:
         pass  # the caller is gone
+
+
+def _draw_batches(conn: Any, jobs: list[MapJob], more: bool, dpi: int) -> list[Path]:
+    """The printer's maps: those of early batches drawn here one by one until the last batch comes, then the rest.
+
+    While batches are still to come (``more``), the run's other processes hold a core or more: the
+    maps are drawn in this process alone, the connection checked between two maps. Once the last
+    batch is in, what is left is drawn with the worker processes (:func:`_run_map_jobs`).
+    """
+    paths: list[Path] = []
+    pending = list(jobs)
+    if more:
+        with one_blas_thread():
+            while more:
+                if pending and not conn.poll():
+                    paths.append(_render_map(pending.pop(0), dpi))
+                    continue
+                try:
+                    _kind, batch, more = conn.recv()
+                except (EOFError, OSError):
+                    raise _CallerGone from None
+                pending += batch
+    return paths + _run_map_jobs(pending, dpi)
+
+
+class _CallerGone(Exception):
+    """The run ended (or failed) before sending the printer its last maps."""
 
 
 def _indicator_map_args(col: str, full: Any, meta: pd.DataFrame, lang: str, towns: Any) -> tuple[tuple, dict]:

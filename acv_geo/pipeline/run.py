@@ -53,11 +53,20 @@ import pandas as pd
 from acv_geo.core.errors import InputError, os_error_message
 from acv_geo.core.labels import CITY_METADATA, label_metadata
 from acv_geo.core.metadata import METADATA_COLUMNS, assign_role, attach_metadata, indicator_metadata
-from acv_geo.core.parallel import Forked, end_children
+from acv_geo.core.parallel import Forked, end_children, wait_first
 from acv_geo.core.progress import Progress
 from acv_geo.indicators.coverage import file_coverage, zone_departments
 from acv_geo.indicators.epci import epci_layer
-from acv_geo.outputs.atlas import CLASS_MAPS, METHOD_NAMES, MapPrinter, map_columns, submit_maps, town_maps, zone_name
+from acv_geo.outputs.atlas import (
+    CLASS_MAPS,
+    METHOD_NAMES,
+    MapPrinter,
+    map_columns,
+    submit_early_maps,
+    submit_maps,
+    town_maps,
+    zone_name,
+)
 from acv_geo.outputs.folder import check_out_dir, recover, swap_in, temporary_folder, write_marker
 from acv_geo.outputs.writers import json_ready, write_json
 from acv_geo.pipeline.config import DiagnoseConfig, LayerSpec, RasterSpec, TableSpec, load_config
@@ -364,6 +373,7 @@ def diagnose(
     problems: list[str] = []
 
     printer = clusters = None
+    tmp = temporary_folder(out)  # the outputs are written there, then swapped in
     try:
         # the maps' own process imports matplotlib and builds the basemap while the towns are read, then
         # builds the frame while the indicators are computed
@@ -373,14 +383,17 @@ def diagnose(
         if printer is not None:
             printer.frame(city["territory"].unique())
         clusters = _early_clusters(city, cfg)
-        run = _compute(city, polygons, opts, bar, problems, clusters)
-        written = _write_folder(run, opts, bar, printer)
+        early = _EarlyMaps(printer, tmp / "maps", cfg, lang) if printer is not None else None
+        run = _compute(city, polygons, opts, bar, problems, clusters, early)
+        written = _write_folder(run, opts, bar, tmp, printer, early.keys if early is not None else ())
     finally:
         if printer is not None:
             printer.close()
         if clusters is not None:
             clusters.close()
         end_children()  # any started but not yet handed back (an interrupt in between)
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     bar.close()
     return DiagnoseResult(
         out_dir=out,
@@ -429,6 +442,13 @@ class _EarlyClusters:
     local: Forked
     glob: Forked | None
 
+    def wait_first(self) -> bool:
+        """Wait until one of the two processes has answered; whether the other one still computes."""
+        if self.glob is None:
+            return False
+        wait_first([self.local, self.glob])
+        return self.local.running() or self.glob.running()
+
     def result(self) -> tuple[pd.DataFrame, dict, list[str]]:
         """What :func:`_cluster_step_alone` returns for the whole step (the local part's error first)."""
         table, doc, problems = self.local.result()
@@ -445,6 +465,25 @@ class _EarlyClusters:
             self.glob.close()
 
 
+@dataclass
+class _EarlyMaps:
+    """Hands the maps that need no cluster column to the map process while the clusters end (:func:`_compute`).
+
+    ``keys``: the maps handed over (none until called), for :func:`acv_geo.outputs.atlas.submit_maps`.
+    """
+
+    printer: MapPrinter
+    folder: Path
+    cfg: DiagnoseConfig
+    lang: str
+    keys: tuple[str, ...] = ()
+
+    def __call__(self, towns: Any, epci: Any, meta: pd.DataFrame) -> None:
+        """Hand over the maps of ``towns`` (every indicator and the profile, no cluster column yet)."""
+        self.folder.mkdir(exist_ok=True)
+        self.keys = submit_early_maps(self.folder, towns, epci, meta, self.cfg, self.lang, printer=self.printer)
+
+
 def _cluster_step_alone(city: Any, cfg: DiagnoseConfig, part: str = "all") -> tuple[pd.DataFrame, dict, list[str]]:
     """:func:`_cluster_step` (or its ``part``) on the city columns only, with the warnings it adds."""
     problems: list[str] = []
@@ -459,10 +498,13 @@ def _compute(
     bar: Progress,
     problems: list[str],
     clusters: _EarlyClusters | None = None,
+    early_maps: _EarlyMaps | None = None,
 ) -> _Outcome:
     """Every indicator, the clusters, the profile and the labelled metadata of a run (nothing written).
 
     ``clusters``: the clusters step started early (:func:`_early_clusters`), whose result is taken in its turn.
+    ``early_maps``: given the towns without their cluster columns, hands the maps that need none to the
+    map process; called once a cluster process is done while another still computes (a core is free).
     """
     from acv_geo.read.communes import read_communes, read_epci
 
@@ -472,7 +514,12 @@ def _compute(
     epci = read_epci(cfg.epci)
     tables = _indicator_tables(city, polys, epci, opts, bar)
     bar.step("clusters")
+    prof = None
     if clusters is not None:
+        if early_maps is not None and clusters.wait_first():
+            prof = _exposure(city, tables, cfg)
+            towns = _with_profile(city, tables, prof)
+            early_maps(towns, epci, _labelled_metadata(towns, cfg))
         cl_table, cl_doc, cl_problems = clusters.result()
         problems.extend(p for p in cl_problems if p not in problems)
     else:
@@ -480,7 +527,7 @@ def _compute(
     for _ in cfg.clusters.variables[1:]:
         bar.step("clusters")
     bar.step("exposure profile")
-    full, ranking = _profile_step(city, tables, cl_table, cfg)
+    full, ranking = _profile_step(city, tables, cl_table, cfg, prof)
     return _Outcome(
         full=full,
         communes=polys,
@@ -1040,15 +1087,28 @@ def _city_records(frame: pd.DataFrame, prefix: str) -> dict[str, dict]:
 
 
 def _profile_step(
-    city: Any, tables: list[pd.DataFrame], cl_table: pd.DataFrame, cfg: DiagnoseConfig
+    city: Any, tables: list[pd.DataFrame], cl_table: pd.DataFrame, cfg: DiagnoseConfig, prof: Any = None
 ) -> tuple[Any, pd.DataFrame]:
-    """The exposure profile; the cities with every indicator, cluster column and the profile; the ranking."""
-    from acv_geo.indicators.profile import exposure_profile, rank_candidates
+    """The exposure profile (``prof`` if computed already); the cities with every column and it; the ranking."""
+    from acv_geo.indicators.profile import rank_candidates
 
-    prof = exposure_profile(city, *tables, weights=dict(cfg.profile_weights) or None)
-    full = _assemble(city, [*tables, cl_table, prof])
-    full.attrs["acv_geo_profile"] = prof.attrs["acv_geo_profile"]
+    prof = _exposure(city, tables, cfg) if prof is None else prof
+    full = _with_profile(city, [*tables, cl_table], prof)
     return full, rank_candidates(prof)
+
+
+def _exposure(city: Any, tables: list[pd.DataFrame], cfg: DiagnoseConfig) -> pd.DataFrame:
+    """The exposure profile of the cities from the indicator tables (no cluster column enters it)."""
+    from acv_geo.indicators.profile import exposure_profile
+
+    return exposure_profile(city, *tables, weights=dict(cfg.profile_weights) or None)
+
+
+def _with_profile(city: Any, tables: list[pd.DataFrame], prof: pd.DataFrame) -> Any:
+    """The cities with the columns of ``tables`` and of the profile, the profile's settings in ``attrs``."""
+    full = _assemble(city, [*tables, prof])
+    full.attrs["acv_geo_profile"] = prof.attrs["acv_geo_profile"]
+    return full
 
 
 # --------------------------------------------------------------------------------------------
@@ -1172,12 +1232,21 @@ def _labelled_metadata(full: Any, cfg: DiagnoseConfig) -> pd.DataFrame:
 # steps: writing
 
 
-def _write_folder(run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPrinter | None = None) -> list[str]:
-    """Write every output in a temporary folder beside ``out_dir``, then swap it in; the files written."""
+def _write_folder(
+    run: _Outcome,
+    opts: RunOptions,
+    bar: Progress,
+    tmp: Path,
+    printer: MapPrinter | None = None,
+    early: Sequence[str] = (),
+) -> list[str]:
+    """Write every output in ``tmp``, a temporary folder beside ``out_dir``, then swap it in; the files written.
+
+    ``early``: the keys of the maps already handed to ``printer`` (:class:`_EarlyMaps`).
+    """
     out = opts.out
-    tmp = temporary_folder(out)
     try:
-        written = _write_outputs(tmp, run, opts, bar, printer)
+        written = _write_outputs(tmp, run, opts, bar, printer, early)
         write_marker(tmp, written, cities=len(run.full), config=opts.cfg.to_dict())
         bar.step("replacing the output folder")
         swap_in(tmp, out)
@@ -1189,7 +1258,9 @@ def _write_folder(run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPr
     return written
 
 
-def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPrinter | None) -> list[str]:
+def _write_outputs(
+    tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress, printer: MapPrinter | None, early: Sequence[str] = ()
+) -> list[str]:
     """Tables, maps and the report into ``tmp``; their paths relative to it.
 
     With a ``printer`` the maps are drawn in its process while the tables, the town maps and the
@@ -1199,8 +1270,8 @@ def _write_outputs(tmp: Path, run: _Outcome, opts: RunOptions, bar: Progress, pr
     pending = None
     if cfg.maps_enabled:
         bar.step("drawing maps")
-        (tmp / "maps").mkdir()
-        pending = submit_maps(tmp / "maps", run.full, run.epci, run.meta, cfg, opts.lang, printer=printer)
+        (tmp / "maps").mkdir(exist_ok=True)
+        pending = submit_maps(tmp / "maps", run.full, run.epci, run.meta, cfg, opts.lang, printer=printer, early=early)
     bar.step("writing tables")
     _write_tables(tmp, run.full, run.epci, run.meta, run.clusters, cfg)
     written = [
