@@ -227,22 +227,38 @@ for m in maps:
     assert (tmp / "forked" / "maps" / m).read_bytes() == (tmp / "alone" / "maps" / m).read_bytes(), m
 assert forked.warnings == alone.warnings
 
-# the clusters in two processes, the maps needing none handed to the printer before they end: the same files
+# the clusters in two processes, the maps needing none handed to the printer before they end, the tables
+# written by a child process (as for every commune): the same files
 R._SPLIT_CLUSTERS = 0
+R._FORK_TABLES = 0
+tables_forked = []
+forked_init = R.Forked.__init__
+def spy(self, func, *args):
+    tables_forked.append(func.__name__)
+    forked_init(self, func, *args)
+R.Forked.__init__ = spy
 R._EarlyClusters.wait_first = lambda self: True  # as when one process is done and the other computes
 handed = []
 submit_early = R.submit_early_maps
 R.submit_early_maps = lambda *a, **k: handed.append(submit_early(*a, **k)) or handed[-1]
 early = R.diagnose(out_dir=tmp / "early", progress=False)
 assert len(handed) == 1 and len(handed[0]) == 25 and "clusters_opendata" not in handed[0], handed
+assert "_write_tables" in tables_forked, tables_forked
+R.Forked.__init__ = forked_init
 assert [p.name for p in early.files] == [p.name for p in forked.files]
-for name in ("indicators.csv", "cities.metadata.csv", "indicators.metadata.csv", "report.html"):
+for name in ("indicators.csv", "cities.metadata.csv", "indicators.metadata.csv", "report.html", "clusters.json"):
     a, b = ((tmp / d / name).read_text() for d in ("forked", "early"))
+    if name == "clusters.json":
+        a, b = (re.sub(r'"generated": "[^"]*"', "", x) for x in (a, b))
     if name == "report.html":  # its generation time differs
         a, b = (re.sub(r"\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d(:\\d\\d)?", "", x) for x in (a, b))
     assert a == b, name
 for m in maps:
     assert (tmp / "early" / "maps" / m).read_bytes() == (tmp / "forked" / "maps" / m).read_bytes(), m
+import geopandas as gpd
+for layer in ("cities", "epci"):
+    a, b = (gpd.read_file(tmp / d / "cities.gpkg", layer=layer) for d in ("forked", "early"))
+    assert a.equals(b), layer
 
 # local and global cluster statistics in two processes (every commune) = both in one
 from acv_geo.pipeline.config import load_config
