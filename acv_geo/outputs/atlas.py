@@ -541,11 +541,13 @@ class MapPrinter:
 
     :meth:`start` forks it early (Linux, single-threaded caller): it imports matplotlib, reads and
     projects the EPCI basemap and renders the frame once, on the core the indicators leave idle.
-    :meth:`submit` hands it the map jobs: it draws them with its worker processes
-    (:func:`_run_map_jobs`; they inherit the frame) while the caller goes on;
-    :meth:`result` waits for the paths. The files are those of :func:`draw_maps` without a printer.
-    If the process is gone, the maps are drawn here; an error of a map is raised here, as it would
-    be without a printer. :meth:`close` (also on error) ends the process.
+    :meth:`submit` hands it the map jobs, in one batch or several (``more=True`` before the last: it
+    draws those alone, one after the other, while the caller's other processes hold the cores); with
+    the last batch it draws what is left with its worker processes (:func:`_run_map_jobs`; they
+    inherit the frame) while the caller goes on; :meth:`result` waits for the paths of all. The files
+    are those of :func:`draw_maps` without a printer. If the process is gone, the maps are drawn
+    here; an error of a map is raised here, as it would be without a printer. :meth:`close` (also on
+    error) ends the process.
 
     Examples
     --------
