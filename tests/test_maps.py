@@ -61,12 +61,34 @@ def test_lisa_colours(tmp_path, cities):
     fig = plot_map(cities.assign(label=res["label"]), "label", basemap=False)
     legend = fig.axes[0].get_legend()
     texts = [t.get_text() for t in legend.get_texts()]
-    assert texts[0].startswith("HH (") and any(t.startswith("not significant") for t in texts)
+    assert texts[0].startswith("HH (") and any(t.startswith("non significatif (") for t in texts)  # French map
+    english = plot_map(cities.assign(label=res["label"]), "label", basemap=False, lang="en")
+    assert any(t.get_text().startswith("not significant (") for t in english.axes[0].get_legend().get_texts())
     from matplotlib.colors import to_hex
 
     hh = getattr(legend, "legend_handles", None) or legend.legendHandles
     hh = hh[0]
     assert to_hex(hh.get_markerfacecolor()) == "#d7191c"
+
+
+def test_open_data_legend_in_french_clear_of_corsica(cities):
+    """Who publishes, in the map's language; the legend stands where the mainland axes show nothing (not on Corsica)."""
+    fig = plot_map(cities, "opendata_level", basemap=False)
+    texts = [t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(texts) == ["la commune", "personne", "seulement l'EPCI"]
+    # a legend as wide as the national one's ("non significatif (30355)") stays clear of Corsica
+    in_corsica = cities["code_dep"].astype(str).str.startswith("2")
+    wide = cities.assign(kind=np.where(in_corsica, "Corse", "partout ailleurs, un libellé de légende long (30355)"))
+    ax = plot_map(wide, "kind", basemap=False).axes[0]
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    corsica = wide[in_corsica].to_crs(2154)
+    px = ax.transData.transform(np.column_stack([corsica.geometry.x, corsica.geometry.y]))
+    inside = (px[:, 0] >= box.x0 - 5) & (px[:, 0] <= box.x1 + 5) & (px[:, 1] >= box.y0 - 5) & (px[:, 1] <= box.y1 + 5)
+    assert len(px) and not inside.any()
+    english = plot_map(cities, "opendata_level", basemap=False, lang="en")
+    shown = sorted(t.get_text().split(" (")[0] for t in english.axes[0].get_legend().get_texts())
+    assert shown == ["commune", "epci", "none"]
 
 
 def test_choropleth_and_polygons(tmp_path):

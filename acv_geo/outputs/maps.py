@@ -467,11 +467,28 @@ def _territory_bounds(name: str) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+#: Category values of acv-geo's own vocabularies written in the map's language in a legend (the cluster labels, as
+#: the report writes them, and who publishes open data); other values are shown as they are.
+_CATEGORY_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "not significant": "non significatif",
+        "isolated": "isolé",
+        "hot": "point chaud",
+        "cold": "point froid",
+        # opendata_level: who publishes
+        "commune": "la commune",
+        "epci": "seulement l'EPCI",
+        "none": "personne",
+    },
+    "en": {},
+}
+
 _WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "no data": "pas de donnée",
         "not measured": "pas de donnée : non mesuré",
         "Sources": "Sources :",
+        "Cluster": "Agrégat local",
         "caption": "{} lieux sur {} ont une valeur ; hachuré : pas de donnée (non mesuré). Carte : acv-geo, {}. "
         "Outre-mer en encarts à leur position réelle, chacun dans sa projection.",
         "dense caption": "{} lieux sur {} ont une valeur ; points gris : pas de donnée (non mesuré). Carte : "
@@ -481,6 +498,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "no data": "no data",
         "not measured": "no data: not measured",
         "Sources": "Sources:",
+        "Cluster": "Cluster",
         "caption": "{} of {} places with a value; hatched: no data (not measured). Map: acv-geo, {}. Overseas "
         "territories in insets at their true positions, each in its own projected CRS.",
         "dense caption": "{} of {} places with a value; grey dots: no data (not measured). Map: acv-geo, {}. "
@@ -858,9 +876,10 @@ def _draw_legend(fig: Any, ax: Any, layer: _Layer, style: _MapStyle) -> None:
     classes = layer.colours.classes
     if classes is not None:
         points = bool(layer.geometry.geom_type.isin(["Point", "MultiPoint"]).all())
-        handles = _category_handles(classes, points, style.words, dense=layer.dense)
+        handles = _category_handles(classes, points, style.words, dense=layer.dense, shown=_CATEGORY_WORDS[style.lang])
+        # upper right: east of Alsace, where the mainland axes show nothing (lower right is Corsica)
         ax.legend(
-            handles=handles, title=style.legend_title, loc="lower right", fontsize=8, title_fontsize=9, frameon=True
+            handles=handles, title=style.legend_title, loc="upper right", fontsize=8, title_fontsize=9, frameon=True
         )
     else:
         _draw_colour_bar(fig, ax, layer.colours, style, dense=layer.dense)
@@ -876,8 +895,14 @@ def _no_data_handle(label: str, dense: bool) -> Any:
     return Patch(label=label, **NO_DATA)
 
 
-def _category_handles(classes: _Classes, points: bool, words: dict[str, str], *, dense: bool = False) -> list:
-    """Legend handles of the categories, with their counts: markers for points, boxes for polygons."""
+def _category_handles(
+    classes: _Classes, points: bool, words: dict[str, str], *, dense: bool = False, shown: dict[str, str] | None = None
+) -> list:
+    """Legend handles of the categories, with their counts: markers for points, boxes for polygons.
+
+    ``shown``: how some category values are written in the map's language (others as they are).
+    """
+    shown = shown or {}
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -898,11 +923,11 @@ def _category_handles(classes: _Classes, points: bool, words: dict[str, str], *,
                     markerfacecolor=colour,
                     markeredgecolor="#333333",
                     markersize=7,
-                    label=f"{c} ({n})",
+                    label=f"{shown.get(c, c)} ({n})",
                 )
             )
         else:
-            handles.append(Patch(facecolor=classes.palette[c], edgecolor="#999999", label=f"{c} ({n})"))
+            handles.append(Patch(facecolor=classes.palette[c], edgecolor="#999999", label=f"{shown.get(c, c)} ({n})"))
     return handles
 
 
@@ -1526,13 +1551,13 @@ def _cluster_style(
     basemap: bool = True,
     lang: str = "fr",
 ) -> _MapStyle:
-    """How :func:`cluster_map` draws: categorical, :data:`CLUSTER_COLORS`, legend titled "Cluster"."""
+    """How :func:`cluster_map` draws: categorical, :data:`CLUSTER_COLORS`, legend titled "Cluster" ("Agrégat local")."""
     return _MapStyle(
         column,
         kind="categorical",
         colors=CLUSTER_COLORS,
         title=title,
-        legend="Cluster",
+        legend=_WORDS[lang]["Cluster"] if lang in _WORDS else "Cluster",
         source_note=source_note,
         territory_column=territory_column,
         basemap=basemap,
