@@ -228,7 +228,9 @@ def test_every_data_text_is_escaped_in_every_part_of_the_page():
     for raw in ("<Co>", "<i>", "<u>", "<hot>", "<moran>", "<knn>", "<b>bad", "<radon>"):
         assert raw not in body, raw
     assert "&lt;b&gt;bad&lt;/b&gt; &amp; worse" in body  # the warning
-    assert "<td>&lt;moran&gt;</td><td>I = 0.25; seed = 7</td>" in body  # the cluster test table
+    assert "<td>&lt;moran&gt;</td><td>I = 0.25; graine = 7</td>" in body  # the cluster test table, in French
+    assert "<p class='meta'>pondérations : &lt;knn&gt;</p>" in body  # its settings
+    assert "<td>classes locales</td><td>&lt;hot&gt; : 3</td>" in body
     assert '<a href="#c34301">Sète &amp; &lt;Co&gt;</a>' in body  # the ranking
     assert "title='radon_class — it&#39;s &lt;radon&gt;'" in body  # tooltip: the quote cannot close the attribute
     assert "<li>catnat: &lt;i&gt;not listed&lt;/i&gt;</li>" in body  # a Season 2 gap

@@ -129,6 +129,21 @@ FRENCH: dict[str, str] = {
     "National summary": "Synthèse nationale",
     "Indicator coverage": "Couverture des indicateurs",
     "Spatial clusters": "Agrégats spatiaux",
+    # the clusters block: settings, tests and their result keys (statistical symbols stay as they are)
+    "method": "méthode",
+    "weights": "pondérations",
+    "seed": "graine",
+    "variables": "variables",
+    "test": "test",
+    "result": "résultat",
+    "local": "statistique locale",
+    "join_counts": "comptes de jointures",
+    "morans_i": "I de Moran",
+    "local labels": "classes locales",
+    "n_tested": "n testées",
+    "expected": "espérance",
+    "expected_bb": "bb espéré",
+    "local join counts": "comptes de jointures locaux",
     "Ranking (exposure profile, top {})": "Classement (profil d'exposition, {} premières)",
     "How the ranking is made": "Comment le classement est fait",
     "Warnings": "Avertissements",
@@ -596,6 +611,22 @@ _TEST_KEYS = (
 )
 
 
+def _cluster_settings(settings: Mapping[str, Any]) -> str:
+    """The settings of the clusters in the report's language: ``méthode : LISA, pondérations : knn:6, …``."""
+    sep, parts = _colon(), []
+    for key, value in settings.items():
+        if key == "method":
+            value = {"lisa": "LISA", "gi_star": "Getis-Ord Gi*", "join_count": tr("local join counts")}.get(
+                str(value), value
+            )
+        elif key == "variables" and isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value))
+        elif key in ("permutations", "alpha"):
+            value = _fmt(value)
+        parts.append(f"{tr(str(key))}{sep}{value}")
+    return ", ".join(parts)
+
+
 def _cluster_tables(clusters: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """One (variable, [(test, results)]) table per clustered variable."""
     tables = []
@@ -606,10 +637,13 @@ def _cluster_tables(clusters: Mapping[str, Any]) -> list[tuple[str, list[tuple[s
                 continue
             shown = {k: v for k, v in d.items() if not isinstance(v, (list, dict)) and v is not None}
             keep = [k for k in _TEST_KEYS if k in shown] or list(shown)[:10]
-            rows.append((str(test), "; ".join(f"{k} = {shown[k] if k == 'seed' else _fmt(shown[k])}" for k in keep)))
+            rows.append(
+                (tr(str(test)), "; ".join(f"{tr(k)} = {shown[k] if k == 'seed' else _fmt(shown[k])}" for k in keep))
+            )
         labels = clusters.get("labels", {}).get(var, {})
         if labels:
-            rows.append(("local labels", ", ".join(f"{k}: {v}" for k, v in labels.items())))
+            sep = _colon()
+            rows.append((tr("local labels"), ", ".join(f"{tr(str(k))}{sep}{_fmt(v)}" for k, v in labels.items())))
         tables.append((str(var), rows))
     return tables
 
@@ -1082,7 +1116,7 @@ def _page_context(cities: pd.DataFrame, meta: Meta, options: _Options) -> dict[s
         "figures": _summary_figures(df),
         "coverage": _coverage_rows(df, meta),
         "clusters": bool(clusters),
-        "cluster_settings": ", ".join(f"{k}: {v}" for k, v in clusters.get("settings", {}).items()),
+        "cluster_settings": _cluster_settings(clusters.get("settings", {})),
         "cluster_tables": _cluster_tables(clusters),
         "top": top,
         "method": None if ranking is None else _method(ranking, meta),
