@@ -181,6 +181,11 @@ def test_report_in_french_by_default_and_in_english_on_request():
     en = build_report(df, metadata=meta, lang="en")
     assert en.startswith("<!DOCTYPE html><html lang='en'>") and "<h2>National summary</h2>" in en
     assert "Outside the layer&#39;s coverage (department 34): its 1 indicators were not measured here" in en
+    # the run's warnings: French where acv-geo knows their wording, as they are otherwise
+    warned = ["clusters: knn:6: territory guyane has only 2 units, so k is capped at 1 there", "something else"]
+    fr_w, en_w = (build_report(df, metadata=meta, warnings=warned, lang=lang) for lang in ("fr", "en"))
+    assert "<li>agrégats : knn:6 : le territoire guyane n&#39;a que 2 unités, k y est ramené à 1</li>" in fr_w
+    assert "<li>something else</li>" in fr_w and f"<li>{warned[0]}</li>" in en_w
     with pytest.raises(ValueError, match=r"lang must be one of \['fr', 'en'\], got 'de'"):
         build_report(df, metadata=meta, lang="de")
     assert acv_geo.outputs.report.tr("Cities") == "Villes"

@@ -269,6 +269,38 @@ def tr_reason(text: Any) -> str:
     return out
 
 
+#: The warnings a run writes (English, as the CLI and ``DiagnoseResult.warnings`` give them), French in the report.
+_FRENCH_WARNINGS: tuple[tuple[str, str], ...] = (
+    (r"^clusters: ", "agrégats : "),
+    (
+        r"(\S+): territory (\S+) has only (\d+) units, so k is capped at (\d+) there",
+        r"\1 : le territoire \2 n'a que \3 unités, k y est ramené à \4",
+    ),
+    (
+        r"^national scope: ([\d,]+) communes in the tables, maps and clusters; the per-city pages of this report "
+        r"cover the ACV towns only \(column acv\)$",
+        r"portée nationale : \1 communes dans les tableaux, les cartes et les agrégats ; les fiches par ville de ce "
+        r"rapport ne couvrent que les villes ACV (colonne acv)",
+    ),
+)
+
+
+def tr_warning(text: Any) -> str:
+    """A warning of the run in the report's language (as it is when no wording is known).
+
+    Examples
+    --------
+    >>> tr_warning("clusters: knn:6: territory guyane has only 2 units, so k is capped at 1 there")
+    "agrégats : knn:6 : le territoire guyane n'a que 2 unités, k y est ramené à 1"
+    """
+    out = str(text)
+    if _LANG.get() != "fr":
+        return out
+    for pattern, repl in _FRENCH_WARNINGS:
+        out = re.sub(pattern, repl, out)
+    return out
+
+
 # ------------------------------------------------------------------------------------------ values
 
 
@@ -1122,7 +1154,7 @@ def _page_context(cities: pd.DataFrame, meta: Meta, options: _Options) -> dict[s
         "method": None if ranking is None else _method(ranking, meta),
         "ranking": [] if ranking is None else _ranking_rows(towns, _plain(ranking), top),
         "score_heads": [column_label(c, _LANG.get()) for c in _SCORE_COLS if ranking is not None and c in ranking],
-        "warnings": list(options.warnings),
+        "warnings": [tr_warning(w) for w in options.warnings],
         "maps": [],  # placed by draft_report
         "index": [(_text(c), _text(towns[c].get("commune", c))) for c in order],
         "fiches": [_fiche(str(c), towns[c], fiches) for c in order],
