@@ -261,12 +261,7 @@ def tr_reason(text: Any) -> str:
     >>> tr_reason("outside the coverage of pac.gpkg (department 34): not measured")
     'hors de la couverture de pac.gpkg (département 34) : non mesuré'
     """
-    out = str(text)
-    if _LANG.get() != "fr":
-        return out
-    for pattern, repl in _FRENCH_REASONS:
-        out = re.sub(pattern, repl, out)
-    return out
+    return _in_french(text, _FRENCH_REASONS)
 
 
 #: The warnings a run writes (English, as the CLI and ``DiagnoseResult.warnings`` give them), French in the report.
@@ -293,11 +288,15 @@ def tr_warning(text: Any) -> str:
     >>> tr_warning("clusters: knn:6: territory guyane has only 2 units, so k is capped at 1 there")
     "agrégats : knn:6 : le territoire guyane n'a que 2 unités, k y est ramené à 1"
     """
+    return _in_french(text, _FRENCH_WARNINGS)
+
+
+def _in_french(text: Any, rules: tuple[tuple[str, str], ...]) -> str:
+    """``text`` with each (pattern, French) rule applied in turn when the report is French; as it is otherwise."""
     out = str(text)
-    if _LANG.get() != "fr":
-        return out
-    for pattern, repl in _FRENCH_WARNINGS:
-        out = re.sub(pattern, repl, out)
+    if _LANG.get() == "fr":
+        for pattern, repl in rules:
+            out = re.sub(pattern, repl, out)
     return out
 
 
