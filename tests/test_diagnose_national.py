@@ -39,7 +39,7 @@ def test_national_scope_every_commune_chunked(tmp_path):
     # radon for every commune that IRSN classifies
     assert got["radon_class"].notna().sum() > 34_000
     html = (tmp_path / "nat" / "report.html").read_text(encoding="utf-8")
-    assert "national scope: 34,867 communes" in html
+    assert "portée nationale : 34,867 communes" in html  # the warning, in the French report
     assert html.count("<section class='fiche'") == 244  # one page per ACV town, not 34,867
     assert "id='c34301'" in html and "id='c34002'" not in html  # Sète has a page; Agonès (not ACV) none
     assert any("national scope" in w for w in res.warnings)
