@@ -61,9 +61,14 @@ def test_lisa_colours(tmp_path, cities):
     fig = plot_map(cities.assign(label=res["label"]), "label", basemap=False)
     legend = fig.axes[0].get_legend()
     texts = [t.get_text() for t in legend.get_texts()]
-    assert texts[0].startswith("HH (") and any(t.startswith("non significatif (") for t in texts)  # French map
-    english = plot_map(cities.assign(label=res["label"]), "label", basemap=False, lang="en")
-    assert any(t.get_text().startswith("not significant (") for t in english.axes[0].get_legend().get_texts())
+    # a plain map of a column shows its values as they are; a cluster map writes the labels in its language
+    assert texts[0].startswith("HH (") and any(t.startswith("not significant (") for t in texts)
+    for lang, word in (("fr", "non significatif ("), ("en", "not significant (")):
+        style = maps._cluster_style(lang=lang, basemap=False)
+        fig = maps._cluster_figure(res, cities, style)
+        shown = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert any(t.startswith(word) for t in shown), (lang, shown)
+        assert fig.axes[0].get_legend().get_title().get_text() == {"fr": "Agrégat local", "en": "Cluster"}[lang]
     from matplotlib.colors import to_hex
 
     hh = getattr(legend, "legend_handles", None) or legend.legendHandles
@@ -89,6 +94,10 @@ def test_open_data_legend_in_french_clear_of_corsica(cities):
     english = plot_map(cities, "opendata_level", basemap=False, lang="en")
     shown = sorted(t.get_text().split(" (")[0] for t in english.axes[0].get_legend().get_texts())
     assert shown == ["commune", "epci", "none"]
+    # the same values in a column of the user's own are shown as they are
+    own = plot_map(cities.assign(level=cities["opendata_level"]), "level", basemap=False)
+    own_shown = sorted(t.get_text().split(" (")[0] for t in own.axes[0].get_legend().get_texts())
+    assert own_shown == ["commune", "epci", "none"]
 
 
 def test_choropleth_and_polygons(tmp_path):

@@ -467,18 +467,18 @@ def _territory_bounds(name: str) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-#: Category values of acv-geo's own vocabularies written in the map's language in a legend (the cluster labels, as
-#: the report writes them, and who publishes open data); other values are shown as they are.
-_CATEGORY_WORDS: dict[str, dict[str, str]] = {
+#: acv-geo's own category vocabularies, their values written in the map's language in a legend: the cluster labels
+#: (as the report writes them; cluster maps only, :func:`_cluster_style`) and who publishes open data (the
+#: ``opendata_level`` column). Values of any other column are shown as they are.
+_VOCABULARIES: dict[str, dict[str, dict[str, str]]] = {
     "fr": {
-        "not significant": "non significatif",
-        "isolated": "isolé",
-        "hot": "point chaud",
-        "cold": "point froid",
-        # opendata_level: who publishes
-        "commune": "la commune",
-        "epci": "seulement l'EPCI",
-        "none": "personne",
+        "clusters": {
+            "not significant": "non significatif",
+            "isolated": "isolé",
+            "hot": "point chaud",
+            "cold": "point froid",
+        },
+        "opendata_level": {"commune": "la commune", "epci": "seulement l'EPCI", "none": "personne"},
     },
     "en": {},
 }
@@ -520,6 +520,7 @@ class _MapStyle:
     territory_column: str = "territory"
     basemap: bool = True
     lang: str = "fr"
+    vocabulary: str | None = None  # whose values the legend translates (:data:`_VOCABULARIES`); default the column's
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -531,6 +532,11 @@ class _MapStyle:
     def words(self) -> dict[str, str]:
         """The map's own words in its language."""
         return _WORDS[self.lang]
+
+    @property
+    def shown(self) -> dict[str, str]:
+        """How the legend writes category values of acv-geo's own vocabulary in the map's language."""
+        return _VOCABULARIES[self.lang].get(self.vocabulary or self.column, {})
 
     @property
     def legend_title(self) -> str:
@@ -876,7 +882,7 @@ def _draw_legend(fig: Any, ax: Any, layer: _Layer, style: _MapStyle) -> None:
     classes = layer.colours.classes
     if classes is not None:
         points = bool(layer.geometry.geom_type.isin(["Point", "MultiPoint"]).all())
-        handles = _category_handles(classes, points, style.words, dense=layer.dense, shown=_CATEGORY_WORDS[style.lang])
+        handles = _category_handles(classes, points, style.words, dense=layer.dense, shown=style.shown)
         # upper right: east of Alsace, where the mainland axes show nothing (lower right is Corsica)
         ax.legend(
             handles=handles, title=style.legend_title, loc="upper right", fontsize=8, title_fontsize=9, frameon=True
@@ -1558,6 +1564,7 @@ def _cluster_style(
         colors=CLUSTER_COLORS,
         title=title,
         legend=_WORDS[lang]["Cluster"] if lang in _WORDS else "Cluster",
+        vocabulary="clusters",
         source_note=source_note,
         territory_column=territory_column,
         basemap=basemap,
